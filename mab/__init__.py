@@ -1,0 +1,3 @@
+"""mab: fast, visible multi-arch container builds."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from mab.cli import main
+
+main()
