@@ -1,0 +1,146 @@
+"""The one module that reads and writes YAML files.
+
+- `read_data` parses a file into plain data (compose files, config) with a `path:line` error.
+- `load_roundtrip` / `dump_roundtrip` keep comments, key order and quoting (ruamel.yaml), so
+  re-running `mab init-ci` keeps what the user wrote.
+- Every string that a YAML 1.1 parser (pyyaml, GitLab's Psych) would read as something else —
+  `on`, `yes`, `off`, `010`, `1_000`, `12:30` — is quoted on output, so 1.1 and 1.2 parsers agree.
+- `write_atomic` never leaves a half-written file behind.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.representer import RoundTripRepresenter
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, ScalarString
+
+from mab.errors import InvalidYamlError, UserError
+
+_RESOLVER_11 = yaml.resolver.Resolver()
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def ambiguous_in_yaml11(value: str) -> bool:
+    """True when a plain scalar `value` would not read back as a string under YAML 1.1 or 1.2."""
+    tag_11 = _RESOLVER_11.resolve(yaml.ScalarNode, value, (True, False))
+    return bool(tag_11 != _STR_TAG or value != value.strip() or value == "")
+
+
+def _represent_str(representer: RoundTripRepresenter, data: str) -> Any:
+    if isinstance(data, ScalarString):
+        return representer.represent_str(data)
+    if "\n" in data and data == data.lstrip(" ") and not data.endswith(" "):
+        return representer.represent_scalar(_STR_TAG, data, style="|")
+    if ambiguous_in_yaml11(data):
+        return representer.represent_scalar(_STR_TAG, data, style='"')
+    return representer.represent_str(data)
+
+
+class _Representer(RoundTripRepresenter):
+    pass
+
+
+_Representer.add_representer(str, _represent_str)
+
+
+def _yaml() -> YAML:
+    y = YAML(typ="rt")
+    y.Representer = _Representer
+    y.width = 4096
+    y.indent(mapping=2, sequence=4, offset=2)
+    y.preserve_quotes = True
+    return y
+
+
+def _problem_line(exc: yaml.MarkedYAMLError | MarkedYAMLError) -> tuple[int | None, str]:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark is not None else None
+    problem = exc.problem or exc.context or "invalid YAML"
+    return line, str(problem)
+
+
+def read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def parse_data(text: str, where: str) -> Any:
+    """Parse YAML text into plain Python data; `where` names it in errors."""
+    try:
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.MarkedYAMLError as exc:
+        line, problem = _problem_line(exc)
+        raise InvalidYamlError(where, line, problem) from None
+    except yaml.YAMLError as exc:
+        raise InvalidYamlError(where, None, str(exc)) from None
+
+
+def read_data(path: Path, where: str | None = None) -> Any:
+    return parse_data(read_text(path), where or str(path))
+
+
+def load_roundtrip(text: str, where: str) -> Any:
+    """Parse for editing: comments, order and quotes are kept. Also checked with pyyaml, so a
+    file that only one of the two parsers accepts is refused."""
+    parse_data(text, where)
+    try:
+        return _yaml().load(text)
+    except MarkedYAMLError as exc:
+        line, problem = _problem_line(exc)
+        raise InvalidYamlError(where, line, problem) from None
+    except Exception as exc:  # ruamel raises a few unmarked errors (duplicate keys, ...)
+        raise InvalidYamlError(where, None, str(exc).splitlines()[0]) from None
+
+
+def dump_roundtrip(data: Any) -> str:
+    buf = io.StringIO()
+    _yaml().dump(data, buf)
+    return buf.getvalue()
+
+
+def to_commented(data: Any) -> Any:
+    """Plain dicts/lists to ruamel's commented containers (so comments can be attached)."""
+    if isinstance(data, CommentedMap | CommentedSeq):
+        return data
+    if isinstance(data, dict):
+        cm = CommentedMap()
+        for k, v in data.items():
+            cm[k] = to_commented(v)
+        return cm
+    if isinstance(data, list | tuple):
+        return CommentedSeq(to_commented(v) for v in data)
+    return data
+
+
+def quoted(value: str) -> DoubleQuotedScalarString:
+    return DoubleQuotedScalarString(value)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file and a rename, keeping the file's mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        Path(tmp).chmod(mode)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
