@@ -1,0 +1,59 @@
+"""The `mab` command line. Thin: each subcommand lives in `mab/commands/` and returns an exit
+code; every `MabError` becomes a message on stderr and its exit code, never a traceback."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from mab import __version__
+from mab.errors import EXIT_INTERRUPTED, EXIT_USAGE, MabError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mab")
+def cli() -> None:
+    """Fast, visible multi-arch container builds.
+
+    \b
+    mab init-ci   write cache-aware GitHub Actions / GitLab CI pipelines
+    mab build     run docker buildx build and show every platform's steps and cache hits
+    mab replay    show a recorded build stream again
+    """
+
+
+def _register() -> None:
+    from mab.commands.init_ci import init_ci_command
+
+    cli.add_command(init_ci_command)
+    try:
+        from mab.commands.build import build_command
+        from mab.commands.replay import replay_command
+    except ImportError:  # pragma: no cover - while the build engine is not installed
+        return
+    cli.add_command(build_command)
+    cli.add_command(replay_command)
+
+
+_register()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point."""
+    try:
+        code = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except MabError as exc:
+        click.echo(exc.render(), err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("mab: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt:
+        click.echo("mab: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code if exc.exit_code else EXIT_USAGE)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,311 @@
+"""`mab init-ci`: detect the project, then write (or diff, or check) its CI pipelines."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mab.commands.plan import PlannedFile, apply
+from mab.config import Config, config_data, load_config, with_overrides
+from mab.detect import detect
+from mab.errors import NotOwnedError, UserError
+from mab.merge import merge_jobs, merge_mapping, merge_workflow
+from mab.project import Project
+from mab.settings import CACHE_BACKENDS, CONFIG_FILE, STRATEGIES, S3Cache, parse_platforms
+from mab.yamlio import dump_roundtrip, load_roundtrip, read_text
+
+MARKER = "Managed by `mab init-ci`"
+HEADER = (
+    f"{MARKER} (settings: {CONFIG_FILE}). Re-run it to update this file.\n"
+    'mab rewrites its own jobs and the steps whose id starts with "mab-"; your other edits,\n'
+    "comments, jobs and steps are kept.\n"
+)
+GITLAB_MAB_FILE = ".gitlab/ci/mab.yml"
+GITLAB_ROOT_FILE = ".gitlab-ci.yml"
+
+
+def detect_default_branch(root: Path) -> str:
+    """The remote's default branch when git recorded it, else the checked-out one, else main."""
+    for ref_file in (root / ".git/refs/remotes/origin/HEAD", root / ".git/HEAD"):
+        try:
+            text = ref_file.read_text(encoding="utf-8").strip()
+        except OSError:
+            continue
+        if text.startswith("ref: "):
+            return text.rsplit("/", 1)[-1] if "remotes/" in text else text.split("heads/", 1)[-1]
+    return "main"
+
+
+def choose_providers(root: Path, project: Project, asked: tuple[str, ...]) -> tuple[str, ...]:
+    if asked:
+        return asked
+    found = []
+    remote = project.remote.provider if project.remote else None
+    if (root / ".github").is_dir() or remote == "github":
+        found.append("github")
+    if (root / GITLAB_ROOT_FILE).exists() or remote == "gitlab":
+        found.append("gitlab")
+    return tuple(found) or ("github",)
+
+
+def apply_image_overrides(project: Project, config: Config) -> Project:
+    images = []
+    for image in project.images:
+        own = config.settings.image_settings(image.name)
+        if own is not None:
+            image = replace(
+                image,
+                context=own.context or image.context,
+                dockerfile=own.dockerfile or image.dockerfile,
+                target=own.target or image.target,
+            )
+        images.append(image)
+    return replace(project, images=tuple(images))
+
+
+def _existing(root: Path, rel: str) -> str | None:
+    path = root / rel
+    return read_text(path) if path.exists() else None
+
+
+def _render_new(document: Any) -> str:
+    document.yaml_set_start_comment(HEADER)
+    return dump_roundtrip(document)
+
+
+def plan_github(root: Path, project: Project, config: Config, force: bool) -> PlannedFile:
+    from mab.generators import github
+
+    rel = f".github/workflows/{config.settings.workflow}.yml"
+    generated = github.workflow(project, config.settings)
+    old_text = _existing(root, rel)
+    if old_text is None:
+        return PlannedFile(rel, None, _render_new(generated))
+    if MARKER not in old_text and not force:
+        raise NotOwnedError(
+            f"{rel} exists and was not written by mab",
+            hint="pass --force to merge mab's jobs into it (your jobs and steps are kept), "
+            "or choose another file name with --workflow NAME",
+        )
+    old = load_roundtrip(old_text, rel)
+    if not isinstance(old, dict):
+        raise UserError(f"{rel}: expected a mapping at the top level")
+    merged = merge_workflow(old, generated)
+    if MARKER not in old_text:
+        merged.yaml_set_start_comment(HEADER)
+    return PlannedFile(rel, old_text, dump_roundtrip(merged))
+
+
+def _gitlab_job_names(document: Any) -> list[str]:
+    reserved = {"include", "stages", "variables", "workflow", "default", "spec"}
+    return [str(k) for k in document if k not in reserved and not str(k).startswith(".")]
+
+
+def plan_gitlab(root: Path, project: Project, config: Config, force: bool) -> list[PlannedFile]:
+    from mab.generators import gitlab
+
+    if config.use_component:
+        generated = gitlab.component_include(config.use_component, project, config.settings)
+    else:
+        generated = gitlab.pipeline(project, config.settings)
+    files = []
+    old_text = _existing(root, GITLAB_MAB_FILE)
+    if old_text is None:
+        files.append(PlannedFile(GITLAB_MAB_FILE, None, _render_new(generated)))
+    else:
+        if MARKER not in old_text and not force:
+            raise NotOwnedError(
+                f"{GITLAB_MAB_FILE} exists and was not written by mab",
+                hint="pass --force to merge mab's jobs into it",
+            )
+        old = load_roundtrip(old_text, GITLAB_MAB_FILE)
+        if not isinstance(old, dict):
+            raise UserError(f"{GITLAB_MAB_FILE}: expected a mapping at the top level")
+        merged = merge_jobs(old, generated)
+        files.append(PlannedFile(GITLAB_MAB_FILE, old_text, dump_roundtrip(merged)))
+    files.append(plan_gitlab_root(root, generated))
+    return files
+
+
+def plan_gitlab_root(root: Path, generated: Any) -> PlannedFile:
+    """Add `include: - local: .gitlab/ci/mab.yml` to `.gitlab-ci.yml`, keeping all else."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    old_text = _existing(root, GITLAB_ROOT_FILE)
+    entry = CommentedMap([("local", GITLAB_MAB_FILE)])
+    if old_text is None:
+        doc = CommentedMap([("include", CommentedSeq([entry]))])
+        return PlannedFile(GITLAB_ROOT_FILE, None, dump_roundtrip(doc))
+    doc = load_roundtrip(old_text, GITLAB_ROOT_FILE)
+    if doc is None:
+        doc = CommentedMap()
+    if not isinstance(doc, CommentedMap):
+        raise UserError(f"{GITLAB_ROOT_FILE}: expected a mapping at the top level")
+    clashes = [n for n in _gitlab_job_names(generated) if n in doc]
+    if clashes:
+        raise UserError(
+            f"{GITLAB_ROOT_FILE} already defines job(s) mab generates: {', '.join(clashes)}",
+            hint="rename or remove those jobs (mab keeps its jobs in "
+            f"{GITLAB_MAB_FILE}), then run again",
+        )
+    include = doc.get("include")
+
+    def names_mab(item: Any) -> bool:
+        return item == GITLAB_MAB_FILE or (
+            isinstance(item, dict) and item.get("local") in (GITLAB_MAB_FILE, f"/{GITLAB_MAB_FILE}")
+        )
+
+    if include is None:
+        doc.insert(0, "include", CommentedSeq([entry]))
+    elif isinstance(include, str | dict):
+        if not names_mab(include):
+            doc["include"] = CommentedSeq([include, entry])
+    elif isinstance(include, list):
+        if not any(names_mab(i) for i in include):
+            include.append(entry)
+    else:
+        raise UserError(
+            f"{GITLAB_ROOT_FILE}: `include:` has a form mab cannot edit "
+            f"({type(include).__name__})",
+            hint=f"add `- local: {GITLAB_MAB_FILE}` to your include list by hand",
+        )
+    stages = doc.get("stages")
+    wanted = [
+        job.get("stage")
+        for job in generated.values()
+        if isinstance(job, dict) and isinstance(job.get("stage"), str)
+    ]
+    if isinstance(stages, list):
+        for stage in wanted:
+            if stage not in stages:
+                stages.append(stage)
+    return PlannedFile(GITLAB_ROOT_FILE, old_text, dump_roundtrip(doc))
+
+
+def plan_config(root: Path, config: Config) -> PlannedFile:
+    generated = config_data(config)
+    old_text = _existing(root, CONFIG_FILE)
+    if old_text is None:
+        return PlannedFile(CONFIG_FILE, None, dump_roundtrip(generated))
+    old = load_roundtrip(old_text, CONFIG_FILE)
+    if not isinstance(old, dict):
+        return PlannedFile(CONFIG_FILE, old_text, dump_roundtrip(generated))
+    return PlannedFile(CONFIG_FILE, old_text, dump_roundtrip(merge_mapping(old, generated)))
+
+
+def _runner_pairs(values: tuple[str, ...], flag: str) -> tuple[tuple[str, str], ...] | None:
+    if not values:
+        return None
+    pairs = []
+    for value in values:
+        platform, sep, label = value.partition("=")
+        if not sep or not label:
+            raise UserError(f"{flag} {value!r}: expected PLATFORM=LABEL")
+        pairs.append((parse_platforms(platform)[0], label))
+    return tuple(pairs)
+
+
+@click.command("init-ci")
+@click.argument("root", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--github", "providers", flag_value="github", multiple=True, help="GitHub Actions.")
+@click.option("--gitlab", "providers", flag_value="gitlab", multiple=True, help="GitLab CI.")
+@click.option("--platform", "platforms", help="Comma-separated, e.g. linux/amd64,linux/arm64.")
+@click.option("--strategy", type=click.Choice(STRATEGIES), help="native runners or qemu.")
+@click.option("--cache", type=click.Choice(CACHE_BACKENDS), help="Layer cache backend.")
+@click.option("--image", help="Image name without tag (default: from the git remote).")
+@click.option("--workflow", help="GitHub workflow file name, without .yml (default: mab).")
+@click.option("--default-branch", help="Branch whose builds write caches (default: detected).")
+@click.option("--pin/--no-pin", default=None, help="Pin actions by commit SHA (default: pin).")
+@click.option("--runner", "runners", multiple=True, help="PLATFORM=LABEL GitHub runner.")
+@click.option("--gitlab-runner", type=click.Choice(["dind", "shell"]), help="GitLab profile.")
+@click.option("--gitlab-tag", "gitlab_tags", multiple=True, help="PLATFORM=TAG runner tag.")
+@click.option("--use-action", is_flag=True, default=None, help="Use mab's composite action.")
+@click.option("--use-component", help="GitLab: include mab's CI/CD component REF instead.")
+@click.option("--s3-bucket", help="S3 cache bucket (with --cache s3).")
+@click.option("--s3-region", help="S3 cache region (with --cache s3).")
+@click.option("--s3-prefix", help="S3 cache key prefix (default: mab-cache/).")
+@click.option("--dry-run", is_flag=True, help="Print a unified diff; write nothing.")
+@click.option("--check", is_flag=True, help="Exit 1 if any file differs from what mab writes.")
+@click.option("--force", is_flag=True, help="Merge into files mab did not create.")
+def init_ci_command(
+    root: Path,
+    providers: tuple[str, ...],
+    platforms: str | None,
+    strategy: str | None,
+    cache: str | None,
+    image: str | None,
+    workflow: str | None,
+    default_branch: str | None,
+    pin: bool | None,
+    runners: tuple[str, ...],
+    gitlab_runner: str | None,
+    gitlab_tags: tuple[str, ...],
+    use_action: bool | None,
+    use_component: str | None,
+    s3_bucket: str | None,
+    s3_region: str | None,
+    s3_prefix: str | None,
+    dry_run: bool,
+    check: bool,
+    force: bool,
+) -> int:
+    """Detect the Dockerfiles, lockfiles and remote in ROOT and write cache-aware CI pipelines.
+
+    Choices are kept in .mab.yml; flags override it. Re-running updates only what mab owns.
+    """
+    if dry_run and check:
+        raise UserError("--dry-run and --check do not go together", hint="use one of them")
+    if not root.is_dir():
+        raise UserError(f"{root}: no such directory")
+    root = root.resolve()
+    file_config = load_config(root)
+    config = file_config or Config()
+    if default_branch is None and file_config is None:
+        default_branch = detect_default_branch(root)
+    s3 = None
+    if s3_bucket or s3_region or s3_prefix:
+        current = config.settings.s3
+        bucket = s3_bucket or (current.bucket if current else None)
+        region = s3_region or (current.region if current else None)
+        if not bucket or not region:
+            raise UserError("--cache s3 needs a bucket and a region", hint="pass both flags")
+        s3 = S3Cache(bucket, region, s3_prefix or (current.prefix if current else "mab-cache/"))
+    config = with_overrides(
+        config,
+        providers=tuple(dict.fromkeys(providers)),
+        platforms=parse_platforms(platforms) if platforms else None,
+        strategy=strategy,
+        cache=cache,
+        image=image,
+        workflow=workflow,
+        default_branch=default_branch,
+        pin=pin,
+        github_runners=_runner_pairs(runners, "--runner"),
+        gitlab_runner=gitlab_runner,
+        gitlab_tags=_runner_pairs(gitlab_tags, "--gitlab-tag"),
+        use_action=use_action,
+        use_component=use_component,
+        s3=s3,
+    )
+    project = detect(root)
+    for warning in project.warnings:
+        click.echo(f"mab: warning: {warning}", err=True)
+    if not project.images:
+        raise UserError(
+            f"no Dockerfile found under {root}",
+            hint="mab looks for Dockerfile, *.Dockerfile, Dockerfile.*, Containerfile, and "
+            "build sections of compose/bake files; run it in your repository's root",
+        )
+    project = apply_image_overrides(project, config)
+    chosen = choose_providers(root, project, config.providers)
+    config = with_overrides(config, providers=chosen)
+    files: list[PlannedFile] = []
+    if "github" in chosen:
+        files.append(plan_github(root, project, config, force))
+    if "gitlab" in chosen:
+        files.extend(plan_gitlab(root, project, config, force))
+    files.append(plan_config(root, config))
+    return apply(root, files, dry_run=dry_run, check=check)

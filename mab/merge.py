@@ -1,0 +1,174 @@
+"""Round-trip merging: put a freshly generated document into the one on disk, keeping what the
+user wrote. Works on ruamel.yaml's commented containers; no I/O.
+
+What mab owns, and so rewrites:
+- top-level keys it generates (`name`, `on`, `permissions`, `concurrency`, `env`, ...): mapping
+  values are updated key by key, so keys the user added under `on:` or `env:` stay;
+- jobs that hold a step whose `id` starts with `mab-` (GitHub) or whose name starts with `mab-`
+  (GitLab): their generated keys are rewritten, stale generated keys removed, other keys kept;
+- steps whose `id` starts with `mab-`: rewritten in place (comments on surviving keys kept).
+Everything else — the user's jobs, steps, keys and comments, and their order — is kept.
+A user step stays right after the mab step it followed (or first, if it came first).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+OWNED_PREFIX = "mab-"
+# Job keys mab may emit; if a newer generation no longer emits one, it is removed.
+OWNED_JOB_KEYS = frozenset(
+    {
+        "name", "runs-on", "needs", "if", "strategy", "permissions", "env", "outputs",
+        "timeout-minutes", "steps", "services", "container", "concurrency",
+        # GitLab
+        "stage", "image", "variables", "script", "before_script", "after_script", "rules",
+        "parallel", "tags", "artifacts", "cache", "dependencies", "retry", "interruptible",
+    }
+)  # fmt: skip
+# Top-level keys whose mapping values are merged key by key rather than replaced.
+MERGED_TOP_KEYS = frozenset({"on", "env", "variables"})
+
+
+def is_mab_step(step: Any) -> bool:
+    return isinstance(step, dict) and str(step.get("id", "")).startswith(OWNED_PREFIX)
+
+
+def is_mab_job(name: str, job: Any) -> bool:
+    if name.startswith(OWNED_PREFIX):
+        return True
+    if not isinstance(job, dict):
+        return False
+    steps = job.get("steps")
+    return isinstance(steps, list) and any(is_mab_step(s) for s in steps)
+
+
+def replace_value(old: Any, new: Any) -> Any:
+    """`new`, but reusing `old`'s containers (and so their comments) where shapes match."""
+    if isinstance(old, CommentedMap) and isinstance(new, dict):
+        for key in [k for k in old if k not in new]:
+            del old[key]
+        for key, value in new.items():
+            old[key] = replace_value(old[key], value) if key in old else value
+            _take_comment(old, new, key)
+        _reorder(old, list(new))
+        return old
+    if isinstance(old, CommentedSeq) and isinstance(new, list):
+        if all(not isinstance(v, dict | list) for v in [*old, *new]):
+            old[:] = new
+            return old
+        return new
+    return new
+
+
+def update_value(old: Any, new: Any) -> Any:
+    """Like replace_value, but keys in `old` that `new` lacks are kept (the user's)."""
+    if isinstance(old, CommentedMap) and isinstance(new, dict):
+        for key, value in new.items():
+            old[key] = replace_value(old[key], value) if key in old else value
+            _take_comment(old, new, key)
+        return old
+    return replace_value(old, new)
+
+
+def _take_comment(old: CommentedMap, new: Any, key: Any) -> None:
+    """A comment mab generates beside a key (a version pin, a zizmor reason) replaces the old."""
+    if isinstance(new, CommentedMap) and key in new.ca.items:
+        old.ca.items[key] = new.ca.items[key]
+
+
+def _reorder(mapping: CommentedMap, order: list[Any]) -> None:
+    """Move the keys in `order` into that relative order, leaving other keys where they are."""
+    present = [k for k in mapping if k in order]
+    if present == [k for k in order if k in mapping]:
+        return
+    items = [(k, mapping[k]) for k in mapping]
+    wanted = iter([k for k in order if k in mapping])
+    for key, _ in items:
+        del mapping[key]
+    for key, value in items:
+        if key in order:
+            k2 = next(wanted)
+            mapping[k2] = dict(items)[k2]
+        else:
+            mapping[key] = value
+
+
+def _insert_after(mapping: CommentedMap, after: Any, key: Any, value: Any) -> None:
+    keys = list(mapping)
+    position = keys.index(after) + 1 if after in mapping else len(keys)
+    mapping.insert(position, key, value)
+
+
+def merge_steps(old: list[Any], new: list[Any]) -> CommentedSeq:
+    """mab's steps in their new order; each user step kept after the mab step it followed."""
+    old_by_id = {s["id"]: s for s in old if is_mab_step(s)}
+    anchored: dict[str | None, list[Any]] = {}
+    anchor: str | None = None
+    new_ids = {s["id"] for s in new if is_mab_step(s)}
+    for step in old:
+        if is_mab_step(step):
+            if step["id"] in new_ids:
+                anchor = step["id"]
+            continue
+        anchored.setdefault(anchor, []).append(step)
+    out = CommentedSeq(anchored.get(None, []))
+    for step in new:
+        sid = step.get("id") if isinstance(step, dict) else None
+        out.append(replace_value(old_by_id[sid], step) if sid in old_by_id else step)
+        out.extend(anchored.get(sid, []))
+    return out
+
+
+def merge_job(old: CommentedMap, new: dict[str, Any]) -> CommentedMap:
+    for key in [k for k in old if k in OWNED_JOB_KEYS and k not in new]:
+        del old[key]
+    previous = None
+    for key, value in new.items():
+        if key == "steps" and isinstance(old.get("steps"), list):
+            old["steps"] = merge_steps(old["steps"], value)
+        elif key in old:
+            old[key] = replace_value(old[key], value)
+            _take_comment(old, new, key)
+        else:
+            _insert_after(old, previous, key, value)
+        previous = key
+    return old
+
+
+def merge_jobs(old: CommentedMap, new: dict[str, Any]) -> CommentedMap:
+    """Jobs (GitHub's `jobs:` mapping, or a GitLab file's top level minus reserved keys)."""
+    for name in [n for n in old if is_mab_job(str(n), old[n]) and n not in new]:
+        del old[name]
+    previous = None
+    for name, job in new.items():
+        if name in old and isinstance(old[name], CommentedMap):
+            merge_job(old[name], job)
+        else:
+            _insert_after(old, previous, name, job)
+        previous = name
+    return old
+
+
+def merge_workflow(old: CommentedMap, new: CommentedMap) -> CommentedMap:
+    """Merge a generated GitHub workflow into the one on disk."""
+    previous = None
+    for key, value in new.items():
+        if key == "jobs" and isinstance(old.get("jobs"), CommentedMap):
+            merge_jobs(old["jobs"], value)
+        elif key in old and key in MERGED_TOP_KEYS:
+            old[key] = update_value(old[key], value)
+        elif key in old:
+            old[key] = replace_value(old[key], value)
+            _take_comment(old, new, key)
+        else:
+            _insert_after(old, previous, key, value)
+        previous = key
+    return old
+
+
+def merge_mapping(old: CommentedMap, new: CommentedMap) -> CommentedMap:
+    """Merge a generated settings document: generated keys updated, the user's extras kept."""
+    return update_value(old, new)  # type: ignore[no-any-return]
