@@ -78,6 +78,4 @@ def s3_specs(settings: Settings, image_name: str, platform: str) -> CacheSpecs:
     s3 = settings.s3
     base = f"type=s3,region={s3.region},bucket={s3.bucket}"
     name = f"{s3.prefix}{gha_scope(image_name, platform)}/"
-    return CacheSpecs(
-        (f"{base},name={name}",), f"{base},name={name},mode=max,ignore-error=true"
-    )
+    return CacheSpecs((f"{base},name={name}",), f"{base},name={name},mode=max,ignore-error=true")

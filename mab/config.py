@@ -218,9 +218,7 @@ def config_data(config: Config) -> Any:
     if s.s3:
         data["s3"] = {"bucket": s.s3.bucket, "region": s.s3.region, "prefix": s.s3.prefix}
     if s.images:
-        data["images"] = [
-            {k: v for k, v in vars(i).items() if v is not None} for i in s.images
-        ]
+        data["images"] = [{k: v for k, v in vars(i).items() if v is not None} for i in s.images]
     doc = to_commented(data)
     doc.yaml_set_start_comment(HEADER)
     return doc

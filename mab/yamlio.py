@@ -31,13 +31,15 @@ _STR_TAG = "tag:yaml.org,2002:str"
 
 def ambiguous_in_yaml11(value: str) -> bool:
     """True when a plain scalar `value` would not read back as a string under YAML 1.1 or 1.2."""
-    tag_11 = _RESOLVER_11.resolve(yaml.ScalarNode, value, (True, False))
+    tag_11 = _RESOLVER_11.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
     return bool(tag_11 != _STR_TAG or value != value.strip() or value == "")
 
 
 def _represent_str(representer: RoundTripRepresenter, data: str) -> Any:
     if isinstance(data, ScalarString):
         return representer.represent_str(data)
+    if any(not c.isprintable() and c != "\n" for c in data):
+        return representer.represent_scalar(_STR_TAG, data, style='"')
     if "\n" in data and data == data.lstrip(" ") and not data.endswith(" "):
         return representer.represent_scalar(_STR_TAG, data, style="|")
     if ambiguous_in_yaml11(data):
@@ -126,7 +128,7 @@ def to_commented(data: Any) -> Any:
 
 
 def quoted(value: str) -> DoubleQuotedScalarString:
-    return DoubleQuotedScalarString(value)
+    return DoubleQuotedScalarString(value)  # type: ignore[no-any-return]
 
 
 def write_atomic(path: Path, text: str) -> None:

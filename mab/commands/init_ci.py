@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from mab.commands.plan import PlannedFile, apply
 from mab.config import Config, config_data, load_config, with_overrides
@@ -91,7 +92,7 @@ def plan_github(root: Path, project: Project, config: Config, force: bool) -> Pl
             "or choose another file name with --workflow NAME",
         )
     old = load_roundtrip(old_text, rel)
-    if not isinstance(old, dict):
+    if not isinstance(old, CommentedMap):
         raise UserError(f"{rel}: expected a mapping at the top level")
     merged = merge_workflow(old, generated)
     if MARKER not in old_text:
@@ -122,7 +123,7 @@ def plan_gitlab(root: Path, project: Project, config: Config, force: bool) -> li
                 hint="pass --force to merge mab's jobs into it",
             )
         old = load_roundtrip(old_text, GITLAB_MAB_FILE)
-        if not isinstance(old, dict):
+        if not isinstance(old, CommentedMap):
             raise UserError(f"{GITLAB_MAB_FILE}: expected a mapping at the top level")
         merged = merge_jobs(old, generated)
         files.append(PlannedFile(GITLAB_MAB_FILE, old_text, dump_roundtrip(merged)))
@@ -132,8 +133,6 @@ def plan_gitlab(root: Path, project: Project, config: Config, force: bool) -> li
 
 def plan_gitlab_root(root: Path, generated: Any) -> PlannedFile:
     """Add `include: - local: .gitlab/ci/mab.yml` to `.gitlab-ci.yml`, keeping all else."""
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
     old_text = _existing(root, GITLAB_ROOT_FILE)
     entry = CommentedMap([("local", GITLAB_MAB_FILE)])
     if old_text is None:
@@ -168,8 +167,7 @@ def plan_gitlab_root(root: Path, generated: Any) -> PlannedFile:
             include.append(entry)
     else:
         raise UserError(
-            f"{GITLAB_ROOT_FILE}: `include:` has a form mab cannot edit "
-            f"({type(include).__name__})",
+            f"{GITLAB_ROOT_FILE}: `include:` has a form mab cannot edit ({type(include).__name__})",
             hint=f"add `- local: {GITLAB_MAB_FILE}` to your include list by hand",
         )
     stages = doc.get("stages")
@@ -191,7 +189,7 @@ def plan_config(root: Path, config: Config) -> PlannedFile:
     if old_text is None:
         return PlannedFile(CONFIG_FILE, None, dump_roundtrip(generated))
     old = load_roundtrip(old_text, CONFIG_FILE)
-    if not isinstance(old, dict):
+    if not isinstance(old, CommentedMap):
         return PlannedFile(CONFIG_FILE, old_text, dump_roundtrip(generated))
     return PlannedFile(CONFIG_FILE, old_text, dump_roundtrip(merge_mapping(old, generated)))
 
