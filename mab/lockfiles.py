@@ -8,6 +8,7 @@ such as `pom.xml`); `CACHE_DIRS` says which directories a CI runner caches for i
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -35,11 +36,9 @@ _BY_NAME: Mapping[str, str] = MappingProxyType(
     }
 )
 
-# Basename patterns, tried in order after the exact names.
-_BY_PATTERN: tuple[tuple[str, str], ...] = (
-    ("requirements*.txt", "pip"),
-    ("*.gradle", "gradle"),
-    ("*.gradle.kts", "gradle"),
+# Basename patterns, tried after the exact names (one regex: detection calls this per file).
+_BY_PATTERN = re.compile(
+    r"(?P<pip>requirements.*\.txt)|(?P<gradle>.*\.gradle(?:\.kts)?)", re.DOTALL
 )
 
 
@@ -52,9 +51,9 @@ def ecosystem_for(path: str) -> str | None:
     found = _BY_NAME.get(name)
     if found:
         return found
-    for pattern, ecosystem in _BY_PATTERN:
-        if fnmatch.fnmatchcase(name, pattern):
-            return ecosystem
+    match = _BY_PATTERN.fullmatch(name)
+    if match:
+        return match.lastgroup
     if name.endswith(".txt") and parent.rpartition("/")[2] == "requirements":
         return "pip"
     return None

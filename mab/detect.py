@@ -1,0 +1,442 @@
+"""Project detection: the one module that walks a repository. `detect(root)` finds its
+Dockerfiles, compose and bake files, lockfiles and git remote, and returns a `Project`.
+
+The walk uses `os.scandir` and prunes what never holds a project's own Dockerfiles: `.git`,
+dependency trees (`node_modules`, `vendor`, virtualenvs...), Cargo build output, and whatever
+`.gitignore` files (and `.git/info/exclude`) ignore. Problems with a file become warnings in
+`Project.warnings`, never exceptions.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from mab.bake import BAKE_FILES, bake_specs
+from mab.compose import COMPOSE_FILES, BuildSpec, compose_specs
+from mab.dockerfile import parse_dockerfile
+from mab.errors import UserError
+from mab.lockfiles import ecosystem_for
+from mab.project import DockerfileInfo, Image, Lockfile, Project, Remote
+from mab.remote import remote_from_config
+from mab.yamlio import read_data
+
+SKIP_DIRS = frozenset(
+    {".git", "node_modules", "vendor", "third_party", ".venv", "venv", "__pycache__"}
+)
+_CARGO_MARKERS = ("CACHEDIR.TAG", ".rustc_info.json")
+_SLUG_JUNK = re.compile(r"[^a-z0-9]+")
+
+
+def is_dockerfile_name(name: str) -> bool:
+    """`Dockerfile`, `Containerfile`, `api.Dockerfile`, `Dockerfile.api`; not `*.dockerignore`."""
+    if name.endswith(".dockerignore"):
+        return False
+    lower = name.lower()
+    return (
+        lower in ("dockerfile", "containerfile")
+        or lower.endswith((".dockerfile", ".containerfile"))
+        or lower.startswith(("dockerfile.", "containerfile."))
+    )
+
+
+def detect(root: Path) -> Project:
+    """Everything `mab init-ci` needs to know of the repository at `root`."""
+    found = _walk(root)
+    warnings = list(found.warnings)
+    dockerfiles = _Dockerfiles(root, warnings)
+    images: list[Image] = []
+    for spec_file in found.compose_files + found.bake_files:
+        for spec in _read_specs(root, spec_file, warnings):
+            image = _spec_image(spec, spec_file, found, dockerfiles, warnings)
+            if image is not None and not any(_same_build(image, i) for i in images):
+                images.append(image)
+    claimed = {i.dockerfile for i in images}
+    images += [
+        Image(
+            name="",
+            context=posixpath.dirname(path) or ".",
+            dockerfile=path,
+            info=dockerfiles.info(path),
+        )
+        for path in found.dockerfiles
+        if path not in claimed
+    ]
+    lockfiles = tuple(Lockfile(path, ecosystem) for path, ecosystem in found.lockfiles)
+    images = [replace(i, lockfiles=_lockfiles_in(i.context, lockfiles)) for i in images]
+    images = _named(images, _root_name(root))
+    images.sort(key=lambda i: (i.dockerfile, i.context, i.target or "", i.name))
+    return Project(
+        images=tuple(images),
+        lockfiles=lockfiles,
+        remote=read_remote(root),
+        warnings=tuple(warnings),
+    )
+
+
+def read_remote(root: Path) -> Remote | None:
+    """The `origin` remote (else the first one) from the repository's git config, if any."""
+    git = root / ".git"
+    try:
+        if git.is_file():  # a worktree or submodule: `gitdir: <path>`
+            pointer = git.read_text(encoding="utf-8").strip().removeprefix("gitdir:").strip()
+            git = (root / pointer).resolve()
+            common = git / "commondir"
+            if common.is_file():
+                git = (git / common.read_text(encoding="utf-8").strip()).resolve()
+        return remote_from_config((git / "config").read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return None
+
+
+# --- images from compose and bake files ---------------------------------------------------
+
+
+def _read_specs(root: Path, rel: str, warnings: list[str]) -> list[BuildSpec]:
+    path = root / rel
+    if posixpath.basename(rel) in COMPOSE_FILES:
+        try:
+            data = read_data(path, rel)
+        except UserError as exc:
+            warnings.append(f"{exc.message} (compose file ignored)")
+            return []
+        specs, problems = compose_specs(data, rel)
+    else:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            warnings.append(f"{rel}: cannot read ({exc.strerror}); bake file ignored")
+            return []
+        specs, problems = bake_specs(text, rel)
+    warnings.extend(problems)
+    return specs
+
+
+def _spec_image(
+    spec: BuildSpec,
+    spec_file: str,
+    found: _Found,
+    dockerfiles: _Dockerfiles,
+    warnings: list[str],
+) -> Image | None:
+    where = f"{spec_file}: {spec.name}"
+    context = _inside(posixpath.dirname(spec_file), spec.context)
+    dockerfile = _inside(context, spec.dockerfile) if context is not None else None
+    if context is None or dockerfile is None:
+        warnings.append(f"{where}: context or Dockerfile is outside the repository (skipped)")
+        return None
+    if dockerfile not in found.dockerfile_set and not dockerfiles.exists(dockerfile):
+        warnings.append(f"{where}: {dockerfile} does not exist (skipped)")
+        return None
+    origin = "compose" if posixpath.basename(spec_file) in COMPOSE_FILES else "bake"
+    return Image(
+        name=spec.name,
+        context=context,
+        dockerfile=dockerfile,
+        origin=origin,
+        target=spec.target,
+        args=spec.args,
+        info=dockerfiles.info(dockerfile),
+    )
+
+
+def _inside(base: str, relative: str) -> str | None:
+    """`relative` joined to repo-relative `base`, normalized; None if it leaves the repo."""
+    if relative.startswith("/"):
+        return None
+    joined = posixpath.normpath(posixpath.join(base or ".", relative))
+    if joined == ".." or joined.startswith("../"):
+        return None
+    return joined
+
+
+def _same_build(a: Image, b: Image) -> bool:
+    return (a.context, a.dockerfile, a.target, a.args) == (
+        b.context,
+        b.dockerfile,
+        b.target,
+        b.args,
+    )
+
+
+class _Dockerfiles:
+    """Reads and parses each Dockerfile once; a file it cannot read becomes a warning."""
+
+    def __init__(self, root: Path, warnings: list[str]) -> None:
+        self.root = root
+        self.warnings = warnings
+        self.parsed: dict[str, DockerfileInfo | None] = {}
+
+    def exists(self, rel: str) -> bool:
+        return (self.root / rel).is_file()
+
+    def info(self, rel: str) -> DockerfileInfo | None:
+        if rel not in self.parsed:
+            try:
+                text = (self.root / rel).read_text(encoding="utf-8", errors="replace")
+            except OSError as exc:
+                self.warnings.append(f"{rel}: cannot read ({exc.strerror})")
+                self.parsed[rel] = None
+            else:
+                self.parsed[rel] = parse_dockerfile(text, rel)
+        return self.parsed[rel]
+
+
+# --- names and lockfiles ---------------------------------------------------------------------
+
+
+def slug(text: str) -> str:
+    """A short lowercase `[a-z0-9-]` name; "app" when nothing is left."""
+    return _SLUG_JUNK.sub("-", text.lower()).strip("-") or "app"
+
+
+def _root_name(root: Path) -> str:
+    return slug(root.resolve().name)
+
+
+def _default_name(image: Image, root_name: str) -> str:
+    base = posixpath.basename(image.dockerfile)
+    lower = base.lower()
+    for suffix in (".dockerfile", ".containerfile"):
+        if lower.endswith(suffix) and len(base) > len(suffix):
+            return slug(base[: -len(suffix)])
+    for prefix in ("dockerfile.", "containerfile."):
+        if lower.startswith(prefix) and len(base) > len(prefix):
+            return slug(base[len(prefix) :])
+    return slug(posixpath.basename(image.context)) if image.context != "." else root_name
+
+
+def _named(images: list[Image], root_name: str) -> list[Image]:
+    """Give every image a unique slug: compose/bake names first, then names from paths."""
+    wanted = [
+        slug(i.name) if i.origin != "dockerfile" and i.name else _default_name(i, root_name)
+        for i in images
+    ]
+    order = sorted(range(len(images)), key=lambda n: (images[n].origin == "dockerfile", n))
+    taken: set[str] = set()
+    named = list(images)
+    for n in order:
+        name, suffix = wanted[n], 2
+        while name in taken:
+            name, suffix = f"{wanted[n]}-{suffix}", suffix + 1
+        taken.add(name)
+        named[n] = replace(images[n], name=name)
+    return named
+
+
+def _lockfiles_in(context: str, lockfiles: tuple[Lockfile, ...]) -> tuple[Lockfile, ...]:
+    if context == ".":
+        return lockfiles
+    prefix = context + "/"
+    return tuple(lf for lf in lockfiles if lf.path.startswith(prefix))
+
+
+# --- the walk --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Found:
+    dockerfiles: list[str] = field(default_factory=list)
+    compose_files: list[str] = field(default_factory=list)
+    bake_files: list[str] = field(default_factory=list)
+    lockfiles: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    dockerfile_set: frozenset[str] = frozenset()
+
+
+def _walk(root: Path) -> _Found:
+    found = _Found()
+    base_rules = [r for r in (_rules_from(root / ".git/info/exclude", "", found),) if r]
+    pending: list[tuple[str, list[IgnoreFile]]] = [("", base_rules)]
+    while pending:
+        rel, rules = pending.pop()
+        try:
+            with os.scandir(root / rel if rel else root) as scan:
+                entries = list(scan)
+        except OSError as exc:
+            found.warnings.append(f"{rel or '.'}/: cannot read directory ({exc.strerror})")
+            continue
+        if any(e.name == ".gitignore" for e in entries):
+            own = _rules_from(root / rel / ".gitignore", rel, found)
+            rules = [*rules, own] if own else rules
+        for entry in entries:
+            name = entry.name
+            child = f"{rel}/{name}" if rel else name
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                continue
+            if is_dir:
+                if not _skip_dir(entry) and not is_ignored(rules, child, is_dir=True):
+                    pending.append((child, rules))
+            else:
+                _note_file(found, rules, name, child)
+    found.dockerfiles.sort()
+    found.compose_files.sort()
+    found.bake_files.sort()
+    found.lockfiles.sort()
+    found.dockerfile_set = frozenset(found.dockerfiles)
+    return found
+
+
+def _skip_dir(entry: os.DirEntry[str]) -> bool:
+    if entry.name in SKIP_DIRS:
+        return True
+    if entry.name == "target":
+        return any(Path(entry.path, marker).exists() for marker in _CARGO_MARKERS)
+    return False
+
+
+def _note_file(found: _Found, rules: list[IgnoreFile], name: str, child: str) -> None:
+    """Record `child` if it is a file detection cares about and is not ignored."""
+    ecosystem = ecosystem_for(child)
+    if ecosystem is not None:
+        bucket = None
+    elif is_dockerfile_name(name):
+        bucket = found.dockerfiles
+    elif name in COMPOSE_FILES:
+        bucket = found.compose_files
+    elif name in BAKE_FILES:
+        bucket = found.bake_files
+    else:
+        return
+    if is_ignored(rules, child, is_dir=False):
+        return
+    if bucket is None:
+        found.lockfiles.append((child, ecosystem or ""))
+    else:
+        bucket.append(child)
+
+
+def _rules_from(path: Path, base: str, found: _Found) -> IgnoreFile | None:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        found.warnings.append(f"{path}: cannot read ({exc.strerror}); its patterns are ignored")
+        return None
+    return IgnoreFile.parse(text, base)
+
+
+# --- .gitignore ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IgnoreFile:
+    """The patterns of one `.gitignore`, compiled to two regexes (one for directories, one for
+    files) whose alternatives run from the file's last pattern to its first, so the first
+    alternative that matches is the pattern git would apply."""
+
+    base: str  # the directory holding the .gitignore, relative to the root ("" for the root)
+    for_dirs: re.Pattern[str] | None
+    for_files: re.Pattern[str] | None
+    negated: frozenset[str]
+
+    @classmethod
+    def parse(cls, text: str, base: str = "") -> IgnoreFile | None:
+        """None when `text` holds no patterns."""
+        dirs: list[str] = []
+        files: list[str] = []
+        negated: set[str] = set()
+        for index, line in enumerate(text.splitlines()):
+            rule = _rule(line)
+            if rule is None:
+                continue
+            regex, negate, dir_only = rule
+            group = f"(?P<p{index}>{regex})"
+            dirs.append(group)
+            if not dir_only:
+                files.append(group)
+            if negate:
+                negated.add(f"p{index}")
+        if not dirs:
+            return None
+        return cls(base, _alternation(dirs), _alternation(files), frozenset(negated))
+
+    def verdict(self, path: str, is_dir: bool) -> bool | None:
+        """True (ignored), False (re-included by `!`), None (no pattern matches). `path` is
+        relative to the root."""
+        pattern = self.for_dirs if is_dir else self.for_files
+        if pattern is None:
+            return None
+        relative = path[len(self.base) + 1 :] if self.base else path
+        match = pattern.fullmatch(relative)
+        if match is None:
+            return None
+        return match.lastgroup not in self.negated
+
+
+def is_ignored(rules: list[IgnoreFile], path: str, *, is_dir: bool) -> bool:
+    """Whether git ignores `path` given the ignore files on its way (root first): the deepest
+    file with a matching pattern decides."""
+    for ignore_file in reversed(rules):
+        verdict = ignore_file.verdict(path, is_dir)
+        if verdict is not None:
+            return verdict
+    return False
+
+
+def _alternation(groups: list[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(reversed(groups)), re.DOTALL) if groups else None
+
+
+def _rule(line: str) -> tuple[str, bool, bool] | None:
+    """One .gitignore line as (regex, negated, directory only), or None for blanks/comments."""
+    line = line.rstrip("\r")
+    if not line or line.startswith("#"):
+        return None
+    while line.endswith(" ") and not line.endswith("\\ "):
+        line = line[:-1]
+    negate = line.startswith("!")
+    if negate:
+        line = line[1:]
+    dir_only = line.endswith("/")
+    line = line.rstrip("/")
+    if not line:
+        return None
+    anchored = "/" in line
+    regex = _glob_regex(line.lstrip("/"))
+    return (regex if anchored else "(?:.*/)?" + regex), negate, dir_only
+
+
+def _glob_regex(glob: str) -> str:
+    """A gitignore glob as a regex: `*` and `?` stay within a path segment, `**` crosses them."""
+    out: list[str] = []
+    i, n = 0, len(glob)
+    while i < n:
+        char = glob[i]
+        if glob.startswith("**", i) and (i == 0 or glob[i - 1] == "/"):
+            end = i + 2
+            if end == n:
+                out.append(".*")
+                i = end
+                continue
+            if glob[end] == "/":
+                out.append("(?:.*/)?")
+                i = end + 1
+                continue
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[" and (close := glob.find("]", i + 2)) != -1:
+            body = glob[i + 1 : close]
+            negate = body[:1] in ("!", "^")
+            body = body[1:] if negate else body
+            out.append(
+                "[" + ("^" if negate else "") + body.replace("\\", "\\\\").replace("[", "\\[") + "]"
+            )
+            i = close + 1
+            continue
+        elif char == "\\" and i + 1 < n:
+            out.append(re.escape(glob[i + 1]))
+            i += 2
+            continue
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return "".join(out)
