@@ -1,0 +1,180 @@
+"""`mab init-ci` end to end over the fixture corpus: files written, re-runs, bad input."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from ruamel.yaml import YAML
+
+from mab.cli import main
+from tests.fixture_repos import FIXTURE_REPOS, copy_fixture_repo
+
+WORKFLOW = ".github/workflows/mab.yml"
+Run = tuple[int, str, str]
+Mab = Callable[..., Run]
+
+
+@pytest.fixture
+def mab(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
+    def run(*argv: str) -> Run:
+        with pytest.raises(SystemExit) as info:
+            main(list(argv))
+        captured = capsys.readouterr()
+        return int(info.value.code or 0), captured.out, captured.err
+
+    return run
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.mark.parametrize("name", FIXTURE_REPOS)
+def test_writes_workflow_and_settings_then_check_passes(
+    mab: Mab, tmp_path: Path, name: str
+) -> None:
+    repo = copy_fixture_repo(name, tmp_path)
+    code, _, err = mab("init-ci", str(repo), "--github", "--force")
+    assert code == 0, err
+    text = (repo / WORKFLOW).read_text()
+    assert text.startswith("# Managed by `mab init-ci`")
+    assert yaml.safe_load(text) == YAML(typ="safe").load(text)
+    assert (repo / ".mab.yml").exists()
+    code, _, err = mab("init-ci", str(repo), "--check")
+    assert code == 0, err
+    assert "up to date" in err
+
+
+def test_dry_run_prints_a_diff_and_writes_nothing(mab: Mab, tmp_path: Path) -> None:
+    repo = copy_fixture_repo("node", tmp_path)
+    before = tree_digest(repo)
+    code, out, _ = mab("init-ci", str(repo), "--dry-run")
+    assert code == 0
+    assert f"+++ b/{WORKFLOW}" in out and "+++ b/.mab.yml" in out
+    assert tree_digest(repo) == before
+
+
+def test_check_fails_when_the_workflow_drifted(mab: Mab, tmp_path: Path) -> None:
+    repo = copy_fixture_repo("node", tmp_path)
+    assert mab("init-ci", str(repo))[0] == 0
+    path = repo / WORKFLOW
+    path.write_text(path.read_text().replace("linux/arm64", "linux/s390x", 1))
+    code, _, err = mab("init-ci", str(repo), "--check")
+    assert code == 1
+    assert f"{WORKFLOW}: is out of date" in err
+
+
+def test_settings_are_kept_for_the_next_run(mab: Mab, tmp_path: Path) -> None:
+    repo = copy_fixture_repo("node", tmp_path)
+    assert mab("init-ci", str(repo), "--strategy", "qemu", "--cache", "gha")[0] == 0
+    settings = yaml.safe_load((repo / ".mab.yml").read_text())
+    assert settings["strategy"] == "qemu" and settings["cache"] == "gha"
+    first = (repo / WORKFLOW).read_text()
+    assert mab("init-ci", str(repo))[0] == 0
+    assert (repo / WORKFLOW).read_text() == first
+
+
+def test_user_comment_extra_step_and_job_survive_a_rerun(mab: Mab, tmp_path: Path) -> None:
+    repo = copy_fixture_repo("custom-workflow", tmp_path)
+    code, _, err = mab("init-ci", str(repo))
+    assert code == 0, err
+    # The customised workflow the fixture carries: a comment, an extra step, an extra job.
+    customised = (repo / WORKFLOW).read_text()
+    lines = customised.splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if "id: mab-checkout" in line)
+    indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+    extra = [
+        f"{indent}# our smoke test runs first\n",
+        f"{indent}name: Smoke test\n".replace(indent, indent[:-2] + "- ", 1),
+        f"{indent}run: ./scripts/smoke.sh\n",
+    ]
+    lines[at - 1 : at - 1] = extra
+    customised = (
+        "".join(lines)
+        + "  notify:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo done\n"
+    )
+    (repo / WORKFLOW).write_text(customised)
+    assert yaml.safe_load(customised)  # still valid
+    # A re-run with another choice: mab's parts change, the user's stay.
+    code, _, err = mab("init-ci", str(repo), "--platform", "linux/amd64,linux/arm64,linux/arm/v7")
+    assert code == 0, err
+    after = (repo / WORKFLOW).read_text()
+    assert "# our smoke test runs first" in after
+    assert "./scripts/smoke.sh" in after
+    assert "notify:" in after and "echo done" in after
+    assert "linux/arm/v7" in after
+    assert mab("init-ci", str(repo), "--check")[0] == 0
+
+
+def test_no_dockerfile_is_a_clear_error(mab: Mab, tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("nothing to build\n")
+    code, out, err = mab("init-ci", str(tmp_path))
+    assert code == 2
+    assert "no Dockerfile found" in err and "Traceback" not in err
+    assert out == ""
+    assert [p.name for p in tmp_path.iterdir()] == ["README.md"]
+
+
+def test_invalid_yaml_on_disk_is_named_and_left_untouched(mab: Mab, tmp_path: Path) -> None:
+    repo = copy_fixture_repo("node", tmp_path)
+    assert mab("init-ci", str(repo))[0] == 0
+    path = repo / WORKFLOW
+    broken = path.read_bytes() + b"jobs: [unclosed\n  x: {\n"
+    path.write_bytes(broken)
+    before = tree_digest(repo)
+    code, _, err = mab("init-ci", str(repo))
+    assert code == 2
+    assert f"{WORKFLOW}:" in err and "Traceback" not in err
+    assert tree_digest(repo) == before
+    assert path.read_bytes() == broken
+
+
+def test_a_workflow_mab_did_not_write_needs_force(mab: Mab, tmp_path: Path) -> None:
+    repo = copy_fixture_repo("node", tmp_path)
+    path = repo / WORKFLOW
+    path.parent.mkdir(parents=True)
+    mine = (
+        b"name: mine\non: push\njobs:\n  test:\n    runs-on: ubuntu-24.04\n"
+        b"    steps:\n      - run: make test\n"
+    )
+    path.write_bytes(mine)
+    code, _, err = mab("init-ci", str(repo))
+    assert code == 4
+    assert "--force" in err
+    assert path.read_bytes() == mine
+    assert not (repo / ".mab.yml").exists()
+    code, _, err = mab("init-ci", str(repo), "--force")
+    assert code == 0, err
+    merged = path.read_text()
+    assert "make test" in merged and "id: mab-" in merged
+
+
+def test_unknown_platform_lists_valid_forms(mab: Mab, tmp_path: Path) -> None:
+    repo = copy_fixture_repo("node", tmp_path)
+    code, _, err = mab("init-ci", str(repo), "--platform", "linux/arm65")
+    assert code == 2
+    assert "unknown platform 'linux/arm65'" in err and "linux/arm64" in err
+
+
+def test_invalid_settings_file_is_reported_by_field(mab: Mab, tmp_path: Path) -> None:
+    repo = copy_fixture_repo("node", tmp_path)
+    (repo / ".mab.yml").write_text("strategy: fast\nplatforms: [linux/amd64]\ncolour: red\n")
+    before = tree_digest(repo)
+    code, _, err = mab("init-ci", str(repo))
+    assert code == 2
+    assert ".mab.yml: strategy: 'fast' is not one of: native, qemu" in err
+    assert ".mab.yml: colour: unknown setting" in err
+    assert tree_digest(repo) == before
+
+
+def test_dry_run_and_check_together_are_refused(mab: Mab, tmp_path: Path) -> None:
+    repo = copy_fixture_repo("node", tmp_path)
+    assert mab("init-ci", str(repo), "--dry-run", "--check")[0] == 2
