@@ -83,34 +83,23 @@ def test_settings_are_kept_for_the_next_run(mab: Mab, tmp_path: Path) -> None:
 
 
 def test_user_comment_extra_step_and_job_survive_a_rerun(mab: Mab, tmp_path: Path) -> None:
+    # The fixture carries a workflow an older mab wrote, then customised by its team: comments,
+    # a schedule trigger, a smoke-test step inside mab's job, and a job of their own.
     repo = copy_fixture_repo("custom-workflow", tmp_path)
-    code, _, err = mab("init-ci", str(repo))
-    assert code == 0, err
-    # The customised workflow the fixture carries: a comment, an extra step, an extra job.
-    customised = (repo / WORKFLOW).read_text()
-    lines = customised.splitlines(keepends=True)
-    at = next(i for i, line in enumerate(lines) if "id: mab-checkout" in line)
-    indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
-    extra = [
-        f"{indent}# our smoke test runs first\n",
-        f"{indent}name: Smoke test\n".replace(indent, indent[:-2] + "- ", 1),
-        f"{indent}run: ./scripts/smoke.sh\n",
-    ]
-    lines[at - 1 : at - 1] = extra
-    customised = (
-        "".join(lines)
-        + "  notify:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo done\n"
-    )
-    (repo / WORKFLOW).write_text(customised)
-    assert yaml.safe_load(customised)  # still valid
-    # A re-run with another choice: mab's parts change, the user's stay.
+    before = (repo / WORKFLOW).read_text()
+    assert "v4.2.2" in before
     code, _, err = mab("init-ci", str(repo), "--platform", "linux/amd64,linux/arm64,linux/arm/v7")
     assert code == 0, err
     after = (repo / WORKFLOW).read_text()
-    assert "# our smoke test runs first" in after
-    assert "./scripts/smoke.sh" in after
-    assert "notify:" in after and "echo done" in after
+    assert "name: Container images  # shown on the Actions tab" in after
+    assert "# Our smoke test must pass before any image is built." in after
+    assert after.index("id: mab-checkout") < after.index("./scripts/smoke.sh")
+    assert after.index("./scripts/smoke.sh") < after.index("id: mab-buildx")
+    assert "# weekly rebuild for base image updates" in after
+    assert "# Tell the team when a release is out." in after and "notify:" in after
+    assert "v4.2.2" not in after and "# v7.0.1" in after
     assert "linux/arm/v7" in after
+    assert yaml.safe_load(after)["jobs"]["notify"]["steps"][0]["run"] == 'echo "released"'
     assert mab("init-ci", str(repo), "--check")[0] == 0
 
 
