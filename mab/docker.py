@@ -1,0 +1,591 @@
+"""The one module that starts `docker`: environment checks and the streamed build.
+
+- `run_checks` / `preflight`: is docker on PATH, is buildx new enough, is the daemon up, can the
+  builder build the requested platforms into the requested output? Each check is also data
+  (`CheckResult`) so `mab doctor` can list them; `preflight` raises `EnvironmentNotReady` with
+  the fix named for the first failure.
+- `BuildRunner` / `run_build`: run `docker buildx build --progress=rawjson ...` in its own
+  process group, hand every raw chunk of its stderr (the progress stream) to a callback, and
+  cancel it cleanly (SIGINT, then SIGTERM, then SIGKILL to the whole group; no orphans).
+
+python-on-whales is used for the quick queries; the build itself is run here, because its log
+streaming keeps the whole stream in memory and gives no handle to cancel the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Literal
+
+from mab.errors import EnvironmentNotReady
+
+MIN_BUILDX = (0, 12)
+CONTAINERD_SNAPSHOTTER = "io.containerd.snapshotter.v1"
+CHUNK_SIZE = 65536
+
+INSTALL_DOCKER = (
+    "install the Docker CLI (Debian: `apt-get install docker.io`; "
+    "elsewhere see https://docs.docker.com/engine/install/) and make sure `docker` is on PATH"
+)
+INSTALL_BUILDX = (
+    "install buildx 0.12 or newer (Debian trixie: `apt-get install docker-buildx`; "
+    "elsewhere see https://github.com/docker/buildx#installing)"
+)
+ENABLE_CONTAINERD = (
+    'enable the containerd image store: put {"features":{"containerd-snapshotter":true}} in '
+    "/etc/docker/daemon.json and restart dockerd; or use a builder that can: "
+    "`docker buildx create --use --driver docker-container`"
+)
+# QEMU/binfmt names of the architectures an emulator can be registered for.
+_BINFMT_ARCH = {
+    "arm64": "arm64",
+    "arm": "arm",
+    "amd64": "amd64",
+    "386": "386",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+    "riscv64": "riscv64",
+    "mips64le": "mips64le",
+    "loong64": "loong64",
+}
+
+CheckStatus = Literal["ok", "fail", "skip"]
+
+
+# --------------------------------------------------------------------------- checks as data
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One environment check: what was checked, what was found, and how to fix a failure."""
+
+    name: str  # "docker", "buildx", "daemon", "builder", "image-store", "platforms"
+    status: CheckStatus
+    summary: str
+    fix: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "fail"
+
+
+@dataclass(frozen=True)
+class BuilderInfo:
+    name: str
+    driver: str
+    platforms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """Every check that ran, in order, and what they learned about the engine."""
+
+    checks: tuple[CheckResult, ...]
+    docker_path: str | None = None
+    buildx_version: tuple[int, int, int] | None = None
+    builder: BuilderInfo | None = None
+    containerd_store: bool | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    @property
+    def failures(self) -> tuple[CheckResult, ...]:
+        return tuple(c for c in self.checks if not c.ok)
+
+    def raise_if_failed(self) -> None:
+        failures = self.failures
+        if not failures:
+            return
+        first = failures[0]
+        message = first.summary
+        if len(failures) > 1:
+            message += "".join(f"\n  also: {f.summary}" for f in failures[1:])
+        raise EnvironmentNotReady(message, hint=first.fix)
+
+
+def _skip(name: str, reason: str) -> CheckResult:
+    return CheckResult(name, "skip", f"not checked: {reason}")
+
+
+# --------------------------------------------------------------------------- parsing helpers
+
+
+def parse_buildx_version(text: str) -> tuple[int, int, int] | None:
+    """`github.com/docker/buildx v0.13.1 abc123` or `... 0.13.1+ds1 ...` -> (0, 13, 1)."""
+    for word in text.split():
+        m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+~].*)?", word)
+        if m:
+            return int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+    return None
+
+
+def normalize_builder_platform(value: str) -> str:
+    """`linux/arm64/v8*` (as buildx lists it) -> `linux/arm64`."""
+    p = value.strip().rstrip("*").strip().lower()
+    return "linux/arm64" if p == "linux/arm64/v8" else p
+
+
+def _platform_text(p: Any) -> str:
+    if isinstance(p, str):
+        return p
+    if isinstance(p, dict):  # {"os": ..., "architecture": ..., "variant": ...}
+        parts = [p.get("os", ""), p.get("architecture", "")]
+        if p.get("variant"):
+            parts.append(p["variant"])
+        return "/".join(str(x) for x in parts)
+    return str(p)
+
+
+def parse_inspect_text(text: str) -> BuilderInfo:
+    """The text of `docker buildx inspect` (which has no JSON output) -> BuilderInfo."""
+    name, driver = "", ""
+    platforms: list[str] = []
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key, value = key.strip(), value.strip()
+        if key == "Name" and not name:
+            name = value
+        elif key == "Driver" and not driver:
+            driver = value
+        elif key == "Platforms":
+            platforms += [normalize_builder_platform(p) for p in value.split(",") if p.strip()]
+    return BuilderInfo(name, driver, tuple(dict.fromkeys(platforms)))
+
+
+def uses_containerd_store(driver_status: Sequence[Sequence[str]] | None) -> bool:
+    """`docker info` DriverStatus has ["driver-type", "io.containerd.snapshotter.v1"]."""
+    return any(
+        len(pair) == 2 and pair[0] == "driver-type" and pair[1] == CONTAINERD_SNAPSHOTTER
+        for pair in driver_status or ()
+    )
+
+
+def exports_need_image_store(cache_exports: Sequence[str]) -> bool:
+    """Every cache export except `inline` needs more than the classic docker image store."""
+    for spec in cache_exports:
+        fields = dict(f.split("=", 1) for f in spec.split(",") if "=" in f)
+        kind = fields.get("type", spec if "=" not in spec else "")
+        if kind != "inline":
+            return True
+    return False
+
+
+def emulator_fix(platforms: Sequence[str]) -> str:
+    arches = sorted({_BINFMT_ARCH.get(p.split("/")[1], p.split("/")[1]) for p in platforms})
+    joined = ",".join(arches)
+    return (
+        f"register a QEMU emulator: `docker run --privileged --rm tonistiigi/binfmt --install "
+        f"{joined}` (Debian: `apt-get install qemu-user-static binfmt-support`), then restart "
+        "dockerd or the builder so `docker buildx ls` lists the platform"
+    )
+
+
+def _first_line(text: str | None) -> str:
+    for line in (text or "").splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+# --------------------------------------------------------------------------- the checks
+
+
+def _daemon_fix(stderr: str) -> str:
+    if "permission denied" in stderr.lower():
+        return "add your user to the `docker` group (then log in again), or run as root"
+    where = os.environ.get("DOCKER_HOST")
+    if where:
+        return f"start the daemon behind DOCKER_HOST={where}, or unset DOCKER_HOST"
+    return (
+        "start the daemon: `sudo systemctl start docker` (without systemd: `sudo dockerd &`), "
+        "or select a running one with `docker context use`"
+    )
+
+
+def _check_buildx(docker: Any) -> tuple[CheckResult, tuple[int, int, int] | None]:
+    from python_on_whales.exceptions import DockerException
+
+    try:
+        text = docker.buildx.version()
+    except DockerException as exc:
+        detail = _first_line(exc.stderr) or "`docker buildx version` failed"
+        summary = f"buildx is not installed ({detail})"
+        return CheckResult("buildx", "fail", summary, INSTALL_BUILDX), None
+    version = parse_buildx_version(str(text))
+    if version is None:
+        summary = f"cannot read the buildx version from {_first_line(str(text))!r}"
+        return CheckResult("buildx", "fail", summary, INSTALL_BUILDX), None
+    shown = ".".join(map(str, version))
+    if version[:2] < MIN_BUILDX:
+        summary = f"buildx {shown} is too old: mab needs 0.12 or newer (for --progress=rawjson)"
+        return CheckResult("buildx", "fail", summary, INSTALL_BUILDX), version
+    return CheckResult("buildx", "ok", f"buildx {shown}"), version
+
+
+def _check_daemon(docker: Any) -> tuple[CheckResult, bool | None]:
+    from python_on_whales.exceptions import DockerException
+
+    try:
+        info = docker.system.info()
+    except DockerException as exc:
+        stderr = exc.stderr or ""
+        detail = _first_line(stderr) or "`docker info` failed"
+        summary = f"the Docker daemon is not reachable: {detail}"
+        return CheckResult("daemon", "fail", summary, _daemon_fix(stderr)), None
+    containerd = uses_containerd_store(info.driver_status)
+    store = "containerd image store" if containerd else f"classic image store ({info.driver})"
+    return CheckResult("daemon", "ok", f"Docker {info.server_version}, {store}"), containerd
+
+
+def _inspect_builder(docker: Any, name: str | None) -> BuilderInfo:
+    """python-on-whales for the lookup; the text of `buildx inspect` when its JSON differs."""
+    builder = docker.buildx.inspect(name, bootstrap=True)
+    try:
+        platforms = [
+            normalize_builder_platform(_platform_text(p))
+            for node in builder.nodes or ()
+            for p in node.platforms or ()
+        ]
+        return BuilderInfo(str(builder.name), str(builder.driver), tuple(dict.fromkeys(platforms)))
+    except Exception:  # an older/newer `buildx ls --format json` than the library expects
+        return parse_inspect_text(_run_text(["buildx", "inspect", *([name] if name else [])]))
+
+
+def _run_text(args: list[str]) -> str:
+    done = subprocess.run(["docker", *args], capture_output=True, text=True, check=False)
+    return done.stdout
+
+
+def _check_builder(docker: Any, name: str | None) -> tuple[CheckResult, BuilderInfo | None]:
+    from python_on_whales.exceptions import DockerException
+
+    shown = f"builder {name!r}" if name else "the current builder"
+    try:
+        info = _inspect_builder(docker, name)
+    except DockerException as exc:
+        detail = _first_line(exc.stderr) or "`docker buildx inspect` failed"
+        fix = (
+            "list builders with `docker buildx ls`; create one with "
+            f"`docker buildx create --name {name or 'mab'} --driver docker-container --use`"
+        )
+        return CheckResult("builder", "fail", f"{shown} is not usable: {detail}", fix), None
+    except (ValueError, IndexError) as exc:
+        return CheckResult("builder", "fail", f"cannot inspect {shown}: {exc}", None), None
+    listed = ", ".join(info.platforms) or "none listed"
+    summary = f"builder {info.name!r} (driver {info.driver}): {listed}"
+    return CheckResult("builder", "ok", summary), info
+
+
+def check_image_store(
+    builder: BuilderInfo,
+    containerd: bool | None,
+    wants_multi_platform_output: bool,
+    cache_exports: Sequence[str],
+) -> CheckResult:
+    if builder.driver != "docker":
+        return CheckResult("image-store", "ok", f"the {builder.driver} driver keeps its own store")
+    if containerd:
+        return CheckResult("image-store", "ok", "containerd image store")
+    needs = []
+    if wants_multi_platform_output:
+        needs.append("build several platforms into one output")
+    if exports_need_image_store(cache_exports):
+        needs.append("export a build cache (" + ", ".join(cache_exports) + ")")
+    if not needs:
+        return CheckResult("image-store", "ok", "classic image store (single-platform builds)")
+    summary = (
+        f"builder {builder.name!r} uses the docker driver without the containerd image store, "
+        "so it cannot " + " nor ".join(needs)
+    )
+    return CheckResult("image-store", "fail", summary, ENABLE_CONTAINERD)
+
+
+def check_platforms(builder: BuilderInfo, platforms: Sequence[str]) -> CheckResult:
+    if not builder.platforms:
+        return CheckResult("platforms", "ok", "the builder does not list its platforms")
+    have = set(builder.platforms)
+    missing = [p for p in platforms if normalize_builder_platform(p) not in have]
+    if not missing:
+        return CheckResult("platforms", "ok", "can build " + ", ".join(platforms))
+    summary = (
+        f"builder {builder.name!r} cannot build {', '.join(missing)} "
+        f"(it lists {', '.join(builder.platforms)}): no emulator is registered"
+    )
+    return CheckResult("platforms", "fail", summary, emulator_fix(missing))
+
+
+def run_checks(
+    platforms: Sequence[str],
+    wants_multi_platform_output: bool = False,
+    cache_exports: Sequence[str] = (),
+    builder: str | None = None,
+) -> Preflight:
+    """Run every check (never raises); later checks are skipped when an earlier one they need
+    failed. One `docker buildx version`, one `docker info`, one builder inspection."""
+    path = shutil.which("docker")
+    if path is None:
+        missing = CheckResult("docker", "fail", "`docker` is not on PATH", INSTALL_DOCKER)
+        rest = ("buildx", "daemon", "builder", "image-store", "platforms")
+        return Preflight((missing, *(_skip(n, "no docker") for n in rest)))
+    from python_on_whales import DockerClient
+
+    docker = DockerClient(client_call=[path])
+    checks = [CheckResult("docker", "ok", path)]
+    buildx, version = _check_buildx(docker)
+    daemon, containerd = _check_daemon(docker)
+    checks += [buildx, daemon]
+    info: BuilderInfo | None = None
+    if not buildx.ok or not daemon.ok:
+        reason = "buildx missing" if not buildx.ok else "daemon down"
+        checks += [_skip(n, reason) for n in ("builder", "image-store", "platforms")]
+    else:
+        builder_check, info = _check_builder(docker, builder)
+        checks.append(builder_check)
+        if info is None:
+            checks += [_skip(n, "no builder") for n in ("image-store", "platforms")]
+        else:
+            store = check_image_store(info, containerd, wants_multi_platform_output, cache_exports)
+            checks += [store, check_platforms(info, platforms)]
+    return Preflight(tuple(checks), path, version, info, containerd)
+
+
+def preflight(
+    platforms: Sequence[str],
+    wants_multi_platform_output: bool,
+    cache_exports: Sequence[str],
+    builder: str | None,
+) -> Preflight:
+    """`run_checks`, raising `EnvironmentNotReady` (exit 3) naming the fix on any failure."""
+    result = run_checks(platforms, wants_multi_platform_output, cache_exports, builder)
+    result.raise_if_failed()
+    return result
+
+
+# --------------------------------------------------------------------------- the build
+
+
+StdoutMode = Literal["inherit", "capture", "stderr"]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    exit_code: int  # buildx's exit code (128+N when a signal N ended it)
+    canceled: bool
+    duration: float  # seconds
+    stdout: bytes = b""  # buildx's stdout when captured
+
+    @property
+    def mab_exit_code(self) -> int:
+        """What `mab build` exits with: 130 after a cancel, buildx's code otherwise."""
+        return 130 if self.canceled else self.exit_code
+
+
+@dataclass
+class _Escalation:
+    level: int = 0  # 0 none, 1 SIGINT sent, 2 SIGTERM sent, 3 SIGKILL sent
+    timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
+
+
+class BuildRunner:
+    """Runs one `docker buildx build` and lets a UI cancel it.
+
+    `on_chunk` receives every raw chunk of stderr (the rawjson stream, up to 64 KiB each, split
+    anywhere); `record`, when given, receives the same bytes. `cancel()` may be called from any
+    thread, any number of times: the first call sends SIGINT to the build's process group, later
+    calls (or the grace periods running out) escalate to SIGTERM and then SIGKILL.
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        on_chunk: Callable[[bytes], None],
+        record: BinaryIO | None = None,
+        *,
+        stdout: StdoutMode = "inherit",
+        grace: tuple[float, float] = (10.0, 5.0),
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.argv = list(argv)
+        self._on_chunk = on_chunk
+        self._record = record
+        self._stdout_mode = stdout
+        self._grace = grace
+        self._cwd = cwd
+        self._env = env
+        self._proc: asyncio.subprocess.Process | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._esc = _Escalation()
+        self._cancel_requested = False
+        self._started = False
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def canceled(self) -> bool:
+        return self._cancel_requested
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.returncode is None
+
+    # -- cancellation
+
+    def cancel(self) -> None:
+        """Ask the build to stop; safe from signal handlers, the UI and other threads."""
+        self._cancel_requested = True
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return  # not started yet: `run` will not start it
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._escalate()
+        else:
+            loop.call_soon_threadsafe(self._escalate)
+
+    def _escalate(self) -> None:
+        if self._proc is None or self._proc.returncode is not None or self._esc.level >= 3:
+            return
+        if self._esc.timer is not None:
+            self._esc.timer.cancel()
+        sig = _SIGNALS[self._esc.level]
+        self._esc.level += 1
+        self._signal_group(sig)
+        if self._esc.level < 3 and self._loop is not None:
+            delay = self._grace[self._esc.level - 1]
+            self._esc.timer = self._loop.call_later(delay, self._escalate)
+
+    def _signal_group(self, sig: signal.Signals) -> None:
+        if self._proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, sig)
+
+    def _reap_group(self) -> None:
+        """Leave nothing behind: SIGKILL whatever is still in the build's process group."""
+        if self._esc.timer is not None:
+            self._esc.timer.cancel()
+        if self._proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+
+    # -- running
+
+    def _stdout_target(self) -> int | None:
+        if self._stdout_mode == "capture":
+            return subprocess.PIPE
+        if self._stdout_mode == "stderr":
+            return sys.stderr.fileno()
+        return None
+
+    async def _start(self) -> asyncio.subprocess.Process:
+        try:
+            return await asyncio.create_subprocess_exec(
+                *self.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=self._stdout_target(),
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                cwd=self._cwd,
+                env=self._env,
+            )
+        except FileNotFoundError:
+            raise EnvironmentNotReady(
+                f"cannot run {self.argv[0]!r}: not found", hint=INSTALL_DOCKER
+            ) from None
+        except PermissionError as exc:
+            raise EnvironmentNotReady(f"cannot run {self.argv[0]!r}: {exc}") from None
+
+    async def _pump(self, stream: asyncio.StreamReader, sink: Callable[[bytes], None]) -> None:
+        while chunk := await stream.read(CHUNK_SIZE):
+            sink(chunk)
+
+    def _deliver(self, chunk: bytes) -> None:
+        if self._record is not None:
+            self._record.write(chunk)
+        self._on_chunk(chunk)
+
+    async def run(self) -> BuildResult:
+        if self._started:
+            raise RuntimeError("a BuildRunner runs once")
+        self._started = True
+        started = time.monotonic()
+        self._loop = asyncio.get_running_loop()
+        if self._cancel_requested:
+            return BuildResult(130, True, 0.0)
+        proc = self._proc = await self._start()
+        if self._cancel_requested:  # cancel() arrived while starting
+            self._escalate()
+        captured: list[bytes] = []
+        assert proc.stderr is not None
+        pumps = [asyncio.ensure_future(self._pump(proc.stderr, self._deliver))]
+        if proc.stdout is not None:
+            pumps.append(asyncio.ensure_future(self._pump(proc.stdout, captured.append)))
+        try:
+            await asyncio.gather(*pumps)
+            code = await proc.wait()
+        except BaseException:
+            # The consumer failed or this task was cancelled: stop the build, drain, re-raise.
+            await self._abort(proc, pumps)
+            raise
+        finally:
+            self._reap_group()
+            if self._record is not None:
+                with contextlib.suppress(ValueError, OSError):
+                    self._record.flush()
+        return BuildResult(
+            exit_code=code if code >= 0 else 128 - code,
+            canceled=self._cancel_requested,
+            duration=time.monotonic() - started,
+            stdout=b"".join(captured),
+        )
+
+    async def _abort(
+        self, proc: asyncio.subprocess.Process, pumps: Sequence[asyncio.Future[None]]
+    ) -> None:
+        self._cancel_requested = True
+        for pump in pumps:
+            pump.cancel()
+        await asyncio.gather(*pumps, return_exceptions=True)
+        self._escalate()
+        drains = [
+            asyncio.ensure_future(self._pump(s, lambda _c: None))
+            for s in (proc.stderr, proc.stdout)
+            if s is not None
+        ]
+        try:
+            await asyncio.shield(asyncio.wait_for(proc.wait(), sum(self._grace) + 1.0))
+        except (TimeoutError, asyncio.CancelledError):
+            self._signal_group(signal.SIGKILL)
+        finally:
+            for d in drains:
+                d.cancel()
+
+
+async def run_build(
+    argv: list[str],
+    on_chunk: Callable[[bytes], None],
+    record: BinaryIO | None = None,
+) -> BuildResult:
+    """Run a build to its end (stdout passed through); see `BuildRunner` to cancel it."""
+    return await BuildRunner(argv, on_chunk, record).run()
