@@ -1,0 +1,638 @@
+"""The build model: what a build is doing, per platform, from the decoded progress events.
+
+`BuildModel.apply(event)` merges each update (vertices are deltas, keyed by digest), attributes
+platforms through the `inputs` graph, classifies vertices and keeps a bounded tail of each
+step's logs. Readers (the TUI, the plain printer, summaries) call the cheap read methods;
+`version` grows on every change so a view can redraw only when something changed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass
+from enum import StrEnum
+
+from mab.progress.decoder import Event, SolveStatus, TextLine, Vertex, VertexLog
+
+__all__ = [
+    "BuildModel",
+    "BuildStatus",
+    "Kind",
+    "LogTail",
+    "ParsedName",
+    "Progress",
+    "StepDetail",
+    "StepState",
+    "StepView",
+    "parse_name",
+    "target_platform",
+]
+
+LOG_LINES = 256  # per step and stream
+LOG_BYTES = 64 * 1024  # per step and stream
+LOG_LINE_CHARS = 4096
+MAX_PROGRESS = 256  # sub-progress entries kept per vertex
+MAX_TEXT_LINES = 1000
+MAX_WARNINGS = 1000
+
+
+class Kind(StrEnum):
+    """What a vertex is, from its name."""
+
+    STEP = "step"  # a Dockerfile instruction other than FROM
+    BASE_IMAGE = "base_image"  # FROM, and `load metadata for` its image
+    INTERNAL = "internal"  # build definition, context, .dockerignore, auth
+    CACHE_IMPORT = "cache_import"
+    CACHE_EXPORT = "cache_export"
+    IMAGE_EXPORT = "image_export"
+    PUSH = "push"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedName:
+    kind: Kind
+    platform: str = ""  # the target platform named in the prefix, if any
+    target: str = ""  # the bake target named in the prefix, if any
+    stage: str = ""
+    index: int = 0  # i of `i/n`; 0 when not a Dockerfile instruction
+    total: int = 0
+    instruction: str = ""
+
+    @property
+    def seeded(self) -> bool:
+        """Vertices that carry a platform prefix when several platforms are built."""
+        return self.kind in (Kind.STEP, Kind.BASE_IMAGE)
+
+
+_NAME = re.compile(r"\[([^\]]*)\]\s?(.*)", re.DOTALL)
+_INDEX = re.compile(r"(\d+)/(\d+)")
+_OSES = frozenset(
+    [
+        "linux",
+        "windows",
+        "darwin",
+        "freebsd",
+        "netbsd",
+        "openbsd",
+        "solaris",
+        "illumos",
+        "aix",
+        "plan9",
+        "android",
+        "ios",
+    ]
+)
+_KINDS = (
+    ("load metadata for", Kind.BASE_IMAGE),
+    ("docker-image://", Kind.BASE_IMAGE),
+    ("importing cache", Kind.CACHE_IMPORT),
+    ("exporting cache", Kind.CACHE_EXPORT),
+    ("preparing build cache", Kind.CACHE_EXPORT),
+    ("writing cache", Kind.CACHE_EXPORT),
+    ("writing layer", Kind.CACHE_EXPORT),
+    ("writing config", Kind.CACHE_EXPORT),
+    ("exporting", Kind.IMAGE_EXPORT),
+    ("naming to", Kind.IMAGE_EXPORT),
+    ("unpacking to", Kind.IMAGE_EXPORT),
+    ("sending tarball", Kind.IMAGE_EXPORT),
+    ("copying files", Kind.IMAGE_EXPORT),
+    ("pushing", Kind.PUSH),
+    ("load build definition", Kind.INTERNAL),
+    ("load .dockerignore", Kind.INTERNAL),
+    ("load build context", Kind.INTERNAL),
+    ("load remote build context", Kind.INTERNAL),
+    ("resolve image config", Kind.INTERNAL),
+)
+
+
+def target_platform(token: str) -> str:
+    """`linux/amd64->arm64` (a stage cross-compiling on amd64) builds for `linux/arm64`."""
+    if "->" not in token:
+        return token
+    build, target = token.split("->", 1)
+    if target.split("/", 1)[0] in _OSES:
+        return target
+    return f"{build.split('/', 1)[0]}/{target}"
+
+
+def _kind_of(text: str) -> Kind:
+    lowered = text.lower()
+    for prefix, kind in _KINDS:
+        if lowered.startswith(prefix):
+            return kind
+    return Kind.OTHER
+
+
+def parse_name(name: str) -> ParsedName:
+    """Classify a vertex by its name; `[linux/arm64 deps 2/4] RUN x` is a Dockerfile step."""
+    m = _NAME.match(name)
+    if m is None:
+        return ParsedName(_kind_of(name))
+    platform = ""
+    index = total = 0
+    rest: list[str] = []
+    special = ""
+    for token in m.group(1).split():
+        numbers = _INDEX.fullmatch(token)
+        if numbers:
+            index, total = int(numbers.group(1)), int(numbers.group(2))
+        elif "/" in token:
+            platform = target_platform(token)
+        elif token in ("internal", "auth"):
+            special = token
+        else:
+            rest.append(token)
+    text = m.group(2)
+    if index:
+        kind = Kind.BASE_IMAGE if text[:5].upper() == "FROM " else Kind.STEP
+        stage = rest.pop() if rest else ""
+        return ParsedName(kind, platform, " ".join(rest), stage, index, total, text)
+    kind = _kind_of(text)
+    if special and kind is Kind.OTHER:
+        kind = Kind.INTERNAL
+    return ParsedName(kind, platform, " ".join(rest), "", 0, 0, text)
+
+
+class StepState(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    CACHED = "cached"
+    DONE = "done"
+    ERROR = "error"
+    CANCELED = "canceled"
+
+
+class BuildStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Sub-progress of a step: a layer pull, an extraction, a push."""
+
+    id: str
+    name: str
+    current: int
+    total: int
+    started: float | None
+    completed: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class StepView:
+    """A step (one vertex, or the vertices of one progress group) as a UI shows it."""
+
+    key: str  # the digest, or "group:<id>" for a progress group
+    digests: tuple[str, ...]
+    name: str
+    kind: Kind
+    target: str
+    platforms: tuple[str, ...]
+    stage: str
+    index: int  # 0 when the vertex is not a Dockerfile instruction
+    total: int
+    instruction: str
+    state: StepState
+    started: float | None
+    completed: float | None
+    error: str
+    progress: tuple[Progress, ...]
+    log_lines: int  # lines seen, kept or not
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started is None or self.completed is None:
+            return None
+        return max(0.0, self.completed - self.started)
+
+    @property
+    def is_instruction(self) -> bool:
+        """A Dockerfile instruction other than FROM: what cache hits are counted over."""
+        return self.kind is Kind.STEP
+
+    @property
+    def label(self) -> str:
+        """`deps 3/4 RUN ./install.sh`, or the vertex name for other vertices."""
+        if not self.index:
+            return self.name
+        stage = f"{self.stage} " if self.stage else ""
+        return f"{stage}{self.index}/{self.total} {self.instruction}"
+
+
+@dataclass(frozen=True, slots=True)
+class LogTail:
+    """The last lines of a step's output; `lines` interleaves both streams in order."""
+
+    lines: tuple[tuple[int, str], ...]  # (stream: 1 stdout / 2 stderr, text)
+    dropped: int  # lines no longer kept
+    partial: int = 0  # how many of the last `lines` are not ended by a newline yet
+
+    def stream(self, stream: int) -> tuple[str, ...]:
+        return tuple(text for s, text in self.lines if s == stream)
+
+    @property
+    def text(self) -> tuple[str, ...]:
+        return tuple(text for _, text in self.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class StepDetail:
+    step: StepView
+    log: LogTail
+
+
+class _Log:
+    """A bounded per-step log: the last lines of stdout and of stderr, kept apart."""
+
+    __slots__ = ("bytes", "dropped", "lines", "partial", "seen", "seq", "skipping")
+
+    def __init__(self) -> None:
+        self.lines: dict[int, deque[tuple[int, str]]] = {1: deque(), 2: deque()}
+        self.bytes = {1: 0, 2: 0}
+        self.partial = {1: b"", 2: b""}
+        self.skipping = {1: False, 2: False}
+        self.seq = 0
+        self.seen = 0
+        self.dropped = 0
+
+    def add(self, stream: int, data: bytes) -> None:
+        parts = (self.partial[stream] + data).split(b"\n")
+        rest = parts.pop()
+        if self.skipping[stream] and parts:  # the end of an over-long line already kept
+            parts.pop(0)
+            self.skipping[stream] = False
+        if len(rest) > LOG_LINE_CHARS and not self.skipping[stream]:
+            parts.append(rest[:LOG_LINE_CHARS] + "…".encode())
+            rest = b""
+            self.skipping[stream] = True
+        elif self.skipping[stream]:
+            rest = b""
+        self.partial[stream] = rest
+        if parts:
+            self._keep(stream, parts)
+
+    def _keep(self, stream: int, parts: list[bytes]) -> None:
+        kept = self.lines[stream]
+        size = self.bytes[stream]
+        self.seen += len(parts)
+        if len(parts) > LOG_LINES:
+            self.dropped += len(parts) - LOG_LINES
+            parts = parts[-LOG_LINES:]
+        for raw in parts:
+            text = raw.decode("utf-8", "replace").rstrip("\r")
+            if "\r" in text:  # a progress bar redrawn in place: keep what was shown last
+                text = text.rsplit("\r", 1)[-1]
+            if len(text) > LOG_LINE_CHARS:
+                text = text[:LOG_LINE_CHARS] + "…"
+            self.seq += 1
+            kept.append((self.seq, text))
+            size += len(text) + 1
+            while len(kept) > LOG_LINES or size > LOG_BYTES:
+                size -= len(kept.popleft()[1]) + 1
+                self.dropped += 1
+        self.bytes[stream] = size
+
+    def tail(self) -> LogTail:
+        merged = sorted(
+            [(seq, 1, text) for seq, text in self.lines[1]]
+            + [(seq, 2, text) for seq, text in self.lines[2]]
+        )
+        lines = [(stream, text) for _, stream, text in merged]
+        partial = [(s, p.decode("utf-8", "replace")) for s, p in self.partial.items() if p]
+        return LogTail(tuple(lines + partial), self.dropped, len(partial))
+
+
+class _Node:
+    """One vertex as known so far (or a placeholder for an input not sent yet)."""
+
+    __slots__ = (
+        "cached",
+        "completed",
+        "consumers",
+        "digest",
+        "error",
+        "group",
+        "inputs",
+        "known",
+        "log",
+        "name",
+        "order",
+        "parsed",
+        "platforms",
+        "progress",
+        "started",
+        "step",
+    )
+
+    def __init__(self, digest: str, order: int) -> None:
+        self.digest = digest
+        self.order = order
+        self.known = False
+        self.name = ""
+        self.parsed = parse_name("")
+        self.inputs: tuple[str, ...] = ()
+        self.consumers: list[_Node] = []
+        self.platforms: set[str] = set()
+        self.started: float | None = None
+        self.completed: float | None = None
+        self.cached = False
+        self.error = ""
+        self.group = ""
+        self.progress: dict[str, Progress] = {}
+        self.log: _Log | None = None
+        self.step: _Step | None = None
+
+    def state(self, finished: BuildStatus) -> StepState:
+        if self.error:
+            return StepState.CANCELED if self.error.endswith("canceled") else StepState.ERROR
+        if self.cached:
+            return StepState.CACHED
+        if self.completed is not None:
+            return StepState.DONE
+        if self.started is not None:
+            if finished in (BuildStatus.FAILED, BuildStatus.CANCELED):
+                return StepState.CANCELED  # the stream ended while it ran
+            return StepState.RUNNING
+        return StepState.PENDING
+
+
+def _combined(states: set[StepState]) -> StepState:
+    """The state of a progress group: cached only if every member is."""
+    for worst in (StepState.ERROR, StepState.CANCELED):
+        if worst in states:
+            return worst
+    if states <= {StepState.CACHED, StepState.DONE}:
+        return StepState.DONE
+    return StepState.RUNNING
+
+
+class _Step:
+    """What a UI lists: a vertex, or the vertices of one progress group (`COPY --link`)."""
+
+    __slots__ = ("key", "members", "order", "view")
+
+    def __init__(self, key: str, order: int) -> None:
+        self.key = key
+        self.order = order
+        self.members: list[_Node] = []
+        self.view: StepView | None = None
+
+    def build(self, finished: BuildStatus, platform_rank: dict[str, int]) -> StepView:
+        members = [m for m in self.members if m.known] or self.members
+        head = next((m for m in members if m.parsed.index), members[0])
+        states = {m.state(finished) for m in members}
+        state = states.pop() if len(states) == 1 else _combined(states)
+        platforms: set[str] = set()
+        for m in members:
+            platforms |= m.platforms
+        starts = [m.started for m in members if m.started is not None]
+        ends = [m.completed for m in members if m.completed is not None]
+        progress: list[Progress] = []
+        for m in members:
+            progress.extend(m.progress.values())
+        p = head.parsed
+        return StepView(
+            key=self.key,
+            digests=tuple(m.digest for m in members),
+            name=head.name,
+            kind=p.kind,
+            target=p.target,
+            platforms=tuple(sorted(platforms, key=lambda x: (platform_rank.get(x, 99), x))),
+            stage=p.stage,
+            index=p.index,
+            total=p.total,
+            instruction=p.instruction,
+            state=state,
+            started=min(starts) if starts else None,
+            completed=max(ends) if ends and len(ends) == len(members) else None,
+            error=next((m.error for m in members if m.error), ""),
+            progress=tuple(progress),
+            log_lines=sum(m.log.seen for m in members if m.log is not None),
+        )
+
+
+class BuildModel:
+    """Everything known about one build. Single-threaded: apply and read from one thread."""
+
+    def __init__(self, platforms: tuple[str, ...] = ()) -> None:
+        self.requested = tuple(platforms)
+        self._single = platforms[0] if len(platforms) == 1 else None
+        self._nodes: dict[str, _Node] = {}
+        self._steps: dict[str, _Step] = {}
+        self._platform_rank: dict[str, int] = {p: i for i, p in enumerate(self.requested)}
+        self._stage_rank: dict[tuple[str, str], int] = {}
+        self._changed: dict[str, None] = {}
+        self._list_version = -1
+        self._list: tuple[tuple[StepView, ...], tuple[StepView, ...]] = ((), ())
+        self.version = 0
+        self.status = BuildStatus.RUNNING
+        self.exit_code: int | None = None
+        self.text: deque[str] = deque(maxlen=MAX_TEXT_LINES)  # non-JSON lines of the stream
+        self.text_count = 0  # lines of text seen, kept or not
+        self.error_text: list[str] = []
+        self.warnings: deque[tuple[str, str, tuple[str, ...]]] = deque(maxlen=MAX_WARNINGS)
+        self.events = 0
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def apply(self, event: Event) -> None:
+        self.events += 1
+        if isinstance(event, TextLine):
+            self._text(event.text)
+            return
+        if not isinstance(event, SolveStatus):
+            return
+        for v in event.vertexes:
+            self._vertex(v)
+        for s in event.statuses:
+            node = self._node(s.vertex)
+            if s.id not in node.progress and len(node.progress) >= MAX_PROGRESS:
+                continue
+            node.progress[s.id] = Progress(
+                s.id, s.name or s.id, s.current, s.total, s.started, s.completed
+            )
+            self._touch(node)
+        for log in event.logs:
+            self._log(log)
+        for w in event.warnings:
+            self.warnings.append((w.vertex, w.short, w.detail))
+        self.version += 1
+
+    def finish(self, exit_code: int, canceled: bool = False) -> None:
+        """The build process ended: set the final status from its exit code."""
+        self.exit_code = exit_code
+        if canceled:
+            self.status = BuildStatus.CANCELED
+        else:
+            self.status = BuildStatus.SUCCEEDED if exit_code == 0 else BuildStatus.FAILED
+        for step in self._steps.values():
+            step.view = None
+            self._changed[step.key] = None
+        self.version += 1
+
+    def _text(self, text: str) -> None:
+        self.text.append(text)
+        self.text_count += 1
+        if text.startswith("ERROR:") or (self.error_text and len(self.error_text) < 200):
+            self.error_text.append(text)
+        self.version += 1
+
+    def _node(self, digest: str) -> _Node:
+        node = self._nodes.get(digest)
+        if node is None:
+            node = self._nodes[digest] = _Node(digest, len(self._nodes))
+        return node
+
+    def _vertex(self, v: Vertex) -> None:
+        node = self._node(v.digest)
+        node.known = True
+        if v.name != node.name and v.name:
+            node.name = v.name
+            node.parsed = parse_name(v.name)
+            seed = node.parsed.platform or (self._single if node.parsed.seeded else None)
+            if seed:
+                self._platform_rank.setdefault(seed, len(self._platform_rank))
+                self._spread(node, {seed})
+            stage = (node.parsed.target, node.parsed.stage)
+            if stage not in self._stage_rank:
+                self._stage_rank[stage] = node.order
+        if v.inputs != node.inputs:
+            for digest in v.inputs:
+                if digest in node.inputs:
+                    continue
+                source = self._node(digest)
+                source.consumers.append(node)
+                if node.platforms - source.platforms:
+                    self._spread(source, set(node.platforms))
+            node.inputs = tuple(dict.fromkeys(node.inputs + v.inputs))
+        node.started = v.started if v.started is not None else node.started
+        node.completed = v.completed if v.completed is not None else node.completed
+        node.cached = v.cached
+        node.error = v.error
+        group = v.progress_group.id if v.progress_group else ""
+        if node.step is None or (group and group != node.group):
+            node.group = group
+            self._attach(node)
+        self._touch(node)
+
+    def _attach(self, node: _Node) -> None:
+        if node.step is not None:  # moving into a progress group
+            node.step.members.remove(node)
+            node.step.view = None
+            if not node.step.members:
+                self._steps.pop(node.step.key, None)
+        key = f"group:{node.group}" if node.group else node.digest
+        step = self._steps.get(key)
+        if step is None:
+            step = self._steps[key] = _Step(key, node.order)
+        step.members.append(node)
+        node.step = step
+
+    def _spread(self, start: _Node, platforms: set[str]) -> None:
+        """Add platforms to a vertex and, through `inputs`, to everything it consumes."""
+        work = [(start, platforms)]
+        nodes = self._nodes
+        while work:
+            node, adding = work.pop()
+            new = adding - node.platforms
+            if not new:
+                continue
+            node.platforms |= new
+            self._touch(node)
+            work.extend((nodes[d], new) for d in node.inputs)
+
+    def _touch(self, node: _Node) -> None:
+        step = node.step
+        if step is not None:
+            step.view = None
+            self._changed[step.key] = None
+
+    def _log(self, log: VertexLog) -> None:
+        node = self._node(log.vertex)
+        if node.log is None:
+            node.log = _Log()
+        node.log.add(log.stream, log.data)
+        self._touch(node)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def platforms(self) -> tuple[str, ...]:
+        """Requested platforms first, then others in the order they appeared."""
+        return tuple(sorted(self._platform_rank, key=self._platform_rank.__getitem__))
+
+    def _view(self, step: _Step) -> StepView:
+        if step.view is None:
+            step.view = step.build(self.status, self._platform_rank)
+        return step.view
+
+    def _lists(self) -> tuple[tuple[StepView, ...], tuple[StepView, ...]]:
+        if self._list_version != self.version:
+            known = [s for s in self._steps.values() if any(m.known for m in s.members)]
+            views = [(s, self._view(s)) for s in known]
+            steps = [(s, v) for s, v in views if v.index]
+            stage_rank = self._stage_rank
+            steps.sort(
+                key=lambda sv: (
+                    stage_rank.get((sv[1].target, sv[1].stage), 0),
+                    sv[1].index,
+                    self._platform_rank.get(sv[1].platforms[0], 99) if sv[1].platforms else 99,
+                    sv[0].order,
+                )
+            )
+            wide = [v for s, v in views if not v.index and not v.platforms]
+            self._list = (tuple(v for _, v in steps), tuple(wide))
+            self._list_version = self.version
+        return self._list
+
+    def steps(self) -> tuple[StepView, ...]:
+        """Dockerfile steps (FROM included), by stage order then index; shared ones once."""
+        return self._lists()[0]
+
+    def build_wide(self) -> tuple[StepView, ...]:
+        """Vertices of no platform: context loads, cache import/export, exporters, pushes."""
+        return self._lists()[1]
+
+    def vertices(self) -> tuple[StepView, ...]:
+        """Every step and vertex sent so far, in arrival order."""
+        known = [s for s in self._steps.values() if any(m.known for m in s.members)]
+        return tuple(self._view(s) for s in sorted(known, key=lambda s: s.order))
+
+    def step(self, key: str) -> StepDetail | None:
+        """A step by key or by the digest of any of its vertices, with its log tail."""
+        step = self._steps.get(key)
+        if step is None:
+            node = self._nodes.get(key)
+            step = node.step if node is not None else None
+        if step is None:
+            return None
+        logs = [m.log for m in step.members if m.log is not None]
+        if not logs:
+            return StepDetail(self._view(step), LogTail((), 0))
+        if len(logs) == 1:
+            return StepDetail(self._view(step), logs[0].tail())
+        tails = [log.tail() for log in logs]
+        lines = tuple(line for t in tails for line in t.lines[: len(t.lines) - t.partial])
+        return StepDetail(self._view(step), LogTail(lines, sum(t.dropped for t in tails)))
+
+    def changed_steps(self) -> list[str]:
+        """Keys of steps changed since the last call (for one consumer, e.g. the printer)."""
+        keys = list(self._changed)
+        self._changed.clear()
+        return keys
+
+    def failed_step(self) -> StepView | None:
+        """The first step that failed (not canceled), if any."""
+        failed = [v for v in self.vertices() if v.state is StepState.ERROR]
+        failed.sort(key=lambda v: v.completed or 0.0)
+        return failed[0] if failed else None
+
+    def span(self) -> tuple[float | None, float | None]:
+        """Earliest start and latest completion over every vertex."""
+        starts = [n.started for n in self._nodes.values() if n.started is not None]
+        ends = [n.completed for n in self._nodes.values() if n.completed is not None]
+        return (min(starts) if starts else None, max(ends) if ends else None)

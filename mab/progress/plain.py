@@ -1,0 +1,128 @@
+"""Plain progress lines for output that is not a terminal (`mab build | tee build.log`).
+
+One line per state change of a step, prefixed by its platforms:
+
+    [linux/arm64] deps 3/4 RUN ./install.sh CACHED
+    [linux/amd64] deps 4/4 RUN ./install.sh DONE 4.2s
+
+The stream's own text (buildx's `ERROR:` block) is passed through; step logs only on request,
+and the tail of a failed step's log always. Call `update()` after applying events to the model;
+`finish(summary)` prints the summary table.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from mab.progress.model import BuildModel, StepState, StepView
+from mab.progress.summary import Summary, render_table
+
+__all__ = ["PlainPrinter", "step_line"]
+
+INSTRUCTION_CHARS = 100
+FAILED_LOG_LINES = 20
+
+
+def _short(text: str, limit: int = INSTRUCTION_CHARS) -> str:
+    line = text.split("\n", 1)[0]
+    if len(line) > limit or "\n" in text:
+        return line[: limit - 1].rstrip() + "…"
+    return line
+
+
+def step_label(view: StepView) -> str:
+    """`[linux/arm64] deps 3/4 RUN ./install.sh`, or the vertex's own name."""
+    if not view.index:
+        return _short(view.name)
+    where = f"[{', '.join(view.platforms)}] " if view.platforms else ""
+    stage = f"{view.stage} " if view.stage else ""
+    return f"{where}{stage}{view.index}/{view.total} {_short(view.instruction)}"
+
+
+_WORDS = {
+    StepState.RUNNING: "...",
+    StepState.CACHED: "CACHED",
+    StepState.ERROR: "ERROR",
+    StepState.CANCELED: "CANCELED",
+}
+
+
+def step_line(view: StepView) -> str:
+    if view.state is StepState.DONE:
+        duration = view.duration_s
+        word = "DONE" if duration is None else f"DONE {duration:.1f}s"
+    else:
+        word = _WORDS.get(view.state, str(view.state).upper())
+    line = f"{step_label(view)} {word}"
+    if view.state is StepState.ERROR and view.error:
+        line += f": {_short(view.error, 300)}"
+    return line
+
+
+class PlainPrinter:
+    """Prints what changed in a `BuildModel` as plain lines, flushed one by one."""
+
+    def __init__(
+        self,
+        model: BuildModel,
+        write: Callable[[str], object] | None = None,
+        *,
+        logs: bool = False,
+        flush: Callable[[], object] | None = None,
+    ) -> None:
+        self.model = model
+        self._write = write or sys.stdout.write
+        self._flush = flush or (sys.stdout.flush if write is None else (lambda: None))
+        self.logs = logs
+        self._printed: dict[str, StepState] = {}
+        self._log_lines: dict[str, int] = {}
+        self._text_seen = 0
+
+    def _line(self, text: str) -> None:
+        self._write(text + "\n")
+
+    def update(self) -> None:
+        """Print the lines for what changed since the last call."""
+        model = self.model
+        wrote = False
+        if model.text_count != self._text_seen:
+            new = model.text_count - self._text_seen
+            for text in list(model.text)[-new:] if new <= len(model.text) else model.text:
+                self._line(text)
+            self._text_seen = model.text_count
+            wrote = True
+        for key in model.changed_steps():
+            detail = model.step(key)
+            if detail is None:
+                continue
+            view = detail.step
+            if self.logs and view.log_lines > self._log_lines.get(key, 0):
+                wrote |= self._print_logs(view, detail.log.lines, detail.log.partial)
+            if view.state is StepState.PENDING or self._printed.get(key) is view.state:
+                continue
+            self._printed[key] = view.state
+            self._line(step_line(view))
+            if view.state is StepState.ERROR and not self.logs:
+                lines = detail.log.text[-FAILED_LOG_LINES:]
+                for text in lines:
+                    self._line(f"  | {text}")
+            wrote = True
+        if wrote:
+            self._flush()
+
+    def _print_logs(self, view: StepView, lines: tuple[tuple[int, str], ...], partial: int) -> bool:
+        complete = lines[: len(lines) - partial]
+        new = view.log_lines - self._log_lines.get(view.key, 0)
+        self._log_lines[view.key] = view.log_lines
+        prefix = step_label(view)
+        prefix = prefix if len(prefix) < 60 else prefix[:59] + "…"
+        for _, text in complete[-new:]:
+            self._line(f"{prefix} | {text}")
+        return bool(complete)
+
+    def finish(self, summary: Summary) -> None:
+        """The build is over: print what is left, then the summary table."""
+        self.update()
+        self._write("\n" + render_table(summary))
+        self._flush()
