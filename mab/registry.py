@@ -1,0 +1,677 @@
+"""The one module that speaks HTTP: a small client for the registry API v2 (the OCI
+distribution spec), enough for mab's cache refs and `mab doctor`.
+
+- Auth: anonymous first; on a 401 it follows the `WWW-Authenticate` challenge, `Basic` (sends
+  the Docker config's credentials) or `Bearer` (fetches a token from the realm, with the
+  credentials or an identity token, for the scope the registry asked for).
+- Retries with backoff on 429 and 5xx (honouring `Retry-After`) and on timeouts; a refused
+  connection fails at once. Redirects are followed (blob storage) up to a small limit.
+- Replies are size-capped and validated; anything malformed becomes a `RegistryError` that
+  names the registry, the URL and what to do. No secret is ever put in a message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+
+from mab.dockerconfig import Credentials, credentials_for
+from mab.errors import RegistryError, UserError
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+MANIFEST_TYPES = (OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST)
+INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
+ACCEPT_MANIFESTS = ", ".join(MANIFEST_TYPES)
+
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # the distribution registry's own limit
+MAX_BLOB_JSON_BYTES = 64 * 1024 * 1024
+MAX_SMALL_BYTES = 1024 * 1024  # tag lists, tokens, error bodies
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_RETRY_AFTER = 30.0
+
+_DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
+_CHALLENGE_RE = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
+_LINK_RE = re.compile(r"<([^>]+)>")
+
+Action = Literal["pull", "push", "delete"]
+
+
+# --------------------------------------------------------------------------- references
+
+
+@dataclass(frozen=True)
+class Reference:
+    """`registry/repository[:tag][@digest]`, split the way docker splits it."""
+
+    registry: str  # host[:port]; "docker.io" for Docker Hub
+    repository: str
+    tag: str | None = None
+    digest: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.registry}/{self.repository}"
+
+    @property
+    def reference(self) -> str:
+        """What goes after `/manifests/`: the digest when there is one, else the tag."""
+        return self.digest or self.tag or "latest"
+
+    def __str__(self) -> str:
+        text = self.name
+        if self.tag:
+            text += f":{self.tag}"
+        if self.digest:
+            text += f"@{self.digest}"
+        return text
+
+    def with_tag(self, tag: str) -> Reference:
+        return Reference(self.registry, self.repository, tag)
+
+
+_COMPONENT_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+def parse_reference(text: str) -> Reference:
+    """Parse an image or cache reference; raises `UserError` naming what is wrong."""
+    raw = text.strip()
+    rest, _, digest = raw.partition("@")
+    first, slash, remainder = rest.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        registry, path = first.lower(), remainder
+    else:
+        registry, path = "docker.io", rest
+    tag = None
+    last = path.rsplit("/", 1)[-1]
+    if ":" in last:
+        path, _, tag = path.rpartition(":")
+    if registry == "docker.io" and "/" not in path:
+        path = f"library/{path}"
+    hint = "use registry/name[:tag], for example localhost:5000/app:buildcache-linux-arm64"
+    if not path or not all(_COMPONENT_RE.match(c) for c in path.split("/")):
+        raise UserError(f"{text!r} is not a valid image reference (bad name)", hint=hint)
+    if tag is not None and not _TAG_RE.match(tag):
+        raise UserError(f"{text!r} is not a valid image reference (bad tag {tag!r})", hint=hint)
+    if digest and not _DIGEST_RE.match(digest):
+        raise UserError(f"{text!r} is not a valid image reference (bad digest)", hint=hint)
+    return Reference(registry, path, tag, digest or None)
+
+
+def is_loopback(registry: str) -> bool:
+    host = registry.rsplit(":", 1)[0] if not registry.startswith("[") else registry
+    return host in ("localhost", "[::1]") or host.startswith("127.")
+
+
+def base_url(registry: str) -> str:
+    """Docker talks plain HTTP to loopback registries and HTTPS to every other one."""
+    if registry == "docker.io":
+        return "https://registry-1.docker.io"
+    return f"{'http' if is_loopback(registry) else 'https'}://{registry}"
+
+
+# --------------------------------------------------------------------------- manifests
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    media_type: str
+    digest: str
+    size: int
+    annotations: tuple[tuple[str, str], ...] = ()
+
+    def annotation(self, key: str) -> str | None:
+        return dict(self.annotations).get(key)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """An image manifest (`config` + `layers`) or an index (`manifests`), validated."""
+
+    media_type: str
+    digest: str
+    size: int  # bytes of the manifest itself
+    config: Descriptor | None = None
+    layers: tuple[Descriptor, ...] = ()
+    manifests: tuple[Descriptor, ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def is_index(self) -> bool:
+        return self.media_type in INDEX_TYPES
+
+
+class MalformedReply(Exception):
+    """A reply that does not follow the spec; turned into a `RegistryError` with its context."""
+
+
+def _descriptor(value: Any, where: str) -> Descriptor:
+    if not isinstance(value, dict):
+        raise MalformedReply(f"{where} is not an object")
+    media_type, digest, size = value.get("mediaType"), value.get("digest"), value.get("size")
+    if not isinstance(media_type, str) or not media_type:
+        raise MalformedReply(f"{where} has no mediaType")
+    if not isinstance(digest, str) or not _DIGEST_RE.match(digest):
+        raise MalformedReply(f"{where} has no valid digest")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise MalformedReply(f"{where} has no valid size")
+    return Descriptor(media_type, digest, size, _annotations(value.get("annotations"), where))
+
+
+def _annotations(value: Any, where: str) -> tuple[tuple[str, str], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise MalformedReply(f"{where}.annotations is not an object")
+    return tuple((str(k), str(v)) for k, v in value.items())
+
+
+def parse_manifest(body: bytes, content_type: str | None, digest: str) -> Manifest:
+    """Validate a manifest body; raises `MalformedReply` saying what is wrong."""
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise MalformedReply("the manifest is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise MalformedReply("the manifest is not a JSON object")
+    if data.get("schemaVersion") != 2:
+        raise MalformedReply(f"unsupported schemaVersion {data.get('schemaVersion')!r}")
+    header_type = (content_type or "").split(";", 1)[0].strip()
+    body_type = data.get("mediaType")
+    media_type = body_type if isinstance(body_type, str) and body_type else header_type
+    if media_type not in MANIFEST_TYPES:
+        raise MalformedReply(f"unexpected media type {media_type or '(none)'!r}")
+    if header_type in MANIFEST_TYPES and header_type != media_type:
+        raise MalformedReply(
+            f"Content-Type {header_type!r} disagrees with mediaType {media_type!r}"
+        )
+    annotations = _annotations(data.get("annotations"), "manifest")
+    if media_type in INDEX_TYPES:
+        items = data.get("manifests")
+        if not isinstance(items, list):
+            raise MalformedReply("the index has no `manifests` list")
+        manifests = tuple(_descriptor(m, f"manifests[{i}]") for i, m in enumerate(items))
+        return Manifest(media_type, digest, len(body), manifests=manifests, annotations=annotations)
+    layers_raw = data.get("layers")
+    if not isinstance(layers_raw, list):
+        raise MalformedReply("the manifest has no `layers` list")
+    config = _descriptor(data.get("config"), "config")
+    layers = tuple(_descriptor(layer, f"layers[{i}]") for i, layer in enumerate(layers_raw))
+    return Manifest(media_type, digest, len(body), config, layers, annotations=annotations)
+
+
+# --------------------------------------------------------------------------- auth challenges
+
+
+@dataclass(frozen=True)
+class Challenge:
+    scheme: str  # "basic" | "bearer" | anything else the registry sent, lowercased
+    params: tuple[tuple[str, str], ...] = ()
+
+    def get(self, key: str) -> str | None:
+        return dict(self.params).get(key)
+
+
+def parse_challenge(header: str | None) -> Challenge | None:
+    """`Bearer realm="https://auth/token",service="reg",scope="repository:x:pull"`."""
+    if not header or not header.strip():
+        return None
+    scheme, _, rest = header.strip().partition(" ")
+    params = tuple(
+        (m.group(1).lower(), m.group(2) if m.group(2) is not None else m.group(3))
+        for m in _CHALLENGE_RE.finditer(rest)
+    )
+    return Challenge(scheme.lower(), params)
+
+
+def _scope(repository: str, action: Action) -> str:
+    actions = {"pull": "pull", "push": "pull,push", "delete": "delete"}[action]
+    return f"repository:{repository}:{actions}"
+
+
+# --------------------------------------------------------------------------- the client
+
+
+@dataclass(frozen=True)
+class Ping:
+    """What `GET /v2/` said: reachable at all, and which auth scheme it asks for."""
+
+    status: int
+    auth_scheme: str | None  # None when anonymous access is fine
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A finished, size-capped HTTP exchange."""
+
+    status_code: int
+    headers: httpx.Headers
+    body: bytes
+    url: str
+
+    def json_error(self) -> dict[str, Any]:
+        """The first entry of the distribution spec's `{"errors": [...]}` body, if any."""
+        try:
+            data = json.loads(self.body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return {}
+        errors = data.get("errors") if isinstance(data, dict) else None
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            return errors[0]
+        return {}
+
+
+@dataclass
+class _AuthState:
+    basic: bool = False  # the registry wants Basic: send it on every request
+    tokens: dict[str, str] = field(default_factory=dict)  # scope -> bearer token
+
+
+class RegistryClient:
+    """One registry. Use as a context manager, or call `close()`."""
+
+    def __init__(
+        self,
+        registry: str,
+        *,
+        credentials: Credentials | None = None,
+        lookup_credentials: bool = True,
+        transport: httpx.BaseTransport | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        retries: int = 3,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.registry = registry
+        self.base = base_url(registry)
+        self._credentials = credentials
+        self._lookup = lookup_credentials and credentials is None
+        self._retries = retries
+        self._backoff = backoff
+        self._sleep = sleep
+        self._auth = _AuthState()
+        self._http = httpx.Client(
+            transport=transport,
+            timeout=timeout,
+            follow_redirects=True,
+            max_redirects=5,
+            headers={"User-Agent": "mab"},
+        )
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    @property
+    def credentials(self) -> Credentials | None:
+        if self._lookup:
+            self._lookup = False
+            self._credentials = credentials_for(self.registry)
+        return self._credentials
+
+    # -- public API
+
+    def ping(self) -> Ping:
+        """`GET /v2/` without credentials: is there a registry, and does it want auth?"""
+        r = self._send("GET", "/v2/", None, MAX_SMALL_BYTES, auth=False)
+        if r.status_code == 401:
+            challenge = parse_challenge(r.headers.get("WWW-Authenticate"))
+            return Ping(401, challenge.scheme if challenge else "unknown")
+        if r.status_code != 200:
+            raise self._status_error(r, "GET /v2/")
+        return Ping(200, None)
+
+    def list_tags(self, repository: str) -> list[str]:
+        """Every tag of a repository (following `Link` pagination); [] when it has none."""
+        tags: list[str] = []
+        path: str | None = f"/v2/{repository}/tags/list?n=1000"
+        for _ in range(100):
+            if path is None:
+                break
+            r = self._send("GET", path, (repository, "pull"), MAX_SMALL_BYTES)
+            if r.status_code == 404:
+                return tags
+            if r.status_code != 200:
+                raise self._status_error(r, f"listing the tags of {repository}")
+            data = self._json(r, f"the tag list of {repository}")
+            page = data.get("tags") if isinstance(data, dict) else None
+            if page is not None and (
+                not isinstance(page, list) or not all(isinstance(t, str) for t in page)
+            ):
+                raise self._malformed(r, f"the tag list of {repository} is not a list of strings")
+            tags += page or []
+            path = self._next_page(r.headers.get("Link"))
+        return tags
+
+    def get_manifest(self, ref: Reference) -> Manifest:
+        where = f"the manifest of {ref}"
+        path = f"/v2/{ref.repository}/manifests/{ref.reference}"
+        headers = {"Accept": ACCEPT_MANIFESTS}
+        r = self._send("GET", path, (ref.repository, "pull"), MAX_MANIFEST_BYTES, headers=headers)
+        if r.status_code == 404:
+            raise RegistryError(
+                f"{ref} not found on {self.registry}",
+                hint="check the name and tag (`mab cache ls` lists the cache refs)",
+            )
+        if r.status_code != 200:
+            raise self._status_error(r, where)
+        computed = "sha256:" + hashlib.sha256(r.body).hexdigest()
+        header = r.headers.get("Docker-Content-Digest")
+        if header and header.startswith("sha256:") and header != computed:
+            raise self._malformed(r, f"{where}: its bytes do not match Docker-Content-Digest")
+        try:
+            return parse_manifest(r.body, r.headers.get("Content-Type"), header or computed)
+        except MalformedReply as exc:
+            raise self._malformed(r, f"{where}: {exc}") from None
+
+    def manifest_digest(self, ref: Reference) -> str | None:
+        """`HEAD` a manifest: its digest, or None when there is no such tag."""
+        path = f"/v2/{ref.repository}/manifests/{ref.reference}"
+        headers = {"Accept": ACCEPT_MANIFESTS}
+        r = self._send("HEAD", path, (ref.repository, "pull"), 0, headers=headers)
+        if r.status_code == 404:
+            return None
+        if r.status_code != 200:
+            raise self._status_error(r, f"the manifest of {ref}")
+        digest = str(r.headers.get("Docker-Content-Digest") or "")
+        if _DIGEST_RE.match(digest):
+            return digest
+        return self.get_manifest(ref).digest  # some registries only send it on GET
+
+    def get_json_blob(self, repository: str, digest: str, limit: int = MAX_BLOB_JSON_BYTES) -> Any:
+        where = f"blob {digest} of {self.registry}/{repository}"
+        r = self._send("GET", f"/v2/{repository}/blobs/{digest}", (repository, "pull"), limit)
+        if r.status_code != 200:
+            raise self._status_error(r, where)
+        computed = "sha256:" + hashlib.sha256(r.body).hexdigest()
+        if digest.startswith("sha256:") and computed != digest:
+            raise self._malformed(r, f"{where}: its bytes do not match its digest")
+        return self._json(r, where)
+
+    def delete_manifest(self, repository: str, digest: str) -> None:
+        where = f"deleting {self.registry}/{repository}@{digest}"
+        path = f"/v2/{repository}/manifests/{digest}"
+        r = self._send("DELETE", path, (repository, "delete"), MAX_SMALL_BYTES)
+        if r.status_code in (200, 202):
+            return
+        if r.status_code == 405 or r.json_error().get("code") == "UNSUPPORTED":
+            raise RegistryError(
+                f"{self.registry} does not allow deleting manifests ({where})",
+                hint="enable deletes on the registry (distribution: storage.delete.enabled), "
+                "or delete the tag in the registry's own UI",
+            )
+        if r.status_code == 404:
+            raise RegistryError(f"{where}: not found (already deleted?)")
+        raise self._status_error(r, where)
+
+    def can_push(self, repository: str) -> bool:
+        """Start a blob upload and cancel it at once: proves push access without writing."""
+        path = f"/v2/{repository}/blobs/uploads/"
+        r = self._send("POST", path, (repository, "push"), MAX_SMALL_BYTES)
+        if r.status_code in (401, 403):
+            return False
+        if r.status_code != 202:
+            raise self._status_error(r, f"starting an upload to {repository}")
+        location = r.headers.get("Location")
+        if location:  # a registry that cannot cancel just lets the upload expire
+            url = location if "://" in location else self.base + location
+            self._send("DELETE", url, (repository, "push"), MAX_SMALL_BYTES)
+        return True
+
+    # -- HTTP with auth, retries and limits
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        scope: tuple[str, Action] | None,
+        limit: int,
+        *,
+        headers: Mapping[str, str] | None = None,
+        auth: bool = True,
+    ) -> Reply:
+        url = path if path.startswith(("http://", "https://")) else self.base + path
+        sent_credentials = False
+        for _ in range(3):  # anonymous or cached auth, then once after each challenge
+            reply = self._with_retries(method, url, scope, limit, headers, auth)
+            if reply.status_code != 401 or not auth:
+                return reply
+            if sent_credentials:
+                raise self._rejected(url)
+            sent_credentials = self._answer_challenge(reply, scope, url)
+        raise self._rejected(url)
+
+    def _with_retries(
+        self,
+        method: str,
+        url: str,
+        scope: tuple[str, Action] | None,
+        limit: int,
+        headers: Mapping[str, str] | None,
+        auth: bool,
+    ) -> Reply:
+        attempt = 0
+        while True:
+            attempt += 1
+            merged = dict(headers or {})
+            if auth:
+                merged.update(self._auth_header(scope))
+            try:
+                reply = self._once(method, url, merged, limit)
+            except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError) as exc:
+                if attempt > self._retries:
+                    raise self._transport_error(url, exc) from None
+                self._sleep(self._backoff * 2 ** (attempt - 1))
+                continue
+            except httpx.HTTPError as exc:
+                raise self._transport_error(url, exc) from None
+            if reply.status_code in RETRY_STATUSES and attempt <= self._retries:
+                self._sleep(self._delay(reply, attempt))
+                continue
+            return reply
+
+    def _once(self, method: str, url: str, headers: Mapping[str, str], limit: int) -> Reply:
+        with self._http.stream(method, url, headers=headers) as response:
+            ok = response.status_code < 300
+            cap = limit if ok else MAX_SMALL_BYTES  # an error page: its start is enough
+            declared = response.headers.get("Content-Length", "")
+            if ok and method != "HEAD" and declared.isdigit() and int(declared) > cap:
+                raise self._too_big(url, cap)
+            chunks: list[bytes] = []
+            total = 0
+            if method != "HEAD":
+                for chunk in response.iter_bytes():
+                    total += len(chunk)
+                    if total > cap:
+                        if ok:
+                            raise self._too_big(url, cap)
+                        break
+                    chunks.append(chunk)
+            return Reply(
+                response.status_code, response.headers, b"".join(chunks), str(response.url)
+            )
+
+    def _delay(self, reply: Reply, attempt: int) -> float:
+        retry_after = reply.headers.get("Retry-After", "").strip()
+        if retry_after.isdigit():
+            return min(float(retry_after), MAX_RETRY_AFTER)
+        return float(self._backoff * 2 ** (attempt - 1))
+
+    def _auth_header(self, scope: tuple[str, Action] | None) -> dict[str, str]:
+        if scope is not None:
+            token = self._auth.tokens.get(_scope(*scope))
+            if token:
+                return {"Authorization": f"Bearer {token}"}
+        creds = self.credentials if self._auth.basic else None
+        if creds is not None and not creds.identity_token:
+            basic = httpx.BasicAuth(creds.username, creds.secret)
+            header = next(basic.auth_flow(httpx.Request("GET", self.base))).headers
+            return {"Authorization": header["Authorization"]}
+        return {}
+
+    def _answer_challenge(self, reply: Reply, scope: tuple[str, Action] | None, url: str) -> bool:
+        """Prepare auth for the retry; True when credentials (not just a token) were used."""
+        challenge = parse_challenge(reply.headers.get("WWW-Authenticate"))
+        creds = self.credentials
+        if challenge is None or challenge.scheme not in ("basic", "bearer"):
+            shown = challenge.scheme if challenge else "no WWW-Authenticate challenge"
+            raise RegistryError(
+                f"{self.registry} refused {url} with 401 and an unsupported auth scheme ({shown})",
+                hint="mab supports anonymous, Basic and Bearer-token registries",
+            )
+        if challenge.scheme == "basic":
+            if creds is None or creds.identity_token:
+                raise self._login_needed(url)
+            self._auth.basic = True
+            return True
+        key = _scope(*scope) if scope else (challenge.get("scope") or "")
+        self._auth.tokens[key] = self._fetch_token(challenge, scope, creds)
+        return creds is not None
+
+    def _fetch_token(
+        self, challenge: Challenge, scope: tuple[str, Action] | None, creds: Credentials | None
+    ) -> str:
+        realm = challenge.get("realm")
+        if not realm or not realm.startswith(("https://", "http://")):
+            raise RegistryError(
+                f"{self.registry} asked for a bearer token without a usable realm",
+                hint="the registry's token service is misconfigured; ask its operator",
+            )
+        params: dict[str, str] = {}
+        if challenge.get("service"):
+            params["service"] = challenge.get("service") or ""
+        asked = challenge.get("scope")
+        wanted = _scope(*scope) if scope else None
+        scopes = [s for s in dict.fromkeys([asked, wanted]) if s]
+        try:
+            if creds is not None and creds.identity_token:
+                form = {**params, "grant_type": "refresh_token", "client_id": "mab"}
+                form["refresh_token"] = creds.secret
+                form["scope"] = " ".join(scopes)
+                response = self._http.post(realm, data=form)
+            else:
+                query: list[tuple[str, str | int | float | bool | None]] = [
+                    *params.items(),
+                    *(("scope", s) for s in scopes),
+                ]
+                basic = httpx.BasicAuth(creds.username, creds.secret) if creds else None
+                response = self._http.get(realm, params=query, auth=basic)
+        except httpx.HTTPError as exc:
+            raise self._transport_error(realm, exc) from None
+        if response.status_code in (401, 403):
+            raise self._rejected(realm) if creds else self._login_needed(realm)
+        if response.status_code != 200:
+            raise RegistryError(
+                f"the token service {realm} of {self.registry} answered {response.status_code}",
+                hint="retry later; if it persists, check the registry's status page",
+            )
+        try:
+            data = json.loads(response.content[:MAX_SMALL_BYTES])
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            data = None
+        token = None
+        if isinstance(data, dict):
+            token = data.get("token") or data.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise RegistryError(
+                f"the token service {realm} of {self.registry} did not return a token",
+                hint="the registry's token service is misconfigured; ask its operator",
+            )
+        return token
+
+    # -- messages
+
+    def _login_needed(self, url: str) -> RegistryError:
+        return RegistryError(
+            f"{self.registry} needs a login for {_strip_query(url)}, and no credentials were found",
+            hint=f"run `docker login {self.registry}` (mab reads the Docker config's logins "
+            "and credential helpers)",
+        )
+
+    def _rejected(self, url: str) -> RegistryError:
+        creds = self.credentials
+        who = creds.describe() if creds else "anonymous access"
+        return RegistryError(
+            f"{self.registry} rejected the credentials ({who}) for {_strip_query(url)}",
+            hint=f"log in again with `docker login {self.registry}`, "
+            "and check the account may read (and push to) this repository",
+        )
+
+    def _status_error(self, reply: Reply, what: str) -> RegistryError:
+        error = reply.json_error()
+        code = str(error.get("code") or "")
+        detail = f" ({code}: {str(error.get('message') or '')[:200]})" if code else ""
+        status = reply.status_code
+        if status == 403:
+            hint = "the account is logged in but lacks permission: check its access rights"
+        elif status >= 500:
+            hint = "the registry is failing; retry later"
+        else:
+            hint = "check the reference and the registry address"
+        return RegistryError(f"{self.registry} answered {status} for {what}{detail}", hint=hint)
+
+    def _malformed(self, reply: Reply, problem: str) -> RegistryError:
+        return RegistryError(
+            f"{self.registry} sent a malformed reply for {_strip_query(reply.url)}: {problem}",
+            hint="the registry (or a proxy in front of it) is not speaking the registry API v2; "
+            "check the address",
+        )
+
+    def _too_big(self, url: str, limit: int) -> RegistryError:
+        return RegistryError(
+            f"{self.registry} sent more than {limit // 1024} KiB for {url}",
+            hint="that is far larger than a manifest should be; check the reference and the "
+            "registry address",
+        )
+
+    def _transport_error(self, url: str, exc: httpx.HTTPError) -> RegistryError:
+        if isinstance(exc, httpx.TooManyRedirects):
+            problem, hint = "too many redirects", "check the registry address and any proxy"
+        elif isinstance(exc, httpx.ConnectError):
+            problem = f"cannot connect ({_reason(exc)})"
+            hint = "check the address, that the registry is running, and your network or proxy"
+        elif isinstance(exc, httpx.TimeoutException):
+            problem, hint = "timed out", "the registry is slow or unreachable; retry later"
+        elif isinstance(exc, httpx.UnsupportedProtocol):
+            problem, hint = "redirected to an unsupported URL", "check the registry address"
+        else:
+            problem = f"{type(exc).__name__}: {_reason(exc)}"
+            hint = "check the registry address and your network"
+        return RegistryError(f"{self.registry}: {problem} ({_strip_query(url)})", hint=hint)
+
+    def _json(self, reply: Reply, what: str) -> Any:
+        try:
+            return json.loads(reply.body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise self._malformed(reply, f"{what} is not valid JSON") from None
+
+    def _next_page(self, link: str | None) -> str | None:
+        if not link or 'rel="next"' not in link:
+            return None
+        m = _LINK_RE.search(link)
+        return m.group(1) if m else None
+
+
+def _strip_query(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:200]
