@@ -361,6 +361,30 @@ def run_checks(
     return Preflight(tuple(checks), path, version, info, containerd)
 
 
+@dataclass(frozen=True)
+class DaemonFacts:
+    """What `mab doctor` needs beyond the checks: where the daemon keeps its data (and the
+    builder's cache) and the machine it runs on."""
+
+    root_dir: str  # DockerRootDir, e.g. /var/lib/docker
+    architecture: str  # as `uname -m` says it on the daemon's machine, e.g. x86_64
+
+
+def daemon_facts() -> DaemonFacts | None:
+    """One `docker info`; None when docker or the daemon cannot answer."""
+    path = shutil.which("docker")
+    if path is None:
+        return None
+    from python_on_whales import DockerClient
+    from python_on_whales.exceptions import DockerException
+
+    try:
+        info = DockerClient(client_call=[path]).system.info()
+    except DockerException:
+        return None
+    return DaemonFacts(str(info.docker_root_dir or ""), str(info.architecture or ""))
+
+
 def preflight(
     platforms: Sequence[str],
     wants_multi_platform_output: bool,

@@ -40,6 +40,9 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 30.0
 
+EMPTY_JSON = b"{}"
+EMPTY_JSON_DIGEST = "sha256:" + hashlib.sha256(EMPTY_JSON).hexdigest()
+_REJECTIONS = frozenset({"MANIFEST_INVALID", "UNSUPPORTED", "MANIFEST_BLOB_UNKNOWN"})
 _DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
 _CHALLENGE_RE = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 _LINK_RE = re.compile(r"<([^>]+)>")
@@ -434,6 +437,40 @@ class RegistryClient:
             self._send("DELETE", url, (repository, "push"), MAX_SMALL_BYTES)
         return True
 
+    def probe_manifest(self, repository: str, media_type: str, manifest: bytes) -> bool:
+        """Push an untagged test manifest (by digest) and delete it again: True when the
+        registry accepts that kind of manifest, False when it rejects it as invalid.
+
+        Its only blob is the 2-byte `{}` (the OCI empty descriptor), uploaded when missing."""
+        self._ensure_blob(repository, EMPTY_JSON, EMPTY_JSON_DIGEST)
+        digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+        path = f"/v2/{repository}/manifests/{digest}"
+        headers = {"Content-Type": media_type}
+        scope: tuple[str, Action] = (repository, "push")
+        r = self._send("PUT", path, scope, MAX_SMALL_BYTES, headers=headers, content=manifest)
+        if r.status_code in (400, 415) or r.json_error().get("code") in _REJECTIONS:
+            return False
+        if r.status_code not in (200, 201):
+            raise self._status_error(r, f"pushing a test manifest to {repository}")
+        self._send("DELETE", path, (repository, "delete"), MAX_SMALL_BYTES)  # best effort
+        return True
+
+    def _ensure_blob(self, repository: str, data: bytes, digest: str) -> None:
+        scope: tuple[str, Action] = (repository, "push")
+        r = self._send("HEAD", f"/v2/{repository}/blobs/{digest}", scope, 0)
+        if r.status_code == 200:
+            return
+        r = self._send("POST", f"/v2/{repository}/blobs/uploads/", scope, MAX_SMALL_BYTES)
+        location = r.headers.get("Location")
+        if r.status_code != 202 or not location:
+            raise self._status_error(r, f"starting an upload to {repository}")
+        url = location if "://" in location else self.base + location
+        url += ("&" if "?" in url else "?") + f"digest={digest}"
+        headers = {"Content-Type": "application/octet-stream"}
+        r = self._send("PUT", url, scope, MAX_SMALL_BYTES, headers=headers, content=data)
+        if r.status_code not in (201, 204):
+            raise self._status_error(r, f"uploading a test blob to {repository}")
+
     # -- HTTP with auth, retries and limits
 
     def _send(
@@ -445,11 +482,12 @@ class RegistryClient:
         *,
         headers: Mapping[str, str] | None = None,
         auth: bool = True,
+        content: bytes | None = None,
     ) -> Reply:
         url = path if path.startswith(("http://", "https://")) else self.base + path
         sent_credentials = False
         for _ in range(3):  # anonymous or cached auth, then once after each challenge
-            reply = self._with_retries(method, url, scope, limit, headers, auth)
+            reply = self._with_retries(method, url, scope, limit, headers, auth, content)
             if reply.status_code != 401 or not auth:
                 return reply
             if sent_credentials:
@@ -465,6 +503,7 @@ class RegistryClient:
         limit: int,
         headers: Mapping[str, str] | None,
         auth: bool,
+        content: bytes | None,
     ) -> Reply:
         attempt = 0
         while True:
@@ -473,7 +512,7 @@ class RegistryClient:
             if auth:
                 merged.update(self._auth_header(scope))
             try:
-                reply = self._once(method, url, merged, limit)
+                reply = self._once(method, url, merged, limit, content)
             except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError) as exc:
                 if attempt > self._retries:
                     raise self._transport_error(url, exc) from None
@@ -486,8 +525,10 @@ class RegistryClient:
                 continue
             return reply
 
-    def _once(self, method: str, url: str, headers: Mapping[str, str], limit: int) -> Reply:
-        with self._http.stream(method, url, headers=headers) as response:
+    def _once(
+        self, method: str, url: str, headers: Mapping[str, str], limit: int, content: bytes | None
+    ) -> Reply:
+        with self._http.stream(method, url, headers=headers, content=content) as response:
             ok = response.status_code < 300
             cap = limit if ok else MAX_SMALL_BYTES  # an error page: its start is enough
             declared = response.headers.get("Content-Length", "")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -146,8 +147,8 @@ def describe_layers(manifest: Manifest, cache_config: Any) -> tuple[CacheLayer, 
         if isinstance(raw_layers, list):
             blobs = [str(x.get("blob", "")) if isinstance(x, dict) else "" for x in raw_layers]
             for item, blob in zip(raw_layers, blobs, strict=True):
-                parent = _int(item.get("parent"), 0) if isinstance(item, dict) else -1
-                chain[blob] = blobs[parent] if 0 <= parent < len(blobs) else None
+                up = _int(item.get("parent"), 0) if isinstance(item, dict) else -1
+                chain[blob] = blobs[up] if 0 <= up < len(blobs) else None
         records = cache_config.get("records")
         for record in records if isinstance(records, list) else ():
             results = record.get("layers") if isinstance(record, dict) else None
@@ -201,7 +202,7 @@ def short_digest(digest: str | None) -> str:
     return f"{algo}:{hexpart[:12]}"
 
 
-def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in [header, *rows]]
     return "\n".join(line.rstrip() for line in lines)
