@@ -245,24 +245,25 @@ def _warning(d: dict[str, Any]) -> VertexWarning:
     )
 
 
-def _items(obj: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    value = obj.get(key)
-    if not isinstance(value, list):
+def _each(value: object) -> list[dict[str, Any]]:
+    if not value or not isinstance(value, list):
         return []
     return [x for x in value if isinstance(x, dict)]
 
 
 def to_event(obj: object) -> SolveStatus | None:
     """A decoded JSON value to a SolveStatus, or None when it is not one."""
-    if not isinstance(obj, dict) or not (
-        "vertexes" in obj or "statuses" in obj or "logs" in obj or "warnings" in obj
-    ):
+    if not isinstance(obj, dict):
         return None
-    vertexes = [v for v in map(_vertex, _items(obj, "vertexes")) if v is not None]
-    statuses = [s for s in map(_status, _items(obj, "statuses")) if s is not None]
-    logs = [g for g in map(_log, _items(obj, "logs")) if g is not None]
-    warnings = [_warning(w) for w in _items(obj, "warnings")]
-    return SolveStatus(tuple(vertexes), tuple(statuses), tuple(logs), tuple(warnings))
+    vs, ss, ls, ws = obj.get("vertexes"), obj.get("statuses"), obj.get("logs"), obj.get("warnings")
+    if vs is None and ss is None and ls is None and ws is None:
+        return None
+    return SolveStatus(
+        tuple(v for v in map(_vertex, _each(vs)) if v is not None) if vs else (),
+        tuple(s for s in map(_status, _each(ss)) if s is not None) if ss else (),
+        tuple(g for g in map(_log, _each(ls)) if g is not None) if ls else (),
+        tuple(map(_warning, _each(ws))) if ws else (),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -271,8 +272,12 @@ def to_event(obj: object) -> SolveStatus | None:
 # Inside an object: everything up to the next brace, skipping whole strings; stops at a string
 # that does not end in the buffer, and at a newline followed by "{" (a new top-level object:
 # the current one was cut short).
-_OBJ_SPAN = re.compile(rb'(?:[^{}"\n]++|"(?:[^"\\\n]++|\\[^\n])*+"|\n(?!\{))*+')
+_STRING = rb'"(?:[^"\\\n]++|\\[^\n])*+"'
+_FILLER = rb'[^{}"\n]++|' + _STRING + rb"|\n(?!\{)"
+_OBJ_SPAN = re.compile(rb"(?:" + _FILLER + rb")*+")
 _STR_SPAN = re.compile(rb'(?:[^"\\\n]++|\\[^\n])*+')
+
+_TRAILING = b" \t\r"
 _BLANKS = re.compile(rb"[ \t\r]*+")
 
 _LINE, _TEXT, _OBJ, _STR, _DROP_LINE = range(5)
@@ -361,6 +366,21 @@ class StreamDecoder:
         stats.objects += 1
         out.append(event)
 
+    def _whole(self, out: list[Event], end: int) -> bool:
+        """Emit buf[start:end] if it is one valid JSON value; False to let the scanner decide."""
+        try:
+            value = json.loads(self._buf[self._start : end])
+        except (ValueError, RecursionError):
+            return False
+        event = to_event(value)
+        if event is None:
+            self.stats.skipped_objects += 1
+            self.stats.skipped_bytes += end - self._start
+        else:
+            self.stats.objects += 1
+            out.append(event)
+        return True
+
     def _scan(self, out: list[Event]) -> None:
         buf = self._buf
         n = len(buf)
@@ -369,6 +389,7 @@ class StreamDecoder:
         depth = self._depth
         obj_span = _OBJ_SPAN.match
         str_span = _STR_SPAN.match
+        close_at = -2  # where the last search for a pretty object's end found it (-1: nowhere)
         while pos < n:
             if mode == _OBJ:
                 e = obj_span(buf, pos).end()  # type: ignore[union-attr]
@@ -410,9 +431,25 @@ class StreamDecoder:
                     break  # wait: what follows the blanks decides
                 c = buf[p]
                 if c == _LBRACE:
+                    if p + 1 >= n:
+                        break  # wait: the next byte tells a compact object from a pretty one
+                    # The common case first: a whole object on its line (compact) or up to a
+                    # "}" that starts a line (pretty). Parsed whole if valid; if not, or if
+                    # not all here yet, the brace scanner below decides.
+                    self._start = p
+                    if buf[p + 1] == _NL or buf[p + 1] == 0x0D:
+                        if close_at < p and close_at != -1:
+                            close_at = buf.find(b"\n}", p)
+                        end = close_at + 2 if close_at >= 0 else -1
+                    else:
+                        end = buf.find(b"\n", p)
+                        while end > p and buf[end - 1] in _TRAILING:
+                            end -= 1
+                    if end > 0 and buf[end - 1] == _RBRACE and self._whole(out, end):
+                        pos = self._start = end
+                        continue
                     mode = _OBJ
                     depth = 1
-                    self._start = p
                     pos = p + 1
                 elif c == _NL:
                     pos = self._start = p + 1

@@ -29,9 +29,10 @@ __all__ = [
     "target_platform",
 ]
 
-LOG_LINES = 256  # per step and stream
+LOG_LINES = 500  # per step, when read
 LOG_BYTES = 64 * 1024  # per step and stream
 LOG_LINE_CHARS = 4096
+MAX_LOG_FEED = 4096
 MAX_PROGRESS = 256  # sub-progress entries kept per vertex
 MAX_TEXT_LINES = 1000
 MAX_WARNINGS = 1000
@@ -247,64 +248,63 @@ class StepDetail:
 
 
 class _Log:
-    """A bounded per-step log: the last lines of stdout and of stderr, kept apart."""
+    """A bounded per-step log: the last output chunks of stdout and of stderr, kept apart.
 
-    __slots__ = ("bytes", "dropped", "lines", "partial", "seen", "seq", "skipping")
+    Chunks are kept as they came (cheap while a build runs) and cut into lines when read.
+    """
+
+    __slots__ = ("chunks", "seen", "seq", "size", "trimmed")
 
     def __init__(self) -> None:
-        self.lines: dict[int, deque[tuple[int, str]]] = {1: deque(), 2: deque()}
-        self.bytes = {1: 0, 2: 0}
-        self.partial = {1: b"", 2: b""}
-        self.skipping = {1: False, 2: False}
+        self.chunks: dict[int, deque[tuple[int, bytes]]] = {1: deque(), 2: deque()}
+        self.size = {1: 0, 2: 0}
+        self.trimmed = {1: False, 2: False}
         self.seq = 0
-        self.seen = 0
-        self.dropped = 0
+        self.seen = 0  # newlines seen
 
     def add(self, stream: int, data: bytes) -> None:
-        parts = (self.partial[stream] + data).split(b"\n")
-        rest = parts.pop()
-        if self.skipping[stream] and parts:  # the end of an over-long line already kept
-            parts.pop(0)
-            self.skipping[stream] = False
-        if len(rest) > LOG_LINE_CHARS and not self.skipping[stream]:
-            parts.append(rest[:LOG_LINE_CHARS] + "…".encode())
-            rest = b""
-            self.skipping[stream] = True
-        elif self.skipping[stream]:
-            rest = b""
-        self.partial[stream] = rest
-        if parts:
-            self._keep(stream, parts)
+        self.seen += data.count(b"\n")
+        if len(data) > LOG_BYTES:
+            data = data[-LOG_BYTES:]
+            self.trimmed[stream] = True
+        self.seq += 1
+        chunks = self.chunks[stream]
+        chunks.append((self.seq, data))
+        size = self.size[stream] + len(data)
+        while size > LOG_BYTES and len(chunks) > 1:
+            size -= len(chunks.popleft()[1])
+            self.trimmed[stream] = True
+        self.size[stream] = size
 
-    def _keep(self, stream: int, parts: list[bytes]) -> None:
-        kept = self.lines[stream]
-        size = self.bytes[stream]
-        self.seen += len(parts)
-        if len(parts) > LOG_LINES:
-            self.dropped += len(parts) - LOG_LINES
-            parts = parts[-LOG_LINES:]
-        for raw in parts:
-            text = raw.decode("utf-8", "replace").rstrip("\r")
-            if "\r" in text:  # a progress bar redrawn in place: keep what was shown last
-                text = text.rsplit("\r", 1)[-1]
-            if len(text) > LOG_LINE_CHARS:
-                text = text[:LOG_LINE_CHARS] + "…"
-            self.seq += 1
-            kept.append((self.seq, text))
-            size += len(text) + 1
-            while len(kept) > LOG_LINES or size > LOG_BYTES:
-                size -= len(kept.popleft()[1]) + 1
-                self.dropped += 1
-        self.bytes[stream] = size
+    def tail(self, limit: int = LOG_LINES) -> LogTail:
+        merged: list[tuple[int, int, str]] = []
+        partial: list[tuple[int, str]] = []
+        for stream, chunks in self.chunks.items():
+            pending = b""
+            skip = self.trimmed[stream]  # the first line lost its beginning
+            for seq, data in chunks:
+                parts = (pending + data).split(b"\n")
+                pending = parts.pop()
+                for raw in parts:
+                    if skip:
+                        skip = False
+                        continue
+                    merged.append((seq, stream, _line(raw)))
+            if pending:
+                partial.append((stream, _line(pending)))
+        merged.sort(key=lambda x: x[0])
+        lines = [(stream, text) for _, stream, text in merged[-limit:]]
+        dropped = max(0, self.seen - len(lines))
+        return LogTail(tuple(lines + partial), dropped, len(partial))
 
-    def tail(self) -> LogTail:
-        merged = sorted(
-            [(seq, 1, text) for seq, text in self.lines[1]]
-            + [(seq, 2, text) for seq, text in self.lines[2]]
-        )
-        lines = [(stream, text) for _, stream, text in merged]
-        partial = [(s, p.decode("utf-8", "replace")) for s, p in self.partial.items() if p]
-        return LogTail(tuple(lines + partial), self.dropped, len(partial))
+
+def _line(raw: bytes) -> str:
+    text = raw.decode("utf-8", "replace").rstrip("\r")
+    if "\r" in text:  # a progress bar redrawn in place: keep what was shown last
+        text = text.rsplit("\r", 1)[-1]
+    if len(text) > LOG_LINE_CHARS:
+        text = text[:LOG_LINE_CHARS] + "…"
+    return text
 
 
 class _Node:
@@ -434,6 +434,9 @@ class BuildModel:
         self.exit_code: int | None = None
         self.text: deque[str] = deque(maxlen=MAX_TEXT_LINES)  # non-JSON lines of the stream
         self.text_count = 0  # lines of text seen, kept or not
+        # The latest log chunks as they came, for a printer that follows them all.
+        self.log_feed: deque[tuple[str, int, bytes]] = deque(maxlen=MAX_LOG_FEED)
+        self.log_count = 0
         self.error_text: list[str] = []
         self.warnings: deque[tuple[str, str, tuple[str, ...]]] = deque(maxlen=MAX_WARNINGS)
         self.events = 0
@@ -557,6 +560,8 @@ class BuildModel:
         if node.log is None:
             node.log = _Log()
         node.log.add(log.stream, log.data)
+        self.log_feed.append((log.vertex, log.stream, log.data))
+        self.log_count += 1
         self._touch(node)
 
     # -- reading ---------------------------------------------------------------------------
@@ -602,12 +607,21 @@ class BuildModel:
         known = [s for s in self._steps.values() if any(m.known for m in s.members)]
         return tuple(self._view(s) for s in sorted(known, key=lambda s: s.order))
 
-    def step(self, key: str) -> StepDetail | None:
-        """A step by key or by the digest of any of its vertices, with its log tail."""
+    def _find(self, key: str) -> _Step | None:
         step = self._steps.get(key)
         if step is None:
             node = self._nodes.get(key)
             step = node.step if node is not None else None
+        return step
+
+    def view(self, key: str) -> StepView | None:
+        """A step by key or by the digest of any of its vertices (cheap: no logs)."""
+        step = self._find(key)
+        return self._view(step) if step is not None else None
+
+    def step(self, key: str) -> StepDetail | None:
+        """A step by key or by the digest of any of its vertices, with its log tail."""
+        step = self._find(key)
         if step is None:
             return None
         logs = [m.log for m in step.members if m.log is not None]

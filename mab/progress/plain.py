@@ -13,7 +13,9 @@ and the tail of a failed step's log always. Call `update()` after applying event
 from __future__ import annotations
 
 import sys
+from collections import deque
 from collections.abc import Callable
+from typing import TypeVar
 
 from mab.progress.model import BuildModel, StepState, StepView
 from mab.progress.summary import Summary, render_table
@@ -22,6 +24,14 @@ __all__ = ["PlainPrinter", "step_line"]
 
 INSTRUCTION_CHARS = 100
 FAILED_LOG_LINES = 20
+LOG_LINE_BYTES = 4096
+
+T = TypeVar("T")
+
+
+def _latest(items: deque[T], count: int) -> list[T]:
+    """The last `count` items of a bounded deque (all it has if it dropped some)."""
+    return list(items)[-count:] if count < len(items) else list(items)
 
 
 def _short(text: str, limit: int = INSTRUCTION_CHARS) -> str:
@@ -76,8 +86,9 @@ class PlainPrinter:
         self._flush = flush or (sys.stdout.flush if write is None else (lambda: None))
         self.logs = logs
         self._printed: dict[str, StepState] = {}
-        self._log_lines: dict[str, int] = {}
+        self._partial: dict[tuple[str, int], bytes] = {}
         self._text_seen = 0
+        self._logs_seen = 0
 
     def _line(self, text: str) -> None:
         self._write(text + "\n")
@@ -87,39 +98,44 @@ class PlainPrinter:
         model = self.model
         wrote = False
         if model.text_count != self._text_seen:
-            new = model.text_count - self._text_seen
-            for text in list(model.text)[-new:] if new <= len(model.text) else model.text:
+            for text in _latest(model.text, model.text_count - self._text_seen):
                 self._line(text)
             self._text_seen = model.text_count
             wrote = True
+        if self.logs and model.log_count != self._logs_seen:
+            for digest, stream, data in _latest(model.log_feed, model.log_count - self._logs_seen):
+                self._log(digest, stream, data)
+            self._logs_seen = model.log_count
+            wrote = True
         for key in model.changed_steps():
-            detail = model.step(key)
-            if detail is None:
+            view = model.view(key)
+            if view is None or view.state is StepState.PENDING:
                 continue
-            view = detail.step
-            if self.logs and view.log_lines > self._log_lines.get(key, 0):
-                wrote |= self._print_logs(view, detail.log.lines, detail.log.partial)
-            if view.state is StepState.PENDING or self._printed.get(key) is view.state:
+            if self._printed.get(key) is view.state:
                 continue
             self._printed[key] = view.state
             self._line(step_line(view))
             if view.state is StepState.ERROR and not self.logs:
-                lines = detail.log.text[-FAILED_LOG_LINES:]
-                for text in lines:
+                detail = model.step(key)
+                for text in detail.log.text[-FAILED_LOG_LINES:] if detail else ():
                     self._line(f"  | {text}")
             wrote = True
         if wrote:
             self._flush()
 
-    def _print_logs(self, view: StepView, lines: tuple[tuple[int, str], ...], partial: int) -> bool:
-        complete = lines[: len(lines) - partial]
-        new = view.log_lines - self._log_lines.get(view.key, 0)
-        self._log_lines[view.key] = view.log_lines
-        prefix = step_label(view)
-        prefix = prefix if len(prefix) < 60 else prefix[:59] + "…"
-        for _, text in complete[-new:]:
-            self._line(f"{prefix} | {text}")
-        return bool(complete)
+    def _log(self, digest: str, stream: int, data: bytes) -> None:
+        parts = (self._partial.pop((digest, stream), b"") + data).split(b"\n")
+        rest = parts.pop()
+        if rest:
+            self._partial[digest, stream] = rest[-LOG_LINE_BYTES:]
+        if not parts:
+            return
+        view = self.model.view(digest)
+        prefix = step_label(view) if view is not None else digest[:19]
+        prefix = prefix if len(prefix) <= 60 else prefix[:59] + "…"
+        for raw in parts:
+            text = raw.decode("utf-8", "replace").rstrip("\r")
+            self._line(f"{prefix} | {_short(text, LOG_LINE_BYTES)}")
 
     def finish(self, summary: Summary) -> None:
         """The build is over: print what is left, then the summary table."""
