@@ -73,9 +73,33 @@ def local_specs(image_name: str, platform: str) -> CacheSpecs:
     return CacheSpecs((f"type=local,src={src}",), f"type=local,dest={src}-new,mode=max")
 
 
-def s3_specs(settings: Settings, image_name: str, platform: str) -> CacheSpecs:
+def s3_name(image_name: str, platform: str) -> str:
+    """The `name=` of a per-platform s3 cache: the manifest's name under `<prefix>manifests/`."""
+    return gha_scope(image_name, platform)
+
+
+def s3_specs(
+    settings: Settings, image_name: str, platform: str, name_suffix: str = ""
+) -> CacheSpecs:
+    """Per-platform s3 cache. BuildKit keeps blobs under `<prefix>blobs/` (shared, so platforms
+    and branches deduplicate) and each cache's manifest at `<prefix>manifests/<name>`; `prefix`
+    is what confines everything mab writes to one folder of the bucket."""
     assert settings.s3 is not None
     s3 = settings.s3
-    base = f"type=s3,region={s3.region},bucket={s3.bucket}"
-    name = f"{s3.prefix}{gha_scope(image_name, platform)}/"
-    return CacheSpecs((f"{base},name={name}",), f"{base},name={name},mode=max,ignore-error=true")
+    base = f"type=s3,region={s3.region},bucket={s3.bucket},prefix={s3.prefix}"
+    default = f"{base},name={s3_name(image_name, platform)}"
+    own = f"{default}{name_suffix}"
+    sources = (own, default) if name_suffix else (default,)
+    return CacheSpecs(sources, f"{own},mode=max,ignore-error=true")
+
+
+def registry_suffix_specs(image: str, platform: str, suffix: str) -> CacheSpecs:
+    """Like `registry_specs`, for CI, where the branch part is an expression: `suffix` expands to
+    "" on the default branch (and for tags) and to "-<branch slug>" elsewhere. Reads this
+    branch's ref, then the default branch's; writes this branch's ref."""
+    default_ref = registry_cache_ref(image, platform)
+    own = f"{default_ref}{suffix}"
+    return CacheSpecs(
+        (f"type=registry,ref={own}", f"type=registry,ref={default_ref}"),
+        f"type=registry,ref={own},{REGISTRY_EXPORT_OPTIONS}",
+    )

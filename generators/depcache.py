@@ -1,0 +1,112 @@
+"""Dependency caches: which tool a `RUN --mount=type=cache` directory belongs to, and what keys it.
+
+A container build never reads the runner's `~/.npm` or `~/go/pkg/mod`: the package manager runs
+inside BuildKit. So a runner-side dependency cache only pays off when it is carried into the
+build, and that needs a cache mount in the Dockerfile to carry it into. For every cache mount an
+image's Dockerfile declares, mab keeps a directory on the runner (under `runner.temp`, outside
+the build context), restores and saves it with actions/cache keyed on the tool's lockfiles, and
+injects it into BuildKit with buildkit-cache-dance. An image without cache mounts gets no
+dependency cache (its layer cache already covers the dependency layer); the generator says so in
+a comment instead of spending cache quota on a directory nothing reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mab.project import CacheMount, Image
+
+# In-image cache-mount targets, by the tail of the path, and the tool they belong to. The usual
+# homes (/root/..., /home/<user>/..., /usr/local/...) all end the same way.
+_TARGET_TAILS: tuple[tuple[str, str], ...] = (
+    (".npm", "npm"),
+    (".cache/yarn", "yarn"),
+    ("yarn/berry/cache", "yarn"),
+    ("pnpm/store", "pnpm"),
+    (".bun/install/cache", "bun"),
+    (".cache/pip", "pip"),
+    (".cache/pypoetry", "poetry"),
+    (".cache/uv", "uv"),
+    (".cache/pipenv", "pipenv"),
+    ("go/pkg/mod", "go"),
+    (".cache/go-build", "go"),
+    ("cargo/registry", "cargo"),
+    ("cargo/git", "cargo"),
+    (".m2", "maven"),
+    (".m2/repository", "maven"),
+    (".gradle", "gradle"),
+    (".gradle/caches", "gradle"),
+    ("bundle/cache", "bundler"),
+    ("composer/cache", "composer"),
+    ("var/cache/apt", "apt"),
+    ("var/lib/apt", "apt"),
+    ("var/cache/apk", "apk"),
+)
+# Cache mounts mab cannot attribute to a package manager (a compiler's target dir, say).
+OTHER_TOOL = "build"
+
+
+def tool_for_target(target: str) -> str:
+    path = "/" + target.strip("/")
+    for tail, tool in _TARGET_TAILS:
+        if path.endswith("/" + tail):
+            return tool
+    return OTHER_TOOL
+
+
+@dataclass(frozen=True)
+class Mount:
+    """One cache mount to carry: where it lives on the runner and in BuildKit."""
+
+    target: str
+    id: str | None  # the mount's id= when the Dockerfile sets one (BuildKit keys on it)
+    runner_dir: str  # relative to the mab cache root on the runner
+
+    def cache_map_value(self) -> str | dict[str, str]:
+        if self.id is None or self.id == self.target:
+            return self.target
+        return {"target": self.target, "id": self.id}
+
+
+@dataclass(frozen=True)
+class DepCache:
+    """One actions/cache entry: a tool's cache mounts of one image, keyed on its lockfiles."""
+
+    tool: str
+    mounts: tuple[Mount, ...]
+    key_files: tuple[str, ...]  # paths for hashFiles(), relative to the repository root
+
+
+def _slug(target: str) -> str:
+    return target.strip("/").replace("/", "-") or "root"
+
+
+def _key_files(image: Image, tool: str) -> tuple[str, ...]:
+    own = tuple(lf.path for lf in image.lockfiles if lf.ecosystem == tool)
+    if own:
+        return own
+    # apt, unknown build dirs, or a tool without a lockfile of its own (pip installing poetry):
+    # what they hold follows the Dockerfile and, for build dirs, the dependencies.
+    extra = tuple(lf.path for lf in image.lockfiles) if tool == OTHER_TOOL else ()
+    return (*extra, image.dockerfile)
+
+
+def dep_caches(image: Image) -> tuple[DepCache, ...]:
+    """The dependency caches of one image, one per tool, in the order their mounts appear."""
+    mounts: tuple[CacheMount, ...] = image.info.cache_mounts if image.info else ()
+    by_tool: dict[str, list[Mount]] = {}
+    seen: set[str] = set()
+    for m in mounts:
+        identity = m.id or m.target
+        if identity in seen:
+            continue
+        seen.add(identity)
+        tool = tool_for_target(m.target)
+        runner_dir = f"{tool}/{_slug(m.id or m.target)}"
+        by_tool.setdefault(tool, []).append(Mount(m.target, m.id, runner_dir))
+    return tuple(DepCache(tool, tuple(ms), _key_files(image, tool)) for tool, ms in by_tool.items())
+
+
+def hash_files_expr(paths: tuple[str, ...]) -> str:
+    quoted = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+    return f"${{{{ hashFiles({quoted}) }}}}"

@@ -1,0 +1,92 @@
+"""The workflows the GitHub generator tests check: every fixture repo, every strategy and cache
+backend on one of them, and a few hand-built projects for what the corpus does not show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from mab.detect import detect
+from mab.project import CacheMount, DockerfileInfo, Image, Lockfile, Project, Remote, Stage
+from mab.settings import CACHE_BACKENDS, DEFAULT_PLATFORMS, STRATEGIES, S3Cache, Settings
+from tests.fixture_repos import FIXTURE_REPOS, copy_fixture_repo
+
+GOLDEN_DIR = Path(__file__).parent / "golden" / "github"
+S3 = S3Cache(bucket="acme-build-cache", region="eu-west-1")
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str  # also the golden file's stem
+    fixture: str | None  # a fixture repo to detect, or None for `project`
+    settings: Settings
+    project: Project | None = None
+
+    def load(self, tmp: Path) -> Project:
+        if self.project is not None:
+            return self.project
+        assert self.fixture is not None
+        return detect(copy_fixture_repo(self.fixture, tmp))
+
+
+def _settings(
+    strategy: str = "native",
+    cache: str = "registry",
+    *,
+    pin: bool = True,
+    platforms: tuple[str, ...] = DEFAULT_PLATFORMS,
+    image: str | None = None,
+    default_branch: str = "main",
+) -> Settings:
+    return Settings(
+        platforms=platforms,
+        strategy=strategy,
+        cache=cache,
+        s3=S3 if cache == "s3" else None,
+        pin=pin,
+        image=image,
+        default_branch=default_branch,
+    )
+
+
+# A project on Docker Hub whose platforms include one without a native runner.
+EMULATED = Project(
+    images=(
+        Image(
+            name="tool",
+            context=".",
+            dockerfile="build/Dockerfile",
+            target="release",
+            args=(("VERSION", "1.0"),),
+            info=DockerfileInfo(
+                path="build/Dockerfile",
+                stages=(Stage(0, "debian:bookworm", 1, name="release"),),
+                cache_mounts=(CacheMount("/var/cache/apt", 3, sharing="locked"),),
+            ),
+            lockfiles=(Lockfile("requirements.txt", "pip"),),
+        ),
+    ),
+    remote=Remote("github.com", "Acme/Tool", "github"),
+)
+
+CASES: tuple[Case, ...] = (
+    *(Case(name, name, _settings()) for name in FIXTURE_REPOS),
+    *(
+        Case(f"go-{strategy}-{cache}", "go", _settings(strategy, cache))
+        for strategy in STRATEGIES
+        for cache in CACHE_BACKENDS
+        if (strategy, cache) != ("native", "registry")
+    ),
+    Case("monorepo-qemu-registry", "monorepo", _settings("qemu")),
+    Case("node-unpinned", "node", _settings(pin=False)),
+    Case(
+        "emulated-dockerhub",
+        None,
+        _settings(
+            platforms=("linux/amd64", "linux/arm64", "linux/riscv64"),
+            image="docker.io/acme/tool",
+            default_branch="trunk",
+        ),
+        EMULATED,
+    ),
+)

@@ -1,0 +1,231 @@
+"""The GitHub workflow generator: golden files, and the rules every generated workflow keeps.
+
+Update the golden files after an intended change with `MAB_UPDATE_GOLDEN=1 pytest tests/generators`
+and review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from mab.generators import ghexpr, github
+from mab.generators.pins import PINS
+from ruamel.yaml import YAML
+
+from mab.errors import UserError
+from mab.project import Project
+from mab.settings import Settings
+from mab.yamlio import dump_roundtrip
+from tests.generators.github_cases import CASES, EMULATED, GOLDEN_DIR, Case, _settings
+
+CASE_IDS = [c.name for c in CASES]
+
+
+def render(case: Case, tmp: Path) -> str:
+    return dump_roundtrip(github.workflow(case.load(tmp), case.settings))
+
+
+def load(text: str) -> Any:
+    return yaml.safe_load(text)
+
+
+def steps_of(doc: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    for job_id, job in doc["jobs"].items():
+        for step in job["steps"]:
+            yield job_id, step
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_golden(case: Case, tmp_path: Path) -> None:
+    text = render(case, tmp_path)
+    golden = GOLDEN_DIR / f"{case.name}.yml"
+    if os.environ.get("MAB_UPDATE_GOLDEN") == "1":
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+    assert golden.exists(), f"no golden file {golden}; run with MAB_UPDATE_GOLDEN=1"
+    assert text == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_yaml_11_and_12_parsers_read_the_same(case: Case, tmp_path: Path) -> None:
+    text = render(case, tmp_path)
+    from_12 = YAML(typ="safe", pure=True).load(text)
+    assert yaml.safe_load(text) == from_12
+    assert "on" in from_12 and True not in from_12
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_every_step_is_marked_and_unique(case: Case, tmp_path: Path) -> None:
+    doc = load(render(case, tmp_path))
+    for job_id, job in doc["jobs"].items():
+        assert re.fullmatch(r"(build|merge)(-[a-z0-9_-]+)?", job_id)
+        ids = [s["id"] for s in job["steps"]]
+        assert all(i.startswith("mab-") for i in ids), ids
+        assert len(ids) == len(set(ids)), ids
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_scripts_take_values_only_through_env(case: Case, tmp_path: Path) -> None:
+    doc = load(render(case, tmp_path))
+    for _, step in steps_of(doc):
+        if "run" in step:
+            assert "${{" not in step["run"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_least_privilege(case: Case, tmp_path: Path) -> None:
+    doc = load(render(case, tmp_path))
+    assert doc["permissions"] == {}
+    for _, step in steps_of(doc):
+        if step["uses"].startswith("actions/checkout@") if "uses" in step else False:
+            assert step["with"]["persist-credentials"] is False
+    for job in doc["jobs"].values():
+        assert set(job["permissions"]) <= {"contents", "packages"}
+        assert job["permissions"]["contents"] == "read"
+        assert "timeout-minutes" in job
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_caches_are_written_only_on_trusted_runs(case: Case, tmp_path: Path) -> None:
+    doc = load(render(case, tmp_path))
+    for _, step in steps_of(doc):
+        uses = step.get("uses", "")
+        inputs = step.get("with", {})
+        if uses.startswith("actions/cache@"):
+            assert step["if"] == ghexpr.CACHE_WRITE
+        if uses.startswith("actions/cache/restore@"):
+            assert step["if"] == ghexpr.CACHE_READ_ONLY
+        if "cache-to" in inputs:
+            trusted_step = step.get("if") == ghexpr.CACHE_WRITE
+            guarded = inputs["cache-to"].startswith(f"${{{{ ({ghexpr.CACHE_WRITE}) && ")
+            assert trusted_step or guarded, inputs["cache-to"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_actions_come_from_the_pin_table(case: Case, tmp_path: Path) -> None:
+    doc = load(render(case, tmp_path))
+    for _, step in steps_of(doc):
+        if "uses" not in step:
+            continue
+        action, _, ref = step["uses"].partition("@")
+        pin = PINS["/".join(action.split("/")[:2])]
+        assert ref == (pin.sha if case.settings.pin else pin.major)
+
+
+def test_pinned_actions_carry_their_version_beside_them(tmp_path: Path) -> None:
+    text = render(CASES[0], tmp_path)
+    checkout = PINS["actions/checkout"]
+    assert f"uses: actions/checkout@{checkout.sha}  # {checkout.version}\n" in text
+
+
+def test_registry_cache_is_per_platform_and_per_branch(tmp_path: Path) -> None:
+    case = next(c for c in CASES if c.name == "go")
+    build = load(render(case, tmp_path))["jobs"]["build"]
+    by_id = {s["id"]: s for s in build["steps"]}
+    inputs = by_id["mab-build"]["with"]
+    assert inputs["cache-from"].splitlines() == [
+        "type=registry,ref=ghcr.io/acme/go:buildcache-${{ matrix.slug }}"
+        "${{ steps.mab-branch.outputs.suffix }}",
+        "type=registry,ref=ghcr.io/acme/go:buildcache-${{ matrix.slug }}",
+    ]
+    assert (
+        "format('type=registry,ref=ghcr.io/acme/go:buildcache-{0}{1},mode=max,"
+        in (inputs["cache-to"])
+    )
+    assert "oci-mediatypes=true,image-manifest=true,ignore-error=true'" in inputs["cache-to"]
+    assert by_id["mab-branch"]["env"]["MAB_REF_NAME"] == "${{ github.head_ref || github.ref_name }}"
+    assert "push-by-digest=true,name-canonical=true" in inputs["outputs"]
+    assert [e["runner"] for e in build["strategy"]["matrix"]["include"]] == [
+        "ubuntu-24.04",
+        "ubuntu-24.04-arm",
+    ]
+
+
+def test_s3_cache_keeps_to_its_prefix_and_takes_secrets_from_env(tmp_path: Path) -> None:
+    case = next(c for c in CASES if c.name == "go-native-s3")
+    build = load(render(case, tmp_path))["jobs"]["build"]
+    step = next(s for s in build["steps"] if s["id"] == "mab-build")
+    first = step["with"]["cache-from"].splitlines()[0]
+    assert first.startswith(
+        "type=s3,region=eu-west-1,bucket=acme-build-cache,prefix=mab-cache/,name=go-"
+    )
+    assert step["env"] == {
+        "AWS_ACCESS_KEY_ID": "${{ secrets.AWS_ACCESS_KEY_ID }}",
+        "AWS_SECRET_ACCESS_KEY": "${{ secrets.AWS_SECRET_ACCESS_KEY }}",
+    }
+
+
+def test_qemu_exports_one_cache_per_platform(tmp_path: Path) -> None:
+    case = next(c for c in CASES if c.name == "go-qemu-gha")
+    doc = load(render(case, tmp_path))
+    assert list(doc["jobs"]) == ["build"]
+    steps = {s["id"]: s for s in doc["jobs"]["build"]["steps"]}
+    assert steps["mab-build"]["with"]["platforms"] == "linux/amd64,linux/arm64"
+    assert "cache-to" not in steps["mab-build"]["with"]
+    for slug in ("linux-amd64", "linux-arm64"):
+        export = steps[f"mab-cache-export-{slug}"]
+        assert export["if"] == ghexpr.CACHE_WRITE
+        assert export["with"]["outputs"] == "type=cacheonly"
+        assert export["with"]["cache-to"] == f"type=gha,scope=go-{slug},mode=max,ignore-error=true"
+
+
+def test_cache_mounts_are_carried_with_their_ids(tmp_path: Path) -> None:
+    case = next(c for c in CASES if c.name == "rust")
+    steps = {s["id"]: s for s in load(render(case, tmp_path))["jobs"]["build"]["steps"]}
+    cargo = steps["mab-cache-cargo"]["with"]
+    assert cargo["key"] == "${{ matrix.slug }}-cargo-${{ hashFiles('Cargo.lock') }}"
+    assert cargo["restore-keys"] == "${{ matrix.slug }}-cargo-"
+    dance = steps["mab-cache-dance"]["with"]
+    assert '"id": "cargo-registry"' in dance["cache-map"]
+    assert dance["builder"] == "${{ steps.mab-buildx.outputs.name }}"
+    assert "runner.temp" in dance["scratch-dir"]  # never inside the build context
+
+
+def test_images_without_cache_mounts_get_a_hint_not_a_useless_cache(tmp_path: Path) -> None:
+    case = next(c for c in CASES if c.name == "monorepo")
+    text = render(case, tmp_path)
+    doc = load(text)
+    migrate = [s["id"] for s in doc["jobs"]["build-migrate"]["steps"]]
+    assert not any(i.startswith("mab-cache-") for i in migrate)
+    assert "mab-cache-npm" in [s["id"] for s in doc["jobs"]["build-api"]["steps"]]
+    assert doc["jobs"]["merge-api"]["steps"][0]["with"]["pattern"] == "digests-api-linux-*"
+
+
+def test_emulated_platform_and_other_registry(tmp_path: Path) -> None:
+    doc = load(dump_roundtrip(github.workflow(EMULATED, CASES[-1].settings)))
+    build = doc["jobs"]["build"]
+    include = build["strategy"]["matrix"]["include"]
+    assert include[2] == {
+        "platform": "linux/riscv64",
+        "runner": "ubuntu-24.04",
+        "slug": "linux-riscv64",
+        "emulated": True,
+    }
+    steps = {s["id"]: s for s in build["steps"]}
+    assert steps["mab-qemu"]["if"] == "matrix.emulated"
+    assert "registry" not in steps["mab-login"]["with"]
+    assert steps["mab-login"]["with"]["password"] == "${{ secrets.REGISTRY_PASSWORD }}"
+    assert "packages" not in build["permissions"]
+    assert steps["mab-build"]["with"]["build-args"] == "VERSION=1.0"
+    assert doc["on"]["push"]["branches"] == ["trunk"]
+
+
+def test_no_image_is_a_user_error() -> None:
+    with pytest.raises(UserError, match="no image to build"):
+        github.workflow(Project(images=()), Settings())
+
+
+def test_when_escapes_braces_and_quotes() -> None:
+    expr = ghexpr.when("x", "a{b}'c'${{ matrix.slug }}")
+    assert expr == "${{ (x) && format('a{{b}}''c''{0}', matrix.slug) || '' }}"
+    assert ghexpr.when("x", "plain") == "${{ (x) && 'plain' || '' }}"
+
+
+def test_settings_helper_covers_defaults() -> None:
+    assert _settings() == Settings()
