@@ -42,6 +42,23 @@ _TARGET_TAILS: tuple[tuple[str, str], ...] = (
     ("var/lib/apt", "apt"),
     ("var/cache/apk", "apk"),
 )
+# Where each tool keeps its downloads in the usual base images: what to mount as a cache.
+SUGGESTED_TARGETS: dict[str, str] = {
+    "npm": "/root/.npm",
+    "yarn": "/usr/local/share/.cache/yarn",
+    "pnpm": "/root/.local/share/pnpm/store",
+    "bun": "/root/.bun/install/cache",
+    "pip": "/root/.cache/pip",
+    "poetry": "/root/.cache/pypoetry",
+    "uv": "/root/.cache/uv",
+    "pipenv": "/root/.cache/pipenv",
+    "go": "/go/pkg/mod",
+    "cargo": "/usr/local/cargo/registry",
+    "maven": "/root/.m2/repository",
+    "gradle": "/root/.gradle/caches",
+    "bundler": "/usr/local/bundle/cache",
+    "composer": "/root/.composer/cache",
+}
 # Cache mounts mab cannot attribute to a package manager (a compiler's target dir, say).
 OTHER_TOOL = "build"
 

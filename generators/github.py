@@ -66,7 +66,7 @@ from mab.project import Image, Project
 from mab.settings import GITHUB_DEFAULT_RUNNER, Settings, platform_slug
 
 from . import ghexpr
-from .depcache import DepCache, dep_caches, hash_files_expr
+from .depcache import SUGGESTED_TARGETS, DepCache, dep_caches, hash_files_expr
 from .layercache import CACHE_POISONING, LayerCache, layer_cache
 from .steps import action_step, commented_map, run_step
 
@@ -532,9 +532,12 @@ def _note_missing_cache_mounts(job: CommentedMap, t: _Target, deps: tuple[DepCac
     missing = [e for e in t.image.ecosystems if e not in carried]
     if not missing:
         return
-    text = (
-        f"No dependency cache for {', '.join(missing)}: {t.image.dockerfile} has no"
-        " RUN --mount=type=cache for it. Add one to the install step and run `mab init-ci`"
-        " again to carry it between runs."
-    )
+    tools = ", ".join(missing)
+    lines = [f"No dependency cache for {tools}: {t.image.dockerfile} mounts no cache for it."]
+    for tool in missing:
+        target = SUGGESTED_TARGETS.get(tool)
+        if target:
+            lines.append(f"  {tool}: add --mount=type=cache,target={target} to its install RUN.")
+    lines.append("Then run `mab init-ci` again to carry it between runs.")
+    text = "\n".join(lines)
     job.yaml_set_comment_before_after_key("steps", before=text, indent=4)
