@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import base64
 import json
+import os
 import random
 import resource
 import subprocess
@@ -152,9 +153,10 @@ def synthesize(path: Path, size: int, pretty: bool, seed: int = 7) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-async def _follow(path: Path) -> tuple[int, int, float]:
-    """Stream `path` through a pipe into decoder + model; returns bytes, events, seconds."""
+async def _follow(path: Path) -> tuple[int, int, float, float]:
+    """Stream `path` through a pipe into decoder + model: bytes, events, wall and CPU seconds."""
     start = time.perf_counter()
+    cpu = time.process_time()
     proc = await asyncio.create_subprocess_exec(
         "sh", "-c", 'exec cat "$0" >&2', str(path), stderr=asyncio.subprocess.PIPE
     )
@@ -174,14 +176,14 @@ async def _follow(path: Path) -> tuple[int, int, float]:
     await proc.wait()
     model.finish(0)
     model.steps()
-    return total, events, time.perf_counter() - start
+    return total, events, time.perf_counter() - start, time.process_time() - cpu
 
 
-def follow(path: Path) -> tuple[int, int, float]:
+def follow(path: Path) -> tuple[int, int, float, float]:
     return asyncio.run(_follow(path))
 
 
-def floor(path: Path, pretty: bool) -> tuple[int, int, float]:
+def floor(path: Path, pretty: bool) -> tuple[int, int, float, float]:
     data = path.read_bytes()
     if pretty:
         parts = data.split(b"\n}\n")
@@ -190,13 +192,14 @@ def floor(path: Path, pretty: bool) -> tuple[int, int, float]:
         objects = [line for line in data.split(b"\n") if line]
     loads = json.loads
     start = time.perf_counter()
+    cpu = time.process_time()
     for obj in objects:
         loads(obj)
-    return len(data), len(objects), time.perf_counter() - start
+    return len(data), len(objects), time.perf_counter() - start, time.process_time() - cpu
 
 
-def whales(path: Path, cap: int, seconds: float) -> tuple[int, float] | None:
-    """python-on-whales' streaming of a prefix of `path`: bytes read, seconds (or None)."""
+def whales(path: Path, cap: int, seconds: float) -> tuple[int, float, float] | None:
+    """python-on-whales' streaming of a prefix of `path`: bytes read, wall and CPU seconds."""
     try:
         from python_on_whales.utils import stream_stdout_and_stderr
     except ImportError:
@@ -206,6 +209,7 @@ def whales(path: Path, cap: int, seconds: float) -> tuple[int, float] | None:
             prefix.write(src.read(cap))
         prefix.flush()
         start = time.perf_counter()
+        cpu = time.process_time()
         total = 0
         for _source, line in stream_stdout_and_stderr(
             ["sh", "-c", 'exec cat "$0" >&2', prefix.name]
@@ -213,7 +217,7 @@ def whales(path: Path, cap: int, seconds: float) -> tuple[int, float] | None:
             total += len(line)
             if time.perf_counter() - start > seconds:
                 break
-        return total, time.perf_counter() - start
+        return total, time.perf_counter() - start, time.process_time() - cpu
 
 
 def peak_rss(path: Path) -> float:
@@ -236,7 +240,15 @@ def main() -> None:
     parser.add_argument("--whales-mb", type=int, default=8, help="python-on-whales cap (MB)")
     args = parser.parse_args()
 
-    rows: list[tuple[str, str, str, str]] = []
+    rows: list[tuple[str, ...]] = []
+
+    def row(name: str, size: int, count: int, wall: float, cpu: float, note: str = "") -> None:
+        mb = size / MB
+        rows.append(
+            (name, f"{mb:.1f}", f"{mb / wall:.1f}", f"{mb / cpu:.1f}", f"{count / cpu:,.0f}", note)
+        )
+
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         files = {}
@@ -246,60 +258,43 @@ def main() -> None:
                 path = d / f"{kind}-{factor}x.rawjson"
                 synthesize(path, args.mb * MB * factor, pretty)
                 files[kind, factor] = path
-        times: dict[str, float] = {}
+        cpu_1x: dict[str, float] = {}
         for kind in ("compact", "pretty"):
-            size, events, secs = follow(files[kind, 1])
-            times[kind] = secs
-            rows.append(
-                (
-                    f"mab decoder+model ({kind})",
-                    f"{size / MB:.0f}",
-                    f"{size / MB / secs:.1f}",
-                    f"{events / secs:,.0f}",
-                )
-            )
+            size, events, wall, cpu = follow(files[kind, 1])
+            cpu_1x[kind] = cpu
+            row(f"mab: pipe -> decoder + model ({kind})", size, events, wall, cpu, "events")
         for kind in ("compact", "pretty"):
-            size, objects, secs = floor(files[kind, 1], kind == "pretty")
-            rows.append(
-                (
-                    f"floor: json.loads per object ({kind})",
-                    f"{size / MB:.0f}",
-                    f"{size / MB / secs:.1f}",
-                    f"{objects / secs:,.0f}",
-                )
-            )
+            size, objects, wall, cpu = floor(files[kind, 1], kind == "pretty")
+            row(f"floor: json.loads per object ({kind})", size, objects, wall, cpu, "objects")
         result = whales(files["compact", 1], args.whales_mb * MB, 30.0)
         if result:
-            size, secs = result
+            size, wall, cpu = result
             # It appends every stderr line to one bytes object: time grows with size squared.
-            full = args.mb * MB
-            extrapolated = secs * (full / size) ** 2
-            rows.append(
-                (
-                    "python-on-whales stream (lines only)",
-                    f"{size / MB:.1f}",
-                    f"{size / MB / secs:.1f}",
-                    f"{args.mb} MB in ~{extrapolated:,.0f}s (n^2)",
-                )
-            )
+            extrapolated = cpu * (args.mb * MB / size) ** 2
+            note = f"lines; {args.mb} MB would take ~{extrapolated:,.0f}s CPU (n^2)"
+            row("python-on-whales stream_stdout_and_stderr", size, 0, wall, cpu, note)
         linear = []
         for kind in ("compact", "pretty"):
-            _, _, secs2 = follow(files[kind, 2])
-            linear.append(f"{kind} {secs2 / times[kind]:.2f}")
-        rss_path = d / "rss.rawjson"
+            _, _, _, cpu2 = follow(files[kind, 2])
+            linear.append(f"{kind} {cpu2 / cpu_1x[kind]:.2f}")
         for path in files.values():
             path.unlink()
+        rss_path = d / "rss.rawjson"
         synthesize(rss_path, args.rss_mb * MB, True)
         rss = peak_rss(rss_path)
+    load_after = os.getloadavg()[0]
 
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    head = ("path", "MB", "MB/s", "events/s")
-    widths = [max(w, len(h)) for w, h in zip(widths, head, strict=True)]
-    print("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)))
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
-    print(f"linearity, time(2x) / time(1x): {', '.join(linear)}  (target <= 2.2)")
+    head = ("path", "MB", "MB/s wall", "MB/s CPU", "per CPU s", "")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    print("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip())
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    print(f"linearity, CPU time(2x) / time(1x): {', '.join(linear)}  (target <= 2.2)")
     print(f"peak RSS following a {args.rss_mb} MB pretty stream: {rss:.0f} MB  (target < 300)")
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average {load_before:.1f} -> {load_after:.1f}"
+        " (wall figures suffer under load; CPU figures are this process's own time)"
+    )
 
 
 if __name__ == "__main__":

@@ -29,10 +29,11 @@ __all__ = [
     "target_platform",
 ]
 
-LOG_LINES = 500  # per step, when read
+LOG_LINES = 500  # per step and stream, when read
 LOG_BYTES = 64 * 1024  # per step and stream
 LOG_LINE_CHARS = 4096
 MAX_LOG_FEED = 4096
+LOG_BUDGET = 32 * 1024 * 1024  # all steps' kept logs; the least recently written go first
 MAX_PROGRESS = 256  # sub-progress entries kept per vertex
 MAX_TEXT_LINES = 1000
 MAX_WARNINGS = 1000
@@ -262,7 +263,9 @@ class _Log:
         self.seq = 0
         self.seen = 0  # newlines seen
 
-    def add(self, stream: int, data: bytes) -> None:
+    def add(self, stream: int, data: bytes) -> int:
+        """Keep a chunk; returns how many bytes more (or fewer) this log now holds."""
+        before = self.size[1] + self.size[2]
         self.seen += data.count(b"\n")
         if len(data) > LOG_BYTES:
             data = data[-LOG_BYTES:]
@@ -275,25 +278,35 @@ class _Log:
             size -= len(chunks.popleft()[1])
             self.trimmed[stream] = True
         self.size[stream] = size
+        return self.size[1] + self.size[2] - before
+
+    def evict(self) -> int:
+        """Forget every kept chunk (the build's log budget is spent); returns bytes freed."""
+        freed = self.size[1] + self.size[2]
+        for stream, chunks in self.chunks.items():
+            if chunks:
+                chunks.clear()
+                self.trimmed[stream] = True
+            self.size[stream] = 0
+        return freed
 
     def tail(self, limit: int = LOG_LINES) -> LogTail:
         merged: list[tuple[int, int, str]] = []
         partial: list[tuple[int, str]] = []
         for stream, chunks in self.chunks.items():
             pending = b""
-            skip = self.trimmed[stream]  # the first line lost its beginning
+            mine: list[tuple[int, int, bytes]] = []
             for seq, data in chunks:
                 parts = (pending + data).split(b"\n")
                 pending = parts.pop()
-                for raw in parts:
-                    if skip:
-                        skip = False
-                        continue
-                    merged.append((seq, stream, _line(raw)))
+                mine.extend((seq, stream, raw) for raw in parts)
+            if self.trimmed[stream] and mine:
+                mine.pop(0)  # the first line lost its beginning
+            merged.extend((seq, s, _line(raw)) for seq, s, raw in mine[-limit:])
             if pending:
                 partial.append((stream, _line(pending)))
         merged.sort(key=lambda x: x[0])
-        lines = [(stream, text) for _, stream, text in merged[-limit:]]
+        lines = [(stream, text) for _, stream, text in merged]
         dropped = max(0, self.seen - len(lines))
         return LogTail(tuple(lines + partial), dropped, len(partial))
 
@@ -434,7 +447,10 @@ class BuildModel:
         self.exit_code: int | None = None
         self.text: deque[str] = deque(maxlen=MAX_TEXT_LINES)  # non-JSON lines of the stream
         self.text_count = 0  # lines of text seen, kept or not
+        self._log_bytes = 0
+        self._log_lru: dict[_Node, None] = {}  # nodes with kept logs, least recent first
         # The latest log chunks as they came, for a printer that follows them all.
+        self.keep_log_feed = False
         self.log_feed: deque[tuple[str, int, bytes]] = deque(maxlen=MAX_LOG_FEED)
         self.log_count = 0
         self.error_text: list[str] = []
@@ -494,7 +510,7 @@ class BuildModel:
     def _vertex(self, v: Vertex) -> None:
         node = self._node(v.digest)
         node.known = True
-        if v.name != node.name and v.name:
+        if v.name and not node.name:  # BuildKit's first name for a digest is the one
             node.name = v.name
             node.parsed = parse_name(v.name)
             seed = node.parsed.platform or (self._single if node.parsed.seeded else None)
@@ -559,9 +575,19 @@ class BuildModel:
         node = self._node(log.vertex)
         if node.log is None:
             node.log = _Log()
-        node.log.add(log.stream, log.data)
-        self.log_feed.append((log.vertex, log.stream, log.data))
-        self.log_count += 1
+        self._log_bytes += node.log.add(log.stream, log.data)
+        lru = self._log_lru
+        lru.pop(node, None)
+        lru[node] = None
+        while self._log_bytes > LOG_BUDGET and len(lru) > 1:
+            oldest = next(iter(lru))
+            del lru[oldest]
+            if oldest.log is not None:
+                self._log_bytes -= oldest.log.evict()
+                self._touch(oldest)
+        if self.keep_log_feed:
+            self.log_feed.append((log.vertex, log.stream, log.data[-LOG_BYTES:]))
+            self.log_count += 1
         self._touch(node)
 
     # -- reading ---------------------------------------------------------------------------

@@ -85,6 +85,7 @@ class PlainPrinter:
         self._write = write or sys.stdout.write
         self._flush = flush or (sys.stdout.flush if write is None else (lambda: None))
         self.logs = logs
+        model.keep_log_feed = model.keep_log_feed or logs
         self._printed: dict[str, StepState] = {}
         self._partial: dict[tuple[str, int], bytes] = {}
         self._text_seen = 0
