@@ -1,0 +1,325 @@
+"""The `mab build` / `mab replay` app: one column of steps per platform, the build-wide work,
+the selected step's details, and a summary at the end.
+
+A worker runs the source and feeds its bytes into the run's decoder and model; a timer at
+`REDRAW_HZ` redraws from the model when its `version` moved (or a timer on screen ticks), so
+the redraw rate does not follow the event rate. `animate=False` freezes spinners and redraws
+only on change, for deterministic snapshots.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from mab.tui.export import export_summary
+from mab.tui.messages import RunFinished
+from mab.tui.run_state import RunState
+from mab.tui.screens import ConfirmScreen, HelpScreen
+from mab.tui.source import BuildSource, RunOutcome
+from mab.tui.source.replayer import failed_step
+from mab.tui.stats import (
+    RunRecord,
+    column_platforms,
+    delta,
+    platform_name,
+    platform_stats,
+    steps_for,
+)
+from mab.tui.widgets import (
+    BuildHeader,
+    BuildWide,
+    HeaderInfo,
+    PlatformColumns,
+    PlatformLine,
+    StepDetails,
+    SummaryPanel,
+)
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, OptionList
+
+from mab.errors import EXIT_INTERRUPTED, MabError
+from mab.progress.model import StepDetail, StepState, StepView
+from mab.progress.summary import Summary
+
+REDRAW_HZ = 15
+
+
+class MabApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "mab"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "rerun", "Rerun"),
+        Binding("R", "rerun_no_cache", "No-cache rerun", key_display="R"),
+        Binding("c", "cancel", "Cancel"),
+        Binding("ctrl+c", "interrupt", "Cancel/quit", show=False, priority=True),
+        Binding("p", "cycle_platforms", "Platforms"),
+        Binding("l", "toggle_logs", "Logs"),
+        Binding("e", "export", "Export"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        source: BuildSource,
+        *,
+        animate: bool = True,
+        export_dir: Path | None = None,
+        autostart: bool = True,
+    ) -> None:
+        super().__init__()
+        self.source = source
+        self.animated = animate
+        self.export_dir = export_dir or Path.cwd()
+        self.autostart = autostart
+        self.state: RunState | None = None
+        self.records: list[RunRecord] = []
+        self.previous: RunRecord | None = None
+        self.selected: str | None = None
+        self.frame = 0
+        self._drawn = -1
+        self.redraws = 0
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield BuildHeader(id="header")
+        yield PlatformColumns(id="columns")
+        with Horizontal(id="lower"):
+            yield StepDetails(id="details")
+            with Vertical(id="side"):
+                yield BuildWide(id="build-wide")
+                yield SummaryPanel(id="summary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(SummaryPanel).display = False
+        self.set_interval(1 / REDRAW_HZ, self._tick)
+        if self.autostart:
+            self.start_run()
+
+    # -- runs ------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.state is not None and self.state.running
+
+    def start_run(self, *, no_cache: bool = False) -> RunState:
+        if self.state is not None and self.state.outcome is not None:
+            self.previous = self.records[-1] if self.records else None
+        number = self.state.number + 1 if self.state else 1
+        run = self.source.start(no_cache=no_cache)
+        state = self.state = RunState(number, run, self.source.platforms, no_cache=no_cache)
+        self.query_one(PlatformColumns).reset()
+        self.query_one(SummaryPanel).display = False
+        self.query_one(BuildWide).display = True
+        self._drawn = -1
+        self._run(state)
+        self.redraw(force=True)
+        return state
+
+    @work(exclusive=True, group="build")
+    async def _run(self, state: RunState) -> None:
+        try:
+            outcome = await state.run.run(state.feed)
+        except MabError as exc:
+            outcome = RunOutcome(exc.exit_code, error=exc.render())
+        self.post_message(RunFinished(state.number, outcome))
+
+    def on_run_finished(self, message: RunFinished) -> None:
+        state = self.state
+        if state is None or state.number != message.number:
+            return
+        code = state.close(message.outcome)
+        model = state.model
+        first, last = model.span()
+        duration = last - first if first is not None and last is not None else 0.0
+        record = RunRecord(
+            state.number, state.no_cache, str(model.status), duration, platform_stats(model)
+        )
+        self.records.append(record)
+        self.query_one(SummaryPanel).show(Summary.from_model(model))
+        self.query_one(BuildWide).display = False
+        self.query_one(SummaryPanel).display = True
+        failed = failed_step(model)
+        if failed is not None:
+            self.select_step(failed)
+        self.redraw(force=True)
+        if message.outcome.error:
+            self.notify(message.outcome.error, title="build did not run", severity="error")
+        elif code != 0 and not message.outcome.canceled and failed is None:
+            self.notify(f"the build failed (exit code {code})", severity="error")
+
+    def select_step(self, view: StepView) -> None:
+        """Select a step in the first visible column that lists it; show its details."""
+        self.selected = view.key
+        self.query_one(StepDetails).display = True
+        self.redraw(force=True)
+        for step_list in self.query_one(PlatformColumns).shown_lists():
+            if step_list.select_key(view.key):
+                step_list.focus()
+                break
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        state = self.state
+        if state is None:
+            return
+        if self.animated and state.running:
+            self.frame += 1
+            self.redraw(force=True)
+        else:
+            self.redraw()
+
+    def redraw(self, *, force: bool = False) -> None:
+        state = self.state
+        if state is None:
+            return
+        model = state.model
+        if not force and model.version == self._drawn:
+            return
+        self._drawn = model.version
+        self.redraws += 1
+        now = state.now()
+        frame = self.frame if self.animated else 0
+        steps = model.steps()
+        columns = [(p, steps_for(steps, p)) for p in column_platforms(model)]
+        self.query_one(PlatformColumns).show(columns, now, frame)
+        self.query_one(BuildHeader).show(self._header(state, now))
+        build_wide = self.query_one(BuildWide)
+        if build_wide.display:
+            build_wide.show(model.build_wide(), now, frame)
+        details = self.query_one(StepDetails)
+        if details.display:
+            details.show(self._detail(state), now)
+
+    def _detail(self, state: RunState) -> StepDetail | None:
+        model = state.model
+        if self.selected is not None:
+            return model.step(self.selected)
+        running = [v for v in model.steps() if v.state is StepState.RUNNING]
+        if running:  # follow the newest running step until one is chosen
+            return model.step(max(running, key=lambda v: v.started or 0.0).key)
+        failed = failed_step(model)
+        return model.step(failed.key) if failed else None
+
+    def _header(self, state: RunState, now: float | None) -> HeaderInfo:
+        model = state.model
+        stats = platform_stats(model)
+        elapsed = {p.platform: round(p.elapsed(now), 1) for p in stats}
+        fastest = min((e for e in elapsed.values() if e > 0), default=0.0)
+        several = sum(1 for e in elapsed.values() if e > 0) > 1
+        lines = tuple(
+            PlatformLine(
+                platform_name(p.platform),
+                p.cached,
+                p.steps,
+                p.hit_ratio,
+                elapsed[p.platform],
+                elapsed[p.platform] / fastest if several and fastest else None,
+                delta(p, self.previous.platform(p.platform) if self.previous else None, now),
+            )
+            for p in stats
+        )
+        first, last = model.span()
+        end = now if state.running else last
+        total = max(0.0, end - first) if first is not None and end is not None else 0.0
+        status = str(model.status)
+        if state.running and state.cancel_requested:
+            status = "canceling"
+        return HeaderInfo(
+            self.source.title,
+            self.source.builder,
+            status,
+            round(total, 1),
+            state.number,
+            state.no_cache,
+            lines,
+        )
+
+    # -- selection -------------------------------------------------------------------------
+
+    @on(OptionList.OptionHighlighted)
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id is not None:
+            self.selected = event.option.id
+            self.redraw(force=True)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action_rerun(self) -> None:
+        if self.running:
+            self.notify("a build is running: cancel it first (c)", severity="warning")
+            return
+        self.start_run()
+
+    def action_rerun_no_cache(self) -> None:
+        if self.running:
+            self.notify("a build is running: cancel it first (c)", severity="warning")
+            return
+        if not self.source.supports_no_cache:
+            self.notify("a replay cannot run without cache; r replays it again", severity="warning")
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.start_run(no_cache=True)
+
+        self.push_screen(ConfirmScreen("Rerun the whole build without the cache?"), answer)
+
+    def action_cancel(self) -> None:
+        state = self.state
+        if state is None or not state.running:
+            self.notify("no build is running")
+        elif state.cancel():
+            self.notify("canceling the build… (ctrl+c again quits)")
+            self.redraw(force=True)
+        else:
+            self.notify("already canceling (ctrl+c again quits)")
+
+    async def action_interrupt(self) -> None:
+        state = self.state
+        if state is not None and state.running and not state.cancel_requested:
+            self.action_cancel()
+        else:
+            await self.action_quit()
+
+    async def action_quit(self) -> None:
+        state = self.state
+        if state is None:
+            self.exit(EXIT_INTERRUPTED)
+            return
+        if state.running:
+            state.cancel()
+            self.exit(EXIT_INTERRUPTED)
+            return
+        self.exit(state.exit_code if state.exit_code is not None else 0)
+
+    def action_cycle_platforms(self) -> None:
+        shown = self.query_one(PlatformColumns).cycle()
+        self.notify(f"showing {platform_name(shown) if shown is not None else 'all platforms'}")
+
+    def action_toggle_logs(self) -> None:
+        details = self.query_one(StepDetails)
+        details.display = not details.display
+        self.redraw(force=True)
+
+    def action_export(self) -> None:
+        state = self.state
+        if state is None:
+            self.notify("nothing to export yet", severity="warning")
+            return
+        try:
+            paths = export_summary(Summary.from_model(state.model), self.export_dir)
+        except OSError as exc:
+            self.notify(f"export failed: {exc}", severity="error")
+            return
+        self.notify("wrote " + " and ".join(str(p) for p in paths), title="summary exported")
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())

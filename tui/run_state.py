@@ -1,0 +1,60 @@
+"""One run of the session: its handle, decoder and model. The model is the only truth the
+views read; bytes go decoder -> model here and nowhere else."""
+
+from __future__ import annotations
+
+from mab.tui.source import BuildRun, RunOutcome
+from mab.tui.source.replayer import recorded_outcome
+from mab.tui.stats import latest_time
+
+from mab.progress.decoder import StreamDecoder
+from mab.progress.model import BuildModel
+
+
+class RunState:
+    def __init__(
+        self, number: int, run: BuildRun, platforms: tuple[str, ...], *, no_cache: bool = False
+    ) -> None:
+        self.number = number
+        self.run = run
+        self.no_cache = no_cache
+        self.decoder = StreamDecoder()
+        self.model = BuildModel(platforms)
+        self.cancel_requested = False
+        self.outcome: RunOutcome | None = None
+        self.exit_code: int | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.outcome is None
+
+    def feed(self, chunk: bytes) -> None:
+        apply = self.model.apply
+        for event in self.decoder.feed(chunk):
+            apply(event)
+
+    def cancel(self) -> bool:
+        """Ask the run to stop; False when it already was asked (or has ended)."""
+        if not self.running or self.cancel_requested:
+            return False
+        self.cancel_requested = True
+        self.run.cancel()
+        return True
+
+    def close(self, outcome: RunOutcome) -> int:
+        """The run ended: flush the decoder, settle the model; the run's exit code."""
+        for event in self.decoder.close():
+            self.model.apply(event)
+        if outcome.exit_code is None:
+            code, canceled = recorded_outcome(self.model)
+        else:
+            code, canceled = outcome.exit_code, outcome.canceled
+        self.model.finish(code, canceled or (self.cancel_requested and code != 0))
+        self.outcome = outcome
+        self.exit_code = code
+        return code
+
+    def now(self) -> float | None:
+        """The run's clock: the source's, or the latest time the stream showed."""
+        now = self.run.now() if self.running else None
+        return now if now is not None else latest_time(self.model)

@@ -1,0 +1,156 @@
+"""A recorded rawjson stream played back, with its original timing scaled by `speed`.
+
+`speed` 0 plays as fast as possible, in 64 KiB chunks, giving the event loop a turn between
+chunks so the view keeps drawing. Otherwise the recording is cut before each top-level object
+and each piece is delivered when the engine's `ReplayClock` says it is due. `hold_at` stops
+after that many objects and waits until cancelled: a fixed point for tests and snapshots.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from pathlib import Path
+
+from mab.tui.source.base import ChunkSink, RunOutcome
+
+from mab.commands.replay import ReplayClock, event_time
+from mab.errors import EXIT_CHECK_FAILED, EXIT_INTERRUPTED
+from mab.progress.decoder import StreamDecoder
+from mab.progress.model import BuildModel, StepState, StepView
+
+CHUNK = 64 * 1024
+_OBJECT_START = re.compile(rb"(?m)^[ \t]*\{")
+
+
+def recorded_outcome(model: BuildModel) -> tuple[int, bool]:
+    """(exit code, canceled) of a recording, from what it showed. Only a failed Dockerfile step
+    or buildx's `ERROR:` block fails a build: a cache import that found nothing is an error
+    on a build-wide vertex that buildx carries on from."""
+    states = {v.state for v in model.steps()}
+    text = " ".join(model.error_text).lower()
+    if StepState.ERROR in states or (text and "canceled" not in text):
+        return EXIT_CHECK_FAILED, False
+    if "canceled" in text or states & {StepState.CANCELED, StepState.RUNNING}:
+        return EXIT_INTERRUPTED, True
+    return 0, False
+
+
+def failed_step(model: BuildModel) -> StepView | None:
+    """The first Dockerfile step that failed (build-wide errors, such as a missing cache to
+    import, do not fail a build)."""
+    failed = [v for v in model.steps() if v.state is StepState.ERROR]
+    return min(failed, key=lambda v: v.completed or 0.0) if failed else None
+
+
+def split_objects(data: bytes) -> list[bytes]:
+    """The stream cut before each top-level object (text lines stay with the one before)."""
+    starts = [m.start() for m in _OBJECT_START.finditer(data)]
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    ends = [*starts[1:], len(data)]
+    return [data[a:b] for a, b in zip(starts, ends, strict=True)]
+
+
+class ReplayRun:
+    def __init__(self, data: bytes, speed: float, hold_at: int | None) -> None:
+        self.data = data
+        self.speed = speed
+        self.hold_at = hold_at
+        self._canceled = asyncio.Event()
+        self._shown: tuple[float, float] | None = None  # (stream time, monotonic) last fed
+        self._next: float | None = None  # stream time of the next piece
+
+    def cancel(self) -> None:
+        self._canceled.set()
+
+    def now(self) -> float | None:
+        """Stream time: what was shown last plus the time since, never past the next piece."""
+        if self._shown is None or self.speed <= 0:
+            return None
+        stream_t, fed_at = self._shown
+        t = stream_t + (time.monotonic() - fed_at) * self.speed
+        return min(t, self._next) if self._next is not None else t
+
+    async def run(self, on_chunk: ChunkSink) -> RunOutcome:
+        if self.speed <= 0 and self.hold_at is None:
+            await self._fast(on_chunk)
+        else:
+            await self._paced(on_chunk)
+        if self.hold_at is not None and not self._canceled.is_set():
+            await self._canceled.wait()
+        if self._canceled.is_set():
+            return RunOutcome(EXIT_INTERRUPTED, canceled=True)
+        return RunOutcome(None)
+
+    async def _fast(self, on_chunk: ChunkSink) -> None:
+        data = memoryview(self.data)
+        for start in range(0, len(data), CHUNK):
+            if self._canceled.is_set():
+                return
+            on_chunk(bytes(data[start : start + CHUNK]))
+            await asyncio.sleep(0)
+
+    async def _paced(self, on_chunk: ChunkSink) -> None:
+        pieces = split_objects(self.data)
+        if self.hold_at is not None:
+            pieces = pieces[: self.hold_at]
+        clock = ReplayClock(max(self.speed, 0.0))
+        decoder = StreamDecoder()
+        for piece in pieces:
+            if self._canceled.is_set():
+                return
+            events = decoder.feed(piece)
+            waits = [clock.delay(e) for e in events]
+            times = [t for e in events if (t := event_time(e)) is not None]
+            self._next = max(times) if times else self._next
+            wait = max(waits, default=0.0)
+            if wait > 0.002:
+                try:
+                    await asyncio.wait_for(self._canceled.wait(), wait)
+                    return
+                except TimeoutError:
+                    pass
+            on_chunk(piece)
+            if times:
+                self._shown = (max(times), time.monotonic())
+            if self.speed <= 0:
+                await asyncio.sleep(0)
+
+
+class ReplaySource:
+    """Replays one recording each run (a rerun plays it again; `--no-cache` cannot apply)."""
+
+    def __init__(
+        self, name: str, data: bytes, speed: float = 1.0, *, hold_at: int | None = None
+    ) -> None:
+        self.name = name
+        self.data = data
+        self.speed = speed
+        self.hold_at = hold_at
+
+    @classmethod
+    def from_path(
+        cls, path: Path, speed: float = 1.0, *, hold_at: int | None = None
+    ) -> ReplaySource:
+        return cls(path.name, path.read_bytes(), speed, hold_at=hold_at)
+
+    @property
+    def title(self) -> str:
+        return f"replay of {Path(self.name).name}"
+
+    @property
+    def builder(self) -> str:
+        return "recording" if self.speed <= 0 else f"recording at {self.speed:g}x"
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        return ()
+
+    @property
+    def supports_no_cache(self) -> bool:
+        return False
+
+    def start(self, *, no_cache: bool = False) -> ReplayRun:
+        return ReplayRun(self.data, self.speed, self.hold_at)

@@ -1,0 +1,116 @@
+"""Live numbers the views show, read from the build model: per-platform cache use and time.
+
+The model stays the only source of truth; these are small pure functions over its read API.
+A build that names no platform (single-platform, builder default) has one column, `ALL`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from mab.progress.model import BuildModel, StepState, StepView
+
+ALL = ""
+
+
+def column_platforms(model: BuildModel) -> tuple[str, ...]:
+    return model.platforms() or (ALL,)
+
+
+def platform_name(platform: str) -> str:
+    return platform or "default platform"
+
+
+def steps_for(steps: Iterable[StepView], platform: str) -> list[StepView]:
+    """The steps one platform's column lists (steps of no platform are everyone's)."""
+    if platform == ALL:
+        return list(steps)
+    return [v for v in steps if platform in v.platforms or not v.platforms]
+
+
+def latest_time(model: BuildModel) -> float | None:
+    """The latest moment the stream spoke of: the clock of a replay shown as fast as it can."""
+    times = [t for v in model.vertices() for t in (v.started, v.completed) if t is not None]
+    return max(times) if times else None
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformStats:
+    """Cache use over the Dockerfile's instructions (FROM excluded) and the platform's time."""
+
+    platform: str
+    steps: int
+    cached: int
+    executed: int
+    running: int
+    failed: int
+    started: float | None
+    ended: float | None
+    active: bool  # something of this platform still runs
+
+    @property
+    def hit_ratio(self) -> float | None:
+        return self.cached / self.steps if self.steps else None
+
+    def elapsed(self, now: float | None) -> float:
+        if self.started is None:
+            return 0.0
+        end = now if self.active and now is not None else self.ended
+        return max(0.0, (end or self.started) - self.started)
+
+
+def stats_for(platform: str, views: Sequence[StepView]) -> PlatformStats:
+    count = Counter(v.state for v in views if v.is_instruction)
+    started = [v.started for v in views if v.started is not None]
+    completed = [v.completed for v in views if v.completed is not None]
+    return PlatformStats(
+        platform,
+        steps=count.total(),
+        cached=count[StepState.CACHED],
+        executed=count[StepState.DONE],
+        running=count[StepState.RUNNING],
+        failed=count[StepState.ERROR],
+        started=min(started, default=None),
+        ended=max(completed, default=None),
+        active=any(v.state is StepState.RUNNING for v in views),
+    )
+
+
+def platform_stats(model: BuildModel) -> tuple[PlatformStats, ...]:
+    steps = model.steps()
+    return tuple(stats_for(p, steps_for(steps, p)) for p in column_platforms(model))
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """What one finished run of the session did, to compare the next run against."""
+
+    number: int
+    no_cache: bool
+    status: str
+    duration: float
+    platforms: tuple[PlatformStats, ...]
+
+    def platform(self, name: str) -> PlatformStats | None:
+        return next((p for p in self.platforms if p.platform == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """A platform's change against the previous run: hit ratio points and seconds."""
+
+    hit_points: float | None
+    seconds: float
+
+
+def delta(
+    current: PlatformStats, previous: PlatformStats | None, now: float | None
+) -> Delta | None:
+    if previous is None:
+        return None
+    points = None
+    if current.hit_ratio is not None and previous.hit_ratio is not None:
+        points = (current.hit_ratio - previous.hit_ratio) * 100
+    return Delta(points, current.elapsed(now) - previous.elapsed(None))

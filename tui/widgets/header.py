@@ -1,0 +1,84 @@
+"""The header: what is built, where, how it is going; per platform cache use and time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mab.tui.render import delta_text, gauge, seconds
+from mab.tui.stats import Delta
+from rich.text import Text
+from textual.widgets import Static
+
+STATE_STYLE = {
+    "running": "bold yellow",
+    "canceling": "bold magenta",
+    "succeeded": "bold green",
+    "failed": "bold red",
+    "canceled": "bold magenta",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformLine:
+    name: str
+    cached: int
+    steps: int
+    ratio: float | None
+    elapsed: float
+    slowdown: float | None  # elapsed over the fastest platform's, when several ran
+    change: Delta | None  # against the previous run of the session
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderInfo:
+    title: str
+    builder: str
+    state: str
+    elapsed: float
+    run: int
+    no_cache: bool
+    platforms: tuple[PlatformLine, ...]
+
+
+def _platform(line: PlatformLine, name_width: int) -> Text:
+    row = Text(f" {line.name.ljust(name_width)} ", style="bold")
+    row.append_text(gauge(line.ratio))
+    ratio = "  -" if line.ratio is None else f"{line.ratio * 100:3.0f}%"
+    row.append(f" {ratio} cached {line.cached}/{line.steps}")
+    row.append(f"  {seconds(line.elapsed):>6}")
+    if line.slowdown is not None and line.slowdown >= 1.05:
+        row.append(f" {line.slowdown:.1f}x", style="yellow")
+    row.append_text(delta_text(line.change))
+    row.no_wrap = True
+    row.overflow = "ellipsis"
+    return row
+
+
+def render_header(info: HeaderInfo) -> Text:
+    top = Text(" mab ", style="bold reverse")
+    top.append(f" {info.title}", style="bold")
+    top.append(f"  on {info.builder}", style="dim")
+    top.append("  ")
+    top.append(info.state.upper(), style=STATE_STYLE.get(info.state, "bold"))
+    top.append(f" {seconds(info.elapsed)}")
+    if info.run > 1 or info.no_cache:
+        top.append(f"  run {info.run}{' (no cache)' if info.no_cache else ''}", style="dim")
+    top.no_wrap = True
+    top.overflow = "ellipsis"
+    lines = [top]
+    width = max((len(p.name) for p in info.platforms), default=0)
+    lines += [_platform(p, width) for p in info.platforms]
+    return Text("\n").join(lines)
+
+
+class BuildHeader(Static):
+    """Redrawn only when what it shows changed."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.info: HeaderInfo | None = None
+
+    def show(self, info: HeaderInfo) -> None:
+        if info != self.info:
+            self.info = info
+            self.update(render_header(info))
