@@ -1,0 +1,165 @@
+"""The jobs of a generated GitLab pipeline, shared by `.gitlab/ci/mab.yml` and the CI/CD component.
+
+Every value that differs between the two (image, context, runners, ...) arrives as text: a
+literal for the inline pipeline, a `$[[ inputs.name ]]` placeholder for the component.
+
+- A hidden job (`.mab-runner`) holds the runner profile, the rules and the shell functions of
+  `gitlab_shell`; the build and merge jobs `extends:` it.
+- `mab-build-<image>` has one `parallel: matrix:` entry per runner: with the native strategy one
+  per platform on that platform's runner tag, with QEMU one entry building every platform.
+  Each entry pushes by digest and keeps the digest as a one-day artifact.
+- `mab-merge-<image>` `needs:` every build entry and joins the digests into one tagged image.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+from mab.generators import gitlab_pins, gitlab_shell
+from mab.generators.gitlab_deps import NO_CACHES, POLICY_OTHER, POLICY_TRUSTED, DepPlan
+from mab.generators.gitlab_deps import POLICY_VARIABLE as DEPS_POLICY
+
+from mab.yamlio import quoted
+
+STAGE = "build"
+# Pipelines for a branch or a tag build; merge request pipelines would build the same commit
+# twice. The default branch and tags write the caches, other branches only read them.
+TRUSTED_REFS = "$CI_COMMIT_TAG || $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"
+ANY_BRANCH = "$CI_COMMIT_BRANCH"
+
+
+@dataclass(frozen=True)
+class Runner:
+    """One build entry: the platforms it builds (comma-separated) and its runner tag."""
+
+    platforms: str
+    tag: str | None
+
+    def matrix_entry(self) -> dict[str, str]:
+        entry = {"MAB_PLATFORMS": self.platforms}
+        if self.tag:
+            entry["MAB_RUNNER_TAG"] = self.tag
+        return entry
+
+
+@dataclass(frozen=True)
+class ImageJobValues:
+    """What one image's jobs build, as text (literal values or component input placeholders)."""
+
+    name: str  # in job names: mab-build-<name>
+    image: str
+    cache_repository: str
+    context: str
+    dockerfile: str
+    target: str = ""
+    build_args: str = ""  # space-separated NAME=value (component input)
+    push: str = "true"
+    extra_args: tuple[str, ...] = ()  # more `docker buildx build` arguments, exact
+
+    @property
+    def workdir(self) -> str:
+        return f".mab/{self.name}"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The runner profile and the shared settings of every job."""
+
+    runner: str  # "dind" | "shell"
+    logins: tuple[gitlab_shell.Login, ...]
+    cache_mounts: bool  # some build job carries cache mounts (defines the functions, policy)
+    stage: str = STAGE
+
+
+def runner_template(profile: Profile) -> dict[str, Any]:
+    """The hidden job every mab job extends."""
+    job: dict[str, Any] = {}
+    variables: dict[str, Any] = {}
+    if profile.runner == "dind":
+        job["image"] = gitlab_pins.DOCKER_CLI_IMAGE
+        job["services"] = [gitlab_pins.DOCKER_DIND_IMAGE]
+        variables["DOCKER_TLS_CERTDIR"] = quoted("/certs")
+    else:
+        variables["BUILDX_BUILDER"] = gitlab_shell.BUILDER
+    job["stage"] = profile.stage
+    variables["MAB_BINFMT_IMAGE"] = gitlab_pins.BINFMT_IMAGE
+    trusted: dict[str, Any] = {"MAB_CACHE_EXPORT": quoted("true")}
+    variables["MAB_CACHE_EXPORT"] = quoted("false")
+    if profile.cache_mounts:
+        variables["MAB_BUSYBOX_IMAGE"] = gitlab_pins.BUSYBOX_IMAGE
+        variables[DEPS_POLICY] = POLICY_OTHER
+        trusted[DEPS_POLICY] = POLICY_TRUSTED
+    variables.update({"MAB_TARGET": "", "MAB_BUILD_ARGS": "", "MAB_PUSH": quoted("true")})
+    job["variables"] = variables
+    job["rules"] = [{"if": TRUSTED_REFS, "variables": trusted}, {"if": ANY_BRANCH}]
+    job["before_script"] = gitlab_shell.before_script(
+        profile.runner, profile.logins, cache_mounts=profile.cache_mounts
+    )
+    if profile.runner == "shell":
+        job["after_script"] = [gitlab_shell.SHELL_CLEANUP]
+    return job
+
+
+def _image_variables(values: ImageJobValues) -> dict[str, Any]:
+    variables: dict[str, Any] = {
+        "MAB_IMAGE": values.image,
+        "MAB_CACHE_REPO": values.cache_repository,
+        "MAB_CONTEXT": values.context,
+        "MAB_DOCKERFILE": values.dockerfile,
+    }
+    if values.target:
+        variables["MAB_TARGET"] = values.target
+    if values.build_args:
+        variables["MAB_BUILD_ARGS"] = values.build_args
+    if values.push != "true":
+        variables["MAB_PUSH"] = values.push
+    variables["MAB_DIR"] = values.workdir
+    return variables
+
+
+def build_job(
+    template: str,
+    values: ImageJobValues,
+    runners: tuple[Runner, ...] | str,
+    deps: DepPlan = NO_CACHES,
+) -> dict[str, Any]:
+    """`runners`: the entries, or one placeholder that stands for the whole matrix list."""
+    job: dict[str, Any] = {"extends": template}
+    variables = _image_variables(values)
+    if isinstance(runners, tuple) and len(runners) == 1:
+        variables.update(runners[0].matrix_entry())
+        variables.pop("MAB_RUNNER_TAG", None)
+        job["variables"] = variables
+        if runners[0].tag:
+            job["tags"] = [runners[0].tag]
+    else:
+        job["variables"] = variables
+        matrix = runners if isinstance(runners, str) else [r.matrix_entry() for r in runners]
+        job["parallel"] = {"matrix": matrix}
+        if isinstance(runners, str) or any(r.tag for r in runners):
+            job["tags"] = ["$MAB_RUNNER_TAG"]
+    job["interruptible"] = True
+    if deps.caches:
+        job["cache"] = list(deps.caches)
+    build = " ".join(["mab_build", *(shlex.quote(a) for a in values.extra_args)])
+    job["script"] = [*deps.before, build, *deps.after]
+    job["artifacts"] = {"paths": [f"{values.workdir}/digests/"], "expire_in": "1 day"}
+    return job
+
+
+def merge_job(
+    template: str, values: ImageJobValues, build_name: str, tag: str | None
+) -> dict[str, Any]:
+    job: dict[str, Any] = {
+        "extends": template,
+        "variables": {"MAB_IMAGE": values.image, "MAB_DIR": values.workdir},
+    }
+    if values.push != "true":
+        job["variables"]["MAB_PUSH"] = values.push
+    job["needs"] = [{"job": build_name, "artifacts": True}]
+    if tag:
+        job["tags"] = [tag]
+    job["script"] = ["mab_merge"]
+    return job

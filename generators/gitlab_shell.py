@@ -1,0 +1,142 @@
+"""The shell a generated GitLab job runs: registry logins, the buildx builder, and a few functions.
+
+GitLab runs `before_script` and `script` in one shell, so the shared `before_script` of mab's
+hidden job defines small POSIX `sh` functions (the `docker:*-cli` image has busybox `sh`, not
+bash) and each job's `script` calls them with its own arguments. Values reach the functions
+through job variables (`MAB_IMAGE`, `MAB_PLATFORMS`, ...), never by pasting text into code.
+
+- `mab_build [buildx args]`: one `docker buildx build` for `$MAB_PLATFORMS` (one platform on a
+  native runner, several under QEMU), pushed by digest only; the digest goes to
+  `$MAB_DIR/digests/` for the merge job. QEMU handlers are registered the first time a platform
+  is not the runner's own. The layer cache is read from every platform's registry cache; where
+  `$MAB_CACHE_EXPORT` is `true` it is written per platform (a multi-platform cache export keeps
+  one platform's records, docker/buildx#1044), with the build itself when there is one platform
+  and by one `type=cacheonly` build per platform otherwise (the layers are already built).
+- `mab_merge`: `docker buildx imagetools create` with the tags of this ref and every digest.
+- `mab_cache_in` / `mab_cache_out DIR ID TARGET`: carry a `RUN --mount=type=cache` directory
+  between a GitLab cache directory and BuildKit (a fresh Docker-in-Docker builder starts empty).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mab import cacherefs
+
+BUILDER = "mab-builder"
+CI_LOGIN = ("$CI_REGISTRY", "$CI_REGISTRY_USER", "$CI_REGISTRY_PASSWORD")
+
+_SLUG_VAR = "$slug"
+_CACHE = cacherefs.registry_specs("$MAB_CACHE_REPO", _SLUG_VAR)
+
+_BUILD_FUNCTIONS = f"""\
+mab_emulate() {{  # register QEMU handlers, once, for a platform this runner cannot run natively
+  [ -z "${{mab_emulating:-}}" ] || return 0
+  docker run --privileged --rm "$MAB_BINFMT_IMAGE" --install all
+  mab_emulating=1
+}}
+mab_build() {{  # [buildx args]: build $MAB_PLATFORMS, push by digest, keep the digest
+  native=$(docker version --format '{{{{.Server.Os}}}}/{{{{.Server.Arch}}}}')
+  platforms=$(echo "$MAB_PLATFORMS" | tr , ' ')
+  set -- --file "$MAB_DOCKERFILE" "$@"
+  if [ -n "$MAB_TARGET" ]; then set -- "$@" --target "$MAB_TARGET"; fi
+  for arg in $MAB_BUILD_ARGS; do set -- "$@" --build-arg "$arg"; done
+  for platform in $platforms; do
+    case "$platform" in "$native" | "$native"/*) ;; *) mab_emulate ;; esac
+    slug=$(echo "$platform" | tr / -)
+    set -- "$@" --cache-from "{_CACHE.cache_from[0]}"
+  done
+  export_each=""
+  if [ "$MAB_CACHE_EXPORT" = "true" ] && [ "$platforms" = "$MAB_PLATFORMS" ]; then
+    set -- "$@" --cache-to "{_CACHE.cache_to}"
+  elif [ "$MAB_CACHE_EXPORT" = "true" ]; then
+    export_each="$platforms"
+  fi
+  mkdir -p "$MAB_DIR/digests"
+  docker buildx build --platform "$MAB_PLATFORMS" "$@" \\
+    --output "type=image,name=$MAB_IMAGE,push-by-digest=true,name-canonical=true,push=$MAB_PUSH" \\
+    --metadata-file "$MAB_DIR/metadata.json" "$MAB_CONTEXT"
+  digest_file="$MAB_DIR/digests/$(echo "$MAB_PLATFORMS" | tr ',/' '_-')"
+  sed -n 's/.*"containerimage.digest": *"\\(sha256:[0-9a-f]*\\)".*/\\1/p' \\
+    "$MAB_DIR/metadata.json" > "$digest_file"
+  test -s "$digest_file"
+  for platform in $export_each; do  # built already: these only export each platform's cache
+    slug=$(echo "$platform" | tr / -)
+    docker buildx build --platform "$platform" "$@" --output type=cacheonly \\
+      --cache-to "{_CACHE.cache_to}" "$MAB_CONTEXT"
+  done
+}}
+mab_merge() {{  # tag the platform images pushed by digest as one multi-platform image
+  if [ "$MAB_PUSH" != "true" ]; then echo "mab: push is off, nothing to merge"; return 0; fi
+  set -- --tag "$MAB_IMAGE:$CI_COMMIT_REF_SLUG" --tag "$MAB_IMAGE:sha-$CI_COMMIT_SHORT_SHA"
+  if [ "$CI_COMMIT_BRANCH" = "$CI_DEFAULT_BRANCH" ]; then set -- "$@" --tag "$MAB_IMAGE:latest"; fi
+  if [ -n "$CI_COMMIT_TAG" ]; then set -- "$@" --tag "$MAB_IMAGE:$CI_COMMIT_TAG"; fi
+  for file in "$MAB_DIR"/digests/*; do
+    if [ ! -s "$file" ]; then echo "mab: no digest in $MAB_DIR/digests" >&2; return 1; fi
+    set -- "$@" "$MAB_IMAGE@$(cat "$file")"
+  done
+  docker buildx imagetools create "$@"
+  docker buildx imagetools inspect "$MAB_IMAGE:$CI_COMMIT_REF_SLUG"
+}}
+"""
+
+_CACHE_FUNCTIONS = """\
+mab_cache_in() {  # DIR ID TARGET: seed BuildKit's cache mount ID from GitLab's cache in DIR
+  mkdir -p "$1"
+  printf '%s\\n' "FROM $MAB_BUSYBOX_IMAGE" \\
+    "RUN --mount=type=cache,id=$2,target=$3 --mount=type=bind,target=/mab-in cp -a /mab-in/. $3/" \\
+    | docker buildx build --output type=cacheonly --file - "$1"
+}
+mab_cache_out() {  # DIR ID TARGET: copy BuildKit's cache mount ID to DIR for GitLab to save
+  rm -rf "$1" && mkdir -p "$1" "$MAB_DIR/empty"
+  printf '%s\\n' "FROM $MAB_BUSYBOX_IMAGE AS mount" "ARG MAB_JOB=$CI_JOB_ID" \\
+    "RUN --mount=type=cache,id=$2,target=$3 mkdir /mab-out && cp -a $3/. /mab-out/" \\
+    "FROM scratch" "COPY --from=mount /mab-out /" \\
+    | docker buildx build --output "type=local,dest=$1" --file - "$MAB_DIR/empty"
+}
+"""
+
+# A shell runner keeps its builder (and the cache mounts and layers in it) between jobs, and its
+# Docker client config is shared by every job on the host: each job logs in to a config of its
+# own, so one job's expiring token never replaces another's.
+_SHELL_CONFIG = """\
+home_config="${DOCKER_CONFIG:-$HOME/.docker}"
+export BUILDX_CONFIG="${BUILDX_CONFIG:-$home_config/buildx}"
+export DOCKER_CONFIG="$CI_PROJECT_DIR/.mab/docker"
+mkdir -p "$DOCKER_CONFIG"
+if [ -d "$home_config/cli-plugins" ]; then
+  ln -sfn "$home_config/cli-plugins" "$DOCKER_CONFIG/cli-plugins"
+fi"""
+SHELL_CLEANUP = 'rm -rf "$CI_PROJECT_DIR/.mab/docker"'
+
+
+@dataclass(frozen=True)
+class Login:
+    """One `docker login`: the registry host and the expressions for user and password."""
+
+    registry: str
+    user: str
+    password: str
+
+    def command(self) -> str:
+        return (
+            f'echo "{self.password}" | docker login -u "{self.user}" '
+            f'--password-stdin "{self.registry}"'
+        )
+
+
+def before_script(runner: str, logins: tuple[Login, ...], *, cache_mounts: bool) -> list[str]:
+    """The shared `before_script`: config (shell runners), logins, builder, functions."""
+    lines: list[str] = []
+    if runner == "shell":
+        lines.append(_SHELL_CONFIG)
+    lines.extend(login.command() for login in logins)
+    if runner == "shell":
+        lines.append(
+            f"docker buildx inspect {BUILDER} >/dev/null 2>&1"
+            f" || docker buildx create --name {BUILDER} --driver docker-container"
+        )
+    else:
+        lines.append(f"docker buildx create --use --name {BUILDER} --driver docker-container")
+    lines.append(_BUILD_FUNCTIONS + (_CACHE_FUNCTIONS if cache_mounts else ""))
+    return lines

@@ -1,0 +1,464 @@
+"""The GitLab CI generator: golden files, the rules every generated pipeline keeps, and its shell.
+
+Update the golden files after an intended change with
+`MAB_UPDATE_GOLDEN=1 pytest tests/generators/test_gitlab.py` and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from mab.generators import gitlab, gitlab_pins
+from mab.generators.gitlab_deps import MAX_CACHES, MAX_KEY_FILES
+from ruamel.yaml import YAML
+
+from mab.cacherefs import REGISTRY_EXPORT_OPTIONS
+from mab.detect import detect
+from mab.errors import UserError
+from mab.project import CacheMount, DockerfileInfo, Image, Lockfile, Project, Stage
+from mab.settings import Settings
+from mab.yamlio import dump_roundtrip
+from tests.fixture_repos import FIXTURE_REPOS, copy_fixture_repo
+from tests.gitlab.test_component import assert_gitlab_schema
+
+GOLDEN_DIR = Path(__file__).parent / "golden_gitlab"
+COMPONENT_REF = "$CI_SERVER_FQDN/acme/ci/mab-build@1.0.0"
+SHELL_TAGS = (("linux/amd64", "docker-amd64"), ("linux/arm64", "docker-arm64"))
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    repo: str
+    settings: Settings = field(default_factory=Settings)
+    component: bool = False
+
+    def render(self, tmp: Path) -> str:
+        project = detect(copy_fixture_repo(self.repo, tmp))
+        if self.component:
+            return dump_roundtrip(gitlab.component_include(COMPONENT_REF, project, self.settings))
+        return dump_roundtrip(gitlab.pipeline(project, self.settings))
+
+
+CASES = (
+    *(Case(name, name) for name in FIXTURE_REPOS),
+    Case("node-qemu", "node", Settings(strategy="qemu")),
+    Case("go-shell", "go", Settings(gitlab_runner="shell", gitlab_tags=SHELL_TAGS)),
+    Case("rust-armv7", "rust", Settings(platforms=("linux/amd64", "linux/arm64", "linux/arm/v7"))),
+    Case("python-uv-ghcr", "python-uv", Settings(image="ghcr.io/acme/api")),
+    Case("monorepo-component", "monorepo", component=True),
+    Case("python-uv-component-ghcr", "python-uv", Settings(image="ghcr.io/acme/api"), True),
+)
+CASE_IDS = [c.name for c in CASES]
+
+
+def load(text: str) -> Any:
+    return yaml.safe_load(text)
+
+
+def pipeline_of(project: Project, settings: Settings | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = load(dump_roundtrip(gitlab.pipeline(project, settings or Settings())))
+    return data
+
+
+def fixture(name: str, tmp: Path) -> Project:
+    return detect(copy_fixture_repo(name, tmp))
+
+
+def jobs(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in doc.items() if not k.startswith(".")}
+
+
+# --- golden files ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_golden(case: Case, tmp_path: Path) -> None:
+    text = case.render(tmp_path)
+    golden = GOLDEN_DIR / f"{case.name}.yml"
+    if os.environ.get("MAB_UPDATE_GOLDEN") == "1":
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+    assert golden.exists(), f"no golden file {golden}: run with MAB_UPDATE_GOLDEN=1"
+    assert text == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_yaml_11_and_12_read_the_same(case: Case, tmp_path: Path) -> None:
+    text = case.render(tmp_path)
+    assert yaml.safe_load(text) == YAML(typ="safe", pure=True).load(text)
+
+
+@pytest.mark.validators
+def test_every_case_passes_the_gitlab_ci_schema(tmp_path: Path) -> None:
+    paths = []
+    for case in CASES:
+        path = tmp_path / "out" / f"{case.name}.yml"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(case.render(tmp_path / case.name), encoding="utf-8")
+        paths.append(str(path))
+    assert_gitlab_schema(paths)
+
+
+# --- what every pipeline keeps ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", FIXTURE_REPOS)
+def test_every_job_is_named_mab(name: str, tmp_path: Path) -> None:
+    doc = pipeline_of(fixture(name, tmp_path))
+    assert all(k.startswith(("mab-", ".mab-")) for k in doc)
+    for job in jobs(doc).values():
+        assert job["extends"] == ".mab-runner"
+
+
+def test_native_fans_out_per_platform_on_runner_tags(tmp_path: Path) -> None:
+    doc = pipeline_of(fixture("node", tmp_path))
+    build = doc["mab-build-node"]
+    assert build["parallel"]["matrix"] == [
+        {"MAB_PLATFORMS": "linux/amd64", "MAB_RUNNER_TAG": "saas-linux-small-amd64"},
+        {"MAB_PLATFORMS": "linux/arm64", "MAB_RUNNER_TAG": "saas-linux-small-arm64"},
+    ]
+    assert build["tags"] == ["$MAB_RUNNER_TAG"]
+    assert build["artifacts"]["paths"] == [".mab/node/digests/"]
+    merge = doc["mab-merge-node"]
+    assert merge["needs"] == [{"job": "mab-build-node", "artifacts": True}]
+    assert merge["script"] == ["mab_merge"]
+
+
+def test_runner_tags_come_from_settings(tmp_path: Path) -> None:
+    settings = Settings(gitlab_tags=(("linux/arm64", "my-arm"),))
+    matrix = pipeline_of(fixture("go", tmp_path), settings)["mab-build-go"]["parallel"]["matrix"]
+    assert [e["MAB_RUNNER_TAG"] for e in matrix] == ["saas-linux-small-amd64", "my-arm"]
+
+
+def test_a_platform_without_a_runner_is_emulated_on_the_first(tmp_path: Path) -> None:
+    settings = Settings(platforms=("linux/arm64", "linux/s390x"))
+    matrix = pipeline_of(fixture("go", tmp_path), settings)["mab-build-go"]["parallel"]["matrix"]
+    assert matrix[1] == {"MAB_PLATFORMS": "linux/s390x", "MAB_RUNNER_TAG": "saas-linux-small-arm64"}
+
+
+def test_qemu_builds_every_platform_in_one_job(tmp_path: Path) -> None:
+    doc = pipeline_of(fixture("node", tmp_path), Settings(strategy="qemu"))
+    build = doc["mab-build-node"]
+    assert "parallel" not in build
+    assert build["variables"]["MAB_PLATFORMS"] == "linux/amd64,linux/arm64"
+    assert build["tags"] == ["saas-linux-small-amd64"]
+    assert doc[".mab-runner"]["variables"]["MAB_BINFMT_IMAGE"] == gitlab_pins.BINFMT_IMAGE
+
+
+def test_dind_profile(tmp_path: Path) -> None:
+    template = pipeline_of(fixture("node", tmp_path))[".mab-runner"]
+    assert template["image"] == gitlab_pins.DOCKER_CLI_IMAGE
+    assert template["services"] == [gitlab_pins.DOCKER_DIND_IMAGE]
+    assert template["variables"]["DOCKER_TLS_CERTDIR"] == "/certs"
+    assert (
+        "docker buildx create --use --name mab-builder --driver docker-container"
+        in (template["before_script"])
+    )
+
+
+def test_shell_profile_reuses_a_named_builder_and_no_image(tmp_path: Path) -> None:
+    settings = Settings(gitlab_runner="shell")
+    doc = pipeline_of(fixture("node", tmp_path), settings)
+    template = doc[".mab-runner"]
+    assert "image" not in template and "services" not in template
+    assert template["variables"]["BUILDX_BUILDER"] == "mab-builder"
+    assert any("docker buildx inspect mab-builder" in s for s in template["before_script"])
+    # GitLab.com's tags mean nothing to a self-managed shell runner; no dependency caches.
+    assert "tags" not in doc["mab-build-node"] and "cache" not in doc["mab-build-node"]
+
+
+def test_login_reads_the_password_from_stdin_and_echoes_no_secret(tmp_path: Path) -> None:
+    doc = pipeline_of(fixture("node", tmp_path))
+    logins = [s for s in doc[".mab-runner"]["before_script"] if "docker login" in s]
+    assert logins == [
+        'echo "$CI_REGISTRY_PASSWORD" | docker login -u "$CI_REGISTRY_USER" '
+        '--password-stdin "$CI_REGISTRY"'
+    ]
+    text = dump_roundtrip(gitlab.pipeline(fixture("monorepo", tmp_path / "m"), Settings()))
+    assert text.count("PASSWORD") == 1
+
+
+def test_other_registries_log_in_with_mab_variables(tmp_path: Path) -> None:
+    doc = pipeline_of(fixture("node", tmp_path), Settings(image="quay.io/acme/node"))
+    assert doc["mab-build-node"]["variables"]["MAB_IMAGE"] == "quay.io/acme/node"
+    logins = [s for s in doc[".mab-runner"]["before_script"] if "docker login" in s]
+    assert logins == [
+        'echo "$MAB_REGISTRY_PASSWORD" | docker login -u "$MAB_REGISTRY_USER" '
+        '--password-stdin "quay.io"'
+    ]
+
+
+def test_cache_is_written_on_the_default_branch_and_tags_only(tmp_path: Path) -> None:
+    template = pipeline_of(fixture("node", tmp_path))[".mab-runner"]
+    assert template["variables"]["MAB_CACHE_EXPORT"] == "false"
+    assert template["variables"]["MAB_DEPS_POLICY"] == "pull"
+    assert template["rules"] == [
+        {
+            "if": "$CI_COMMIT_TAG || $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH",
+            "variables": {"MAB_CACHE_EXPORT": "true", "MAB_DEPS_POLICY": "pull-push"},
+        },
+        {"if": "$CI_COMMIT_BRANCH"},
+    ]
+    functions = template["before_script"][-1]
+    assert f":buildcache-$slug,{REGISTRY_EXPORT_OPTIONS}" in functions
+
+
+def test_images_live_in_the_project_registry_one_repository_each(tmp_path: Path) -> None:
+    doc = pipeline_of(fixture("monorepo", tmp_path))
+    images = {j["variables"]["MAB_IMAGE"] for j in jobs(doc).values()}
+    assert images == {f"$CI_REGISTRY_IMAGE/{n}" for n in ("api", "worker", "migrate", "web")}
+    api = doc["mab-build-api"]
+    assert api["variables"]["MAB_TARGET"] == "runtime"
+    assert "--build-arg NODE_ENV=production" in api["script"][1]
+
+
+def test_no_image_is_a_user_error() -> None:
+    with pytest.raises(UserError):
+        gitlab.pipeline(Project(images=()), Settings())
+
+
+# --- dependency caches -----------------------------------------------------------------------
+
+
+def _image(lockfiles: list[tuple[str, str]], targets: list[str]) -> Image:
+    mounts = tuple(CacheMount(target=t, line=i + 3) for i, t in enumerate(targets))
+    info = DockerfileInfo("Dockerfile", (Stage(0, "python:3.12", 1),), cache_mounts=mounts)
+    return Image(
+        name="app",
+        context=".",
+        dockerfile="Dockerfile",
+        info=info,
+        lockfiles=tuple(Lockfile(p, e) for p, e in lockfiles),
+    )
+
+
+def _caches(image: Image) -> list[dict[str, Any]]:
+    caches: list[dict[str, Any]] = pipeline_of(Project(images=(image,)))["mab-build-app"]["cache"]
+    return caches
+
+
+def test_dependency_cache_keys_on_lockfiles_with_fallbacks(tmp_path: Path) -> None:
+    caches = pipeline_of(fixture("node", tmp_path))["mab-build-node"]["cache"]
+    rolling = "mab-node-deps-$MAB_RUNNER_TAG"
+    assert caches == [
+        {
+            "key": {"files": ["package-lock.json"], "prefix": "mab-node-npm-$MAB_RUNNER_TAG"},
+            "paths": [".mab-cache/node/npm/"],
+            "policy": "$MAB_DEPS_POLICY",
+            "fallback_keys": [f"{rolling}-$CI_COMMIT_REF_SLUG", f"{rolling}-$CI_DEFAULT_BRANCH"],
+        },
+        {"key": f"{rolling}-$CI_COMMIT_REF_SLUG", "paths": [".mab-cache/node/"], "policy": "push"},
+    ]
+
+
+def test_cache_mounts_are_carried_in_and_out_around_the_build(tmp_path: Path) -> None:
+    script = pipeline_of(fixture("rust", tmp_path))["mab-build-rust"]["script"]
+    registry = ".mab-cache/rust/cargo/cargo-registry cargo-registry /usr/local/cargo/registry"
+    target = ".mab-cache/rust/build/usr-src-app-target /usr/src/app/target /usr/src/app/target"
+    assert script == [
+        f"mab_cache_in {registry}",
+        f"mab_cache_in {target}",
+        "mab_build",
+        f"mab_cache_out {registry}",
+        f"mab_cache_out {target}",
+    ]
+
+
+def test_no_cache_mount_no_dependency_cache(tmp_path: Path) -> None:
+    doc = pipeline_of(fixture("nolock", tmp_path))
+    assert "cache" not in doc["mab-build-nolock"]
+    assert "MAB_DEPS_POLICY" not in doc[".mab-runner"]["variables"]
+    assert "mab_cache_in" not in doc[".mab-runner"]["before_script"][-1]
+
+
+def test_more_than_two_lockfiles_split_into_pairs_on_one_directory() -> None:
+    reqs = [(f"requirements/{n}.txt", "pip") for n in ("base", "dev", "test")]
+    caches = _caches(_image(reqs, ["/root/.cache/pip"]))
+    keyed = [c for c in caches if isinstance(c["key"], dict)]
+    assert [c["key"]["files"] for c in keyed] == [
+        ["requirements/base.txt", "requirements/dev.txt"],
+        ["requirements/test.txt"],
+    ]
+    assert {c["paths"][0] for c in keyed} == {".mab-cache/app/pip/"}
+
+
+def test_too_many_caches_fold_into_one_per_image_and_name_what_is_left_out() -> None:
+    lockfiles = [(f"req{i}.txt", "pip") for i in range(5)] + [
+        ("poetry.lock", "poetry"),
+        ("uv.lock", "uv"),
+        ("go.sum", "go"),
+    ]
+    targets = ["/root/.cache/pip", "/root/.cache/pypoetry", "/root/.cache/uv", "/go/pkg/mod"]
+    image = _image(lockfiles, targets)
+    caches = _caches(image)
+    assert len(caches) <= MAX_CACHES
+    assert all(
+        len(c["key"]["files"]) <= MAX_KEY_FILES for c in caches if isinstance(c["key"], dict)
+    )
+    assert {c["paths"][0] for c in caches} == {".mab-cache/app/"}
+    text = dump_roundtrip(gitlab.pipeline(Project(images=(image,)), Settings()))
+    assert "not in any cache key: uv.lock, go.sum" in text
+
+
+@pytest.mark.parametrize("name", FIXTURE_REPOS)
+def test_cache_limits_hold_for_every_fixture(name: str, tmp_path: Path) -> None:
+    for job in jobs(pipeline_of(fixture(name, tmp_path))).values():
+        caches = job.get("cache", [])
+        assert len(caches) <= MAX_CACHES
+        for c in caches:
+            if isinstance(c["key"], dict):
+                assert 1 <= len(c["key"]["files"]) <= MAX_KEY_FILES
+
+
+# --- the shell, run against a fake docker ----------------------------------------------------
+
+FAKE_DOCKER = r"""#!/bin/sh
+echo "$*" >> "$MAB_TEST_LOG"
+case "$1 $2" in
+  "version --format") echo "linux/amd64" ;;
+  "buildx build")
+    while [ $# -gt 0 ]; do
+      if [ "$1" = "--metadata-file" ]; then
+        printf '{\n  "containerimage.digest": "sha256:%064d"\n}\n' 7 > "$2"
+      fi
+      shift
+    done ;;
+esac
+"""
+
+CI_ENV = {
+    "CI_REGISTRY": "registry.example.com",
+    "CI_REGISTRY_USER": "gitlab-ci-token",
+    "CI_REGISTRY_PASSWORD": "s3cret",
+    "CI_REGISTRY_IMAGE": "registry.example.com/acme/app",
+    "CI_COMMIT_REF_SLUG": "main",
+    "CI_COMMIT_SHORT_SHA": "abc1234",
+    "CI_COMMIT_BRANCH": "main",
+    "CI_DEFAULT_BRANCH": "main",
+    "CI_COMMIT_TAG": "",
+    "CI_JOB_ID": "42",
+}
+
+RunJob = Callable[..., list[str]]
+_VAR = re.compile(r"\$(\w+)")
+
+
+@pytest.fixture
+def run_job(tmp_path: Path) -> RunJob:
+    """Run one job's before_script + script under `sh -e` with a fake `docker`; return its calls."""
+    if shutil.which("sh") is None:
+        pytest.skip("no sh")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(FAKE_DOCKER)
+    (bin_dir / "docker").chmod(0o755)
+
+    def run(doc: dict[str, Any], job: str, entry: int = 0, **ci: str) -> list[str]:
+        template, spec = doc[".mab-runner"], doc[job]
+        env = {**CI_ENV, **ci}
+        variables = {**template["variables"], **spec["variables"]}
+        if "parallel" in spec:
+            variables.update(spec["parallel"]["matrix"][entry])
+        trusted = env["CI_COMMIT_TAG"] or env["CI_COMMIT_BRANCH"] == env["CI_DEFAULT_BRANCH"]
+        if trusted:
+            variables.update(template["rules"][0]["variables"])
+        for k, v in variables.items():  # GitLab expands $VARIABLES in variable values
+            env[k] = _VAR.sub(lambda m: env.get(m.group(1), ""), v)
+        log = tmp_path / f"calls-{job}-{entry}.log"
+        log.unlink(missing_ok=True)
+        env.update(MAB_TEST_LOG=str(log), PATH=f"{bin_dir}:{os.environ['PATH']}")
+        script = "\n".join([*template["before_script"], *spec["script"]])
+        result = subprocess.run(
+            ["sh", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "s3cret" not in result.stdout + result.stderr
+        return log.read_text().splitlines() if log.exists() else []
+
+    return run
+
+
+def _builds(calls: list[str]) -> list[str]:
+    return [c for c in calls if c.startswith("buildx build --platform")]
+
+
+def test_native_entry_pushes_by_digest_and_writes_the_cache_on_main(
+    run_job: RunJob, tmp_path: Path
+) -> None:
+    doc = pipeline_of(fixture("go", tmp_path / "repo"))
+    calls = run_job(doc, "mab-build-go", entry=1)
+    (build,) = _builds(calls)
+    image = "registry.example.com/acme/app"
+    assert build.startswith("buildx build --platform linux/arm64 --file Dockerfile")
+    assert f"--cache-from type=registry,ref={image}:buildcache-linux-arm64 " in build
+    assert f"--cache-to type=registry,ref={image}:buildcache-linux-arm64,mode=max," in build
+    assert (
+        f"--output type=image,name={image},push-by-digest=true,name-canonical=true,push=true"
+        in build
+    )
+    assert any(c.startswith("run --privileged --rm tonistiigi/binfmt") for c in calls)  # arm64
+    digest = (tmp_path / ".mab/go/digests/linux-arm64").read_text().strip()
+    assert digest == "sha256:" + "0" * 63 + "7"
+
+
+def test_branches_read_the_cache_but_never_write_it(run_job: RunJob, tmp_path: Path) -> None:
+    doc = pipeline_of(fixture("node", tmp_path / "repo"))
+    calls = run_job(doc, "mab-build-node", CI_COMMIT_BRANCH="feature", CI_COMMIT_REF_SLUG="f")
+    (build,) = _builds(calls)
+    assert "--cache-from" in build and "--cache-to" not in build
+    assert not any("binfmt" in c for c in calls)  # amd64 on an amd64 runner
+    assert any("type=cacheonly" in c for c in calls)  # the npm cache mount carried in
+    assert any("type=local,dest=.mab-cache/node/npm/root-.npm" in c for c in calls)
+
+
+def test_qemu_builds_once_and_exports_each_platforms_cache(run_job: RunJob, tmp_path: Path) -> None:
+    doc = pipeline_of(fixture("nolock", tmp_path / "repo"), Settings(strategy="qemu"))
+    calls = run_job(doc, "mab-build-nolock")
+    build, *exports = _builds(calls)
+    assert build.startswith("buildx build --platform linux/amd64,linux/arm64 ")
+    assert "--cache-to" not in build and build.count("--cache-from") == 2
+    assert [e.split()[3] for e in exports] == ["linux/amd64", "linux/arm64"]
+    assert all("--output type=cacheonly" in e for e in exports)
+    assert "buildcache-linux-arm64,mode=max" in exports[1]
+    assert (tmp_path / ".mab/nolock/digests/linux-amd64_linux-arm64").exists()
+
+
+def test_merge_tags_the_ref_and_joins_every_digest(run_job: RunJob, tmp_path: Path) -> None:
+    doc = pipeline_of(fixture("nolock", tmp_path / "repo"))
+    digests = tmp_path / ".mab/nolock/digests"
+    digests.mkdir(parents=True)
+    (digests / "linux-amd64").write_text("sha256:aaa\n")
+    (digests / "linux-arm64").write_text("sha256:bbb\n")
+    calls = run_job(doc, "mab-merge-nolock", CI_COMMIT_TAG="v1.2.0")
+    image = "registry.example.com/acme/app"
+    (create,) = [c for c in calls if c.startswith("buildx imagetools create")]
+    assert create == (
+        f"buildx imagetools create --tag {image}:main --tag {image}:sha-abc1234"
+        f" --tag {image}:latest --tag {image}:v1.2.0 {image}@sha256:aaa {image}@sha256:bbb"
+    )
+
+
+def test_the_shell_parses_under_dash_and_bash(tmp_path: Path) -> None:
+    doc = pipeline_of(fixture("rust", tmp_path), Settings(gitlab_runner="shell"))
+    text = "\n".join(doc[".mab-runner"]["before_script"])
+    for shell in ("dash", "bash"):
+        if shutil.which(shell):
+            result = subprocess.run([shell, "-n", "-c", text], capture_output=True, text=True)
+            assert result.returncode == 0, result.stderr
+
+
+def test_metadata_file_digest_is_read_back_in_the_format_buildx_writes() -> None:
+    # buildx writes --metadata-file as indented JSON, one key per line.
+    text = json.dumps({"containerimage.digest": "sha256:" + "a" * 64}, indent=2)
+    assert '"containerimage.digest": "sha256:' in text
