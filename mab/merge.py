@@ -37,7 +37,7 @@ def is_mab_step(step: Any) -> bool:
 
 
 def is_mab_job(name: str, job: Any) -> bool:
-    if name.startswith(OWNED_PREFIX):
+    if name.lstrip(".").startswith(OWNED_PREFIX):
         return True
     if not isinstance(job, dict):
         return False
@@ -57,7 +57,11 @@ def replace_value(old: Any, new: Any) -> Any:
         return old
     if isinstance(old, CommentedSeq) and isinstance(new, list):
         if all(not isinstance(v, dict | list) for v in [*old, *new]):
-            old[:] = new
+            if len(old) == len(new):  # item by item, so comments between items stay
+                for i, value in enumerate(new):
+                    old[i] = value
+            else:
+                old[:] = new
             return old
         return new
     return new
@@ -144,8 +148,10 @@ def merge_jobs(old: CommentedMap, new: dict[str, Any]) -> CommentedMap:
         del old[name]
     previous = None
     for name, job in new.items():
-        if name in old and isinstance(old[name], CommentedMap):
+        if name in old and isinstance(old[name], CommentedMap) and isinstance(job, dict):
             merge_job(old[name], job)
+        elif name in old:
+            old[name] = replace_value(old[name], job)
         else:
             _insert_after(old, previous, name, job)
         previous = name

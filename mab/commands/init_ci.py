@@ -21,8 +21,8 @@ from mab.yamlio import dump_roundtrip, load_roundtrip, read_text
 MARKER = "Managed by `mab init-ci`"
 HEADER = (
     f"{MARKER} (settings: {CONFIG_FILE}). Re-run it to update this file.\n"
-    'mab rewrites its own jobs and the steps whose id starts with "mab-"; your other edits,\n'
-    "comments, jobs and steps are kept.\n"
+    'mab rewrites what it owns: jobs, and steps, whose name or id starts with "mab-".\n'
+    "Your other edits, comments, jobs and steps are kept.\n"
 )
 GITLAB_MAB_FILE = ".gitlab/ci/mab.yml"
 GITLAB_ROOT_FILE = ".gitlab-ci.yml"

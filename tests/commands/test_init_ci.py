@@ -167,3 +167,51 @@ def test_invalid_settings_file_is_reported_by_field(mab: Mab, tmp_path: Path) ->
 def test_dry_run_and_check_together_are_refused(mab: Mab, tmp_path: Path) -> None:
     repo = copy_fixture_repo("node", tmp_path)
     assert mab("init-ci", str(repo), "--dry-run", "--check")[0] == 2
+
+
+GITLAB_ROOT = ".gitlab-ci.yml"
+GITLAB_MAB = ".gitlab/ci/mab.yml"
+
+
+def test_gitlab_include_is_added_and_the_users_pipeline_kept(mab: Mab, tmp_path: Path) -> None:
+    repo = copy_fixture_repo("monorepo", tmp_path)
+    original = (
+        "# our pipeline\nstages: [test]\n\ntest:\n  stage: test\n  script: [make test]  # keep\n"
+    )
+    (repo / GITLAB_ROOT).write_text(original)
+    code, _, err = mab("init-ci", str(repo), "--gitlab")
+    assert code == 0, err
+    root = (repo / GITLAB_ROOT).read_text()
+    assert root.startswith("# our pipeline\n")
+    assert "script: [make test]  # keep" in root
+    assert yaml.safe_load(root)["include"] == [{"local": GITLAB_MAB}]
+    jobs = yaml.safe_load((repo / GITLAB_MAB).read_text())
+    stages = {job["stage"] for job in jobs.values() if isinstance(job, dict) and "stage" in job}
+    assert stages <= set(yaml.safe_load(root)["stages"])
+    assert mab("init-ci", str(repo), "--check")[0] == 0
+    # Switching to the component form replaces mab's inline jobs and keeps the include.
+    code, _, err = mab("init-ci", str(repo), "--use-component", "gitlab.com/acme/ci/mab-build@1")
+    assert code == 0, err
+    doc = yaml.safe_load((repo / GITLAB_MAB).read_text())
+    assert list(doc) == ["include"]
+    assert all(i["component"] == "gitlab.com/acme/ci/mab-build@1" for i in doc["include"])
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("stages: [build\n", f"{GITLAB_ROOT}:"),
+        ("include: 42\n", "`include:` has a form mab cannot edit"),
+        ("mab-build-api:\n  script: [echo mine]\n", "already defines job(s) mab generates"),
+    ],
+)
+def test_gitlab_root_file_problems_write_nothing(
+    mab: Mab, tmp_path: Path, content: str, message: str
+) -> None:
+    repo = copy_fixture_repo("monorepo", tmp_path)
+    (repo / GITLAB_ROOT).write_text(content)
+    before = tree_digest(repo)
+    code, _, err = mab("init-ci", str(repo), "--gitlab")
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert tree_digest(repo) == before
