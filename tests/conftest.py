@@ -1,14 +1,33 @@
 """Shared fixtures for tests outside `tests/e2e/`.
 
-`engine_ready`: skip (with the reason printed) unless the real engine from
-`scripts/engine-up.sh` is usable; the check itself is `tests/engine.py`'s, shared with e2e.
+- `engine_ready`: skip (with the reason printed) unless the real engine from
+  `scripts/engine-up.sh` is usable; the check itself is `tests/engine.py`'s, shared with e2e.
+- `run_mab`: run `mab ARGS...` in this process as the console script does (errors become
+  messages on stderr); returns the exit code.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from tests import engine as engine_check
+
+
+def _run_mab(*args: str) -> int:
+    from mab.cli import main
+
+    try:
+        main(list(args))
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+@pytest.fixture
+def run_mab() -> Callable[..., int]:
+    return _run_mab
 
 
 @pytest.fixture

@@ -22,11 +22,12 @@ from mab.commands.build import StreamSession, interactive, output_mode, tui_hook
 from mab.docker import CHUNK_SIZE
 from mab.errors import UserError
 from mab.progress.decoder import DecoderStats, Event, SolveStatus, StreamDecoder
-from mab.progress.model import BuildModel, BuildStatus, StepState
+from mab.progress.model import BuildModel, BuildStatus, Kind, StepState
 
 # Idle stretches longer than this (in stream time) are shortened to it, so a replay of a build
 # that waited minutes on a lock does not sit still for minutes.
 MAX_GAP = 5.0
+_CACHE_KINDS = (Kind.CACHE_IMPORT, Kind.CACHE_EXPORT)
 
 
 @dataclass(frozen=True)
@@ -112,21 +113,30 @@ def decode_recording(name: str, data: bytes) -> tuple[list[Event], DecoderStats]
 
 
 def recorded_outcome(model: BuildModel) -> tuple[int, bool]:
-    """(exit code, canceled) of the recorded build, read from what the stream showed."""
-    states = {v.state for v in model.vertices()}
+    """(exit code, canceled) of the recorded build, read from what the stream showed.
+
+    buildx ends a failed build with an `ERROR:` block; a step's own error counts too when the
+    recording stops before that block. Cache import/export errors do not fail a build."""
     canceled_text = any("context canceled" in line for line in model.error_text)
-    if model.failed_step() is not None or (model.error_text and not canceled_text):
+    if model.error_text and not canceled_text:
         return 1, False
+    views = model.vertices()
+    if any(v.state is StepState.ERROR and v.kind not in _CACHE_KINDS for v in views):
+        return 1, False
+    states = {v.state for v in views}
     if canceled_text or StepState.CANCELED in states or StepState.RUNNING in states:
         return 130, True
     return 0, False
 
 
 def replay(
-    request: ReplayRequest, session: StreamSession, sleep: Callable[[float], None] = time.sleep
+    request: ReplayRequest,
+    session: StreamSession,
+    sleep: Callable[[float], None] = time.sleep,
+    now: Callable[[], float] = time.monotonic,
 ) -> BuildStatus:
     """Feed the recording through `session` at the requested pace; the recorded outcome."""
-    clock = ReplayClock(request.speed)
+    clock = ReplayClock(request.speed, now)
     events, stats = decode_recording(request.name, request.data)
     if stats.skipped_objects:
         click.echo(
