@@ -16,13 +16,14 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mab.cli import main
 from mab.commands.cache import describe_layers, split_cache_tag, summarize
 from mab.errors import EXIT_REGISTRY, EXIT_USAGE
-from mab.registry import parse_manifest, parse_reference
+from mab.registry import Manifest, Reference, parse_manifest, parse_reference
 from tests import engine as engine_check
 
 REGISTRY = engine_check.REGISTRY
@@ -305,7 +306,7 @@ def test_image_from_mab_yml(
 
 # Recorded from a real `--cache-to type=registry,...,image-manifest=true` push on this engine
 # (FROM the busybox base, two RUN steps), trimmed to two annotations per layer.
-RECORDED_MANIFEST = {
+RECORDED_MANIFEST: dict[str, Any] = {
     "schemaVersion": 2,
     "mediaType": "application/vnd.oci.image.manifest.v1+json",
     "config": {
@@ -343,10 +344,10 @@ RECORDED_MANIFEST = {
 # Its cache config blob: note `parent` is left out for 0 (Go's omitempty) and -1 means none.
 RECORDED_CONFIG = {
     "layers": [
-        {"blob": RECORDED_MANIFEST["layers"][0]["digest"], "parent": -1},  # type: ignore[index]
-        {"blob": RECORDED_MANIFEST["layers"][1]["digest"], "parent": 3},  # type: ignore[index]
-        {"blob": RECORDED_MANIFEST["layers"][2]["digest"], "parent": 1},  # type: ignore[index]
-        {"blob": RECORDED_MANIFEST["layers"][3]["digest"]},  # type: ignore[index]
+        {"blob": RECORDED_MANIFEST["layers"][0]["digest"], "parent": -1},
+        {"blob": RECORDED_MANIFEST["layers"][1]["digest"], "parent": 3},
+        {"blob": RECORDED_MANIFEST["layers"][2]["digest"], "parent": 1},
+        {"blob": RECORDED_MANIFEST["layers"][3]["digest"]},
     ],
     "records": [
         {"digest": "sha256:01e4"},
@@ -357,7 +358,7 @@ RECORDED_CONFIG = {
 }
 
 
-def recorded() -> tuple[object, object]:
+def recorded() -> tuple[Reference, Manifest]:
     body = json.dumps(RECORDED_MANIFEST).encode()
     manifest = parse_manifest(body, None, "sha256:04e9b03ce74f")
     ref = parse_reference("localhost:5000/doctest/app:buildcache-linux-arm64")
@@ -381,7 +382,7 @@ def test_split_cache_tag(tag: str, expected: tuple[str | None, str | None]) -> N
 
 def test_summarize_recorded_cache() -> None:
     ref, manifest = recorded()
-    summary = summarize(ref, manifest)  # type: ignore[arg-type]
+    summary = summarize(ref, manifest)
     assert summary.size == 1180 + 1029777 + 108 + 100229 + 3500
     assert summary.layers == 4
     assert summary.updated == "2026-11-30T09:27:20.847733109Z"
@@ -390,7 +391,7 @@ def test_summarize_recorded_cache() -> None:
 
 def test_describe_recorded_layers_follows_the_chain() -> None:
     _, manifest = recorded()
-    layers = describe_layers(manifest, RECORDED_CONFIG)  # type: ignore[arg-type]
+    layers = describe_layers(manifest, RECORDED_CONFIG)
     digests = [layer.digest for layer in layers]
     assert [layer.parent for layer in layers] == [None, digests[3], digests[1], digests[0]]
     assert [layer.records for layer in layers] == [0, 1, 1, 0]
@@ -400,5 +401,5 @@ def test_describe_recorded_layers_follows_the_chain() -> None:
 
 def test_describe_layers_tolerates_a_broken_cache_config() -> None:
     _, manifest = recorded()
-    layers = describe_layers(manifest, {"layers": "nonsense", "records": [1, None]})  # type: ignore[arg-type]
+    layers = describe_layers(manifest, {"layers": "nonsense", "records": [1, None]})
     assert {layer.belongs_to for layer in layers} == {"not referenced by the cache config"}

@@ -21,9 +21,8 @@ from typing import Any
 
 import pytest
 
-import mab.commands.doctor as doctor_module
 from mab.cli import main
-from mab.docker import Preflight
+from mab.docker import Preflight, run_checks
 from tests import engine as engine_check
 
 BINFMT = Path("/proc/sys/fs/binfmt_misc")
@@ -169,12 +168,11 @@ def test_docker_driver_without_containerd_store(
 ) -> None:
     """Injected at the data boundary: the real checks' result, as a daemon without the
     containerd snapshotter would have reported it."""
-    real = doctor_module.run_checks
 
     def classic_store(*args: Any, **kwargs: Any) -> Preflight:
-        return replace(real(*args, **kwargs), containerd_store=False)
+        return replace(run_checks(*args, **kwargs), containerd_store=False)
 
-    engine.setattr(doctor_module, "run_checks", classic_store)
+    engine.setattr("mab.commands.doctor.run_checks", classic_store)
     code, checks = run_doctor(["--platform", PLATFORMS, "--read-only"], capsys)
     assert code == 1
     driver = checks["driver"]
