@@ -9,6 +9,7 @@ dependency trees (`node_modules`, `vendor`, virtualenvs...), Cargo build output,
 
 from __future__ import annotations
 
+import bisect
 import os
 import posixpath
 import re
@@ -19,7 +20,7 @@ from mab.bake import BAKE_FILES, bake_specs
 from mab.compose import COMPOSE_FILES, BuildSpec, compose_specs
 from mab.dockerfile import parse_dockerfile
 from mab.errors import UserError
-from mab.lockfiles import ecosystem_for
+from mab.lockfiles import LOCKFILE_NAMES, ecosystem_for
 from mab.project import DockerfileInfo, Image, Lockfile, Project, Remote
 from mab.remote import remote_from_config
 from mab.yamlio import read_data
@@ -28,6 +29,12 @@ SKIP_DIRS = frozenset(
     {".git", "node_modules", "vendor", "third_party", ".venv", "venv", "__pycache__"}
 )
 _CARGO_MARKERS = ("CACHEDIR.TAG", ".rustc_info.json")
+# A superset of the names `_note_file` records, to pass over other files quickly.
+_NAMES = frozenset({*LOCKFILE_NAMES, *COMPOSE_FILES, *BAKE_FILES, "Dockerfile", "Containerfile"})
+_NAME_PATTERNS = re.compile(
+    r".*\.(?:txt|gradle|gradle\.kts|dockerfile|containerfile)|(?:dockerfile|containerfile)(?:\..*)?",
+    re.IGNORECASE | re.DOTALL,
+)
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 
 
@@ -228,10 +235,14 @@ def _named(images: list[Image], root_name: str) -> list[Image]:
 
 
 def _lockfiles_in(context: str, lockfiles: tuple[Lockfile, ...]) -> tuple[Lockfile, ...]:
+    """The lockfiles under `context` (all of them for the root); `lockfiles` is sorted."""
     if context == ".":
         return lockfiles
     prefix = context + "/"
-    return tuple(lf for lf in lockfiles if lf.path.startswith(prefix))
+    paths = [lf.path for lf in lockfiles]
+    start = bisect.bisect_left(paths, prefix)
+    end = bisect.bisect_left(paths, prefix[:-1] + chr(ord("/") + 1), lo=start)
+    return lockfiles[start:end]
 
 
 # --- the walk --------------------------------------------------------------------------------
@@ -251,10 +262,11 @@ def _walk(root: Path) -> _Found:
     found = _Found()
     base_rules = [r for r in (_rules_from(root / ".git/info/exclude", "", found),) if r]
     pending: list[tuple[str, list[IgnoreFile]]] = [("", base_rules)]
+    top = str(root)
     while pending:
         rel, rules = pending.pop()
         try:
-            with os.scandir(root / rel if rel else root) as scan:
+            with os.scandir(f"{top}/{rel}" if rel else top) as scan:
                 entries = list(scan)
         except OSError as exc:
             found.warnings.append(f"{rel or '.'}/: cannot read directory ({exc.strerror})")
@@ -292,6 +304,8 @@ def _skip_dir(entry: os.DirEntry[str]) -> bool:
 
 def _note_file(found: _Found, rules: list[IgnoreFile], name: str, child: str) -> None:
     """Record `child` if it is a file detection cares about and is not ignored."""
+    if name not in _NAMES and not _NAME_PATTERNS.fullmatch(name):
+        return  # the quick test, for the many files that are none of these
     ecosystem = ecosystem_for(child)
     if ecosystem is not None:
         bucket = None

@@ -36,6 +36,8 @@ _BY_NAME: Mapping[str, str] = MappingProxyType(
     }
 )
 
+LOCKFILE_NAMES = frozenset(_BY_NAME)
+
 # Basename patterns, tried after the exact names (one regex: detection calls this per file).
 _BY_PATTERN = re.compile(
     r"(?P<pip>requirements.*\.txt)|(?P<gradle>.*\.gradle(?:\.kts)?)", re.DOTALL
