@@ -6,6 +6,7 @@ code of the last run shown (130 when it was cancelled or the app was quit while 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mab.errors import EXIT_INTERRUPTED
@@ -17,12 +18,14 @@ if TYPE_CHECKING:
 __all__ = ["run_build_app", "run_replay_app"]
 
 
-def run_build_app(request: BuildRequest) -> int:
-    """Run `request` live in the app; `r` reruns it, `R` without cache."""
+def run_build_app(request: BuildRequest, record: str | None = None) -> int:
+    """Run `request` live in the app; `r` reruns it, `R` without cache. With `record`, the
+    raw progress stream of the last run is saved there for `mab replay`."""
     from mab.tui.app import MabApp
     from mab.tui.source import LiveSource
 
-    code = MabApp(LiveSource(request)).run()
+    source = LiveSource(request, record=Path(record) if record else None)
+    code = MabApp(source).run()
     return EXIT_INTERRUPTED if code is None else code
 
 

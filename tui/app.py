@@ -12,6 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, OptionList
+
+from mab.errors import EXIT_INTERRUPTED, MabError
+from mab.progress.model import StepDetail, StepState, StepView
+from mab.progress.summary import Summary
 from mab.tui.export import export_summary
 from mab.tui.messages import RunFinished
 from mab.tui.run_state import RunState
@@ -35,15 +44,6 @@ from mab.tui.widgets import (
     StepDetails,
     SummaryPanel,
 )
-from textual import on, work
-from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, OptionList
-
-from mab.errors import EXIT_INTERRUPTED, MabError
-from mab.progress.model import StepDetail, StepState, StepView
-from mab.progress.summary import Summary
 
 REDRAW_HZ = 15
 

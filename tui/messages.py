@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mab.tui.source import RunOutcome
 from textual.message import Message
+
+from mab.tui.source import RunOutcome
 
 
 @dataclass

@@ -9,10 +9,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from mab.tui.stats import Delta
 from rich.text import Text
 
 from mab.progress.model import Progress, StepState, StepView
+from mab.tui.stats import Delta
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 BADGE_WIDTH = 10

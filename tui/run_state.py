@@ -3,12 +3,11 @@ views read; bytes go decoder -> model here and nowhere else."""
 
 from __future__ import annotations
 
+from mab.progress.decoder import StreamDecoder
+from mab.progress.model import BuildModel
 from mab.tui.source import BuildRun, RunOutcome
 from mab.tui.source.replayer import recorded_outcome
 from mab.tui.stats import latest_time
-
-from mab.progress.decoder import StreamDecoder
-from mab.progress.model import BuildModel
 
 
 class RunState:

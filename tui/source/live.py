@@ -2,33 +2,47 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import replace
-
-from mab.tui.source.base import ChunkSink, RunOutcome
+from pathlib import Path
+from typing import BinaryIO
 
 from mab.buildcmd import BuildRequest, buildx_argv
 from mab.docker import BuildRunner
-from mab.errors import EXIT_INTERRUPTED, MabError
+from mab.errors import EXIT_INTERRUPTED, MabError, UserError
+from mab.tui.source.base import ChunkSink, RunOutcome
 
 
 class LiveRun:
     """One `docker buildx build`; its stdout is kept away from the terminal the app draws on."""
 
-    def __init__(self, argv: list[str]) -> None:
+    def __init__(self, argv: list[str], record: Path | None = None) -> None:
         self.argv = argv
+        self.record = record
         self._runner: BuildRunner | None = None
         self._cancel_requested = False
 
     async def run(self, on_chunk: ChunkSink) -> RunOutcome:
         if self._cancel_requested:
             return RunOutcome(EXIT_INTERRUPTED, canceled=True)
-        runner = self._runner = BuildRunner(self.argv, on_chunk, stdout="capture")
         try:
-            result = await runner.run()
+            with contextlib.ExitStack() as stack:
+                sink = stack.enter_context(self._open_record()) if self.record else None
+                runner = self._runner = BuildRunner(self.argv, on_chunk, sink, stdout="capture")
+                result = await runner.run()
         except MabError as exc:
             return RunOutcome(exc.exit_code, error=exc.render())
         return RunOutcome(result.exit_code, canceled=result.canceled)
+
+    def _open_record(self) -> BinaryIO:
+        assert self.record is not None
+        try:
+            return self.record.open("wb")
+        except OSError as exc:
+            raise UserError(
+                f"{self.record}: cannot write the recording: {exc.strerror or exc}"
+            ) from None
 
     def cancel(self) -> None:
         self._cancel_requested = True
@@ -40,10 +54,14 @@ class LiveRun:
 
 
 class LiveSource:
-    """Runs the same `BuildRequest` each time; `no_cache` adds `--no-cache` for one run."""
+    """Runs the same `BuildRequest` each time; `no_cache` adds `--no-cache` for one run.
+    With `record`, each run writes its raw stream there (the last run's stays)."""
 
-    def __init__(self, request: BuildRequest, docker: str = "docker") -> None:
+    def __init__(
+        self, request: BuildRequest, *, record: Path | None = None, docker: str = "docker"
+    ) -> None:
         self.request = request
+        self.record = record
         self.docker = docker
 
     @property
@@ -66,4 +84,4 @@ class LiveSource:
 
     def start(self, *, no_cache: bool = False) -> LiveRun:
         request = replace(self.request, no_cache=True) if no_cache else self.request
-        return LiveRun(buildx_argv(request, self.docker))
+        return LiveRun(buildx_argv(request, self.docker), self.record)

@@ -13,12 +13,11 @@ import re
 import time
 from pathlib import Path
 
-from mab.tui.source.base import ChunkSink, RunOutcome
-
 from mab.commands.replay import ReplayClock, event_time
 from mab.errors import EXIT_CHECK_FAILED, EXIT_INTERRUPTED
 from mab.progress.decoder import StreamDecoder
 from mab.progress.model import BuildModel, StepState, StepView
+from mab.tui.source.base import ChunkSink, RunOutcome
 
 CHUNK = 64 * 1024
 _OBJECT_START = re.compile(rb"(?m)^[ \t]*\{")

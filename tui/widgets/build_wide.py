@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mab.tui.render import badge, progress_text
 from rich.text import Text
 from textual.widgets import Static
 
 from mab.progress.model import StepState, StepView
+from mab.tui.render import badge, progress_text
 
 RowKey = tuple[StepView, int, int]
 

@@ -6,11 +6,11 @@ colour. The log tail fills whatever height is left, newest line last.
 
 from __future__ import annotations
 
-from mab.tui.render import STATE_STYLE, running_for, seconds, size
 from rich.text import Text
 from textual.widget import Widget
 
 from mab.progress.model import StepDetail, StepState
+from mab.tui.render import STATE_STYLE, running_for, seconds, size
 
 CACHE_NOTE = {
     StepState.PENDING: "waiting for its inputs",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mab.tui.render import delta_text, gauge, seconds
-from mab.tui.stats import Delta
 from rich.text import Text
 from textual.widgets import Static
+
+from mab.tui.render import delta_text, gauge, seconds
+from mab.tui.stats import Delta
 
 STATE_STYLE = {
     "running": "bold yellow",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mab.tui.widgets.step_list import StepList
 from textual.containers import Horizontal
 
 from mab.progress.model import StepView
+from mab.tui.widgets.step_list import StepList
 
 
 class PlatformColumns(Horizontal):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mab.tui.render import step_row
-from mab.tui.stats import platform_name
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from mab.progress.model import StepState, StepView
+from mab.tui.render import step_row
+from mab.tui.stats import platform_name
 
 RowKey = tuple[StepView, int, int, bool]
 

@@ -3,11 +3,11 @@ slowest steps; the first step per platform that missed the cache."""
 
 from __future__ import annotations
 
-from mab.tui.render import seconds
 from rich.text import Text
 from textual.widgets import Static
 
 from mab.progress.summary import Summary
+from mab.tui.render import seconds
 
 SLOWEST = 3
 

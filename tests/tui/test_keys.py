@@ -1,0 +1,253 @@
+"""Every key binding, and rerun/cancel, driven by Pilot against a fake runner that replays a
+recording with delays."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mab.progress.model import BuildStatus, StepState
+from mab.tui.app import MabApp
+from mab.tui.screens import ConfirmScreen, HelpScreen
+from mab.tui.widgets import PlatformColumns, StepDetails, StepList
+from tests.tui.fakes import FakeSource, stream
+from tests.tui.helpers import wait_finished, wait_until
+
+SIZE = (120, 40)
+
+
+def app_for(source: FakeSource, tmp_path: Path | None = None) -> MabApp:
+    return MabApp(source, animate=False, export_dir=tmp_path)
+
+
+async def test_build_runs_to_the_end_and_shows_every_platform() -> None:
+    source = FakeSource(stream("cold-multi"))
+    app = app_for(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_finished(pilot, app)
+        assert app.state is not None
+        assert app.state.model.status is BuildStatus.SUCCEEDED
+        columns = app.query_one(PlatformColumns)
+        assert sorted(columns.lists) == ["linux/amd64", "linux/arm64"]
+        assert all(len(s.keys) >= 8 for s in columns.lists.values())
+
+
+async def test_r_reruns_with_the_same_arguments_and_compares_with_the_previous_run() -> None:
+    source = FakeSource(
+        stream("cold-multi"), recordings=[stream("cold-multi"), stream("warm-multi")]
+    )
+    app = app_for(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_finished(pilot, app)
+        await pilot.press("r")
+        await wait_finished(pilot, app, runs=2)
+        assert source.starts == [False, False]
+        assert app.previous is not None and app.previous.number == 1
+        header = app.query_one("#header").info  # type: ignore[attr-defined]
+        changes = [p.change for p in header.platforms]
+        assert all(c is not None and c.hit_points is not None and c.hit_points > 0 for c in changes)
+        assert "pp" in str(app.query_one("#header").render())
+
+
+async def test_r_while_running_does_not_start_a_second_build() -> None:
+    source = FakeSource(stream("cold-multi"), pause_at=40)
+    app = app_for(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: source.runs[0].paused, "the pause point")
+        await pilot.press("r")
+        await pilot.pause()
+        assert len(source.starts) == 1
+        source.runs[0].release.set()
+        await wait_finished(pilot, app)
+
+
+@pytest.mark.parametrize(("answer", "starts"), [("y", [False, True]), ("n", [False])])
+async def test_capital_r_asks_then_reruns_without_cache(answer: str, starts: list[bool]) -> None:
+    source = FakeSource(stream("warm-multi"))
+    app = app_for(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_finished(pilot, app)
+        await pilot.press("R")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press(answer)
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+        if answer == "y":
+            await wait_finished(pilot, app, runs=2)
+            assert app.state is not None and app.state.no_cache
+        assert source.starts == starts
+
+
+async def test_c_cancels_the_running_build_cleanly() -> None:
+    source = FakeSource(stream("cold-multi"), pause_at=60)
+    app = app_for(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: source.runs[0].paused, "the pause point")
+        await pilot.press("c")
+        await wait_finished(pilot, app)
+        assert source.runs[0].canceled
+        assert app.state is not None
+        assert app.state.model.status is BuildStatus.CANCELED
+        states = {v.state for v in app.state.model.steps()}
+        assert StepState.RUNNING not in states
+        assert app.is_running  # cancelling does not quit
+
+
+async def test_ctrl_c_cancels_then_a_second_ctrl_c_quits() -> None:
+    source = FakeSource(stream("cold-multi"), pause_at=60)
+    app = app_for(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: source.runs[0].paused, "the pause point")
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert source.runs[0].canceled
+        assert app.is_running
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+    assert app.return_value == 130
+
+
+async def test_rerun_after_cancel_starts_again() -> None:
+    source = FakeSource(stream("cold-multi"), pause_at=60)
+    app = app_for(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: source.runs[0].paused, "the pause point")
+        await pilot.press("c")
+        await wait_finished(pilot, app)
+        await pilot.press("r")
+        await wait_until(pilot, lambda: len(source.runs) == 2 and source.runs[1].paused, "run 2")
+        source.runs[1].release.set()
+        await wait_finished(pilot, app, runs=2)
+        assert app.state is not None and app.state.model.status is BuildStatus.SUCCEEDED
+
+
+async def test_p_cycles_the_platforms_shown() -> None:
+    app = app_for(FakeSource(stream("warm-multi")))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_finished(pilot, app)
+        columns = app.query_one(PlatformColumns)
+        shown = []
+        for _ in range(3):
+            await pilot.press("p")
+            await pilot.pause()
+            shown.append([s.platform for s in columns.shown_lists()])
+        first, second = columns.lists
+        assert {first, second} == {"linux/amd64", "linux/arm64"}
+        assert shown == [[first], [second], [first, second]]
+
+
+async def test_l_toggles_the_log_pane() -> None:
+    app = app_for(FakeSource(stream("warm-multi")))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_finished(pilot, app)
+        details = app.query_one(StepDetails)
+        assert details.display
+        await pilot.press("l")
+        assert not details.display
+        await pilot.press("l")
+        assert details.display
+
+
+async def test_e_exports_the_summary_as_json_and_markdown(tmp_path: Path) -> None:
+    app = app_for(FakeSource(stream("warm-multi")), tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_finished(pilot, app)
+        await pilot.press("e")
+        await pilot.press("e")
+        await pilot.pause()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["mab-summary-2.json", "mab-summary-2.md", "mab-summary.json", "mab-summary.md"]
+    summary = json.loads((tmp_path / "mab-summary.json").read_text())
+    assert summary["status"] == "succeeded"
+    assert set(summary["platforms"]) == {"linux/amd64", "linux/arm64"}
+    assert "| Platform |" in (tmp_path / "mab-summary.md").read_text()
+
+
+async def test_e_into_an_unwritable_place_says_so_without_a_traceback(tmp_path: Path) -> None:
+    app = app_for(FakeSource(stream("warm-multi")), tmp_path / "missing")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_finished(pilot, app)
+        await pilot.press("e")
+        await pilot.pause()
+        assert any("export failed" in n.message for n in app._notifications)
+        assert app.is_running
+
+
+async def test_question_mark_opens_help_and_escape_closes_it() -> None:
+    app = app_for(FakeSource(stream("warm-multi")))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_q_quits_with_the_build_exit_code() -> None:
+    app = app_for(FakeSource(stream("warm-multi")))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_finished(pilot, app)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_value == 0
+
+
+async def test_q_on_a_failed_build_returns_its_exit_code() -> None:
+    app = app_for(FakeSource(stream("fail"), exit_code=1))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_finished(pilot, app)
+        await pilot.press("q")
+    assert app.return_value == 1
+
+
+async def test_q_while_running_cancels_the_build_and_quits() -> None:
+    source = FakeSource(stream("cold-multi"), pause_at=30)
+    app = app_for(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: source.runs[0].paused, "the pause point")
+        await pilot.press("q")
+        await pilot.pause()
+    assert source.runs[0].canceled
+    assert app.return_value == 130
+
+
+async def test_a_failed_build_selects_the_failed_step() -> None:
+    app = app_for(FakeSource(stream("fail"), exit_code=1))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_finished(pilot, app)
+        details = app.query_one(StepDetails)
+        assert details.detail is not None
+        assert details.detail.step.state is StepState.ERROR
+        assert details.detail.log.lines  # the last lines of its output
+        focused = app.focused
+        assert isinstance(focused, StepList)
+        assert focused.selected_key == details.detail.step.key
+
+
+async def test_clicking_a_step_selects_it() -> None:
+    app = app_for(FakeSource(stream("warm-multi")))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_finished(pilot, app)
+        step_list = next(iter(app.query_one(PlatformColumns).lists.values()))
+        await pilot.click(step_list, offset=(5, 3))
+        await pilot.pause()
+        assert step_list.highlighted is not None
+        key = step_list.keys[step_list.highlighted]
+        assert app.selected == key
+        details = app.query_one(StepDetails)
+        assert details.detail is not None and details.detail.step.key == key
+
+
+async def test_arrow_keys_move_the_selection() -> None:
+    app = app_for(FakeSource(stream("warm-multi")))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_finished(pilot, app)
+        step_list = next(iter(app.query_one(PlatformColumns).lists.values()))
+        step_list.focus()
+        await pilot.press("down", "down")
+        await pilot.pause()
+        assert app.selected == step_list.keys[1]
