@@ -25,7 +25,6 @@ import base64
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -221,16 +220,24 @@ def whales(path: Path, cap: int, seconds: float) -> tuple[int, float, float] | N
 
 
 def peak_rss(path: Path) -> float:
-    """Peak RSS in MB of a fresh child process following `path`."""
+    """Peak RSS in MB of a fresh child process following `path`, as the child measures it.
+
+    (The parent's RUSAGE_CHILDREN would also count what a forked child inherited from this
+    process before exec, which holds the benchmark's own large buffers.)
+    """
     code = (
-        "import sys; from pathlib import Path; "
+        "import resource, sys; from pathlib import Path; "
         "sys.path.insert(0, sys.argv[1]); "
-        "from stream_throughput import follow; follow(Path(sys.argv[2]))"
+        "from stream_throughput import follow; follow(Path(sys.argv[2])); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), str(path)], check=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(before, after) / 1024  # ru_maxrss is in KiB on Linux
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(Path(__file__).parent), str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return int(out.split()[-1]) / 1024  # ru_maxrss is in KiB on Linux
 
 
 def main() -> None:

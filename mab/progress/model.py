@@ -9,7 +9,7 @@ step's logs. Readers (the TUI, the plain printer, summaries) call the cheap read
 from __future__ import annotations
 
 import re
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -448,7 +448,7 @@ class BuildModel:
         self.text: deque[str] = deque(maxlen=MAX_TEXT_LINES)  # non-JSON lines of the stream
         self.text_count = 0  # lines of text seen, kept or not
         self._log_bytes = 0
-        self._log_lru: dict[_Node, None] = {}  # nodes with kept logs, least recent first
+        self._log_lru: OrderedDict[_Node, None] = OrderedDict()  # least recently written first
         # The latest log chunks as they came, for a printer that follows them all.
         self.keep_log_feed = False
         self.log_feed: deque[tuple[str, int, bytes]] = deque(maxlen=MAX_LOG_FEED)
@@ -577,11 +577,12 @@ class BuildModel:
             node.log = _Log()
         self._log_bytes += node.log.add(log.stream, log.data)
         lru = self._log_lru
-        lru.pop(node, None)
-        lru[node] = None
+        if node in lru:
+            lru.move_to_end(node)
+        else:
+            lru[node] = None
         while self._log_bytes > LOG_BUDGET and len(lru) > 1:
-            oldest = next(iter(lru))
-            del lru[oldest]
+            oldest, _ = lru.popitem(last=False)
             if oldest.log is not None:
                 self._log_bytes -= oldest.log.evict()
                 self._touch(oldest)

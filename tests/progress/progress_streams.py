@@ -105,7 +105,7 @@ class Graph:
         return [{"vertexes": list(self.vertices.values())}, *self.updates]
 
 
-def multi_platform(fail: bool = False) -> tuple[Graph, list[dict[str, Any]], str]:
+def multi_platform(fail: bool = False) -> tuple[Graph, str]:
     """A two-platform build: deps cached on amd64, executed on arm64; one shared tool step."""
     g = Graph()
     g.add("sha256:def", "[internal] load build definition from Dockerfile")
@@ -121,8 +121,7 @@ def multi_platform(fail: bool = False) -> tuple[Graph, list[dict[str, Any]], str
     a3 = g.add("sha256:a3", "[linux/amd64 deps 3/4] COPY package.json .", a2, "sha256:ctx")
     b3 = g.add("sha256:b3", "[linux/arm64 deps 3/4] COPY package.json .", b2, "sha256:ctx")
     a4 = g.add("sha256:a4", "[linux/amd64 deps 4/4] RUN ./install.sh", a3)
-    b4 = g.add("sha256:b4", "[linux/arm64 deps 4/4] RUN ./install.sh", b4_in := b3)
-    del b4_in
+    b4 = g.add("sha256:b4", "[linux/arm64 deps 4/4] RUN ./install.sh", b3)
     # A build-platform tool step, identical for both targets: one digest, the amd64 name.
     tf = g.add("sha256:tf", f"[linux/amd64 tools 1/2] FROM {base}")
     t2 = g.add("sha256:t2", "[linux/amd64 tools 2/2] RUN make-tool", tf)
@@ -141,14 +140,14 @@ def multi_platform(fail: bool = False) -> tuple[Graph, list[dict[str, Any]], str
     for d in (fa, a2, a3, a4):
         g.cached(d, 0.8)
     g.run(fb, 0.8, 1.0)
-    extra: list[dict[str, Any]] = [{"statuses": [status(fb, "extracting sha256:0123", 5, 10, 0.9)]}]
+    g.updates.insert(-1, {"statuses": [status(fb, "extracting sha256:0123", 5, 10, 0.9)]})
     g.run(b2, 1.0, 1.1)
     g.run(b3, 1.1, 1.2)
     g.cached(tf, 0.8)
     g.run(t2, 0.8, 2.0)
     g.run(b4, 1.2, 5.2)
-    extra.append({"logs": [log(b4, "installing\nstep 1\n", 1, 2.0)]})
-    extra.append({"logs": [log(b4, "warning: slow\n", 2, 2.1)]})
+    g.updates.insert(-1, {"logs": [log(b4, "installing\nstep 1\n", 1, 2.0)]})
+    g.updates.insert(-1, {"logs": [log(b4, "warning: slow\n", 2, 2.1)]})
     g.run(aa, 2.0, 2.1)
     g.run(ba, 5.2, 5.3)
     g.run(a6, 2.1, 2.5)
@@ -160,7 +159,7 @@ def multi_platform(fail: bool = False) -> tuple[Graph, list[dict[str, Any]], str
             6.0,
             error='process "/bin/sh -c tool --check" did not complete successfully: exit code: 1',
         )
-        extra.append({"logs": [log(b6, "check failed: bad arch\n", 2, 5.9)]})
+        g.updates.insert(-1, {"logs": [log(b6, "check failed: bad arch\n", 2, 5.9)]})
         text = (
             'ERROR: failed to solve: process "/bin/sh -c tool --check" did not complete '
             "successfully: exit code: 1\n"
@@ -169,11 +168,9 @@ def multi_platform(fail: bool = False) -> tuple[Graph, list[dict[str, Any]], str
         g.run(b6, 5.3, 6.0)
         g.run("sha256:exp", 6.0, 7.0)
         g.run("sha256:cex", 7.0, 7.5)
-    return g, extra, text
+    return g, text
 
 
 def multi_platform_stream(pretty: bool = False, fail: bool = False) -> bytes:
-    g, extra, text = multi_platform(fail)
-    objects = g.objects()
-    # logs and statuses go after the first update, as BuildKit interleaves them
-    return encode(objects[:8] + extra + objects[8:], pretty, text)
+    g, text = multi_platform(fail)
+    return encode(g.objects(), pretty, text)
