@@ -12,6 +12,7 @@ distribution spec), enough for mab's cache refs and `mab doctor`.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -493,7 +494,7 @@ class RegistryClient:
             if sent_credentials:
                 raise self._rejected(url)
             sent_credentials = self._answer_challenge(reply, scope, url)
-        raise self._rejected(url)
+        raise self._rejected(url) if self.credentials else self._login_needed(url)
 
     def _with_retries(
         self,
@@ -561,9 +562,7 @@ class RegistryClient:
                 return {"Authorization": f"Bearer {token}"}
         creds = self.credentials if self._auth.basic else None
         if creds is not None and not creds.identity_token:
-            basic = httpx.BasicAuth(creds.username, creds.secret)
-            header = next(basic.auth_flow(httpx.Request("GET", self.base))).headers
-            return {"Authorization": header["Authorization"]}
+            return _basic_header(creds)
         return {}
 
     def _answer_challenge(self, reply: Reply, scope: tuple[str, Action] | None, url: str) -> bool:
@@ -594,36 +593,41 @@ class RegistryClient:
                 f"{self.registry} asked for a bearer token without a usable realm",
                 hint="the registry's token service is misconfigured; ask its operator",
             )
-        params: dict[str, str] = {}
+        if creds is not None and realm.startswith("http://") and not _loopback_url(realm):
+            raise RegistryError(
+                f"{self.registry} asked for a login over plain HTTP ({_strip_query(realm)})",
+                hint="mab only sends credentials over HTTPS (or to this machine); "
+                "check the registry's token service address",
+            )
+        params: list[tuple[str, str]] = []
         if challenge.get("service"):
-            params["service"] = challenge.get("service") or ""
+            params.append(("service", challenge.get("service") or ""))
         asked = challenge.get("scope")
         wanted = _scope(*scope) if scope else None
         scopes = [s for s in dict.fromkeys([asked, wanted]) if s]
-        try:
-            if creds is not None and creds.identity_token:
-                form = {**params, "grant_type": "refresh_token", "client_id": "mab"}
-                form["refresh_token"] = creds.secret
-                form["scope"] = " ".join(scopes)
-                response = self._http.post(realm, data=form)
-            else:
-                query: list[tuple[str, str | int | float | bool | None]] = [
-                    *params.items(),
-                    *(("scope", s) for s in scopes),
-                ]
-                basic = httpx.BasicAuth(creds.username, creds.secret) if creds else None
-                response = self._http.get(realm, params=query, auth=basic)
-        except httpx.HTTPError as exc:
-            raise self._transport_error(realm, exc) from None
+        headers: dict[str, str] = {}
+        if creds is not None and creds.identity_token:
+            form = [*params, ("grant_type", "refresh_token"), ("client_id", "mab")]
+            form += [("refresh_token", creds.secret), ("scope", " ".join(scopes))]
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            body: bytes | None = str(httpx.QueryParams(tuple(form))).encode()
+            method, url = "POST", realm
+        else:
+            if creds is not None:
+                headers.update(_basic_header(creds))
+            query = httpx.QueryParams([*params, *(("scope", s) for s in scopes)])
+            method, url, body = "GET", str(httpx.URL(realm).copy_merge_params(query)), None
+        response = self._with_retries(method, url, None, MAX_SMALL_BYTES, headers, False, body)
+        service = _strip_query(realm)
         if response.status_code in (401, 403):
             raise self._rejected(realm) if creds else self._login_needed(realm)
         if response.status_code != 200:
             raise RegistryError(
-                f"the token service {realm} of {self.registry} answered {response.status_code}",
+                f"the token service {service} of {self.registry} answered {response.status_code}",
                 hint="retry later; if it persists, check the registry's status page",
             )
         try:
-            data = json.loads(response.content[:MAX_SMALL_BYTES])
+            data = json.loads(response.body)
         except (json.JSONDecodeError, UnicodeDecodeError):
             data = None
         token = None
@@ -631,7 +635,7 @@ class RegistryClient:
             token = data.get("token") or data.get("access_token")
         if not isinstance(token, str) or not token:
             raise RegistryError(
-                f"the token service {realm} of {self.registry} did not return a token",
+                f"the token service {service} of {self.registry} did not return a token",
                 hint="the registry's token service is misconfigured; ask its operator",
             )
         return token
@@ -676,7 +680,7 @@ class RegistryClient:
 
     def _too_big(self, url: str, limit: int) -> RegistryError:
         return RegistryError(
-            f"{self.registry} sent more than {limit // 1024} KiB for {url}",
+            f"{self.registry} sent more than {limit // 1024} KiB for {_strip_query(url)}",
             hint="that is far larger than a manifest should be; check the reference and the "
             "registry address",
         )
@@ -707,6 +711,15 @@ class RegistryClient:
             return None
         m = _LINK_RE.search(link)
         return m.group(1) if m else None
+
+
+def _basic_header(creds: Credentials) -> dict[str, str]:
+    pair = f"{creds.username}:{creds.secret}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+
+
+def _loopback_url(url: str) -> bool:
+    return is_loopback(httpx.URL(url).netloc.decode("ascii"))
 
 
 def _strip_query(url: str) -> str:

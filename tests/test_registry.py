@@ -569,3 +569,44 @@ def test_probe_manifest_rejected() -> None:
 
     c, _ = client(handler)
     assert c.probe_manifest("app", OCI_INDEX, b"{}") is False
+
+
+def test_token_service_is_retried_on_503() -> None:
+    issued: list[httpx.Request] = []
+    inner = bearer_registry(issued)
+    failures = [httpx.Response(503)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "auth.example" and failures:
+            return failures.pop()
+        return inner(request)
+
+    c, sleeps = client(handler)
+    assert c.list_tags("team/app") == ["buildcache-linux-amd64"]
+    assert sleeps == [0.5]
+
+
+def test_credentials_are_never_sent_to_a_plain_http_token_service() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        challenge = 'Bearer realm="http://auth.example/token",service="reg.example"'
+        return httpx.Response(401, headers={"WWW-Authenticate": challenge})
+
+    c, _ = client(handler, Credentials("me", SECRET, "test"))
+    with pytest.raises(RegistryError, match="asked for a login over plain HTTP"):
+        c.list_tags("app")
+    assert all(r.url.host == "reg.example" for r in seen)
+
+
+def test_anonymous_token_that_is_never_enough_asks_for_a_login() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "auth.example":
+            return httpx.Response(200, json={"token": "useless"})
+        challenge = 'Bearer realm="https://auth.example/token",service="reg.example"'
+        return httpx.Response(401, headers={"WWW-Authenticate": challenge})
+
+    c, _ = client(handler)
+    with pytest.raises(RegistryError, match="needs a login"):
+        c.list_tags("app")
