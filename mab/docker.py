@@ -250,22 +250,27 @@ def _check_daemon(docker: Any) -> tuple[CheckResult, bool | None]:
 
 
 def _inspect_builder(docker: Any, name: str | None) -> BuilderInfo:
-    """python-on-whales for the lookup; the text of `buildx inspect` when its JSON differs."""
-    builder = docker.buildx.inspect(name, bootstrap=True)
+    """python-on-whales for the lookup; the text of `buildx inspect` when the JSON of
+    `buildx ls` (which the library reads, and which buildx < 0.13 lacks) does not fit."""
+    from python_on_whales.exceptions import DockerException
+
     try:
+        builder = docker.buildx.inspect(name, bootstrap=True)
         platforms = [
             normalize_builder_platform(_platform_text(p))
             for node in builder.nodes or ()
             for p in node.platforms or ()
         ]
         return BuilderInfo(str(builder.name), str(builder.driver), tuple(dict.fromkeys(platforms)))
-    except Exception:  # an older/newer `buildx ls --format json` than the library expects
-        return parse_inspect_text(_run_text(["buildx", "inspect", *([name] if name else [])]))
-
-
-def _run_text(args: list[str]) -> str:
-    done = subprocess.run(["docker", *args], capture_output=True, text=True, check=False)
-    return done.stdout
+    except DockerException as exc:
+        if "ls" not in exc.docker_command:  # `buildx inspect` itself failed: no such builder
+            raise
+    except (ValueError, TypeError, AttributeError):
+        pass
+    cmd = [str(x) for x in docker.client_config.docker_cmd]
+    argv = [*cmd, "buildx", "inspect", *([name] if name else [])]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    return parse_inspect_text(done.stdout)
 
 
 def _check_builder(docker: Any, name: str | None) -> tuple[CheckResult, BuilderInfo | None]:
@@ -283,6 +288,8 @@ def _check_builder(docker: Any, name: str | None) -> tuple[CheckResult, BuilderI
         return CheckResult("builder", "fail", f"{shown} is not usable: {detail}", fix), None
     except (ValueError, IndexError) as exc:
         return CheckResult("builder", "fail", f"cannot inspect {shown}: {exc}", None), None
+    if not info.name or not info.driver:
+        return CheckResult("builder", "fail", f"cannot read what {shown} is", None), None
     listed = ", ".join(info.platforms) or "none listed"
     summary = f"builder {info.name!r} (driver {info.driver}): {listed}"
     return CheckResult("builder", "ok", summary), info
@@ -429,7 +436,9 @@ class BuildRunner:
     """Runs one `docker buildx build` and lets a UI cancel it.
 
     `on_chunk` receives every raw chunk of stderr (the rawjson stream, up to 64 KiB each, split
-    anywhere); `record`, when given, receives the same bytes. `cancel()` may be called from any
+    anywhere); `record`, when given, receives the same bytes. buildx's stdout is inherited,
+    captured into the result, or sent to mab's stderr (`stdout`); its stdin is closed unless
+    `stdin` (for `docker buildx build -`). `cancel()` may be called from any
     thread, any number of times: the first call sends SIGINT to the build's process group, later
     calls (or the grace periods running out) escalate to SIGTERM and then SIGKILL.
     """
@@ -441,6 +450,7 @@ class BuildRunner:
         record: BinaryIO | None = None,
         *,
         stdout: StdoutMode = "inherit",
+        stdin: bool = False,
         grace: tuple[float, float] = (10.0, 5.0),
         cwd: str | None = None,
         env: dict[str, str] | None = None,
@@ -449,6 +459,7 @@ class BuildRunner:
         self._on_chunk = on_chunk
         self._record = record
         self._stdout_mode = stdout
+        self._stdin = stdin
         self._grace = grace
         self._cwd = cwd
         self._env = env
@@ -526,7 +537,7 @@ class BuildRunner:
         try:
             return await asyncio.create_subprocess_exec(
                 *self.argv,
-                stdin=subprocess.DEVNULL,
+                stdin=None if self._stdin else subprocess.DEVNULL,
                 stdout=self._stdout_target(),
                 stderr=subprocess.PIPE,
                 start_new_session=True,

@@ -210,6 +210,24 @@ def test_single_platform_on_classic_store_is_fine(
     assert result.builder == BuilderInfo("default", "docker", ("linux/amd64", "linux/386"))
 
 
+@pytest.mark.parametrize(
+    "ls_answer",
+    [
+        'echo "unknown flag: --format" >&2; exit 1',  # buildx 0.12 has no `ls --format`
+        """echo '{"Name":"default","Driver":"docker","Nodes":[{"Platforms":[{"os":"linux"}]}]}'""",
+    ],
+    ids=["buildx-0.12", "other-json"],
+)
+def test_builder_read_from_inspect_text_when_ls_does_not_fit(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, ls_answer: str
+) -> None:
+    script = CLASSIC_ENGINE.replace('echo "$LS" ;;', f"{ls_answer} ;;")
+    assert script != CLASSIC_ENGINE
+    monkeypatch.setenv("PATH", fake_docker(tmp_path, script))
+    result = preflight(["linux/amd64"], False, [], None)
+    assert result.builder == BuilderInfo("default", "docker", ("linux/amd64", "linux/386"))
+
+
 def test_daemon_down_names_docker_host(monkeypatch: pytest.MonkeyPatch) -> None:
     if not _has_docker():
         pytest.skip("no docker client on PATH")

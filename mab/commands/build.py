@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import importlib
 import json
+import os
 import shlex
 import signal
 import sys
@@ -27,7 +28,7 @@ import click
 
 from mab.buildcmd import BuildRequest, buildx_argv, parse_build_arg, with_defaults
 from mab.docker import BuildResult, BuildRunner, StdoutMode, preflight
-from mab.errors import UserError
+from mab.errors import EXIT_INTERRUPTED, UserError
 from mab.progress.decoder import Event, StreamDecoder
 from mab.progress.model import BuildModel
 from mab.progress.plain import PlainPrinter
@@ -35,6 +36,7 @@ from mab.progress.summary import Summary
 from mab.settings import CONFIG_FILE, Settings, parse_platforms
 
 OutputMode = Literal["tui", "plain", "json"]
+CI_OPTIONS = ("cache_backend", "cache_prefix", "cache_read_only")
 _REMOTE_CONTEXT = ("http://", "https://", "git@", "git://", "ssh://", "docker-image://")
 
 
@@ -147,12 +149,9 @@ def open_record(path: str | None) -> BinaryIO | None:
         raise UserError(f"{path}: cannot write the recording: {exc.strerror or exc}") from None
 
 
-async def run_streamed(
-    argv: list[str], session: StreamSession, record: BinaryIO | None, stdout: StdoutMode
-) -> BuildResult:
+async def run_cancellable(runner: BuildRunner) -> BuildResult:
     """Run the build; SIGINT/SIGTERM to mab cancel it (buildx runs in its own session, so the
-    terminal's Ctrl+C reaches only mab)."""
-    runner = BuildRunner(argv, session.feed, record, stdout=stdout)
+    terminal's Ctrl+C reaches only mab; a second Ctrl+C insists)."""
     loop = asyncio.get_running_loop()
     installed = []
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -166,19 +165,36 @@ async def run_streamed(
             loop.remove_signal_handler(sig)
 
 
+def reads_stdin(req: BuildRequest) -> bool:
+    """`docker buildx build -` (or `-f -`) reads the context or Dockerfile from stdin."""
+    return req.context == "-" or req.file == "-"
+
+
+def silence_stdout() -> None:
+    """Whoever read stdout went away (`mab build | head`): drop further output quietly."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 def run_build_plain(req: BuildRequest, mode: Literal["plain", "json"], record: str | None) -> int:
     argv = buildx_argv(req)
     click.echo("mab: " + shlex.join(argv), err=True)
     session = StreamSession(req.platforms, mode)
     sink = open_record(record)
+    stdout: StdoutMode = "stderr" if mode == "json" else "inherit"
+    runner = BuildRunner(argv, session.feed, sink, stdout=stdout, stdin=reads_stdin(req))
     try:
-        stdout: StdoutMode = "stderr" if mode == "json" else "inherit"
-        result = asyncio.run(run_streamed(argv, session, sink, stdout))
+        result = asyncio.run(run_cancellable(runner))
+        session.finish(result.exit_code, result.canceled, result.duration)
+        session.report()
+    except BrokenPipeError:
+        silence_stdout()
+        click.echo("mab: stdout was closed, so the build was canceled", err=True)
+        return EXIT_INTERRUPTED
     finally:
         if sink is not None:
             sink.close()
-    session.finish(result.exit_code, result.canceled, result.duration)
-    session.report()
     if result.canceled:
         click.echo("mab: build canceled", err=True)
     return result.mab_exit_code
@@ -238,6 +254,10 @@ def _request(ctx: click.Context, opts: dict[str, Any]) -> BuildRequest:
 @click.option("--no-tui", is_flag=True, help="Plain lines even in a terminal.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON summary on stdout.")
 @click.option("--record", metavar="FILE", help="Save the raw progress stream for `mab replay`.")
+@click.option("--ci", is_flag=True, help="CI job: grouped log, job summary, outputs, metrics.")
+@click.option("--cache-backend", type=click.Choice(["registry", "gha", "none"]), help="With --ci.")
+@click.option("--cache-prefix", metavar="REF", help="With --ci: per-platform caches under REF.")
+@click.option("--cache-read-only", is_flag=True, help="With --ci: read the caches, write none.")
 @click.pass_context
 def build_command(ctx: click.Context, /, **opts: Any) -> int:
     """Build CONTEXT for every platform and show each platform's steps and cache hits.
@@ -246,6 +266,10 @@ def build_command(ctx: click.Context, /, **opts: Any) -> int:
     """
     req = _request(ctx, opts)
     check_context(req)
+    if opts["ci"]:
+        from mab.commands.build_ci import run_build_ci
+
+        return run_build_ci(req, **{k: opts[k] for k in ("record", *CI_OPTIONS)})
     req = with_defaults(req, load_settings(find_root(Path.cwd())))
     preflight(req.platforms, req.multi_platform, list(req.cache_exports), req.builder)
     mode = output_mode(opts["as_json"], opts["no_tui"])

@@ -18,9 +18,15 @@ from typing import BinaryIO
 
 import click
 
-from mab.commands.build import StreamSession, interactive, output_mode, tui_hook
+from mab.commands.build import (
+    StreamSession,
+    interactive,
+    output_mode,
+    silence_stdout,
+    tui_hook,
+)
 from mab.docker import CHUNK_SIZE
-from mab.errors import UserError
+from mab.errors import EXIT_INTERRUPTED, UserError
 from mab.progress.decoder import DecoderStats, Event, SolveStatus, StreamDecoder
 from mab.progress.model import BuildModel, BuildStatus, Kind, StepState
 
@@ -177,6 +183,10 @@ def replay_command(source: str, speed: float, as_json: bool, no_tui: bool) -> in
     if run_replay_app is not None:
         return int(run_replay_app(request))
     session = StreamSession((), "json" if as_json else "plain")
-    replay(request, session)
-    session.report()
+    try:
+        replay(request, session)
+        session.report()
+    except BrokenPipeError:  # `mab replay FILE | head`
+        silence_stdout()
+        return EXIT_INTERRUPTED
     return 0

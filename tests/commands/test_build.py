@@ -179,6 +179,21 @@ def test_failed_build_exits_with_buildx_code(
     assert "ERROR: failed to solve" in err
 
 
+def test_closed_stdout_cancels_quietly(fake: Fake) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mab", "build", "--no-tui"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # `mab build | head -0`
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == EXIT_INTERRUPTED
+    assert "stdout was closed, so the build was canceled" in err
+    assert "Traceback" not in err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
