@@ -208,7 +208,8 @@ dockerd_pid() {
     local pid
     [[ -f $DOCKERD_PIDFILE ]] || return 1
     pid=$(<"$DOCKERD_PIDFILE")
-    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+    # a stale pid file (dockerd killed) may name a recycled pid: check it is dockerd
+    [[ -n $pid && $(cat "/proc/$pid/comm" 2>/dev/null) == dockerd ]] && echo "$pid"
 }
 
 start_dockerd() {
