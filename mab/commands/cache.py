@@ -360,7 +360,7 @@ def inspect_command(ref: str, as_json: bool) -> int:
 def rm_command(refs: tuple[str, ...], yes: bool) -> int:
     """Delete cache refs (where the registry allows deletes)."""
     targets = [cache_reference(r) for r in refs]
-    if not yes and not sys.stdin.isatty():
+    if not yes and not can_ask():
         raise UserError(
             "refusing to delete without confirmation: stdin is not a terminal",
             hint="pass --yes to delete " + ", ".join(str(t) for t in targets),
@@ -382,6 +382,11 @@ def rm_command(refs: tuple[str, ...], yes: bool) -> int:
             client.delete_manifest(target.repository, digest)
             click.echo(f"deleted {target} ({digest})")
     return 0
+
+
+def can_ask() -> bool:
+    """Is there a person at stdin to confirm a delete?"""
+    return sys.stdin.isatty()
 
 
 def _tags_sharing(client: RegistryClient, target: Reference, digest: str) -> list[str]:

@@ -10,6 +10,7 @@ engineers' builds do not meet.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import subprocess
 import uuid
@@ -85,6 +86,16 @@ class Pushed:
     anonymous: Path  # DOCKER_CONFIG without logins
     logged_in: Path  # DOCKER_CONFIG with the right password
     wrong: Path  # DOCKER_CONFIG with a wrong password
+    context: Path  # the build context all caches come from
+
+    def fresh(self, *platforms: str) -> str:
+        """A new repository on the open registry with one cache ref per platform, for a test
+        that deletes (so the others do not depend on the order tests run in)."""
+        image = f"{REGISTRY}/mabtest/cache-rm-{uuid.uuid4().hex[:10]}"
+        for platform in platforms:
+            ref = f"{image}:buildcache-{platform.replace('/', '-')}"
+            build_cache(self.context, platform, ref, True, self.anonymous)
+        return image
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +117,7 @@ def pushed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pushed]:
         anonymous=docker_config(root / "anonymous", None),
         logged_in=docker_config(root / "logged-in", AUTH_PASSWORD),
         wrong=docker_config(root / "wrong", "not-the-password"),
+        context=context,
     )
     build_cache(context, "linux/amd64", f"{result.image}:buildcache-linux-amd64", True, root)
     build_cache(context, "linux/arm64", f"{result.image}:buildcache-linux-arm64", True, root)
@@ -195,13 +207,13 @@ def test_rm_removes_one_ref_and_ls_no_longer_shows_it(
     pushed: Pushed, as_user: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     as_user.setenv("DOCKER_CONFIG", str(pushed.anonymous))
-    ref = f"{pushed.image}:buildcache-linux-amd64-feature-x"
+    image = pushed.fresh("linux/amd64", "linux/arm64")
+    ref = f"{image}:buildcache-linux-amd64"
     code, out, err = run_mab(["cache", "rm", "--yes", ref], capsys)
     assert code == 0, err
     assert out.startswith(f"deleted {ref} (sha256:")
-    code, out, _ = run_mab(["cache", "ls", pushed.image, "--json"], capsys)
-    tags = [r["tag"] for r in json.loads(out)["refs"]]
-    assert tags == ["buildcache-linux-amd64", "buildcache-linux-arm64"]
+    code, out, _ = run_mab(["cache", "ls", image, "--json"], capsys)
+    assert [r["tag"] for r in json.loads(out)["refs"]] == ["buildcache-linux-arm64"]
     code, _, err = run_mab(["cache", "rm", "--yes", ref], capsys)
     assert code == EXIT_REGISTRY
     assert f"mab: error: {ref} not found on {REGISTRY}" in err
@@ -220,6 +232,29 @@ def test_rm_asks_first(
     assert "pass --yes" in err
     code, out, _ = run_mab(["cache", "ls", pushed.image, "--json"], capsys)
     assert "buildcache-linux-arm64" in [r["tag"] for r in json.loads(out)["refs"]]
+
+
+@pytest.mark.engine
+def test_rm_confirmation_at_a_terminal(
+    pushed: Pushed, as_user: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A person answers the question (stdin stands in for the terminal)."""
+    as_user.setenv("DOCKER_CONFIG", str(pushed.anonymous))
+    as_user.setattr("mab.commands.cache.can_ask", lambda: True)
+    image = pushed.fresh("linux/amd64")
+    ref = f"{image}:buildcache-linux-amd64"
+    as_user.setattr("sys.stdin", io.StringIO("n\n"))
+    code, out, err = run_mab(["cache", "rm", ref], capsys)
+    assert code == 0
+    assert f"delete {ref} (sha256:" in out
+    assert f"kept {ref}" in err
+    as_user.setattr("sys.stdin", io.StringIO("y\n"))
+    code, out, err = run_mab(["cache", "rm", ref], capsys)
+    assert code == 0, err
+    assert f"deleted {ref}" in out
+    code, out, err = run_mab(["cache", "ls", image, "--json"], capsys)
+    assert json.loads(out)["refs"] == []
+    assert "no cache refs" not in err  # JSON output says it with an empty list
 
 
 @pytest.mark.engine

@@ -190,3 +190,15 @@ def test_unknown_platform_is_a_usage_error(
     _, err = capsys.readouterr()
     assert info.value.code == 2
     assert "unknown platform 'linux/vax'" in err
+
+
+@pytest.mark.engine
+def test_unknown_builder(engine: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    name = f"mab-missing-{uuid.uuid4().hex[:6]}"
+    code, checks = run_doctor(["--platform", "linux/amd64", "--builder", name], capsys)
+    assert code == 1
+    builder = checks["builder"]
+    assert builder["status"] == "fail"
+    assert f"builder {name!r} is not usable" in builder["summary"]
+    assert "docker buildx ls" in builder["fix"]
+    assert checks["driver"]["status"] == checks["platforms"]["status"] == "skip"
