@@ -142,7 +142,7 @@ class MabApp(App[int]):
             state.number, state.no_cache, str(model.status), duration, platform_stats(model)
         )
         self.records.append(record)
-        self.query_one(SummaryPanel).show(Summary.from_model(model))
+        self.query_one(SummaryPanel).show(Summary.from_model(model), record.platforms)
         self.query_one(BuildWide).display = False
         self.query_one(SummaryPanel).display = True
         failed = failed_step(model)

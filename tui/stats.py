@@ -20,7 +20,7 @@ def column_platforms(model: BuildModel) -> tuple[str, ...]:
 
 
 def platform_name(platform: str) -> str:
-    return platform or "default platform"
+    return platform or "default"
 
 
 def steps_for(steps: Iterable[StepView], platform: str) -> list[StepView]:

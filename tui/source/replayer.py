@@ -20,7 +20,7 @@ from mab.progress.model import BuildModel, StepState, StepView
 from mab.tui.source.base import ChunkSink, RunOutcome
 
 CHUNK = 64 * 1024
-_OBJECT_START = re.compile(rb"(?m)^[ \t]*\{")
+_OBJECT_START = re.compile(rb"(?m)^\{")
 
 
 def recorded_outcome(model: BuildModel) -> tuple[int, bool]:
@@ -58,6 +58,7 @@ class ReplayRun:
         self.speed = speed
         self.hold_at = hold_at
         self._canceled = asyncio.Event()
+        self.holding = False  # stopped at `hold_at`, waiting to be cancelled
         self._shown: tuple[float, float] | None = None  # (stream time, monotonic) last fed
         self._next: float | None = None  # stream time of the next piece
 
@@ -78,7 +79,9 @@ class ReplayRun:
         else:
             await self._paced(on_chunk)
         if self.hold_at is not None and not self._canceled.is_set():
+            self.holding = True
             await self._canceled.wait()
+            self.holding = False
         if self._canceled.is_set():
             return RunOutcome(EXIT_INTERRUPTED, canceled=True)
         return RunOutcome(None)

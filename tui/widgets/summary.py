@@ -8,20 +8,35 @@ from textual.widgets import Static
 
 from mab.progress.summary import Summary
 from mab.tui.render import seconds
+from mab.tui.stats import PlatformStats, platform_name
 
 SLOWEST = 3
+Row = tuple[str, int, int, int, float, float | None]
 
 
-def render_summary(summary: Summary) -> Text:
-    out = Text(f"{summary.status.upper()} in {seconds(summary.duration_s)}\n", style="bold")
+def _platform_rows(summary: Summary, fallback: tuple[PlatformStats, ...]) -> list[Row]:
     if summary.platforms:
-        width = max(len(p.platform) for p in summary.platforms)
-        out.append(f"{'':{width}}  steps cached ran   hit   time\n", style="dim")
-        for p in summary.platforms:
-            out.append(
-                f"{p.platform:{width}}  {p.steps:5} {p.cached:6} {p.executed:3} "
-                f"{p.hit_ratio * 100:4.0f}% {seconds(p.duration_s):>6}\n"
-            )
+        return [
+            (p.platform, p.steps, p.cached, p.executed, p.hit_ratio, p.duration_s)
+            for p in summary.platforms
+        ]
+    return [
+        (platform_name(p.platform), p.steps, p.cached, p.executed, p.hit_ratio or 0.0, None)
+        for p in fallback
+    ]
+
+
+def render_summary(summary: Summary, fallback: tuple[PlatformStats, ...] = ()) -> Text:
+    """`fallback`: the app's own counts, for a build that named no platform."""
+    out = Text(f"{summary.status.upper()} in {seconds(summary.duration_s)}\n", style="bold")
+    rows = _platform_rows(summary, fallback)
+    if rows:
+        width = max(len(r[0]) for r in rows)
+        out.append(f"{'':{width}}   hit cached ran   time\n", style="dim")
+        for name, steps, cached, ran, ratio, took in rows:
+            took_text = seconds(took if took is not None else summary.duration_s)
+            hit = f"{ratio * 100:3.0f}%"
+            out.append(f"{name:{width}}  {hit} {cached:>3}/{steps:<2} {ran:>3} {took_text:>6}\n")
     if summary.slowest:
         out.append("slowest\n", style="dim")
         for s in summary.slowest[:SLOWEST]:
@@ -33,8 +48,6 @@ def render_summary(summary: Summary) -> Text:
         for platform, miss in misses:
             out.append(f"{platform}: {miss.label} ({miss.state})\n")
     out.rstrip()
-    out.no_wrap = True
-    out.overflow = "ellipsis"
     return out
 
 
@@ -44,7 +57,7 @@ class SummaryPanel(Static):
         self.border_title = "summary"
         self.summary: Summary | None = None
 
-    def show(self, summary: Summary) -> None:
+    def show(self, summary: Summary, fallback: tuple[PlatformStats, ...] = ()) -> None:
         if summary != self.summary:
             self.summary = summary
-            self.update(render_summary(summary))
+            self.update(render_summary(summary, fallback))

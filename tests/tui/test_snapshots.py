@@ -1,0 +1,53 @@
+"""SVG snapshots of the app, replay-driven (no engine): recordings replayed as fast as possible
+to a fixed point, with spinners frozen and the clock taken from the stream itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from mab.tui.app import MabApp
+from mab.tui.source import ReplaySource
+from mab.tui.source.replayer import ReplayRun
+from tests.tui.fakes import STREAMS
+from tests.tui.helpers import wait_until
+
+# name: (recording, objects to replay before holding; None: to the end)
+CASES = {
+    "in-progress": ("cold-multi", 95),  # amd64 done, arm64 still in its emulated install
+    "mostly-cached": ("warm-multi", None),
+    "failed": ("fail", None),
+    "canceled": ("cancel", None),
+    "single-platform": ("single", None),
+}
+SIZES = [(80, 24), (160, 48)]
+
+
+def replay_app(recording: str, hold_at: int | None) -> MabApp:
+    source = ReplaySource.from_path(STREAMS / f"{recording}.rawjson", 0, hold_at=hold_at)
+    return MabApp(source, animate=False)
+
+
+async def settle(pilot: Pilot[int]) -> None:
+    app = pilot.app
+    assert isinstance(app, MabApp)
+
+    def settled() -> bool:
+        state = app.state
+        if state is None:
+            return False
+        run = state.run
+        return not state.running or (isinstance(run, ReplayRun) and run.holding)
+
+    await wait_until(pilot, settled, "the replay to reach its fixed point")
+    app.redraw(force=True)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("case", list(CASES))
+def test_snapshot(snap_compare: Any, case: str, size: tuple[int, int]) -> None:
+    recording, hold_at = CASES[case]
+    assert snap_compare(replay_app(recording, hold_at), run_before=settle, terminal_size=size)
