@@ -17,6 +17,7 @@
 #   MAB_ENGINE_TIMEOUT   seconds to wait for each service (default 90)
 #   MAB_STATE_DIR        registry data and configs (default /var/lib/mab-registry)
 #   MAB_LOG_DIR          service logs (default /var/log)
+#   MAB_FORCE_APT=1      run the apt steps even when every package is already installed
 set -euo pipefail
 
 readonly TIMEOUT="${MAB_ENGINE_TIMEOUT:-90}"
@@ -108,7 +109,10 @@ install_packages() {
         dpkg --add-architecture arm64
         say "dpkg foreign architecture arm64: added (for busybox-static:arm64)"
     fi
-    export DEBIAN_FRONTEND=noninteractive
+    # No prompts, ever (CI has no stdin): keep locally changed conffiles, no needrestart dialog.
+    export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
+    local -a apt_opts=(-y -qq -o Dpkg::Use-Pty=0
+                       -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
     say "apt-get update ..."
     apt-get update -qq || die "apt-get update failed"
 
@@ -122,10 +126,10 @@ install_packages() {
     fi
     local rc=0
     say "apt-get install -t trixie ${TRIXIE_PKGS[*]} ..."
-    apt-get install -y -qq -o Dpkg::Use-Pty=0 -t trixie "${TRIXIE_PKGS[@]}" >/dev/null || rc=$?
+    apt-get install "${apt_opts[@]}" -t trixie "${TRIXIE_PKGS[@]}" </dev/null >/dev/null || rc=$?
     if (( rc == 0 )); then
         say "apt-get install ${BOOKWORM_PKGS[*]} ..."
-        apt-get install -y -qq -o Dpkg::Use-Pty=0 "${BOOKWORM_PKGS[@]}" >/dev/null || rc=$?
+        apt-get install "${apt_opts[@]}" "${BOOKWORM_PKGS[@]}" </dev/null >/dev/null || rc=$?
     fi
     if (( created_policy )); then rm -f "$policy"; fi
     (( rc == 0 )) || die "apt-get install failed (exit $rc)"
@@ -146,7 +150,7 @@ install_packages() {
         "buildx $(dpkg-query -W -f='${Version}' docker-buildx))"
 }
 
-if packages_ready; then
+if packages_ready && [[ ${MAB_FORCE_APT:-0} != 1 ]]; then
     say "packages: already installed (docker.io $(dpkg-query -W -f='${Version}' docker.io))"
 else
     install_packages
