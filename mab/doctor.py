@@ -304,8 +304,8 @@ def evaluate(facts: Facts) -> Report:
     if facts.registry is not None:
         checks += _registry_checks(facts.registry)
     else:
-        hint = "pass --image (or set image: in .mab.yml)"
-        checks.append(CheckResult("registry", "skip", f"not checked: no image ({hint})"))
+        reason = "not checked: no image given; pass --image or set image: in .mab.yml"
+        checks.append(CheckResult("registry", "skip", reason))
     checks.append(check_disk(facts.disk))
     return Report(tuple(checks))
 

@@ -10,12 +10,13 @@ engineers' builds do not meet.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import subprocess
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,9 @@ import pytest
 
 from mab.cli import main
 from mab.commands.cache import describe_layers, split_cache_tag, summarize
-from mab.errors import EXIT_REGISTRY, EXIT_USAGE
-from mab.registry import Manifest, Reference, parse_manifest, parse_reference
+from mab.dockerconfig import credentials_for
+from mab.errors import EXIT_REGISTRY, EXIT_USAGE, RegistryError
+from mab.registry import Manifest, Reference, RegistryClient, parse_manifest, parse_reference
 from tests import engine as engine_check
 
 REGISTRY = engine_check.REGISTRY
@@ -87,6 +89,7 @@ class Pushed:
     logged_in: Path  # DOCKER_CONFIG with the right password
     wrong: Path  # DOCKER_CONFIG with a wrong password
     context: Path  # the build context all caches come from
+    fresh_images: list[str] = field(default_factory=list)
 
     def fresh(self, *platforms: str) -> str:
         """A new repository on the open registry with one cache ref per platform, for a test
@@ -95,6 +98,7 @@ class Pushed:
         for platform in platforms:
             ref = f"{image}:buildcache-{platform.replace('/', '-')}"
             build_cache(self.context, platform, ref, True, self.anonymous)
+        self.fresh_images.append(image)
         return image
 
 
@@ -127,6 +131,23 @@ def pushed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pushed]:
     auth_ref = f"{result.auth_image}:buildcache-linux-arm64"
     build_cache(context, "linux/arm64", auth_ref, True, result.logged_in)
     yield result
+    for image in [result.image, *result.fresh_images]:
+        remove_all(image, result.anonymous)
+    remove_all(result.auth_image, result.logged_in)
+
+
+def remove_all(image: str, config: Path) -> None:
+    """Leave the shared registries as they were: delete every tag this module pushed."""
+    ref = parse_reference(image)
+    creds = credentials_for(ref.registry, config / "config.json")
+    with (
+        RegistryClient(ref.registry, credentials=creds, lookup_credentials=False) as client,
+        contextlib.suppress(RegistryError),
+    ):
+        for tag in client.list_tags(ref.repository):
+            digest = client.manifest_digest(ref.with_tag(tag))
+            if digest:
+                client.delete_manifest(ref.repository, digest)
 
 
 @pytest.fixture
