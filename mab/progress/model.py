@@ -438,7 +438,10 @@ class BuildModel:
         self._nodes: dict[str, _Node] = {}
         self._steps: dict[str, _Step] = {}
         self._platform_rank: dict[str, int] = {p: i for i, p in enumerate(self.requested)}
-        self._stage_rank: dict[tuple[str, str], int] = {}
+        self._stage_seen: dict[tuple[str, str], int] = {}  # first appearance of each stage
+        self._stage_rank: dict[tuple[str, str], tuple[int, int]] = {}
+        self._graph_version = 0
+        self._ranked_version = -1
         self._changed: dict[str, None] = {}
         self._list_version = -1
         self._list: tuple[tuple[StepView, ...], tuple[StepView, ...]] = ((), ())
@@ -509,7 +512,9 @@ class BuildModel:
 
     def _vertex(self, v: Vertex) -> None:
         node = self._node(v.digest)
-        node.known = True
+        if not node.known:
+            node.known = True
+            self._graph_version += 1
         if v.name and not node.name:  # BuildKit's first name for a digest is the one
             node.name = v.name
             node.parsed = parse_name(v.name)
@@ -518,8 +523,7 @@ class BuildModel:
                 self._platform_rank.setdefault(seed, len(self._platform_rank))
                 self._spread(node, {seed})
             stage = (node.parsed.target, node.parsed.stage)
-            if stage not in self._stage_rank:
-                self._stage_rank[stage] = node.order
+            self._stage_seen.setdefault(stage, node.order)
         if v.inputs != node.inputs:
             for digest in v.inputs:
                 if digest in node.inputs:
@@ -529,9 +533,15 @@ class BuildModel:
                 if node.platforms - source.platforms:
                     self._spread(source, set(node.platforms))
             node.inputs = tuple(dict.fromkeys(node.inputs + v.inputs))
-        node.started = v.started if v.started is not None else node.started
-        node.completed = v.completed if v.completed is not None else node.completed
-        node.cached = v.cached
+            self._graph_version += 1
+        # Each update carries the vertex's whole state, and a vertex can open again: after a
+        # hit in an imported registry cache it is run again to fetch and extract the cached
+        # layers (buildx plain then prints DONE). It stays a cache hit; its time runs from
+        # its first start to its last completion.
+        if node.started is None or (v.started is not None and v.started < node.started):
+            node.started = v.started
+        node.completed = v.completed
+        node.cached = node.cached or v.cached
         node.error = v.error
         group = v.progress_group.id if v.progress_group else ""
         if node.step is None or (group and group != node.group):
@@ -607,10 +617,10 @@ class BuildModel:
             known = [s for s in self._steps.values() if any(m.known for m in s.members)]
             views = [(s, self._view(s)) for s in known]
             steps = [(s, v) for s, v in views if v.index]
-            stage_rank = self._stage_rank
+            stage_rank = self._rank_stages(steps)
             steps.sort(
                 key=lambda sv: (
-                    stage_rank.get((sv[1].target, sv[1].stage), 0),
+                    stage_rank.get((sv[1].target, sv[1].stage), (0, 0)),
                     sv[1].index,
                     self._platform_rank.get(sv[1].platforms[0], 99) if sv[1].platforms else 99,
                     sv[0].order,
@@ -620,6 +630,43 @@ class BuildModel:
             self._list = (tuple(v for _, v in steps), tuple(wide))
             self._list_version = self.version
         return self._list
+
+    def _rank_stages(
+        self, steps: list[tuple[_Step, StepView]]
+    ) -> dict[tuple[str, str], tuple[int, int]]:
+        """Stages in build order: by how deep in the graph their first step is, then by
+        first appearance (BuildKit's arrival order is not the Dockerfile's)."""
+        if self._ranked_version == self._graph_version:
+            return self._stage_rank
+        depth = self._depths()
+        ranks: dict[tuple[str, str], tuple[int, int]] = {}
+        for step, view in steps:
+            key = (view.target, view.stage)
+            mine = min(depth.get(m.digest, 0) for m in step.members)
+            seen = self._stage_seen.get(key, 0)
+            ranks[key] = min(ranks.get(key, (mine, seen)), (mine, seen))
+        self._stage_rank = ranks
+        self._ranked_version = self._graph_version
+        return ranks
+
+    def _depths(self) -> dict[str, int]:
+        """The longest path from a source to each vertex (iterative; cycles count as 0)."""
+        depth: dict[str, int] = {}
+        visiting: set[str] = set()
+        nodes = self._nodes
+        for root in nodes.values():
+            stack = [(root, False)]
+            while stack:
+                node, ready = stack.pop()
+                if node.digest in depth:
+                    continue
+                if ready:
+                    depth[node.digest] = 1 + max((depth.get(i, 0) for i in node.inputs), default=-1)
+                elif node.digest not in visiting:
+                    visiting.add(node.digest)
+                    stack.append((node, True))
+                    stack.extend((nodes[i], False) for i in node.inputs if i not in depth)
+        return depth
 
     def steps(self) -> tuple[StepView, ...]:
         """Dockerfile steps (FROM included), by stage order then index; shared ones once."""

@@ -35,7 +35,7 @@ def _latest(items: deque[T], count: int) -> list[T]:
 
 
 def _short(text: str, limit: int = INSTRUCTION_CHARS) -> str:
-    line = text.split("\n", 1)[0]
+    line = " ".join(text.split("\n", 1)[0].split())
     if len(line) > limit or "\n" in text:
         return line[: limit - 1].rstrip() + "…"
     return line
@@ -136,7 +136,7 @@ class PlainPrinter:
         prefix = prefix if len(prefix) <= 60 else prefix[:59] + "…"
         for raw in parts:
             text = raw.decode("utf-8", "replace").rstrip("\r")
-            self._line(f"{prefix} | {_short(text, LOG_LINE_BYTES)}")
+            self._line(f"{prefix} | {text[:LOG_LINE_BYTES]}")
 
     def finish(self, summary: Summary) -> None:
         """The build is over: print what is left, then the summary table."""

@@ -37,6 +37,7 @@ class StepSummary:
 
     @property
     def label(self) -> str:
+        """`deps 2/2 RUN ./install.sh`, the instruction cut to one short line."""
         stage = f"{self.stage} " if self.stage else ""
         return f"{stage}{self.index}/{self.total} {_first_line(self.instruction)}"
 
@@ -141,9 +142,14 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def _first_line(text: str) -> str:
-    line = text.split("\n", 1)[0]
-    return line + " …" if "\n" in text else line
+INSTRUCTION_CHARS = 80
+
+
+def _first_line(text: str, limit: int = INSTRUCTION_CHARS) -> str:
+    line = " ".join(text.split("\n", 1)[0].split())  # RUN a; \ continuations leave long gaps
+    if len(line) > limit or "\n" in text:
+        return line[: limit - 1].rstrip() + "…"
+    return line
 
 
 def _step(view: StepView) -> StepSummary:
