@@ -1,0 +1,237 @@
+"""`mab build --ci`: the build for a CI job, with its reports where the CI system wants them.
+
+What is written, and where, is decided by `mab.ci` (pure); this module runs the build and writes:
+
+1. plain progress into the job log (on GitHub inside a collapsible group, with workflow commands
+   switched off while the build's own output streams), then a group per platform with its steps,
+   then the summary table;
+2. the JSON summary, the Markdown summary and the metrics report into the report directory;
+3. on GitHub, the Markdown to `$GITHUB_STEP_SUMMARY` and the outputs to `$GITHUB_OUTPUT`;
+4. with per-platform caches and several platforms, one cache-only export per platform after a
+   successful build (one build has one `--cache-to`; see `mab.buildcmd`).
+
+All of it is written before mab exits with buildx's exit code, also when the build failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shlex
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from mab import ci
+from mab.buildcmd import BuildRequest, buildx_argv, with_defaults
+from mab.commands.build import (
+    StreamSession,
+    find_root,
+    load_settings,
+    open_record,
+    run_cancellable,
+)
+from mab.docker import BuildRunner, preflight
+from mab.errors import UserError
+from mab.progress.plain import step_line
+from mab.progress.summary import Summary, render_table
+
+METADATA_FILE = "metadata.json"
+
+
+def _out(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def shown_argv(argv: list[str]) -> str:
+    """The command line for the log, build-arg values hidden (they may hold tokens)."""
+    shown = list(argv)
+    for i, arg in enumerate(shown[:-1]):
+        if arg == "--build-arg":
+            key = shown[i + 1].split("=", 1)[0]
+            shown[i + 1] = f"{key}=***"
+    return shlex.join(shown)
+
+
+def ci_request(
+    req: BuildRequest, backend: str | None, prefix: str | None, read_only: bool
+) -> tuple[BuildRequest, ci.CachePlan | None]:
+    """Apply `--cache-backend`/`--cache-prefix` (before `.mab.yml` defaults, which they
+    replace); the plan's exports still to run after the build come back with it."""
+    if backend is None and prefix is None:
+        return req, None
+    if req.cache_from or req.cache_to:
+        raise UserError(
+            "--cache-prefix and --cache-from/--cache-to do not go together",
+            hint="name the per-platform caches with --cache-prefix, or give specs yourself",
+        )
+    plan = ci.cache_plan(backend or "registry", prefix or "", req.platforms)
+    cache_to = plan.exports[0][1] if len(plan.exports) == 1 and not read_only else None
+    req = replace(req, cache_from=plan.cache_from, cache_to=cache_to)
+    if read_only or len(plan.exports) < 2:
+        plan = replace(plan, exports=())
+    return req, plan
+
+
+def _with_metadata(req: BuildRequest, path: Path) -> BuildRequest:
+    if any(a == "--metadata-file" or a.startswith("--metadata-file=") for a in req.extra_args):
+        return req
+    return replace(req, extra_args=(*req.extra_args, "--metadata-file", str(path)))
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def _write(path: Path, text: str, *, append: bool = False) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a" if append else "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        _out(f"mab: warning: cannot write {path}: {exc.strerror or exc}")
+
+
+def _reference(metadata: str, digest: str | None, req: BuildRequest) -> str:
+    try:
+        names = json.loads(metadata).get("image.name", "")
+    except (ValueError, AttributeError):
+        names = ""
+    first = names.split(",")[0].strip() if isinstance(names, str) else ""
+    return ci.image_reference(None, (first,) if first else req.tags, digest)
+
+
+def _run(req: BuildRequest, session: StreamSession, record: str | None) -> tuple[int, bool, float]:
+    sink = open_record(record)
+    runner = BuildRunner(buildx_argv(req), session.feed, sink, stdout="inherit")
+    try:
+        result = asyncio.run(run_cancellable(runner))
+    finally:
+        if sink is not None:
+            sink.close()
+    return result.exit_code, result.canceled, result.duration
+
+
+@dataclass(frozen=True)
+class Ran:
+    summary: Summary
+    exit_code: int  # buildx's; 130 after a cancel
+
+
+def _progress(env: ci.CiEnv, title: str, req: BuildRequest, record: str | None) -> Ran:
+    """Run one build with its plain progress (grouped, commands off, on GitHub)."""
+    token = ci.new_token()
+    if env.github:
+        _out(ci.group_start(title))
+    _out("mab: " + shown_argv(buildx_argv(req)))
+    if env.github:
+        _out(ci.stop_commands(token))
+    session = StreamSession(req.platforms, "plain")
+    code, canceled, duration = 1, False, None
+    try:
+        code, canceled, duration = _run(req, session, record)
+    finally:
+        summary = session.finish(code, canceled, duration)
+        session.printer.update()
+        if env.github:
+            _out(ci.resume_commands(token))
+            _out(ci.group_end())
+    _per_platform(env, session, summary)
+    return Ran(summary, 130 if canceled else code)
+
+
+def _per_platform(env: ci.CiEnv, session: StreamSession, summary: Summary) -> None:
+    if not env.github:
+        return
+    views = session.model.steps()
+    for p in summary.platforms:
+        token = ci.new_token()
+        _out(ci.group_start(ci.platform_title(p)))
+        _out(ci.stop_commands(token))
+        for view in views:
+            if p.platform in view.platforms and view.is_instruction:
+                _out(step_line(view))
+        _out(ci.resume_commands(token))
+        _out(ci.group_end())
+
+
+def _export_caches(env: ci.CiEnv, req: BuildRequest, plan: ci.CachePlan) -> None:
+    """One cache-only build per platform: its layers are in the builder already."""
+    for platform, spec in plan.exports:
+        one = replace(
+            req,
+            platforms=(platform,),
+            tags=(),
+            push=False,
+            load=False,
+            cache_to=spec,
+            extra_args=("--output", "type=cacheonly"),
+        )
+        ran = _progress(env, f"Export the {platform} layer cache", one, None)
+        if ran.exit_code != 0:
+            text = f"exporting the {platform} layer cache failed; the next build may miss it"
+            _out(f"::warning::{ci.escape_data(text)}" if env.github else f"mab: warning: {text}")
+
+
+def report(env: ci.CiEnv, summary: Summary, digest: str | None, reference: str) -> Path:
+    """Write the summaries, the metrics and (GitHub) the outputs; returns the JSON's path."""
+    folder = env.report_dir
+    json_path = folder / ci.SUMMARY_JSON
+    markdown = ci.step_summary(summary, reference)
+    _write(json_path, json.dumps(summary.to_json(), indent=2) + "\n")
+    _write(folder / ci.SUMMARY_MARKDOWN, markdown)
+    _write(folder / ci.METRICS_FILE, ci.metrics(summary))
+    if env.summary_file is not None:
+        _write(env.summary_file, markdown + "\n", append=True)
+    if env.output_file is not None:
+        values = ci.outputs(summary, digest, reference, json_path.resolve())
+        _write(
+            env.output_file, "".join(ci.output_entry(k, v) for k, v in values.items()), append=True
+        )
+    return json_path
+
+
+def run_build_ci(
+    req: BuildRequest,
+    *,
+    record: str | None,
+    cache_backend: str | None,
+    cache_prefix: str | None,
+    cache_read_only: bool,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    env = ci.detect(os.environ if environ is None else environ)
+    settings = load_settings(find_root(Path.cwd()))
+    req = replace(req, platforms=req.platforms or settings.platforms)
+    req, plan = ci_request(req, cache_backend, cache_prefix, cache_read_only)
+    if plan is None:  # caches named on the command line replace .mab.yml's
+        req = with_defaults(req, settings)
+    preflight(req.platforms, req.multi_platform, list(req.cache_exports), req.builder)
+    metadata_path = env.report_dir / METADATA_FILE
+    with contextlib.suppress(OSError):
+        metadata_path.parent.mkdir(parents=True, exist_ok=True)
+        metadata_path.unlink(missing_ok=True)
+    req = _with_metadata(req, metadata_path)
+    ran = _progress(env, f"Build {', '.join(req.platforms) or 'the image'}", req, record)
+    summary = ran.summary
+    metadata = _read(metadata_path)
+    digest = ci.read_digest(metadata)
+    reference = _reference(metadata, digest, req)
+    path = report(env, summary, digest, reference)
+    _out("\n" + render_table(summary).rstrip("\n"))
+    _out(f"mab: summary: {path}")
+    if ran.exit_code == 0 and plan is not None and plan.exports:
+        _export_caches(env, replace(req, extra_args=()), plan)
+    if ran.exit_code not in (0, 130) and env.github:
+        error = summary.error
+        where = error.step if error and error.step else "the build"
+        message = error.message if error else f"buildx exited with {ran.exit_code}"
+        _out(ci.error_annotation("mab build failed", f"{where}: {message}"))
+    return ran.exit_code
