@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 import yaml
-from mab.generators import gitlab, gitlab_pins
-from mab.generators.gitlab_deps import MAX_CACHES, MAX_KEY_FILES
 from ruamel.yaml import YAML
 
 from mab.cacherefs import REGISTRY_EXPORT_OPTIONS
 from mab.detect import detect
 from mab.errors import UserError
+from mab.generators import gitlab, gitlab_pins
+from mab.generators.gitlab_deps import MAX_CACHES, MAX_KEY_FILES
 from mab.project import CacheMount, DockerfileInfo, Image, Lockfile, Project, Stage
 from mab.settings import Settings
 from mab.yamlio import dump_roundtrip
@@ -354,6 +354,20 @@ RunJob = Callable[..., list[str]]
 _VAR = re.compile(r"\$(\w+)")
 
 
+def job_env(doc: dict[str, Any], job: str, entry: int = 0, **ci: str) -> dict[str, str]:
+    """The environment GitLab gives `job` (matrix entry `entry`) in a pipeline with `ci`."""
+    template, spec = doc[".mab-runner"], doc[job]
+    env = {**CI_ENV, **ci}
+    variables = {**template["variables"], **spec["variables"]}
+    if "parallel" in spec:
+        variables.update(spec["parallel"]["matrix"][entry])
+    if env["CI_COMMIT_TAG"] or env["CI_COMMIT_BRANCH"] == env["CI_DEFAULT_BRANCH"]:
+        variables.update(template["rules"][0]["variables"])
+    for k, v in variables.items():  # GitLab expands $VARIABLES in variable values
+        env[k] = _VAR.sub(lambda m: env.get(m.group(1), ""), v)
+    return {**os.environ, **env}
+
+
 @pytest.fixture
 def run_job(tmp_path: Path) -> RunJob:
     """Run one job's before_script + script under `sh -e` with a fake `docker`; return its calls."""
@@ -365,20 +379,11 @@ def run_job(tmp_path: Path) -> RunJob:
     (bin_dir / "docker").chmod(0o755)
 
     def run(doc: dict[str, Any], job: str, entry: int = 0, **ci: str) -> list[str]:
-        template, spec = doc[".mab-runner"], doc[job]
-        env = {**CI_ENV, **ci}
-        variables = {**template["variables"], **spec["variables"]}
-        if "parallel" in spec:
-            variables.update(spec["parallel"]["matrix"][entry])
-        trusted = env["CI_COMMIT_TAG"] or env["CI_COMMIT_BRANCH"] == env["CI_DEFAULT_BRANCH"]
-        if trusted:
-            variables.update(template["rules"][0]["variables"])
-        for k, v in variables.items():  # GitLab expands $VARIABLES in variable values
-            env[k] = _VAR.sub(lambda m: env.get(m.group(1), ""), v)
+        env = job_env(doc, job, entry, **ci)
         log = tmp_path / f"calls-{job}-{entry}.log"
         log.unlink(missing_ok=True)
-        env.update(MAB_TEST_LOG=str(log), PATH=f"{bin_dir}:{os.environ['PATH']}")
-        script = "\n".join([*template["before_script"], *spec["script"]])
+        env.update(MAB_TEST_LOG=str(log), PATH=f"{bin_dir}:{env['PATH']}")
+        script = "\n".join([*doc[".mab-runner"]["before_script"], *doc[job]["script"]])
         result = subprocess.run(
             ["sh", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
         )
@@ -462,3 +467,64 @@ def test_metadata_file_digest_is_read_back_in_the_format_buildx_writes() -> None
     # buildx writes --metadata-file as indented JSON, one key per line.
     text = json.dumps({"containerimage.digest": "sha256:" + "a" * 64}, indent=2)
     assert '"containerimage.digest": "sha256:' in text
+
+
+# --- the shell on the real engine (scripts/engine-up.sh) -------------------------------------
+
+ENGINE_BASE = "localhost:5000/base/busybox:1"
+ENGINE_DOCKERFILE = f"""\
+FROM {ENGINE_BASE}
+ARG RUN_ID
+RUN --mount=type=cache,id=things,target=/root/.things \\
+    cat /root/.things/seed && echo "$RUN_ID" > /root/.things/added
+"""
+
+
+@pytest.mark.engine
+@pytest.mark.usefixtures("engine_ready")
+def test_cache_mount_round_trip_and_merge_on_the_real_engine(tmp_path: Path) -> None:
+    """The engine here has only the `docker` driver (no BuildKit image for a
+    `docker-container` builder), which cannot push by digest; so this runs the generated
+    cache-mount carrying and merge functions for real, around a plain build and push."""
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/Dockerfile").write_text(ENGINE_DOCKERFILE)
+    mount = CacheMount(target="/root/.things", line=3, id="things")
+    info = DockerfileInfo("app/Dockerfile", (Stage(0, ENGINE_BASE, 1),), cache_mounts=(mount,))
+    image = Image("app", "app", "app/Dockerfile", info=info)
+    repo = f"localhost:5000/mabtest/gitlab-{os.getpid()}"
+    doc = pipeline_of(Project(images=(image,)), Settings(image=repo))
+    functions = doc[".mab-runner"]["before_script"][-1]
+    cache_in, _, cache_out = doc["mab-build-app"]["script"]
+    directory = tmp_path / ".mab-cache/app/build/things"
+    run_id = str(os.getpid())
+    script = "\n".join(
+        [
+            functions,
+            f"mkdir -p {directory} && echo seeded > {directory}/seed",
+            cache_in,
+            "mkdir -p .mab/app/digests",
+            f"docker buildx build --build-arg RUN_ID={run_id} --file app/Dockerfile"
+            f" --output type=image,name={repo},push=true"
+            " --metadata-file .mab/app/metadata.json app",
+            f"rm -rf {directory}",
+            cache_out,
+            'sed -n \'s/.*"containerimage.digest": *"\\(sha256:[0-9a-f]*\\)".*/\\1/p\''
+            " .mab/app/metadata.json > .mab/app/digests/linux-amd64",
+            "mab_merge",
+        ]
+    )
+    env = job_env(doc, "mab-merge-app", MAB_BUSYBOX_IMAGE=ENGINE_BASE, CI_JOB_ID=run_id)
+    result = subprocess.run(
+        ["sh", "-e", "-c", script],
+        cwd=tmp_path,
+        env={**env, "MAB_BUSYBOX_IMAGE": ENGINE_BASE},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    # What GitLab restored reached the build, and what the build added came back out.
+    assert (directory / "seed").read_text() == "seeded\n"
+    assert (directory / "added").read_text() == f"{run_id}\n"
+    # The merge tagged the pushed image with this ref's tags.
+    assert f"Name:      {repo}:main" in result.stdout
