@@ -113,7 +113,7 @@ class Summary:
             first, last = model.span()
             duration_s = last - first if first is not None and last is not None else 0.0
         platforms = tuple(_platform(p, views, steps) for p in model.platforms())
-        ran = [s for s in steps if s.state is StepState.DONE and s.duration_s is not None]
+        ran = [s for s in steps if s.state is StepState.DONE and (s.duration_s or 0.0) >= 0.05]
         ran.sort(key=lambda s: -(s.duration_s or 0.0))
         return cls(
             status=str(model.status),
@@ -199,7 +199,7 @@ def _error(model: BuildModel) -> ErrorSummary | None:
     detail = model.step(failed.key)
     tail = detail.log.text[-LOG_TAIL_LINES:] if detail else ()
     where = f"[{', '.join(failed.platforms)}] " if failed.platforms else ""
-    return ErrorSummary(message or failed.error, where + failed.label, tuple(tail))
+    return ErrorSummary(message or failed.error, where + _step(failed).label, tuple(tail))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mab.progress.decoder import StreamDecoder
 from mab.progress.model import BuildModel, BuildStatus, Kind, StepState, parse_name
@@ -226,3 +228,20 @@ def test_pretty_recording_reads_the_same_compacted() -> None:
         model.finish(0)
         models.append(Summary.from_model(model).to_json())
     assert models[0] == models[1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from([n for n in NAMES if n != "loglines"]), st.data())
+def test_any_chunking_of_a_recording_gives_the_same_events(name: str, data: st.DataObject) -> None:
+    stream = (STREAMS / f"{name}.rawjson").read_bytes()
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=80)))
+    whole = StreamDecoder()
+    expected = whole.feed(stream) + whole.close()
+    chunked = StreamDecoder()
+    events = []
+    last = 0
+    for cut in [*cuts, len(stream)]:
+        events += chunked.feed(stream[last:cut])
+        last = cut
+    assert events + chunked.close() == expected
+    assert whole.stats.skipped_objects == 0
