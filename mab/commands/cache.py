@@ -8,9 +8,10 @@ layers to their parents and to the cache records (build steps) that produced the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,7 @@ class CacheLayer:
     parent: str | None  # the parent layer's digest
     records: int  # how many cache records (build steps) produce this layer
     belongs_to: str
+    shared_with: tuple[str, ...] = ()  # the image's other cache tags holding the same layer
 
 
 def split_cache_tag(tag: str) -> tuple[str | None, str | None]:
@@ -133,8 +135,11 @@ def _int(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
-def describe_layers(manifest: Manifest, cache_config: Any) -> tuple[CacheLayer, ...]:
-    """Each layer with its parent and the build steps (cache records) that produce it.
+def describe_layers(
+    manifest: Manifest, cache_config: Any, others: Mapping[str, Manifest] | None = None
+) -> tuple[CacheLayer, ...]:
+    """Each layer with its parent, the build steps (cache records) that produce it, and the
+    other cache tags (`others`: tag -> manifest) that hold it too.
 
     In the cache config, `layers[i].parent` indexes the same list (Go omits a 0, and -1 means
     none); `records[j].layers[k].layer` points into it too."""
@@ -157,6 +162,10 @@ def describe_layers(manifest: Manifest, cache_config: Any) -> tuple[CacheLayer, 
                 if 0 <= index < len(blobs):
                     producers[blobs[index]] = producers.get(blobs[index], 0) + 1
     children = {p for p in chain.values() if p}
+    holders: dict[str, list[str]] = {}
+    for tag, other in sorted((others or {}).items()):
+        for digest in {d.digest for d in cache_parts(other)[1]}:
+            holders.setdefault(digest, []).append(tag)
     out = []
     for i, d in enumerate(layers):
         count = producers.get(d.digest, 0)
@@ -169,7 +178,10 @@ def describe_layers(manifest: Manifest, cache_config: Any) -> tuple[CacheLayer, 
         else:
             belongs = "not referenced by the cache config"
         created, parent = created_of(d), chain.get(d.digest)
-        out.append(CacheLayer(i, d.digest, d.media_type, d.size, created, parent, count, belongs))
+        shared = tuple(holders.get(d.digest, ()))
+        out.append(
+            CacheLayer(i, d.digest, d.media_type, d.size, created, parent, count, belongs, shared)
+        )
     return tuple(out)
 
 
@@ -234,10 +246,12 @@ def layers_table(layers: tuple[CacheLayer, ...]) -> str:
             short_time(layer.created),
             short_digest(layer.parent),
             layer.belongs_to,
+            ", ".join(layer.shared_with) or "-",
         )
         for layer in layers
     ]
-    return table(("#", "DIGEST", "SIZE", "CREATED", "PARENT", "BELONGS TO"), rows)
+    header = ("#", "DIGEST", "SIZE", "CREATED", "PARENT", "BELONGS TO", "ALSO IN")
+    return table(header, rows)
 
 
 # --------------------------------------------------------------------------- I/O
@@ -332,8 +346,9 @@ def inspect_command(ref: str, as_json: bool) -> int:
         manifest = client.get_manifest(target)
         config, _ = cache_parts(manifest)
         cache_config = client.get_json_blob(target.repository, config.digest) if config else None
+        others = _other_caches(client, target)
     summary = summarize(target, manifest)
-    layers = describe_layers(manifest, cache_config)
+    layers = describe_layers(manifest, cache_config, others)
     if as_json:
         _emit_json({**asdict(summary), "layer_details": [asdict(x) for x in layers]})
         return 0
@@ -382,6 +397,18 @@ def rm_command(refs: tuple[str, ...], yes: bool) -> int:
             client.delete_manifest(target.repository, digest)
             click.echo(f"deleted {target} ({digest})")
     return 0
+
+
+def _other_caches(client: RegistryClient, target: Reference) -> dict[str, Manifest]:
+    """The image's other cache refs (unreadable ones are left out: this is a detail)."""
+    tags = [t for t in client.list_tags(target.repository) if t.startswith(CACHE_TAG_PREFIX)]
+    found = {}
+    for tag in tags:
+        if tag == target.tag:
+            continue
+        with contextlib.suppress(RegistryError):
+            found[tag] = client.get_manifest(target.with_tag(tag))
+    return found
 
 
 def can_ask() -> bool:

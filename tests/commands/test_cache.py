@@ -217,6 +217,11 @@ def test_inspect_shows_layers_and_what_they_belong_to(
         assert "base of later layers (base image or an earlier stage)" in belongs  # busybox
         roots = [d for d in details if d["parent"] is None]
         assert len(roots) == 1  # one chain: busybox, its symlinks, then the RUN steps
+    code, out, _ = run_mab(
+        ["cache", "inspect", f"{pushed.image}:buildcache-linux-amd64", "--json"], capsys
+    )
+    details = json.loads(out)["layer_details"]
+    assert all("buildcache-linux-amd64-feature-x" in d["shared_with"] for d in details)
     code, out, _ = run_mab(["cache", "inspect", f"{pushed.image}:buildcache-linux-arm64"], capsys)
     assert "format:   oci-manifest (image-manifest=true)" in out
     assert "platform: linux/arm64" in out
@@ -459,3 +464,19 @@ def test_describe_layers_tolerates_a_broken_cache_config() -> None:
     _, manifest = recorded()
     layers = describe_layers(manifest, {"layers": "nonsense", "records": [1, None]})
     assert {layer.belongs_to for layer in layers} == {"not referenced by the cache config"}
+
+
+def test_layers_shared_with_other_cache_refs() -> None:
+    _, manifest = recorded()
+    other = RECORDED_MANIFEST | {"layers": RECORDED_MANIFEST["layers"][2:]}
+    others = {
+        "buildcache-linux-arm64-main": parse_manifest(json.dumps(other).encode(), None, "x"),
+        "buildcache-linux-arm64-old": manifest,
+    }
+    layers = describe_layers(manifest, RECORDED_CONFIG, others)
+    assert [layer.shared_with for layer in layers] == [
+        ("buildcache-linux-arm64-old",),
+        ("buildcache-linux-arm64-old",),
+        ("buildcache-linux-arm64-main", "buildcache-linux-arm64-old"),
+        ("buildcache-linux-arm64-main", "buildcache-linux-arm64-old"),
+    ]
