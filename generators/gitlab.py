@@ -52,16 +52,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ruamel.yaml.comments import CommentedMap
+
+from mab import cacherefs
+from mab.errors import UserError
 from mab.generators import gitlab_deps
 from mab.generators.github import registry_host
 from mab.generators.gitlab_component import component_inputs
 from mab.generators.gitlab_jobs import ImageJobValues, Profile, Runner, build_job, merge_job
 from mab.generators.gitlab_jobs import runner_template as _runner_template
 from mab.generators.gitlab_shell import CI_LOGIN, Login
-from ruamel.yaml.comments import CommentedMap
-
-from mab import cacherefs
-from mab.errors import UserError
 from mab.project import Image, Project
 from mab.settings import Settings
 from mab.yamlio import to_commented

@@ -25,7 +25,6 @@ from mab.generators.gitlab_jobs import (
     runner_template,
 )
 from mab.generators.gitlab_shell import CI_LOGIN, Login
-
 from mab.settings import DEFAULT_PLATFORMS, GITLAB_NATIVE_TAGS
 from mab.yamlio import dump_roundtrip, to_commented
 

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from mab.generators.depcache import DepCache, dep_caches
-
 from mab.project import Image
 
 CACHE_ROOT = ".mab-cache"

@@ -20,7 +20,6 @@ from typing import Any
 from mab.generators import gitlab_pins, gitlab_shell
 from mab.generators.gitlab_deps import NO_CACHES, POLICY_OTHER, POLICY_TRUSTED, DepPlan
 from mab.generators.gitlab_deps import POLICY_VARIABLE as DEPS_POLICY
-
 from mab.yamlio import quoted
 
 STAGE = "build"

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 import yaml
-from mab.generators.gitlab_component import DEFAULTS, TEMPLATE_PATH, component_text
 from ruamel.yaml import YAML
+
+from mab.generators.gitlab_component import DEFAULTS, TEMPLATE_PATH, component_text
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / TEMPLATE_PATH
