@@ -13,6 +13,7 @@ distribution spec), enough for mab's cache refs and `mab doctor`.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import re
@@ -435,7 +436,8 @@ class RegistryClient:
         location = r.headers.get("Location")
         if location:  # a registry that cannot cancel just lets the upload expire
             url = location if "://" in location else self.base + location
-            self._send("DELETE", url, (repository, "push"), MAX_SMALL_BYTES)
+            with contextlib.suppress(RegistryError):
+                self._send("DELETE", url, (repository, "push"), MAX_SMALL_BYTES)
         return True
 
     def probe_manifest(self, repository: str, media_type: str, manifest: bytes) -> bool:
@@ -453,7 +455,8 @@ class RegistryClient:
             return False
         if r.status_code not in (200, 201):
             raise self._status_error(r, f"pushing a test manifest to {repository}")
-        self._send("DELETE", path, (repository, "delete"), MAX_SMALL_BYTES)  # best effort
+        with contextlib.suppress(RegistryError):  # best effort: it is untagged anyway
+            self._send("DELETE", path, (repository, "delete"), MAX_SMALL_BYTES)
         return True
 
     def _ensure_blob(self, repository: str, data: bytes, digest: str) -> None:

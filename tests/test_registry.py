@@ -610,3 +610,25 @@ def test_anonymous_token_that_is_never_enough_asks_for_a_login() -> None:
     c, _ = client(handler)
     with pytest.raises(RegistryError, match="needs a login"):
         c.list_tags("app")
+
+
+def test_probe_manifest_accepted_even_where_deletes_are_not() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
+        if request.method == "HEAD":
+            return httpx.Response(404)  # the test blob must be uploaded first
+        if request.method == "POST":
+            return httpx.Response(202, headers={"Location": "/v2/app/blobs/uploads/u1?state=x"})
+        if request.method == "PUT" and "/blobs/" in request.url.path:
+            assert request.url.params["digest"].startswith("sha256:")
+            assert request.url.params["state"] == "x"
+            return httpx.Response(201)
+        if request.method == "PUT":
+            return httpx.Response(201)
+        return httpx.Response(405, json={"errors": [{"code": "UNSUPPORTED"}]})
+
+    c, _ = client(handler)
+    assert c.probe_manifest("app", OCI_MANIFEST, cache_manifest()) is True
+    assert seen == ["HEAD", "POST", "PUT", "PUT", "DELETE"]
