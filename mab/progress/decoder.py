@@ -17,6 +17,7 @@ from __future__ import annotations
 import binascii
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -278,6 +279,8 @@ _OBJ_SPAN = re.compile(rb"(?:" + _FILLER + rb")*+")
 _STR_SPAN = re.compile(rb'(?:[^"\\\n]++|\\[^\n])*+')
 
 _TRAILING = b" \t\r"
+# json.loads without its wrappers: one value from the start of a str, and where it ended.
+_scan_value: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _BLANKS = re.compile(rb"[ \t\r]*+")
 
 _LINE, _TEXT, _OBJ, _STR, _DROP_LINE = range(5)
@@ -369,8 +372,11 @@ class StreamDecoder:
     def _whole(self, out: list[Event], end: int) -> bool:
         """Emit buf[start:end] if it is one valid JSON value; False to let the scanner decide."""
         try:
-            value = json.loads(self._buf[self._start : end])
-        except (ValueError, RecursionError):
+            text = self._buf[self._start : end].decode()
+            value, stop = _scan_value(text, 0)
+        except (ValueError, RecursionError, StopIteration):
+            return False
+        if stop != len(text):
             return False
         event = to_event(value)
         if event is None:
@@ -426,7 +432,7 @@ class StreamDecoder:
                     mode = _LINE
                     pos = self._start = e + 1 if buf[e] == _NL else e + 2
             elif mode == _LINE:
-                p = _BLANKS.match(buf, pos).end()  # type: ignore[union-attr]
+                p = pos if buf[pos] == _LBRACE else _BLANKS.match(buf, pos).end()  # type: ignore[union-attr]
                 if p >= n:
                     break  # wait: what follows the blanks decides
                 c = buf[p]
