@@ -2,8 +2,8 @@
 
 - `run_checks` / `preflight`: is docker on PATH, is buildx new enough, is the daemon up, can the
   builder build the requested platforms into the requested output? Each check is also data
-  (`CheckResult`) so `mab doctor` can list them; `preflight` raises `EnvironmentNotReady` with
-  the fix named for the first failure.
+  (`CheckResult`, from `mab.enginechecks`, re-exported here) so `mab doctor` can list them;
+  `preflight` raises `EnvironmentNotReady` with the fix named for the first failure.
 - `BuildRunner` / `run_build`: run `docker buildx build --progress=rawjson ...` in its own
   process group, hand every raw chunk of its stderr (the progress stream) to a callback, and
   cancel it cleanly (SIGINT, then SIGTERM, then SIGKILL to the whole group; no orphans).
@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -27,191 +26,64 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Literal
 
+from mab.enginechecks import (
+    CONTAINERD_SNAPSHOTTER,
+    ENABLE_CONTAINERD,
+    INSTALL_BUILDX,
+    INSTALL_DOCKER,
+    MIN_BUILDX,
+    BuilderInfo,
+    CheckResult,
+    CheckStatus,
+    Preflight,
+    check_image_store,
+    check_platforms,
+    daemon_fix,
+    emulator_fix,
+    exports_need_image_store,
+    first_line,
+    normalize_builder_platform,
+    parse_buildx_version,
+    parse_inspect_text,
+    platform_text,
+    skipped,
+    uses_containerd_store,
+)
 from mab.errors import EnvironmentNotReady
 
-MIN_BUILDX = (0, 12)
-CONTAINERD_SNAPSHOTTER = "io.containerd.snapshotter.v1"
+__all__ = [
+    "CHUNK_SIZE",
+    "CONTAINERD_SNAPSHOTTER",
+    "ENABLE_CONTAINERD",
+    "INSTALL_BUILDX",
+    "INSTALL_DOCKER",
+    "MIN_BUILDX",
+    "BuildResult",
+    "BuildRunner",
+    "BuilderInfo",
+    "CheckResult",
+    "CheckStatus",
+    "DaemonFacts",
+    "Preflight",
+    "StdoutMode",
+    "check_image_store",
+    "check_platforms",
+    "daemon_facts",
+    "emulator_fix",
+    "exports_need_image_store",
+    "normalize_builder_platform",
+    "parse_buildx_version",
+    "parse_inspect_text",
+    "preflight",
+    "run_build",
+    "run_checks",
+    "uses_containerd_store",
+]
+
 CHUNK_SIZE = 65536
-
-INSTALL_DOCKER = (
-    "install the Docker CLI (Debian: `apt-get install docker.io`; "
-    "elsewhere see https://docs.docker.com/engine/install/) and make sure `docker` is on PATH"
-)
-INSTALL_BUILDX = (
-    "install buildx 0.12 or newer (Debian trixie: `apt-get install docker-buildx`; "
-    "elsewhere see https://github.com/docker/buildx#installing)"
-)
-ENABLE_CONTAINERD = (
-    'enable the containerd image store: put {"features":{"containerd-snapshotter":true}} in '
-    "/etc/docker/daemon.json and restart dockerd; or use a builder that can: "
-    "`docker buildx create --use --driver docker-container`"
-)
-# QEMU/binfmt names of the architectures an emulator can be registered for.
-_BINFMT_ARCH = {
-    "arm64": "arm64",
-    "arm": "arm",
-    "amd64": "amd64",
-    "386": "386",
-    "ppc64le": "ppc64le",
-    "s390x": "s390x",
-    "riscv64": "riscv64",
-    "mips64le": "mips64le",
-    "loong64": "loong64",
-}
-
-CheckStatus = Literal["ok", "fail", "skip"]
-
-
-# --------------------------------------------------------------------------- checks as data
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """One environment check: what was checked, what was found, and how to fix a failure."""
-
-    name: str  # "docker", "buildx", "daemon", "builder", "image-store", "platforms"
-    status: CheckStatus
-    summary: str
-    fix: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status != "fail"
-
-
-@dataclass(frozen=True)
-class BuilderInfo:
-    name: str
-    driver: str
-    platforms: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Preflight:
-    """Every check that ran, in order, and what they learned about the engine."""
-
-    checks: tuple[CheckResult, ...]
-    docker_path: str | None = None
-    buildx_version: tuple[int, int, int] | None = None
-    builder: BuilderInfo | None = None
-    containerd_store: bool | None = None
-
-    @property
-    def ok(self) -> bool:
-        return all(c.ok for c in self.checks)
-
-    @property
-    def failures(self) -> tuple[CheckResult, ...]:
-        return tuple(c for c in self.checks if not c.ok)
-
-    def raise_if_failed(self) -> None:
-        failures = self.failures
-        if not failures:
-            return
-        first = failures[0]
-        message = first.summary
-        if len(failures) > 1:
-            message += "".join(f"\n  also: {f.summary}" for f in failures[1:])
-        raise EnvironmentNotReady(message, hint=first.fix)
-
-
-def _skip(name: str, reason: str) -> CheckResult:
-    return CheckResult(name, "skip", f"not checked: {reason}")
-
-
-# --------------------------------------------------------------------------- parsing helpers
-
-
-def parse_buildx_version(text: str) -> tuple[int, int, int] | None:
-    """`github.com/docker/buildx v0.13.1 abc123` or `... 0.13.1+ds1 ...` -> (0, 13, 1)."""
-    for word in text.split():
-        m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+~].*)?", word)
-        if m:
-            return int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
-    return None
-
-
-def normalize_builder_platform(value: str) -> str:
-    """`linux/arm64/v8*` (as buildx lists it) -> `linux/arm64`."""
-    p = value.strip().rstrip("*").strip().lower()
-    return "linux/arm64" if p == "linux/arm64/v8" else p
-
-
-def _platform_text(p: Any) -> str:
-    if isinstance(p, str):
-        return p
-    if isinstance(p, dict):  # {"os": ..., "architecture": ..., "variant": ...}
-        parts = [p.get("os", ""), p.get("architecture", "")]
-        if p.get("variant"):
-            parts.append(p["variant"])
-        return "/".join(str(x) for x in parts)
-    return str(p)
-
-
-def parse_inspect_text(text: str) -> BuilderInfo:
-    """The text of `docker buildx inspect` (which has no JSON output) -> BuilderInfo."""
-    name, driver = "", ""
-    platforms: list[str] = []
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        key, value = key.strip(), value.strip()
-        if key == "Name" and not name:
-            name = value
-        elif key == "Driver" and not driver:
-            driver = value
-        elif key == "Platforms":
-            platforms += [normalize_builder_platform(p) for p in value.split(",") if p.strip()]
-    return BuilderInfo(name, driver, tuple(dict.fromkeys(platforms)))
-
-
-def uses_containerd_store(driver_status: Sequence[Sequence[str]] | None) -> bool:
-    """`docker info` DriverStatus has ["driver-type", "io.containerd.snapshotter.v1"]."""
-    return any(
-        len(pair) == 2 and pair[0] == "driver-type" and pair[1] == CONTAINERD_SNAPSHOTTER
-        for pair in driver_status or ()
-    )
-
-
-def exports_need_image_store(cache_exports: Sequence[str]) -> bool:
-    """Every cache export except `inline` needs more than the classic docker image store."""
-    for spec in cache_exports:
-        fields = dict(f.split("=", 1) for f in spec.split(",") if "=" in f)
-        kind = fields.get("type", spec if "=" not in spec else "")
-        if kind != "inline":
-            return True
-    return False
-
-
-def emulator_fix(platforms: Sequence[str]) -> str:
-    arches = sorted({_BINFMT_ARCH.get(p.split("/")[1], p.split("/")[1]) for p in platforms})
-    joined = ",".join(arches)
-    return (
-        f"register a QEMU emulator: `docker run --privileged --rm tonistiigi/binfmt --install "
-        f"{joined}` (Debian: `apt-get install qemu-user-static binfmt-support`), then restart "
-        "dockerd or the builder so `docker buildx ls` lists the platform"
-    )
-
-
-def _first_line(text: str | None) -> str:
-    for line in (text or "").splitlines():
-        if line.strip():
-            return line.strip()
-    return ""
 
 
 # --------------------------------------------------------------------------- the checks
-
-
-def _daemon_fix(stderr: str) -> str:
-    if "permission denied" in stderr.lower():
-        return "add your user to the `docker` group (then log in again), or run as root"
-    where = os.environ.get("DOCKER_HOST")
-    if where:
-        return f"start the daemon behind DOCKER_HOST={where}, or unset DOCKER_HOST"
-    return (
-        "start the daemon: `sudo systemctl start docker` (without systemd: `sudo dockerd &`), "
-        "or select a running one with `docker context use`"
-    )
 
 
 def _check_buildx(docker: Any) -> tuple[CheckResult, tuple[int, int, int] | None]:
@@ -220,12 +92,12 @@ def _check_buildx(docker: Any) -> tuple[CheckResult, tuple[int, int, int] | None
     try:
         text = docker.buildx.version()
     except DockerException as exc:
-        detail = _first_line(exc.stderr) or "`docker buildx version` failed"
+        detail = first_line(exc.stderr) or "`docker buildx version` failed"
         summary = f"buildx is not installed ({detail})"
         return CheckResult("buildx", "fail", summary, INSTALL_BUILDX), None
     version = parse_buildx_version(str(text))
     if version is None:
-        summary = f"cannot read the buildx version from {_first_line(str(text))!r}"
+        summary = f"cannot read the buildx version from {first_line(str(text))!r}"
         return CheckResult("buildx", "fail", summary, INSTALL_BUILDX), None
     shown = ".".join(map(str, version))
     if version[:2] < MIN_BUILDX:
@@ -241,9 +113,9 @@ def _check_daemon(docker: Any) -> tuple[CheckResult, bool | None]:
         info = docker.system.info()
     except DockerException as exc:
         stderr = exc.stderr or ""
-        detail = _first_line(stderr) or "`docker info` failed"
+        detail = first_line(stderr) or "`docker info` failed"
         summary = f"the Docker daemon is not reachable: {detail}"
-        return CheckResult("daemon", "fail", summary, _daemon_fix(stderr)), None
+        return CheckResult("daemon", "fail", summary, daemon_fix(stderr)), None
     containerd = uses_containerd_store(info.driver_status)
     store = "containerd image store" if containerd else f"classic image store ({info.driver})"
     return CheckResult("daemon", "ok", f"Docker {info.server_version}, {store}"), containerd
@@ -257,7 +129,7 @@ def _inspect_builder(docker: Any, name: str | None) -> BuilderInfo:
     try:
         builder = docker.buildx.inspect(name, bootstrap=True)
         platforms = [
-            normalize_builder_platform(_platform_text(p))
+            normalize_builder_platform(platform_text(p))
             for node in builder.nodes or ()
             for p in node.platforms or ()
         ]
@@ -280,7 +152,7 @@ def _check_builder(docker: Any, name: str | None) -> tuple[CheckResult, BuilderI
     try:
         info = _inspect_builder(docker, name)
     except DockerException as exc:
-        detail = _first_line(exc.stderr) or "`docker buildx inspect` failed"
+        detail = first_line(exc.stderr) or "`docker buildx inspect` failed"
         fix = (
             "list builders with `docker buildx ls`; create one with "
             f"`docker buildx create --name {name or 'mab'} --driver docker-container --use`"
@@ -295,44 +167,6 @@ def _check_builder(docker: Any, name: str | None) -> tuple[CheckResult, BuilderI
     return CheckResult("builder", "ok", summary), info
 
 
-def check_image_store(
-    builder: BuilderInfo,
-    containerd: bool | None,
-    wants_multi_platform_output: bool,
-    cache_exports: Sequence[str],
-) -> CheckResult:
-    if builder.driver != "docker":
-        return CheckResult("image-store", "ok", f"the {builder.driver} driver keeps its own store")
-    if containerd:
-        return CheckResult("image-store", "ok", "containerd image store")
-    needs = []
-    if wants_multi_platform_output:
-        needs.append("build several platforms into one output")
-    if exports_need_image_store(cache_exports):
-        needs.append("export a build cache (" + ", ".join(cache_exports) + ")")
-    if not needs:
-        return CheckResult("image-store", "ok", "classic image store (single-platform builds)")
-    summary = (
-        f"builder {builder.name!r} uses the docker driver without the containerd image store, "
-        "so it cannot " + " nor ".join(needs)
-    )
-    return CheckResult("image-store", "fail", summary, ENABLE_CONTAINERD)
-
-
-def check_platforms(builder: BuilderInfo, platforms: Sequence[str]) -> CheckResult:
-    if not builder.platforms:
-        return CheckResult("platforms", "ok", "the builder does not list its platforms")
-    have = set(builder.platforms)
-    missing = [p for p in platforms if normalize_builder_platform(p) not in have]
-    if not missing:
-        return CheckResult("platforms", "ok", "can build " + ", ".join(platforms))
-    summary = (
-        f"builder {builder.name!r} cannot build {', '.join(missing)} "
-        f"(it lists {', '.join(builder.platforms)}): no emulator is registered"
-    )
-    return CheckResult("platforms", "fail", summary, emulator_fix(missing))
-
-
 def run_checks(
     platforms: Sequence[str],
     wants_multi_platform_output: bool = False,
@@ -345,7 +179,7 @@ def run_checks(
     if path is None:
         missing = CheckResult("docker", "fail", "`docker` is not on PATH", INSTALL_DOCKER)
         rest = ("buildx", "daemon", "builder", "image-store", "platforms")
-        return Preflight((missing, *(_skip(n, "no docker") for n in rest)))
+        return Preflight((missing, *(skipped(n, "no docker") for n in rest)))
     from python_on_whales import DockerClient
 
     docker = DockerClient(client_call=[path])
@@ -356,12 +190,12 @@ def run_checks(
     info: BuilderInfo | None = None
     if not buildx.ok or not daemon.ok:
         reason = "buildx missing" if not buildx.ok else "daemon down"
-        checks += [_skip(n, reason) for n in ("builder", "image-store", "platforms")]
+        checks += [skipped(n, reason) for n in ("builder", "image-store", "platforms")]
     else:
         builder_check, info = _check_builder(docker, builder)
         checks.append(builder_check)
         if info is None:
-            checks += [_skip(n, "no builder") for n in ("image-store", "platforms")]
+            checks += [skipped(n, "no builder") for n in ("image-store", "platforms")]
         else:
             store = check_image_store(info, containerd, wants_multi_platform_output, cache_exports)
             checks += [store, check_platforms(info, platforms)]
