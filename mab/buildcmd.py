@@ -16,6 +16,7 @@ same per-platform registry caches as CI (see `mab.cacherefs`):
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, replace
 
 from mab.cacherefs import registry_specs
@@ -129,3 +130,12 @@ def buildx_argv(req: BuildRequest, docker: str = "docker") -> list[str]:
     argv += list(req.extra_args)
     argv.append(req.context)
     return argv
+
+
+def shown_argv(argv: list[str]) -> str:
+    """The command line for a log: `--build-arg` values hidden (they may hold tokens)."""
+    shown = list(argv)
+    for i, arg in enumerate(shown[:-1]):
+        if arg == "--build-arg":
+            shown[i + 1] = shown[i + 1].split("=", 1)[0] + "=***"
+    return shlex.join(shown)

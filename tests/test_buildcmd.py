@@ -10,6 +10,7 @@ from mab.buildcmd import (
     cache_image,
     image_from_tag,
     parse_build_arg,
+    shown_argv,
     with_defaults,
 )
 from mab.errors import EXIT_USAGE, UserError
@@ -145,3 +146,10 @@ def test_no_defaults_without_an_image_or_for_other_backends() -> None:
 def test_flags_override_config_platforms() -> None:
     req = with_defaults(BuildRequest(platforms=("linux/arm64",)), Settings())
     assert req.platforms == ("linux/arm64",)
+
+
+def test_shown_argv_hides_build_arg_values() -> None:
+    argv = buildx_argv(BuildRequest(build_args=(("TOKEN", "s3cret"), ("A", "x y"))))
+    assert shown_argv(argv) == (
+        "docker buildx build --progress=rawjson --build-arg 'TOKEN=***' --build-arg 'A=***' ."
+    )

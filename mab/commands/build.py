@@ -17,7 +17,6 @@ import contextlib
 import importlib
 import json
 import os
-import shlex
 import signal
 import sys
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from typing import Any, BinaryIO, Literal
 
 import click
 
-from mab.buildcmd import BuildRequest, buildx_argv, parse_build_arg, with_defaults
+from mab.buildcmd import BuildRequest, buildx_argv, parse_build_arg, shown_argv, with_defaults
 from mab.docker import BuildResult, BuildRunner, StdoutMode, preflight
 from mab.errors import EXIT_INTERRUPTED, UserError
 from mab.progress.decoder import Event, StreamDecoder
@@ -179,7 +178,7 @@ def silence_stdout() -> None:
 
 def run_build_plain(req: BuildRequest, mode: Literal["plain", "json"], record: str | None) -> int:
     argv = buildx_argv(req)
-    click.echo("mab: " + shlex.join(argv), err=True)
+    click.echo("mab: " + shown_argv(argv), err=True)
     session = StreamSession(req.platforms, mode)
     sink = open_record(record)
     stdout: StdoutMode = "stderr" if mode == "json" else "inherit"
