@@ -714,8 +714,16 @@ class BuildModel:
         return keys
 
     def failed_step(self) -> StepView | None:
-        """The first step that failed (not canceled), if any."""
-        failed = [v for v in self.vertices() if v.state is StepState.ERROR]
+        """The Dockerfile step that failed first, else any other vertex that did (a failed
+        cache import or export is left out: buildx goes on without it)."""
+        failed = [v for v in self.steps() if v.state is StepState.ERROR]
+        if not failed:
+            failed = [
+                v
+                for v in self.vertices()
+                if v.state is StepState.ERROR
+                and v.kind not in (Kind.CACHE_IMPORT, Kind.CACHE_EXPORT)
+            ]
         failed.sort(key=lambda v: v.completed or 0.0)
         return failed[0] if failed else None
 

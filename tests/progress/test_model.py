@@ -332,3 +332,20 @@ def test_many_events() -> None:
             else v(f"sha256:linux/arm64{i % 50 + 1}", "", started=float(i))
         )
     assert len(model.steps()) == 100
+
+
+def test_a_failed_cache_import_is_not_the_failure() -> None:
+    model = BuildModel(platforms=("linux/amd64",))
+    model.apply(v("sha256:i", "importing cache manifest from localhost:5000/c", started=0.0,
+                  completed=0.1, error="localhost:5000/c: not found"))  # fmt: skip
+    assert model.failed_step() is None
+    model.apply(v("sha256:p", "pushing localhost:5000/app:1 with docker", started=5.0,
+                  completed=6.0, error="unexpected status: 401 Unauthorized"))  # fmt: skip
+    failed = model.failed_step()
+    assert failed is not None
+    assert failed.kind is Kind.PUSH
+    model.apply(v("sha256:r", "[linux/amd64 app 2/2] RUN make", started=1.0, completed=2.0,
+                  error="exit code: 2"))  # fmt: skip
+    failed = model.failed_step()
+    assert failed is not None
+    assert failed.label == "app 2/2 RUN make"
