@@ -69,6 +69,10 @@ from mab.yamlio import to_commented
 TEMPLATE = ".mab-runner"
 CI_IMAGE = "$CI_REGISTRY_IMAGE"
 MATRIX_TAG = "$MAB_RUNNER_TAG"
+CACHE_NOTE = (
+    "The Dockerfile's cache mounts, keyed on lockfiles and saved on the default branch and\n"
+    "tags; on a miss, this ref's latest copy (the last cache), then the default branch's."
+)
 
 
 def runners(settings: Settings) -> tuple[Runner, ...]:
@@ -143,12 +147,19 @@ def pipeline(project: Project, settings: Settings) -> CommentedMap:
     )
     for v, d in zip(values, deps, strict=True):
         build_name, merge_name = f"mab-build-{v.name}", f"mab-merge-{v.name}"
-        doc[build_name] = to_commented(build_job(TEMPLATE, v, entries, d))
+        build: CommentedMap = to_commented(build_job(TEMPLATE, v, entries, d))
+        doc[build_name] = build
         doc[merge_name] = to_commented(merge_job(TEMPLATE, v, build_name, entries[0].tag))
-        note = f"{v.image}: one build per runner, pushed by digest"
-        if d.unkeyed:
-            note += "; not in any cache key: " + ", ".join(d.unkeyed)
-        doc.yaml_set_comment_before_after_key(build_name, before=note)
+        doc.yaml_set_comment_before_after_key(
+            build_name,
+            before=f"{v.image}: each runner builds its platforms and pushes them by digest;\n"
+            f"{merge_name} tags them as one multi-platform image.",
+        )
+        if d.caches:
+            note = CACHE_NOTE
+            if d.unkeyed:
+                note += "\nNot in any cache key (too many files): " + ", ".join(d.unkeyed)
+            build.yaml_set_comment_before_after_key("cache", before=note, indent=2)
     return doc
 
 

@@ -7,10 +7,10 @@ which a test keeps equal to the generator's output) follows.
 from __future__ import annotations
 
 # Docker CLI (with the buildx plugin) and the Docker-in-Docker daemon: the same release.
-DOCKER_VERSION = "29.1"
+DOCKER_VERSION = "29.6.2"
 DOCKER_CLI_IMAGE = f"docker:{DOCKER_VERSION}-cli"
 DOCKER_DIND_IMAGE = f"docker:{DOCKER_VERSION}-dind"
 # Registers QEMU binfmt handlers for emulated platforms (what docker/setup-qemu-action runs).
-BINFMT_IMAGE = "tonistiigi/binfmt:qemu-v9.2.2"
+BINFMT_IMAGE = "tonistiigi/binfmt:qemu-v10.2.3"
 # The tiny image that copies cache-mount contents in and out of BuildKit.
 BUSYBOX_IMAGE = "busybox:1.37"
