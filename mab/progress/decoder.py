@@ -352,22 +352,23 @@ class StreamDecoder:
             self._oversized = False
             return
         try:
-            event = to_event(json.loads(raw.decode("utf-8", "replace")))
+            value = json.loads(raw.decode("utf-8", "replace"))
         except (ValueError, RecursionError):
-            event = None
-        if event is None:
-            if (
-                bytes(raw[1:2]) in (b'"', b"\n", b" ", b"}")
-                or len(raw) > MAX_TEXT_CHARS
-                or b"\n" in raw
-            ):
+            if bytes(raw[1:2]) in (b'"', b"\n") or len(raw) > MAX_TEXT_CHARS or b"\n" in raw:
                 stats.skipped_objects += 1
                 stats.skipped_bytes += len(raw)
             else:  # a line of text that happens to start with "{"
                 self._text(out, raw.decode("utf-8", "replace"))
             return
-        stats.objects += 1
-        out.append(event)
+        self._emit(out, to_event(value), len(raw))
+
+    def _emit(self, out: list[Event], event: SolveStatus | None, size: int) -> None:
+        if event is None:  # valid JSON, but not a SolveStatus
+            self.stats.skipped_objects += 1
+            self.stats.skipped_bytes += size
+        else:
+            self.stats.objects += 1
+            out.append(event)
 
     def _whole(self, out: list[Event], end: int) -> bool:
         """Emit buf[start:end] if it is one valid JSON value; False to let the scanner decide."""
@@ -378,13 +379,7 @@ class StreamDecoder:
             return False
         if stop != len(text):
             return False
-        event = to_event(value)
-        if event is None:
-            self.stats.skipped_objects += 1
-            self.stats.skipped_bytes += end - self._start
-        else:
-            self.stats.objects += 1
-            out.append(event)
+        self._emit(out, to_event(value), end - self._start)
         return True
 
     def _scan(self, out: list[Event]) -> None:
@@ -447,6 +442,8 @@ class StreamDecoder:
                         if close_at < p and close_at != -1:
                             close_at = buf.find(b"\n}", p)
                         end = close_at + 2 if close_at >= 0 else -1
+                        if end > 0 and buf.find(b"\n{", p, end) >= 0:
+                            end = -1  # the scanner takes "\n{" for a new object: let it
                     else:
                         end = buf.find(b"\n", p)
                         while end > p and buf[end - 1] in _TRAILING:

@@ -210,3 +210,24 @@ def test_parse_time() -> None:
     assert abs(offset - 1_700_000_000.123456789) < 1e-6
     assert parse_time("not a time") is None
     assert parse_time(None) is None
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from([FAILED, COMPACT, UNICODE]),
+    st.lists(
+        st.tuples(
+            st.integers(0, 20_000),
+            st.integers(0, 40),
+            st.binary(max_size=8)
+            | st.sampled_from([b"{", b"}", b'"', b"\\", b"\n", b"\n{", b"\n}\n", b"\xc3"]),
+        ),
+        max_size=12,
+    ),
+    st.lists(st.integers(0, 20_000), max_size=30),
+)
+def test_corrupt_input_gives_the_same_events_however_it_is_chunked(
+    stream: bytes, edits: list[tuple[int, int, bytes]], cuts: list[int]
+) -> None:
+    bad = _mutate(stream, edits)
+    assert decode(bad, [c % (len(bad) + 1) for c in cuts]) == decode(bad)
