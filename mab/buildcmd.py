@@ -1,7 +1,9 @@
 """What `mab build` asks buildx for, and the exact `docker buildx build` command line. Pure.
 
 Defaults come from `.mab.yml` (`Settings`) so a local build uses the same platforms and the
-same per-platform registry caches as CI (see `mab.cacherefs`):
+same per-platform registry caches as CI (see `mab.cacherefs`). The image the caches belong to
+is the one CI uses for this Dockerfile (found by the caller through project detection), else
+`image:` in `.mab.yml`, else the name of the first `-t` tag; without any, no cache defaults.
 
 - one platform: `--cache-from` that platform's cache ref and `--cache-to` it (with
   `ignore-error=true`, so a registry that refuses the push never fails the build);
@@ -79,21 +81,25 @@ def image_from_tag(tag: str) -> str:
 
 
 def cache_image(req: BuildRequest, settings: Settings) -> str | None:
-    """The image whose cache refs to use: `image:` in `.mab.yml`, else the first `-t` tag."""
+    """Without a detected image: `image:` in `.mab.yml`, else the first `-t` tag's name."""
     if settings.image:
         return settings.image
     return image_from_tag(req.tags[0]) if req.tags else None
 
 
 def with_defaults(
-    req: BuildRequest, settings: Settings, branch_slug: str | None = None
+    req: BuildRequest,
+    settings: Settings,
+    branch_slug: str | None = None,
+    image: str | None = None,
 ) -> BuildRequest:
-    """Fill what the user did not give from the repository's settings (see module doc)."""
+    """Fill what the user did not give from the repository's settings (see module doc).
+    `image` is the image CI caches this build under, when the caller could tell."""
     platforms = req.platforms or settings.platforms
     req = replace(req, platforms=platforms)
     if req.cache_from or req.cache_to or req.no_cache or settings.cache != "registry":
         return req
-    image = cache_image(req, settings)
+    image = image or cache_image(req, settings)
     if image is None:
         return req
     specs = [registry_specs(image, p, branch_slug) for p in platforms]

@@ -153,3 +153,9 @@ def test_shown_argv_hides_build_arg_values() -> None:
     assert shown_argv(argv) == (
         "docker buildx build --progress=rawjson --build-arg 'TOKEN=***' --build-arg 'A=***' ."
     )
+
+
+def test_detected_image_comes_first() -> None:
+    req = BuildRequest(platforms=("linux/amd64",), tags=("localhost:5000/other:1",))
+    done = with_defaults(req, Settings(image="r/base"), image="ghcr.io/acme/shop/api")
+    assert done.cache_from == ("type=registry,ref=ghcr.io/acme/shop/api:buildcache-linux-amd64",)

@@ -107,13 +107,34 @@ class StreamSession:
 
 
 def find_root(start: Path) -> Path:
-    """The nearest directory holding `.mab.yml`, up to the repository root; else `start`."""
+    """The nearest directory holding `.mab.yml`, else the repository root, else `start`."""
     for folder in (start, *start.parents):
-        if (folder / CONFIG_FILE).is_file():
+        if (folder / CONFIG_FILE).is_file() or (folder / ".git").exists():
             return folder
-        if (folder / ".git").exists():
-            break
     return start
+
+
+def ci_image(root: Path, req: BuildRequest, settings: Settings) -> str | None:
+    """The image whose per-platform caches CI uses for this build (`mab.cacherefs.image_ref`
+    of the detected image with the same context and Dockerfile), or None."""
+    from mab.cacherefs import FALLBACK_IMAGE, image_ref
+    from mab.detect import detect
+    from mab.errors import MabError
+
+    if req.context == "-" or req.context.startswith(_REMOTE_CONTEXT) or req.file == "-":
+        return None
+    context = Path(req.context).resolve()
+    dockerfile = Path(req.file).resolve() if req.file else context / "Dockerfile"
+    try:
+        project = detect(root)
+        wanted = (context.relative_to(root.resolve()), dockerfile.relative_to(root.resolve()))
+    except (MabError, ValueError, OSError):  # outside the repository, or not detectable
+        return None
+    for image in project.images:
+        if (Path(image.context), Path(image.dockerfile)) == wanted:
+            ref = image_ref(project, settings, image)
+            return None if ref.startswith(FALLBACK_IMAGE) else ref  # no real registry known
+    return None
 
 
 def load_settings(root: Path) -> Settings:
@@ -269,7 +290,9 @@ def build_command(ctx: click.Context, /, **opts: Any) -> int:
         from mab.commands.build_ci import run_build_ci
 
         return run_build_ci(req, **{k: opts[k] for k in ("record", *CI_OPTIONS)})
-    req = with_defaults(req, load_settings(find_root(Path.cwd())))
+    root = find_root(Path.cwd())
+    settings = load_settings(root)
+    req = with_defaults(req, settings, image=ci_image(root, req, settings))
     preflight(req.platforms, req.multi_platform, list(req.cache_exports), req.builder)
     mode = output_mode(opts["as_json"], opts["no_tui"])
     run_build_app = tui_hook("run_build_app") if mode == "tui" and interactive() else None

@@ -153,6 +153,23 @@ def test_single_platform_exports_its_cache(fake: Fake, run_mab: RunMab) -> None:
     )
 
 
+def test_caches_of_the_image_ci_builds(fake: Fake, run_mab: RunMab) -> None:
+    """No `.mab.yml`, no tag: the image CI would push (from the git remote and the detected
+    Dockerfile) names the per-platform caches, as in the generated workflow."""
+    (fake.project / ".git" / "config").write_text(
+        '[remote "origin"]\n\turl = https://github.com/Acme/Shop.git\n'
+    )
+    for name in ("api", "web"):
+        (fake.project / name).mkdir()
+        (fake.project / name / "Dockerfile").write_text("FROM scratch\n")
+    assert run_mab("build", "web", "--platform", "linux/amd64") == 0
+    argv = fake.argv
+    assert argv[argv.index("--cache-from") + 1] == (
+        "type=registry,ref=ghcr.io/acme/shop/web:buildcache-linux-amd64"
+    )
+    assert "ref=ghcr.io/acme/shop/web:buildcache-linux-amd64," in argv[argv.index("--cache-to") + 1]
+
+
 def test_record_keeps_the_raw_stream(fake: Fake, tmp_path: Path, run_mab: RunMab) -> None:
     record = tmp_path / "build.rawjson"
     assert run_mab("build", "--no-tui", "--record", str(record)) == 0
