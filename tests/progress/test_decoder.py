@@ -8,7 +8,6 @@ import time
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from progress_streams import encode, log, multi_platform_stream, vertex
 
 from mab.progress.decoder import (
     MAX_TEXT_CHARS,
@@ -20,6 +19,7 @@ from mab.progress.decoder import (
 )
 from mab.progress.model import BuildModel
 from mab.progress.summary import Summary
+from tests.progress.progress_streams import encode, log, multi_platform_stream, vertex
 
 FAILED = multi_platform_stream(pretty=True, fail=True)
 COMPACT = multi_platform_stream(pretty=False, fail=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from progress_streams import Graph, encode, multi_platform_stream
 
 from mab.progress.decoder import SolveStatus, StreamDecoder, TextLine, Vertex, VertexLog
 from mab.progress.model import (
@@ -16,6 +15,7 @@ from mab.progress.model import (
     target_platform,
 )
 from mab.progress.summary import Summary
+from tests.progress.progress_streams import Graph, encode, multi_platform_stream
 
 BOTH = ("linux/amd64", "linux/arm64")
 

@@ -7,12 +7,12 @@ import os
 from pathlib import Path
 
 import pytest
-from progress_streams import multi_platform_stream
 
 from mab.progress.decoder import StreamDecoder
 from mab.progress.model import BuildModel
 from mab.progress.plain import PlainPrinter
 from mab.progress.summary import Summary, render_markdown, render_table
+from tests.progress.progress_streams import multi_platform_stream
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("MAB_UPDATE_GOLDEN") == "1"  # rewrite the golden files, then review
