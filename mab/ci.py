@@ -21,14 +21,13 @@ import json
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from mab import cacherefs
 from mab.errors import UserError
-from mab.progress.summary import PlatformSummary, Summary, render_markdown
-from mab.settings import platform_slug
+from mab.progress.summary import PlatformSummary, StepSummary, Summary, render_markdown
 
 Provider = Literal["github", "gitlab"]
 CacheBackend = Literal["registry", "gha", "none"]
@@ -38,6 +37,7 @@ REPORT_DIR = "mab-report"
 SUMMARY_JSON = "summary.json"
 SUMMARY_MARKDOWN = "summary.md"
 METRICS_FILE = "metrics.txt"
+INSTRUCTION_CHARS = 72
 
 _DELIMITER_PREFIX = "ghadelimiter_"
 _OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -149,35 +149,6 @@ def output_entry(name: str, value: str, delimiter: str | None = None) -> str:
     return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
 
 
-def parse_output_file(text: str) -> dict[str, str]:
-    """Read a `$GITHUB_OUTPUT`/`$GITHUB_ENV` file as the runner does (`name=value` lines and
-    `name<<DELIMITER` blocks); later entries win."""
-    out: dict[str, str] = {}
-    lines = text.split("\n")
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        i += 1
-        if not line:
-            continue
-        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-            name, delimiter = line.split("<<", 1)
-            value: list[str] = []
-            while i < len(lines) and lines[i] != delimiter:
-                value.append(lines[i])
-                i += 1
-            if i >= len(lines):
-                raise ValueError(f"{name}: no closing delimiter {delimiter!r}")
-            i += 1
-            out[name] = "\n".join(value)
-        else:
-            name, sep, rest = line.partition("=")
-            if not sep:
-                raise ValueError(f"not an output line: {line!r}")
-            out[name] = rest
-    return out
-
-
 # --------------------------------------------------------------------------- build results
 
 
@@ -218,12 +189,35 @@ def outputs(
     }
 
 
+def short_instruction(text: str, limit: int = INSTRUCTION_CHARS) -> str:
+    """One line, runs of blanks squeezed, at most `limit` characters (an ellipsis ends a cut)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def _short_step(step: StepSummary) -> StepSummary:
+    return replace(step, instruction=short_instruction(step.instruction))
+
+
+def readable(summary: Summary) -> Summary:
+    """The summary with every instruction shortened, for tables a reader can scan."""
+    return replace(
+        summary,
+        steps=tuple(_short_step(s) for s in summary.steps),
+        slowest=tuple(_short_step(s) for s in summary.slowest),
+        platforms=tuple(
+            replace(p, first_miss=_short_step(p.first_miss) if p.first_miss else None)
+            for p in summary.platforms
+        ),
+    )
+
+
 def step_summary(summary: Summary, reference: str) -> str:
     """The Markdown for the job summary: what was built, then the build's own report."""
     head = ["## mab build", ""]
     if reference:
         head += [f"Image: `{reference}`", ""]
-    return "\n".join(head) + "\n" + render_markdown(summary)
+    return "\n".join(head) + "\n" + render_markdown(readable(summary))
 
 
 def _labels(platform: str) -> str:
@@ -297,7 +291,3 @@ def cache_plan(backend: str, prefix: str, platforms: tuple[str, ...]) -> CachePl
         specs = [(p, cacherefs.gha_specs(prefix, p)) for p in platforms]
     cache_from = tuple(dict.fromkeys(s for _, spec in specs for s in spec.cache_from))
     return CachePlan(cache_from, tuple((p, spec.cache_to) for p, spec in specs))
-
-
-def slug(platform: str) -> str:
-    return platform_slug(platform)
