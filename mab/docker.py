@@ -250,6 +250,7 @@ class BuildResult:
     canceled: bool
     duration: float  # seconds
     stdout: bytes = b""  # buildx's stdout when captured
+    record_error: str | None = None  # why the recording stopped early (the build went on)
 
     @property
     def mab_exit_code(self) -> int:
@@ -302,6 +303,7 @@ class BuildRunner:
         self._esc = _Escalation()
         self._cancel_requested = False
         self._started = False
+        self._record_error: str | None = None
 
     @property
     def pid(self) -> int | None:
@@ -364,7 +366,10 @@ class BuildRunner:
         if self._stdout_mode == "capture":
             return subprocess.PIPE
         if self._stdout_mode == "stderr":
-            return sys.stderr.fileno()
+            try:
+                return sys.stderr.fileno()
+            except (AttributeError, ValueError, OSError):  # a replaced sys.stderr
+                return 2
         return None
 
     async def _start(self) -> asyncio.subprocess.Process:
@@ -391,7 +396,10 @@ class BuildRunner:
 
     def _deliver(self, chunk: bytes) -> None:
         if self._record is not None:
-            self._record.write(chunk)
+            try:
+                self._record.write(chunk)
+            except (OSError, ValueError) as exc:  # disk full, closed file: keep building
+                self._record, self._record_error = None, str(exc) or type(exc).__name__
         self._on_chunk(chunk)
 
     async def run(self) -> BuildResult:
@@ -427,6 +435,7 @@ class BuildRunner:
             canceled=self._cancel_requested,
             duration=time.monotonic() - started,
             stdout=b"".join(captured),
+            record_error=self._record_error,
         )
 
     async def _abort(

@@ -218,6 +218,20 @@ async def test_big_chunks_without_newlines_reach_callback_and_record() -> None:
     assert result.stdout == b"image-id\n"
 
 
+async def test_a_failing_recording_does_not_stop_the_build() -> None:
+    class Full(io.BytesIO):
+        def write(self, data: object) -> int:
+            raise OSError(28, "No space left on device")
+
+    got = bytearray()
+    argv = py("import sys; sys.stderr.write('x' * 1000)")
+    result = await BuildRunner(argv, got.extend, Full()).run()
+    assert result.exit_code == 0
+    assert len(got) == 1000
+    assert result.record_error is not None
+    assert "No space left" in result.record_error
+
+
 async def test_run_build_returns_exit_code() -> None:
     result = await run_build(py("import sys; sys.exit(0)"), lambda _c: None)
     assert result.exit_code == 0

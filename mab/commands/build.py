@@ -215,6 +215,8 @@ def run_build_plain(req: BuildRequest, mode: Literal["plain", "json"], record: s
     finally:
         if sink is not None:
             sink.close()
+    if result.record_error:
+        click.echo(f"mab: warning: {record}: recording stopped: {result.record_error}", err=True)
     if result.canceled:
         click.echo("mab: build canceled", err=True)
     return result.mab_exit_code
