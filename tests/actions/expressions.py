@@ -3,9 +3,9 @@ way a runner does, for the harness.
 
 Supported: `${{ … }}` templates; context paths (`inputs.x`, `github.action_path`,
 `steps.<id>.outputs.<name>`, `env.X`, `runner.temp`, …, with `-` in names); string, number,
-boolean and null literals; `==`, `!=` (strings compared case-insensitively), `!`, `&&`, `||`
-(which yield an operand, as GitHub's do) and parentheses. Anything else is refused loudly, so
-the action cannot grow an expression the harness would quietly get wrong.
+boolean and null literals; `==`, `!=` (strings compared case-insensitively, other mixes as
+numbers), `!`, `&&`, `||` (which yield an operand, as GitHub's do) and parentheses. Anything
+else is refused loudly, so the action cannot grow an expression the harness would get wrong.
 """
 
 from __future__ import annotations
@@ -137,10 +137,24 @@ class _Parser:
         return node if node is None or isinstance(node, str | bool | float) else str(node)
 
 
+def _number(value: Value) -> float:
+    """GitHub's coercion for comparing values of different types."""
+    if value is None:
+        return 0.0
+    if isinstance(value, bool | float):
+        return float(value)
+    try:
+        return float(value.strip() or "0")
+    except ValueError:
+        return float("nan")
+
+
 def _equal(a: Value, b: Value) -> bool:
     if isinstance(a, str) and isinstance(b, str):
         return a.lower() == b.lower()
-    return a == b
+    if type(a) is type(b):
+        return a == b
+    return _number(a) == _number(b)
 
 
 def evaluate(expression: str, contexts: Mapping[str, Any]) -> Value:
