@@ -45,6 +45,13 @@ Security
     Registry logins happen wherever secrets exist (not on pull requests from forks). Actions
     are pinned by commit SHA with the version beside it (`Settings.pin`), from `pins`.
 
+With `--use-action` (`use_action=True`)
+    Each build job checks out, logs in and runs mab's composite action (`actions/build`) in
+    place of the expanded steps: it sets up Python, mab, QEMU and a builder as needed, reads
+    and writes the same per-platform layer caches (`registry` and `gha` backends; read-only on
+    pull requests and tags) and writes the job summary. The digest, artifact and merge steps
+    are the same as above. Dependency caches stay with the expanded workflow.
+
 Concurrency
     A newer run of the same pull request cancels the older one. Pushes are never cancelled
     while running (an interrupted push leaves a half-published image or cache); a newer push
@@ -68,7 +75,7 @@ from mab.settings import GITHUB_DEFAULT_RUNNER, Settings, platform_slug
 from . import ghexpr
 from .depcache import SUGGESTED_TARGETS, DepCache, dep_caches, hash_files_expr
 from .layercache import CACHE_POISONING, LayerCache, layer_cache
-from .steps import action_step, commented_map, run_step
+from .steps import action_step, commented_map, mab_action_step, run_step
 
 CONCURRENCY_GROUP = "${{ github.workflow }}-${{ github.event.pull_request.number || github.ref }}"
 BUILD_TIMEOUT_MINUTES = 60
@@ -76,6 +83,7 @@ MERGE_TIMEOUT_MINUTES = 15
 DIGEST_DIR = "${{ runner.temp }}/mab-digests"
 DEP_CACHE_ROOT = "${{ runner.temp }}/mab-cache"
 MATRIX_SLUG = "${{ matrix.slug }}"
+ACTION_CACHES = ("registry", "gha")  # the layer caches mab's composite action reads and writes
 METADATA_TAGS = (
     "type=ref,event=branch",
     "type=semver,pattern={{version}}",
@@ -130,7 +138,7 @@ def _job_suffix(name: str) -> str:
     return "-" + re.sub(r"[^A-Za-z0-9_-]", "-", name)
 
 
-def workflow(project: Project, settings: Settings) -> CommentedMap:
+def workflow(project: Project, settings: Settings, *, use_action: bool = False) -> CommentedMap:
     if not project.images:
         raise UserError(
             "no image to build: mab found no Dockerfile, compose service or bake target",
@@ -146,9 +154,19 @@ def workflow(project: Project, settings: Settings) -> CommentedMap:
         )
         for image in project.images
     ]
+    if use_action and settings.cache not in ACTION_CACHES:
+        raise UserError(
+            f"--use-action supports the {' and '.join(ACTION_CACHES)} layer caches, "
+            f"not {settings.cache}",
+            hint="choose --cache registry or --cache gha, or drop --use-action",
+        )
     jobs: dict[str, Any] = {}
     for t in targets:
-        if settings.strategy == "qemu":
+        if use_action:
+            jobs[f"build{t.suffix}"] = _action_build_job(t, settings)
+            if settings.strategy != "qemu":
+                jobs[f"merge{t.suffix}"] = _merge_job(t, settings)
+        elif settings.strategy == "qemu":
             jobs[f"build{t.suffix}"] = _qemu_job(t, settings)
         else:
             jobs[f"build{t.suffix}"] = _native_build_job(t, settings)
@@ -188,17 +206,7 @@ def _permissions(t: _Target, *, checkout: bool) -> CommentedMap:
 
 
 def _native_build_job(t: _Target, settings: Settings) -> CommentedMap:
-    include: list[dict[str, Any]] = []
     emulated = [p for p in settings.platforms if settings.github_runner(p) is None]
-    for p in settings.platforms:
-        entry: dict[str, Any] = {
-            "platform": p,
-            "runner": settings.github_runner(p) or GITHUB_DEFAULT_RUNNER,
-            "slug": platform_slug(p),
-        }
-        if emulated:
-            entry["emulated"] = p in emulated
-        include.append(entry)
     cache = layer_cache(settings, t.ref, t.image.name, (MATRIX_SLUG,), MATRIX_SLUG)
     deps = dep_caches(t.image)
     steps: list[CommentedMap] = [_checkout(settings)]
@@ -219,16 +227,50 @@ def _native_build_job(t: _Target, settings: Settings) -> CommentedMap:
         _build_push("mab-build", "Build and push by digest", settings, build_with, cache.env)
     )
     steps += cache.after
-    steps.append(
+    steps += _digest_steps(t, settings)
+    job = _matrix_job(t, settings, steps)
+    _note_missing_cache_mounts(job, t, deps)
+    return job
+
+
+def _matrix_include(settings: Settings) -> list[dict[str, Any]]:
+    include: list[dict[str, Any]] = []
+    emulated = [p for p in settings.platforms if settings.github_runner(p) is None]
+    for p in settings.platforms:
+        entry: dict[str, Any] = {
+            "platform": p,
+            "runner": settings.github_runner(p) or GITHUB_DEFAULT_RUNNER,
+            "slug": platform_slug(p),
+        }
+        if emulated:
+            entry["emulated"] = p in emulated
+        include.append(entry)
+    return include
+
+
+def _matrix_job(t: _Target, settings: Settings, steps: list[CommentedMap]) -> CommentedMap:
+    return commented_map(
+        {
+            "name": f"Build {t.label} (${{{{ matrix.platform }}}})",
+            "runs-on": "${{ matrix.runner }}",
+            "timeout-minutes": BUILD_TIMEOUT_MINUTES,
+            "permissions": _permissions(t, checkout=True),
+            "strategy": {"fail-fast": False, "matrix": {"include": _matrix_include(settings)}},
+            "steps": steps,
+        }
+    )
+
+
+def _digest_steps(t: _Target, settings: Settings) -> list[CommentedMap]:
+    """Keep the pushed digest and upload it for the merge job."""
+    return [
         run_step(
             "mab-digest",
             "Keep the digest",
             _DIGEST_SCRIPT,
             if_=ghexpr.PUBLISH,
             env={"MAB_DIGEST": "${{ steps.mab-build.outputs.digest }}"},
-        )
-    )
-    steps.append(
+        ),
         action_step(
             "mab-upload-digest",
             "Upload the digest",
@@ -241,20 +283,44 @@ def _native_build_job(t: _Target, settings: Settings) -> CommentedMap:
                 "if-no-files-found": "error",
                 "retention-days": 1,
             },
-        )
-    )
-    job = commented_map(
+        ),
+    ]
+
+
+def _action_build_job(t: _Target, settings: Settings) -> CommentedMap:
+    """A build job around mab's composite action (see the module doc)."""
+    native = settings.strategy != "qemu"
+    steps: list[CommentedMap] = [_checkout(settings), _login(t, settings)]
+    inputs: dict[str, Any] = {"context": t.image.context, "file": t.image.dockerfile}
+    if t.image.target:
+        inputs["target"] = t.image.target
+    if t.image.args:
+        inputs["build-args"] = "\n".join(f"{k}={v}" for k, v in t.image.args)
+    inputs["image"] = t.ref
+    if native:
+        inputs["platforms"] = "${{ matrix.platform }}"
+    else:
+        steps.append(_metadata(t, settings, tags=True))
+        inputs["platforms"] = ",".join(settings.platforms)
+        inputs["tags"] = "${{ steps.mab-meta.outputs.tags }}"
+    inputs["push"] = ghexpr.wrap(ghexpr.PUBLISH)
+    inputs["cache-backend"] = settings.cache
+    if settings.cache == "gha":
+        inputs["cache-ref-prefix"] = t.image.name
+    inputs["cache-read-only"] = ghexpr.wrap(ghexpr.CACHE_READ_ONLY)
+    steps.append(mab_action_step("mab-build", f"Build {t.label} with mab", with_=inputs))
+    if native:
+        steps += _digest_steps(t, settings)
+        return _matrix_job(t, settings, steps)
+    return commented_map(
         {
-            "name": f"Build {t.label} (${{{{ matrix.platform }}}})",
-            "runs-on": "${{ matrix.runner }}",
-            "timeout-minutes": BUILD_TIMEOUT_MINUTES,
+            "name": f"Build {t.label}",
+            "runs-on": GITHUB_DEFAULT_RUNNER,
+            "timeout-minutes": BUILD_TIMEOUT_MINUTES * 2,
             "permissions": _permissions(t, checkout=True),
-            "strategy": {"fail-fast": False, "matrix": {"include": include}},
             "steps": steps,
         }
     )
-    _note_missing_cache_mounts(job, t, deps)
-    return job
 
 
 def _merge_job(t: _Target, settings: Settings) -> CommentedMap:

@@ -12,9 +12,10 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
+from mab import __version__
 from mab.yamlio import to_commented
 
-from .pins import UNPINNED_REASON, uses
+from .pins import MAB_ACTION, MAB_ACTION_REASON, UNPINNED_REASON, uses
 
 ID_PREFIX = "mab-"
 
@@ -98,3 +99,13 @@ def run_step(
         step["env"] = dict(env)
     step["run"] = script.strip("\n") + "\n"
     return commented_map(step)
+
+
+def mab_action_step(step_id: str, name: str, *, with_: Mapping[str, Any]) -> CommentedMap:
+    """A step using mab's own composite action, at the release of this mab."""
+    _check_id(step_id)
+    out = commented_map(
+        {"id": step_id, "name": name, "uses": f"{MAB_ACTION}@v{__version__}", "with": dict(with_)}
+    )
+    out.yaml_add_eol_comment(f"zizmor: ignore[unpinned-uses] {MAB_ACTION_REASON}", "uses")
+    return out

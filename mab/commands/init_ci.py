@@ -81,7 +81,7 @@ def plan_github(root: Path, project: Project, config: Config, force: bool) -> Pl
     from mab.generators import github
 
     rel = f".github/workflows/{config.settings.workflow}.yml"
-    generated = github.workflow(project, config.settings)
+    generated = github.workflow(project, config.settings, use_action=config.use_action)
     old_text = _existing(root, rel)
     if old_text is None:
         return PlannedFile(rel, None, _render_new(generated))

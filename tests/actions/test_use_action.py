@@ -1,0 +1,142 @@
+"""`mab init-ci --github --use-action`: a workflow around mab's composite action. Golden files,
+the rules it keeps, and the validators the expanded workflows pass (`-m validators`).
+
+Update the golden files after an intended change with
+`MAB_UPDATE_GOLDEN=1 pytest tests/actions/test_use_action.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from mab import __version__
+from mab.cli import cli
+from mab.errors import UserError
+from mab.generators import github
+from mab.yamlio import dump_roundtrip
+from tests.actions.golden_files import assert_golden
+from tests.actions.harness import load_action
+from tests.generators.github_cases import CASES, EMULATED, Case, _settings
+from tests.generators.test_validators import _tool
+
+ACTION_USES = f"mab-dev/mab/actions/build@v{__version__}"
+_BY_NAME = {c.name: c for c in CASES}
+ACTION_CASES = (
+    _BY_NAME["node"],
+    _BY_NAME["monorepo-qemu-registry"],
+    Case("go-native-gha", "go", _settings("native", "gha")),
+    Case("emulated-tool", None, _settings(image="acme/tool"), EMULATED),
+)
+IDS = [c.name for c in ACTION_CASES]
+
+
+def render(case: Case, tmp: Path) -> str:
+    return dump_roundtrip(github.workflow(case.load(tmp), case.settings, use_action=True))
+
+
+@pytest.mark.parametrize("case", ACTION_CASES, ids=IDS)
+def test_golden(case: Case, tmp_path: Path) -> None:
+    assert_golden(f"use-action/{case.name}.yml", render(case, tmp_path))
+
+
+def _action_steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        step
+        for job in doc["jobs"].values()
+        for step in job["steps"]
+        if str(step.get("uses", "")).startswith("mab-dev/mab/")
+    ]
+
+
+@pytest.mark.parametrize("case", ACTION_CASES, ids=IDS)
+def test_every_with_is_an_input_of_the_action(case: Case, tmp_path: Path) -> None:
+    declared = set(load_action()["inputs"])
+    steps = _action_steps(yaml.safe_load(render(case, tmp_path)))
+    assert steps, "no step uses the action"
+    for step in steps:
+        assert step["uses"] == ACTION_USES
+        assert set(step["with"]) <= declared
+        assert step["id"] == "mab-build"
+
+
+def test_native_jobs_keep_the_digest_and_merge(tmp_path: Path) -> None:
+    doc = yaml.safe_load(render(_BY_NAME["node"], tmp_path))
+    assert set(doc["jobs"]) == {"build", "merge"}
+    ids = [s["id"] for s in doc["jobs"]["build"]["steps"]]
+    assert ids == ["mab-checkout", "mab-login", "mab-build", "mab-digest", "mab-upload-digest"]
+
+
+@pytest.mark.parametrize("cache", ["local", "s3"])
+def test_local_and_s3_caches_are_refused(cache: str, tmp_path: Path) -> None:
+    project = _BY_NAME["node"].load(tmp_path)
+    with pytest.raises(UserError, match="--use-action supports"):
+        github.workflow(project, _settings(cache=cache), use_action=True)
+
+
+def test_init_ci_use_action_writes_it(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM busybox\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["init-ci", str(tmp_path), "--github", "--use-action", "--image", "ghcr.io/a/b"]
+    )
+    assert result.exit_code == 0, result.output
+    workflow = yaml.safe_load((tmp_path / ".github/workflows/mab.yml").read_text("utf-8"))
+    assert [s["uses"] for s in _action_steps(workflow)] == [ACTION_USES]
+    config = yaml.safe_load((tmp_path / ".mab.yml").read_text("utf-8"))
+    assert config["github"]["use-action"] is True
+
+
+@pytest.fixture(scope="module")
+def workflows(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    out = tmp_path_factory.mktemp("use-action") / ".github" / "workflows"
+    out.mkdir(parents=True)
+    paths = []
+    for case in ACTION_CASES:
+        path = out / f"{case.name}.yml"
+        path.write_text(render(case, tmp_path_factory.mktemp(case.name)), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300)
+
+
+@pytest.mark.validators
+def test_workflow_schema(workflows: list[Path]) -> None:
+    argv = [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows"]
+    result = _run([*argv, *map(str, workflows)])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.validators
+def test_actionlint(workflows: list[Path]) -> None:
+    result = _run([_tool("actionlint"), "-no-color", *map(str, workflows)])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.validators
+def test_zizmor(workflows: list[Path]) -> None:
+    argv = [_tool("zizmor"), "--offline", "--min-severity", "medium", "--format", "json"]
+    result = _run([*argv, *map(str, workflows)])
+    assert result.returncode in (0, 14), result.stderr
+    findings = json.loads(result.stdout or "[]")
+    assert findings == [], "\n".join(f"{f['ident']}: {f['desc']}" for f in findings)
+
+
+@pytest.mark.validators
+def test_the_action_itself_passes_its_schema_and_zizmor() -> None:
+    action = Path(__file__).resolve().parents[2] / "actions" / "build" / "action.yml"
+    schema = [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-actions"]
+    result = _run([*schema, str(action)])
+    assert result.returncode == 0, result.stdout + result.stderr
+    argv = [_tool("zizmor"), "--offline", "--persona", "pedantic", "--format", "json"]
+    result = _run([*argv, str(action)])
+    assert result.returncode in (0, 14), result.stderr
+    assert json.loads(result.stdout or "[]") == []
