@@ -13,6 +13,7 @@ A user step stays right after the mab step it followed (or first, if it came fir
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -78,9 +79,25 @@ def update_value(old: Any, new: Any) -> Any:
 
 
 def _take_comment(old: CommentedMap, new: Any, key: Any) -> None:
-    """A comment mab generates beside a key (a version pin, a zizmor reason) replaces the old."""
-    if isinstance(new, CommentedMap) and key in new.ca.items:
-        old.ca.items[key] = new.ca.items[key]
+    """A comment mab generates at the end of a key's line (a version pin, a zizmor reason)
+    replaces the old one there; full-line comments that followed the old one are kept, and
+    comments the generator puts above a key are not repeated (the file already has them)."""
+    if not isinstance(new, CommentedMap) or key not in new.ca.items:
+        return
+    generated = new.ca.items[key][2]
+    if generated is None:
+        return
+    slot = old.ca.items.setdefault(key, [None, None, None, None])
+    current = slot[2]
+    if current is None:
+        slot[2] = copy.copy(generated)
+        return
+    tail = current.value.split("\n", 1)
+    token = copy.copy(current)
+    token.value = generated.value.strip() + ("\n" + tail[1] if len(tail) > 1 else "")
+    if not token.value.endswith("\n"):
+        token.value += "\n"
+    slot[2] = token
 
 
 def _reorder(mapping: CommentedMap, order: list[Any]) -> None:
@@ -100,10 +117,14 @@ def _reorder(mapping: CommentedMap, order: list[Any]) -> None:
             mapping[key] = value
 
 
-def _insert_after(mapping: CommentedMap, after: Any, key: Any, value: Any) -> None:
+def _insert_after(
+    mapping: CommentedMap, after: Any, key: Any, value: Any, source: Any = None
+) -> None:
     keys = list(mapping)
     position = keys.index(after) + 1 if after in mapping else len(keys)
     mapping.insert(position, key, value)
+    if isinstance(source, CommentedMap) and key in source.ca.items:
+        mapping.ca.items[key] = source.ca.items[key]
 
 
 def merge_steps(old: list[Any], new: list[Any]) -> CommentedSeq:
@@ -137,7 +158,7 @@ def merge_job(old: CommentedMap, new: dict[str, Any]) -> CommentedMap:
             old[key] = replace_value(old[key], value)
             _take_comment(old, new, key)
         else:
-            _insert_after(old, previous, key, value)
+            _insert_after(old, previous, key, value, new)
         previous = key
     return old
 
@@ -153,7 +174,7 @@ def merge_jobs(old: CommentedMap, new: dict[str, Any]) -> CommentedMap:
         elif name in old:
             old[name] = replace_value(old[name], job)
         else:
-            _insert_after(old, previous, name, job)
+            _insert_after(old, previous, name, job, new)
         previous = name
     return old
 
@@ -170,7 +191,7 @@ def merge_workflow(old: CommentedMap, new: CommentedMap) -> CommentedMap:
             old[key] = replace_value(old[key], value)
             _take_comment(old, new, key)
         else:
-            _insert_after(old, previous, key, value)
+            _insert_after(old, previous, key, value, new)
         previous = key
     return old
 
