@@ -1,6 +1,6 @@
 """Plain progress lines for output that is not a terminal (`mab build | tee build.log`).
 
-One line per state change of a step, prefixed by its platforms:
+One line when a step starts and one when it ends, prefixed by its platforms:
 
     [linux/arm64] deps 3/4 RUN ./install.sh CACHED
     [linux/amd64] deps 4/4 RUN ./install.sh DONE 4.2s
@@ -51,7 +51,7 @@ def step_label(view: StepView) -> str:
 
 
 _WORDS = {
-    StepState.RUNNING: "...",
+    StepState.RUNNING: "RUNNING",
     StepState.CACHED: "CACHED",
     StepState.ERROR: "ERROR",
     StepState.CANCELED: "CANCELED",
