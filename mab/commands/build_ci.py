@@ -21,7 +21,7 @@ import json
 import os
 import shlex
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -125,41 +125,53 @@ class Ran:
     exit_code: int  # buildx's; 130 after a cancel
 
 
-def _progress(env: ci.CiEnv, title: str, req: BuildRequest, record: str | None) -> Ran:
-    """Run one build with its plain progress (grouped, commands off, on GitHub)."""
+@contextlib.contextmanager
+def _quoted(env: ci.CiEnv, title: str | None = None) -> Iterator[None]:
+    """On GitHub: a collapsible group (with a title), and workflow commands off inside, so
+    nothing a build prints can set outputs, masks or annotations. Elsewhere: nothing."""
+    if not env.github:
+        yield
+        return
     token = ci.new_token()
-    if env.github:
+    if title is not None:
         _out(ci.group_start(title))
-    _out("mab: " + shown_argv(buildx_argv(req)))
-    if env.github:
-        _out(ci.stop_commands(token))
+    _out(ci.stop_commands(token))
+    try:
+        yield
+    finally:
+        _out(ci.resume_commands(token))
+        if title is not None:
+            _out(ci.group_end())
+
+
+def _progress(
+    env: ci.CiEnv, title: str, req: BuildRequest, record: str | None, *, per_platform: bool
+) -> Ran:
+    """Run one build with its plain progress (in a group, on GitHub)."""
     session = StreamSession(req.platforms, "plain")
     code, canceled, duration = 1, False, None
-    try:
-        code, canceled, duration = _run(req, session, record)
-    finally:
-        summary = session.finish(code, canceled, duration)
-        session.printer.update()
-        if env.github:
-            _out(ci.resume_commands(token))
-            _out(ci.group_end())
-    _per_platform(env, session, summary)
+    with _quoted(env, title):
+        _out("mab: " + shown_argv(buildx_argv(req)))
+        try:
+            code, canceled, duration = _run(req, session, record)
+        finally:
+            summary = session.finish(code, canceled, duration)
+            session.printer.update()
+    if per_platform:
+        _per_platform(env, session, summary)
     return Ran(summary, 130 if canceled else code)
 
 
 def _per_platform(env: ci.CiEnv, session: StreamSession, summary: Summary) -> None:
+    """A group per platform with its steps, titled with its figures (GitHub only)."""
     if not env.github:
         return
     views = session.model.steps()
     for p in summary.platforms:
-        token = ci.new_token()
-        _out(ci.group_start(ci.platform_title(p)))
-        _out(ci.stop_commands(token))
-        for view in views:
-            if p.platform in view.platforms and view.is_instruction:
-                _out(step_line(view))
-        _out(ci.resume_commands(token))
-        _out(ci.group_end())
+        with _quoted(env, ci.platform_title(p)):
+            for view in views:
+                if p.platform in view.platforms and view.is_instruction:
+                    _out(step_line(view))
 
 
 def _export_caches(env: ci.CiEnv, req: BuildRequest, plan: ci.CachePlan) -> None:
@@ -174,7 +186,8 @@ def _export_caches(env: ci.CiEnv, req: BuildRequest, plan: ci.CachePlan) -> None
             cache_to=spec,
             extra_args=("--output", "type=cacheonly"),
         )
-        ran = _progress(env, f"Export the {platform} layer cache", one, None)
+        title = f"Export the {platform} layer cache"
+        ran = _progress(env, title, one, None, per_platform=False)
         if ran.exit_code != 0:
             text = f"exporting the {platform} layer cache failed; the next build may miss it"
             _out(f"::warning::{ci.escape_data(text)}" if env.github else f"mab: warning: {text}")
@@ -219,13 +232,15 @@ def run_build_ci(
         metadata_path.parent.mkdir(parents=True, exist_ok=True)
         metadata_path.unlink(missing_ok=True)
     req = _with_metadata(req, metadata_path)
-    ran = _progress(env, f"Build {', '.join(req.platforms) or 'the image'}", req, record)
+    title = f"Build {', '.join(req.platforms) or 'the image'}"
+    ran = _progress(env, title, req, record, per_platform=True)
     summary = ran.summary
     metadata = _read(metadata_path)
     digest = ci.read_digest(metadata)
     reference = _reference(metadata, digest, req)
     path = report(env, summary, digest, reference)
-    _out("\n" + render_table(summary).rstrip("\n"))
+    with _quoted(env):  # the table quotes the failed step's output
+        _out("\n" + render_table(summary).rstrip("\n"))
     _out(f"mab: summary: {path}")
     if ran.exit_code == 0 and plan is not None and plan.exports:
         _export_caches(env, replace(req, extra_args=()), plan)

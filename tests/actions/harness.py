@@ -203,6 +203,24 @@ def checkout(dest: Path, root: Path = ROOT) -> Path:
     return dest / "actions" / "build"
 
 
+def active_commands(log: str) -> list[str]:
+    """The workflow commands a runner would act on in `log`: lines starting with `::` (after
+    leading blanks), except between `::stop-commands::TOKEN` and `::TOKEN::`."""
+    active: list[str] = []
+    token: str | None = None
+    for raw in log.splitlines():
+        line = raw.lstrip()
+        if token is not None:
+            if line == f"::{token}::":
+                token = None
+            continue
+        if line.startswith("::stop-commands::"):
+            token = line.removeprefix("::stop-commands::")
+        elif line.startswith("::"):
+            active.append(line)
+    return active
+
+
 def load_action(action_dir: Path = ACTION_DIR) -> dict[str, Any]:
     with (action_dir / "action.yml").open(encoding="utf-8") as handle:
         data = yaml.safe_load(handle)

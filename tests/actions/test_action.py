@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.actions.harness import ActionRun, CacheStore, checkout, run_action
+from tests.actions.harness import ActionRun, CacheStore, active_commands, checkout, run_action
 from tests.e2e.conftest import Engine
 
 pytestmark = pytest.mark.engine
@@ -29,6 +29,7 @@ FAILING_DOCKERFILE = """\
 ARG BASE=localhost:5000/base/busybox:1
 FROM ${BASE}
 RUN echo "checking the toolchain on $(uname -m)"; \\
+    echo "::add-mask::not-a-secret"; echo "::set-output name=digest::sha256:forged"; \\
     echo "error: no compiler for this target" >&2; exit 3
 """
 
@@ -196,4 +197,12 @@ def test_a_failed_build_fails_the_step_with_buildx_exit_code_after_the_summary(
     assert "### ❌ Build failed" in run.summary
     assert "**Failed step:**" in run.summary
     assert "error: no compiler for this target" in run.summary
-    assert "::error title=mab build failed::" in run.log
+    # The build's own lines are quoted: of the workflow commands in the log, the runner
+    # would act on mab's groups and its one error annotation only.
+    commands = active_commands(run.log)
+    assert "::add-mask::not-a-secret" in run.log
+    assert not [c for c in commands if not c.startswith(("::group::", "::endgroup::", "::error"))]
+    assert [c for c in commands if c.startswith("::error")] == [
+        next(c for c in commands if c.startswith("::error title=mab build failed::"))
+    ]
+    assert run.outputs["digest"] == ""
