@@ -26,6 +26,10 @@ DOCKERFILE = (
 )
 
 
+def package_dir(root: Path, n: int) -> Path:
+    return root / "packages" / f"group-{n // 50}" / f"pkg-{n}"
+
+
 def build_tree(root: Path, files: int) -> int:
     """Write a monorepo of about `files` files (a fifth of them in node_modules); the count."""
     (root / ".gitignore").write_text("node_modules/\n/out/\n*.log\n")
@@ -33,7 +37,7 @@ def build_tree(root: Path, files: int) -> int:
     tracked_budget = files * 4 // 5
     package = 0
     while written < tracked_budget:
-        pkg = root / "packages" / f"group-{package // 50}" / f"pkg-{package}"
+        pkg = package_dir(root, package)
         for sub in ("src/lib", "src/components", "test"):
             (pkg / sub).mkdir(parents=True, exist_ok=True)
         (pkg / "package.json").write_text(PACKAGE_JSON % (package, package))
@@ -47,14 +51,14 @@ def build_tree(root: Path, files: int) -> int:
             (pkg / sub / f"module_{n}.ts").write_text(f"export const v{n} = {n};\n")
         written += 30
         package += 1
-    modules = root / "packages" / "group-0" / "pkg-0" / "node_modules"
     dep = 0
-    while written < files:
-        lib = modules / f"dep-{dep}" / "lib"
+    while written < files:  # node_modules trees in every tenth package, untracked
+        owner = package_dir(root, dep * 10 % package)
+        lib = owner / "node_modules" / f"dep-{dep}" / "lib"
         lib.mkdir(parents=True, exist_ok=True)
         for n in range(20):
             (lib / f"index_{n}.js").write_text("module.exports = {};\n")
-        (modules / f"dep-{dep}" / "Dockerfile").write_text("FROM scratch\n")
+        (lib.parent / "Dockerfile").write_text("FROM scratch\n")
         written += 21
         dep += 1
     out = root / "out"

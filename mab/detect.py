@@ -29,7 +29,7 @@ SKIP_DIRS = frozenset(
     {".git", "node_modules", "vendor", "third_party", ".venv", "venv", "__pycache__"}
 )
 _CARGO_MARKERS = ("CACHEDIR.TAG", ".rustc_info.json")
-# A superset of the names `_note_file` records, to pass over other files quickly.
+# A superset of the names `_note_file` records, to pass over the other files quickly.
 _NAMES = frozenset({*LOCKFILE_NAMES, *COMPOSE_FILES, *BAKE_FILES, "Dockerfile", "Containerfile"})
 _NAME_PATTERNS = re.compile(
     r".*\.(?:txt|gradle|gradle\.kts|dockerfile|containerfile)|(?:dockerfile|containerfile)(?:\..*)?",
@@ -274,18 +274,19 @@ def _walk(root: Path) -> _Found:
         if any(e.name == ".gitignore" for e in entries):
             own = _rules_from(root / rel / ".gitignore", rel, found)
             rules = [*rules, own] if own else rules
+        prefix = f"{rel}/" if rel else ""
         for entry in entries:
             name = entry.name
-            child = f"{rel}/{name}" if rel else name
             try:
                 is_dir = entry.is_dir(follow_symlinks=False)
             except OSError:
                 continue
             if is_dir:
+                child = prefix + name
                 if not _skip_dir(entry) and not is_ignored(rules, child, is_dir=True):
                     pending.append((child, rules))
-            else:
-                _note_file(found, rules, name, child)
+            elif name in _NAMES or _NAME_PATTERNS.fullmatch(name):  # the quick test first
+                _note_file(found, rules, name, prefix + name)
     found.dockerfiles.sort()
     found.compose_files.sort()
     found.bake_files.sort()
@@ -304,8 +305,6 @@ def _skip_dir(entry: os.DirEntry[str]) -> bool:
 
 def _note_file(found: _Found, rules: list[IgnoreFile], name: str, child: str) -> None:
     """Record `child` if it is a file detection cares about and is not ignored."""
-    if name not in _NAMES and not _NAME_PATTERNS.fullmatch(name):
-        return  # the quick test, for the many files that are none of these
     ecosystem = ecosystem_for(child)
     if ecosystem is not None:
         bucket = None
