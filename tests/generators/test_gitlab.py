@@ -503,7 +503,7 @@ def test_cache_mount_round_trip_and_merge_on_the_real_engine(tmp_path: Path) -> 
             f"mkdir -p {directory} && echo seeded > {directory}/seed",
             cache_in,
             "mkdir -p .mab/app/digests",
-            f"docker buildx build --build-arg RUN_ID={run_id} --file app/Dockerfile"
+            f"docker buildx build --network none --build-arg RUN_ID={run_id} --file app/Dockerfile"
             f" --output type=image,name={repo},push=true"
             " --metadata-file .mab/app/metadata.json app",
             f"rm -rf {directory}",
@@ -514,14 +514,19 @@ def test_cache_mount_round_trip_and_merge_on_the_real_engine(tmp_path: Path) -> 
         ]
     )
     env = job_env(doc, "mab-merge-app", MAB_BUSYBOX_IMAGE=ENGINE_BASE, CI_JOB_ID=run_id)
-    result = subprocess.run(
-        ["sh", "-e", "-c", script],
-        cwd=tmp_path,
-        env={**env, "MAB_BUSYBOX_IMAGE": ENGINE_BASE},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    # Other tests prune the shared engine's build cache, which can empty a cache mount between
+    # two builds; a second try tells that apart from a real failure.
+    for _ in range(3):
+        result = subprocess.run(
+            ["sh", "-e", "-c", script],
+            cwd=tmp_path,
+            env={**env, "MAB_BUSYBOX_IMAGE": ENGINE_BASE},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if result.returncode == 0:
+            break
     assert result.returncode == 0, result.stdout + result.stderr
     # What GitLab restored reached the build, and what the build added came back out.
     assert (directory / "seed").read_text() == "seeded\n"
