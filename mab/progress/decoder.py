@@ -271,10 +271,13 @@ def to_event(obj: object) -> SolveStatus | None:
 # The scanner.
 
 # Inside an object: everything up to the next brace, skipping whole strings; stops at a string
-# that does not end in the buffer, and at a newline followed by "{" (a new top-level object:
-# the current one was cut short).
+# that does not end in the buffer, and at a line that cannot continue an object: one starting
+# with "{" (a new top-level object), a capital or "#" (buildx's text: `ERROR: ...`). The
+# current object was cut short then. (Compact objects are one line; pretty ones indent.)
+_BREAK = rb"\n[{A-Z#]"
 _STRING = rb'"(?:[^"\\\n]++|\\[^\n])*+"'
-_FILLER = rb'[^{}"\n]++|' + _STRING + rb"|\n(?!\{)"
+_FILLER = rb'[^{}"\n]++|' + _STRING + rb"|\n(?![{A-Z#])"
+_BREAKS = re.compile(_BREAK)
 _OBJ_SPAN = re.compile(rb"(?:" + _FILLER + rb")*+")
 _STR_SPAN = re.compile(rb'(?:[^"\\\n]++|\\[^\n])*+')
 
@@ -410,7 +413,7 @@ class StreamDecoder:
                         self._start = pos
                 elif c == _QUOTE:
                     mode = _STR
-                else:  # "\n{": this object was cut short; a new one begins
+                else:  # a newline that breaks the object (see _BREAK): it was cut short
                     self._broken(e)
                     mode = _LINE
                     pos = self._start = e + 1
@@ -442,8 +445,8 @@ class StreamDecoder:
                         if close_at < p and close_at != -1:
                             close_at = buf.find(b"\n}", p)
                         end = close_at + 2 if close_at >= 0 else -1
-                        if end > 0 and buf.find(b"\n{", p, end) >= 0:
-                            end = -1  # the scanner takes "\n{" for a new object: let it
+                        if end > 0 and _BREAKS.search(buf, p, end):
+                            end = -1  # the scanner breaks the object there: let it
                     else:
                         end = buf.find(b"\n", p)
                         while end > p and buf[end - 1] in _TRAILING:

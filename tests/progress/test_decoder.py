@@ -231,3 +231,11 @@ def test_corrupt_input_gives_the_same_events_however_it_is_chunked(
 ) -> None:
     bad = _mutate(stream, edits)
     assert decode(bad, [c % (len(bad) + 1) for c in cuts]) == decode(bad)
+
+
+def test_text_after_a_truncated_object_is_not_swallowed() -> None:
+    good = json.dumps({"logs": [log("sha256:a", "ok\n")]}, indent=2)
+    data = f'{{"vertexes": [{{"digest": "x",\nERROR: failed to solve: boom\n#1 text\n{good}\n'
+    events = decode(data.encode())
+    assert events[:2] == [TextLine("ERROR: failed to solve: boom"), TextLine("#1 text")]
+    assert isinstance(events[2], SolveStatus)
