@@ -78,6 +78,8 @@ def bake_specs(text: str, where: str) -> tuple[list[BuildSpec], list[str]]:
             variables, targets = _from_hcl(text)
     except _Unreadable as exc:
         return [], [f"{where}:{exc.line}: cannot read this bake file ({exc.problem})"]
+    except RecursionError:
+        return [], [f"{where}: cannot read this bake file (nested too deeply)"]
     defaults = _variable_defaults(variables)
     parents = {p for t in targets.values() for p in _names(t.get("inherits"))}
     specs: list[BuildSpec] = []

@@ -3,6 +3,9 @@ from __future__ import annotations
 import json
 from textwrap import dedent
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from mab.bake import bake_specs
 from mab.compose import BuildSpec
 
@@ -142,3 +145,46 @@ def test_broken_json_is_a_warning() -> None:
     found, warnings = bake_specs('{"target": {', "docker-bake.json")
     assert found == []
     assert warnings[0].startswith("docker-bake.json:1: cannot read this bake file")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                'target "a" {',
+                'variable "V" {',
+                "}",
+                "{",
+                "[",
+                "]",
+                "=",
+                ",",
+                '"x"',
+                '"${V}"',
+                "context",
+                "args",
+                "inherits",
+                "\n",
+                "<<EOT\n",
+                "EOT",
+                "/*",
+                "*/",
+                "#",
+                "f(",
+                ")",
+            ]
+        )
+        | st.text(max_size=4)
+    ).map(" ".join)
+)
+def test_any_text_gives_specs_or_warnings_never_an_error(text: str) -> None:
+    found, warnings = bake_specs(text, "docker-bake.hcl")
+    assert all(w.startswith("docker-bake.hcl") for w in warnings)
+    assert all(s.context for s in found)
+
+
+def test_deeply_nested_values_are_a_warning() -> None:
+    found, warnings = hcl('target "a" {\n  args = ' + "[" * 5000 + "\n}\n")
+    assert found == []
+    assert warnings == ["docker-bake.hcl: cannot read this bake file (nested too deeply)"]

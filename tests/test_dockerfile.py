@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from textwrap import dedent
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from mab.dockerfile import expand, parse_dockerfile
 from mab.project import CacheMount, DockerfileInfo
 
@@ -267,3 +270,39 @@ def test_expand_handles_defaults_alternatives_and_unknowns() -> None:
     assert expand("${EMPTY:-d} ${EMPTY-d} ${UNSET:-d}", env) == "d  d"
     assert expand("${A:+yes} ${EMPTY:+yes}|", env) == "yes |"
     assert expand("$NOPE ${NOPE}", env) == "$NOPE ${NOPE}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "FROM ",
+                "RUN ",
+                "COPY ",
+                "ARG ",
+                "--mount=type=cache,target=",
+                "<<EOF",
+                "EOF",
+                "\\",
+                "`",
+                "\n",
+                " ",
+                "$",
+                "{",
+                "}",
+                "${A:-",
+                "AS",
+                "#",
+                "# escape=`",
+                '"',
+                ".",
+            ]
+        )
+        | st.text(max_size=5)
+    ).map("".join)
+)
+def test_any_text_parses_without_an_error(text: str) -> None:
+    info = parse_dockerfile(text, "Dockerfile")
+    assert all(m.target for m in info.cache_mounts)
+    assert [s.index for s in info.stages] == list(range(len(info.stages)))
