@@ -136,30 +136,32 @@ _TIME_BASE: dict[str, float] = {}
 
 def parse_time(value: object) -> float | None:
     """RFC 3339 (nanoseconds allowed) to seconds since the epoch; None if absent or invalid."""
-    if not isinstance(value, str) or len(value) < 20 or value[4:5] != "-":
+    if not isinstance(value, str) or len(value) < 20:
         return None
-    base_text = value[:19]
-    base = _TIME_BASE.get(base_text)
     rest = value[19:]
-    try:
-        if base is None:
-            base = datetime.fromisoformat(base_text + "+00:00").timestamp()
-            if len(_TIME_BASE) > 4096:
-                _TIME_BASE.clear()
-            _TIME_BASE[base_text] = base
-        frac = 0.0
-        if rest[:1] == ".":
-            digits = rest[1:].rstrip("Z").split("+")[0].split("-")[0]
-            rest = rest[1 + len(digits) :]
-            frac = float("0." + digits)
-        if rest in ("Z", "z"):
-            return base + frac
-        if len(rest) == 6 and rest[0] in "+-" and rest[3] == ":":
-            offset = int(rest[1:3]) * 3600 + int(rest[4:6]) * 60
-            return base + frac - offset if rest[0] == "+" else base + frac + offset
-    except ValueError:
+    if rest[-1] in "Zz":
+        fraction, offset = rest[:-1], 0
+    elif len(rest) >= 6 and rest[-6] in "+-" and rest[-3] == ":" and rest[-5:].isascii():
+        fraction = rest[:-6]
+        try:
+            offset = int(rest[-5:-3]) * 3600 + int(rest[-2:]) * 60
+        except ValueError:
+            return None
+        offset = -offset if rest[-6] == "+" else offset
+    else:
         return None
-    return None
+    if fraction and (fraction[0] != "." or not fraction[1:].isdigit() or not fraction.isascii()):
+        return None
+    base = _TIME_BASE.get(value[:19])
+    if base is None:
+        try:
+            base = datetime.fromisoformat(value[:19] + "+00:00").timestamp()
+        except ValueError:
+            return None
+        if len(_TIME_BASE) > 4096:
+            _TIME_BASE.clear()
+        _TIME_BASE[value[:19]] = base
+    return base + (float(fraction) if fraction else 0.0) + offset
 
 
 def _str(value: object) -> str:

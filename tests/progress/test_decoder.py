@@ -239,3 +239,9 @@ def test_text_after_a_truncated_object_is_not_swallowed() -> None:
     events = decode(data.encode())
     assert events[:2] == [TextLine("ERROR: failed to solve: boom"), TextLine("#1 text")]
     assert isinstance(events[2], SolveStatus)
+
+
+@given(st.text(max_size=40))
+def test_parse_time_never_raises(text: str) -> None:
+    parse_time(text)
+    parse_time("2023-11-14T22:13:20" + text)
