@@ -48,8 +48,8 @@ Security
 With `--use-action` (`use_action=True`)
     Each build job checks out, logs in and runs mab's composite action (`actions/build`) in
     place of the expanded steps: it sets up Python, mab, QEMU and a builder as needed, reads
-    and writes the same per-platform layer caches (`registry` and `gha` backends; read-only on
-    pull requests and tags) and writes the job summary. The digest, artifact and merge steps
+    and writes the same per-platform registry layer caches (read-only on pull requests and
+    tags) and writes the job summary. The digest, artifact and merge steps
     are the same as above. Dependency caches stay with the expanded workflow.
 
 Concurrency
@@ -83,7 +83,9 @@ MERGE_TIMEOUT_MINUTES = 15
 DIGEST_DIR = "${{ runner.temp }}/mab-digests"
 DEP_CACHE_ROOT = "${{ runner.temp }}/mab-cache"
 MATRIX_SLUG = "${{ matrix.slug }}"
-ACTION_CACHES = ("registry", "gha")  # the layer caches mab's composite action reads and writes
+# The layer caches a workflow around mab's composite action can use: `gha` needs the runner's
+# cache token, which GitHub gives JavaScript actions only, not the action's `run:` steps.
+ACTION_CACHES = ("registry",)
 METADATA_TAGS = (
     "type=ref,event=branch",
     "type=semver,pattern={{version}}",
@@ -156,9 +158,9 @@ def workflow(project: Project, settings: Settings, *, use_action: bool = False) 
     ]
     if use_action and settings.cache not in ACTION_CACHES:
         raise UserError(
-            f"--use-action supports the {' and '.join(ACTION_CACHES)} layer caches, "
+            f"--use-action supports the {' and '.join(ACTION_CACHES)} layer cache, "
             f"not {settings.cache}",
-            hint="choose --cache registry or --cache gha, or drop --use-action",
+            hint="choose --cache registry, or drop --use-action for the expanded workflow",
         )
     jobs: dict[str, Any] = {}
     for t in targets:
@@ -305,8 +307,6 @@ def _action_build_job(t: _Target, settings: Settings) -> CommentedMap:
         inputs["tags"] = "${{ steps.mab-meta.outputs.tags }}"
     inputs["push"] = ghexpr.wrap(ghexpr.PUBLISH)
     inputs["cache-backend"] = settings.cache
-    if settings.cache == "gha":
-        inputs["cache-ref-prefix"] = t.image.name
     inputs["cache-read-only"] = ghexpr.wrap(ghexpr.CACHE_READ_ONLY)
     steps.append(mab_action_step("mab-build", f"Build {t.label} with mab", with_=inputs))
     if native:

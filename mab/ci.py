@@ -38,6 +38,11 @@ SUMMARY_JSON = "summary.json"
 SUMMARY_MARKDOWN = "summary.md"
 METRICS_FILE = "metrics.txt"
 INSTRUCTION_CHARS = 72
+GHA_RUNTIME_MISSING = (
+    "the gha cache needs ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL in this step's "
+    "environment, which GitHub gives JavaScript actions only: expose them to the job "
+    "(for example with crazy-max/ghaction-github-runtime), or use the registry cache"
+)
 
 _DELIMITER_PREFIX = "ghadelimiter_"
 _OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")

@@ -220,7 +220,10 @@ def run_build_ci(
     cache_read_only: bool,
     environ: Mapping[str, str] | None = None,
 ) -> int:
-    env = ci.detect(os.environ if environ is None else environ)
+    environ = os.environ if environ is None else environ
+    env = ci.detect(environ)
+    if env.github and cache_backend == "gha" and not environ.get("ACTIONS_RUNTIME_TOKEN"):
+        _out("::warning::" + ci.escape_data(ci.GHA_RUNTIME_MISSING))
     settings = load_settings(find_root(Path.cwd()))
     req = replace(req, platforms=req.platforms or settings.platforms)
     req, plan = ci_request(req, cache_backend, cache_prefix, cache_read_only)

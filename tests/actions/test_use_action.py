@@ -31,7 +31,6 @@ _BY_NAME = {c.name: c for c in CASES}
 ACTION_CASES = (
     _BY_NAME["node"],
     _BY_NAME["monorepo-qemu-registry"],
-    Case("go-native-gha", "go", _settings("native", "gha")),
     Case("emulated-tool", None, _settings(image="acme/tool"), EMULATED),
 )
 IDS = [c.name for c in ACTION_CASES]
@@ -73,8 +72,8 @@ def test_native_jobs_keep_the_digest_and_merge(tmp_path: Path) -> None:
     assert ids == ["mab-checkout", "mab-login", "mab-build", "mab-digest", "mab-upload-digest"]
 
 
-@pytest.mark.parametrize("cache", ["local", "s3"])
-def test_local_and_s3_caches_are_refused(cache: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("cache", ["gha", "local", "s3"])
+def test_caches_other_than_registry_are_refused(cache: str, tmp_path: Path) -> None:
     project = _BY_NAME["node"].load(tmp_path)
     with pytest.raises(UserError, match="--use-action supports"):
         github.workflow(project, _settings(cache=cache), use_action=True)
