@@ -351,14 +351,18 @@ def test_real_two_platform_build_json(real_project: Path) -> None:
     ]  # fmt: skip
     assert b'"vertexes"' in (real_project / "rec.rawjson").read_bytes()
 
-    # Again from the exported cache (the engine's own cache may be pruned by other tests).
-    again = _mab(
-        "build", "--json", *common, "--cache-from", f"type=local,src={cache}", ".",
-        cwd=real_project,
-    )  # fmt: skip
-    out, err = again.communicate(timeout=300)
-    assert again.returncode == 0, err
-    hits = json.loads(out)["platforms"]
+    # Again from the exported cache. Other tests on the shared engine prune its build cache,
+    # now and then in the middle of a build; one more try tells that apart from a miss.
+    for _ in range(2):
+        again = _mab(
+            "build", "--json", *common, "--cache-from", f"type=local,src={cache}", ".",
+            cwd=real_project,
+        )  # fmt: skip
+        out, err = again.communicate(timeout=300)
+        assert again.returncode == 0, err
+        hits = json.loads(out)["platforms"]
+        if hits["linux/amd64"]["executed"] == 0:
+            break
     assert (hits["linux/amd64"]["cached"], hits["linux/amd64"]["executed"]) == (2, 0), hits
     # The emulated arm64 steps are sometimes run again on this engine (Docker 26.1, containerd
     # store, QEMU) while other builds share the base image: plain `docker buildx build
