@@ -27,6 +27,7 @@ import base64
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -199,8 +200,8 @@ def floor(path: Path, pretty: bool) -> tuple[int, int, float, float]:
     return len(data), len(objects), time.perf_counter() - start, time.process_time() - cpu
 
 
-def whales(path: Path, cap: int, seconds: float) -> tuple[int, float, float] | None:
-    """python-on-whales' streaming of a prefix of `path`: bytes read, wall and CPU seconds."""
+def whales(path: Path, cap: int, seconds: float) -> tuple[int, int, float, float] | None:
+    """python-on-whales' streaming of a prefix of `path`: bytes, lines, wall and CPU seconds."""
     try:
         from python_on_whales.utils import stream_stdout_and_stderr
     except ImportError:
@@ -211,14 +212,15 @@ def whales(path: Path, cap: int, seconds: float) -> tuple[int, float, float] | N
         prefix.flush()
         start = time.perf_counter()
         cpu = time.process_time()
-        total = 0
+        total = lines = 0
         for _source, line in stream_stdout_and_stderr(
             ["sh", "-c", 'exec cat "$0" >&2', prefix.name]
         ):
             total += len(line)
+            lines += 1
             if time.perf_counter() - start > seconds:
                 break
-        return total, time.perf_counter() - start, time.process_time() - cpu
+        return total, lines, time.perf_counter() - start, time.process_time() - cpu
 
 
 def _high_water_kib() -> int:
@@ -230,17 +232,17 @@ def _high_water_kib() -> int:
 
 
 def peak_rss(path: Path) -> tuple[float, float]:
-    """Peak RSS in MB of a fresh child process following `path`: (VmHWM, ru_maxrss).
+    """Peak RSS in MB of a fresh child process following `path`: (ru_maxrss, VmHWM).
 
-    Linux carries the parent's peak RSS into a (v)forked child's ru_maxrss across exec, so
-    RUSAGE_CHILDREN here would report this benchmark's own large buffers; the child's VmHWM
-    counts only what it used itself. Both are printed.
+    ru_maxrss comes from RUSAGE_CHILDREN. Linux carries a parent's peak RSS into a (v)forked
+    child's ru_maxrss across exec, so this runs first, while this process is still small;
+    the child's own VmHWM (peak since its exec) is the cross-check.
     """
     code = (
-        "import resource, sys; from pathlib import Path; "
+        "import sys; from pathlib import Path; "
         "sys.path.insert(0, sys.argv[1]); "
         "from stream_throughput import follow, _high_water_kib; follow(Path(sys.argv[2])); "
-        "print(_high_water_kib(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "print(_high_water_kib())"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(Path(__file__).parent), str(path)],
@@ -248,7 +250,8 @@ def peak_rss(path: Path) -> tuple[float, float]:
         capture_output=True,
         text=True,
     ).stdout.split()
-    return int(out[-2]) / 1024, int(out[-1]) / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return children / 1024, int(out[-1]) / 1024  # both in KiB on Linux
 
 
 def main() -> None:
@@ -270,6 +273,10 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
+        rss_path = d / "rss.rawjson"
+        synthesize(rss_path, args.rss_mb * MB, True)
+        maxrss, hwm = peak_rss(rss_path)  # first: see peak_rss
+        rss_path.unlink()
         files = {}
         for pretty in (False, True):
             kind = "pretty" if pretty else "compact"
@@ -291,11 +298,11 @@ def main() -> None:
             row(f"floor: json.loads per object ({kind})", size, objects, wall, cpu, "objects")
         result = whales(files["compact", 1], args.whales_mb * MB, 30.0)
         if result:
-            size, wall, cpu = result
+            size, lines, wall, cpu = result
             # It appends every stderr line to one bytes object: time grows with size squared.
             extrapolated = cpu * (args.mb * MB / size) ** 2
             note = f"lines; {args.mb} MB would take ~{extrapolated:,.0f}s CPU (n^2)"
-            row("python-on-whales stream_stdout_and_stderr", size, 0, wall, cpu, note)
+            row("python-on-whales stream_stdout_and_stderr", size, lines, wall, cpu, note)
         linear = []
         for kind in ("compact", "pretty"):
             once, twice = cpu_1x[kind], float("inf")
@@ -305,9 +312,6 @@ def main() -> None:
             linear.append(f"{kind} {twice / once:.2f}")
         for path in files.values():
             path.unlink()
-        rss_path = d / "rss.rawjson"
-        synthesize(rss_path, args.rss_mb * MB, True)
-        rss, maxrss = peak_rss(rss_path)
     load_after = os.getloadavg()[0]
 
     head = ("path", "MB", "MB/s wall", "MB/s CPU", "per CPU s", "")
@@ -318,8 +322,8 @@ def main() -> None:
     print(f"(best of {args.repeat} runs each)")
     print(f"linearity, CPU time(2x) / time(1x): {', '.join(linear)}  (target <= 2.2)")
     print(
-        f"peak RSS following a {args.rss_mb} MB pretty stream: {rss:.0f} MB VmHWM"
-        f" (ru_maxrss {maxrss:.0f} MB, inherited from this parent)  (target < 300)"
+        f"peak RSS following a {args.rss_mb} MB pretty stream: {maxrss:.0f} MB ru_maxrss"
+        f" of the child (its VmHWM: {hwm:.0f} MB)  (target < 300)"
     )
     print(
         f"machine: {os.cpu_count()} CPUs, load average {load_before:.1f} -> {load_after:.1f}"
