@@ -19,16 +19,16 @@ import asyncio
 import contextlib
 import json
 import os
-import shlex
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mab import ci
-from mab.buildcmd import BuildRequest, buildx_argv, with_defaults
+from mab.buildcmd import BuildRequest, buildx_argv, shown_argv, with_defaults
 from mab.commands.build import (
     StreamSession,
+    ci_image,
     find_root,
     load_settings,
     open_record,
@@ -45,16 +45,6 @@ METADATA_FILE = "metadata.json"
 def _out(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
-
-
-def shown_argv(argv: list[str]) -> str:
-    """The command line for the log, build-arg values hidden (they may hold tokens)."""
-    shown = list(argv)
-    for i, arg in enumerate(shown[:-1]):
-        if arg == "--build-arg":
-            key = shown[i + 1].split("=", 1)[0]
-            shown[i + 1] = f"{key}=***"
-    return shlex.join(shown)
 
 
 def ci_request(
@@ -224,11 +214,12 @@ def run_build_ci(
     env = ci.detect(environ)
     if env.github and cache_backend == "gha" and not environ.get("ACTIONS_RUNTIME_TOKEN"):
         _out("::warning::" + ci.escape_data(ci.GHA_RUNTIME_MISSING))
-    settings = load_settings(find_root(Path.cwd()))
+    root = find_root(Path.cwd())
+    settings = load_settings(root)
     req = replace(req, platforms=req.platforms or settings.platforms)
     req, plan = ci_request(req, cache_backend, cache_prefix, cache_read_only)
-    if plan is None:  # caches named on the command line replace .mab.yml's
-        req = with_defaults(req, settings)
+    if plan is None:  # caches named on the command line replace the defaults
+        req = with_defaults(req, settings, image=ci_image(root, req, settings))
     preflight(req.platforms, req.multi_platform, list(req.cache_exports), req.builder)
     metadata_path = env.report_dir / METADATA_FILE
     with contextlib.suppress(OSError):
