@@ -103,7 +103,9 @@ def plan(image: Image, scope: str) -> DepPlan:
     ]
     return DepPlan(
         caches=tuple(caches),
-        before=tuple(_call("mab_cache_in", *m) for m in mounts),
+        # Once in BuildKit, the copies leave the project directory: a build context of "."
+        # would otherwise carry them into `COPY . .` (and miss its layer cache every time).
+        before=(*(_call("mab_cache_in", *m) for m in mounts), f"rm -rf {CACHE_ROOT}"),
         after=tuple(_call("mab_cache_out", *m) for m in mounts),
         unkeyed=unkeyed,
     )

@@ -54,13 +54,15 @@ mab_build() {{  # [buildx args]: build $MAB_PLATFORMS, push by digest, keep the 
   elif [ "$MAB_CACHE_EXPORT" = "true" ]; then
     export_each="$platforms"
   fi
-  mkdir -p "$MAB_DIR/digests"
+  metadata=$(mktemp)  # outside the project: nothing of mab's may enter a build context
   docker buildx build --platform "$MAB_PLATFORMS" "$@" \\
     --output "type=image,name=$MAB_IMAGE,push-by-digest=true,name-canonical=true,push=$MAB_PUSH" \\
-    --metadata-file "$MAB_DIR/metadata.json" "$MAB_CONTEXT"
+    --metadata-file "$metadata" "$MAB_CONTEXT"
+  mkdir -p "$MAB_DIR/digests"
   digest_file="$MAB_DIR/digests/$(echo "$MAB_PLATFORMS" | tr ',/' '_-')"
   sed -n 's/.*"containerimage.digest": *"\\(sha256:[0-9a-f]*\\)".*/\\1/p' \\
-    "$MAB_DIR/metadata.json" > "$digest_file"
+    "$metadata" > "$digest_file"
+  rm -f "$metadata"
   test -s "$digest_file"
   for platform in $export_each; do  # built already: these only export each platform's cache
     slug=$(echo "$platform" | tr / -)
@@ -100,16 +102,17 @@ mab_cache_out() {  # DIR ID TARGET: copy BuildKit's cache mount ID to DIR for Gi
 
 # A shell runner keeps its builder (and the cache mounts and layers in it) between jobs, and its
 # Docker client config is shared by every job on the host: each job logs in to a config of its
-# own, so one job's expiring token never replaces another's.
+# own (outside the project directory, which may be a build context), so one job's expiring
+# token never replaces another's.
 _SHELL_CONFIG = """\
 home_config="${DOCKER_CONFIG:-$HOME/.docker}"
 export BUILDX_CONFIG="${BUILDX_CONFIG:-$home_config/buildx}"
-export DOCKER_CONFIG="$CI_PROJECT_DIR/.mab/docker"
+export DOCKER_CONFIG="${TMPDIR:-/tmp}/mab-docker-$CI_JOB_ID"
 mkdir -p "$DOCKER_CONFIG"
 if [ -d "$home_config/cli-plugins" ]; then
   ln -sfn "$home_config/cli-plugins" "$DOCKER_CONFIG/cli-plugins"
 fi"""
-SHELL_CLEANUP = 'rm -rf "$CI_PROJECT_DIR/.mab/docker"'
+SHELL_CLEANUP = 'rm -rf "${TMPDIR:-/tmp}/mab-docker-$CI_JOB_ID"'
 
 
 @dataclass(frozen=True)

@@ -220,7 +220,8 @@ def test_images_live_in_the_project_registry_one_repository_each(tmp_path: Path)
     assert images == {f"$CI_REGISTRY_IMAGE/{n}" for n in ("api", "worker", "migrate", "web")}
     api = doc["mab-build-api"]
     assert api["variables"]["MAB_TARGET"] == "runtime"
-    assert "--build-arg NODE_ENV=production" in api["script"][1]
+    (build,) = [line for line in api["script"] if line.startswith("mab_build")]
+    assert build == "mab_build --build-arg NODE_ENV=production --build-arg NODE_VERSION=22"
 
 
 def test_no_image_is_a_user_error() -> None:
@@ -269,6 +270,7 @@ def test_cache_mounts_are_carried_in_and_out_around_the_build(tmp_path: Path) ->
     assert script == [
         f"mab_cache_in {registry}",
         f"mab_cache_in {target}",
+        "rm -rf .mab-cache",
         "mab_build",
         f"mab_cache_out {registry}",
         f"mab_cache_out {target}",
@@ -327,7 +329,9 @@ FAKE_DOCKER = r"""#!/bin/sh
 echo "$*" >> "$MAB_TEST_LOG"
 case "$1 $2" in
   "version --format") echo "linux/amd64" ;;
+  "login -u") echo "logged in, config in ${DOCKER_CONFIG:-default}" >> "$MAB_TEST_LOG" ;;
   "buildx build")
+    if [ -e .mab ] || [ -e .mab-cache ]; then echo "mab files in the project" >> "$MAB_TEST_LOG"; fi
     while [ $# -gt 0 ]; do
       if [ "$1" = "--metadata-file" ]; then
         printf '{\n  "containerimage.digest": "sha256:%064d"\n}\n' 7 > "$2"
@@ -425,6 +429,18 @@ def test_branches_read_the_cache_but_never_write_it(run_job: RunJob, tmp_path: P
     assert not any("binfmt" in c for c in calls)  # amd64 on an amd64 runner
     assert any("type=cacheonly" in c for c in calls)  # the npm cache mount carried in
     assert any("type=local,dest=.mab-cache/node/npm/root-.npm" in c for c in calls)
+    # Nothing of mab's is in the project directory (a build context of ".") while it builds.
+    marker = "mab files in the project"
+    assert marker in calls  # while the cache mounts are seeded from .mab-cache
+    assert calls[calls.index(build) + 1] != marker
+
+
+def test_shell_runner_jobs_log_in_outside_the_project(run_job: RunJob, tmp_path: Path) -> None:
+    doc = pipeline_of(fixture("go", tmp_path / "repo"), Settings(gitlab_runner="shell"))
+    calls = run_job(doc, "mab-build-go", TMPDIR=str(tmp_path / "tmp"))
+    (login,) = [c for c in calls if c.startswith("logged in")]
+    assert login == f"logged in, config in {tmp_path}/tmp/mab-docker-42"
+    assert doc[".mab-runner"]["after_script"] == ['rm -rf "${TMPDIR:-/tmp}/mab-docker-$CI_JOB_ID"']
 
 
 def test_qemu_builds_once_and_exports_each_platforms_cache(run_job: RunJob, tmp_path: Path) -> None:
@@ -494,7 +510,7 @@ def test_cache_mount_round_trip_and_merge_on_the_real_engine(tmp_path: Path) -> 
     repo = f"localhost:5000/mabtest/gitlab-{os.getpid()}"
     doc = pipeline_of(Project(images=(image,)), Settings(image=repo))
     functions = doc[".mab-runner"]["before_script"][-1]
-    cache_in, _, cache_out = doc["mab-build-app"]["script"]
+    cache_in, remove, _, cache_out = doc["mab-build-app"]["script"]
     directory = tmp_path / f".mab-cache/app/build/things-{os.getpid()}"
     run_id = str(os.getpid())
     script = "\n".join(
@@ -502,11 +518,11 @@ def test_cache_mount_round_trip_and_merge_on_the_real_engine(tmp_path: Path) -> 
             functions,
             f"mkdir -p {directory} && echo seeded > {directory}/seed",
             cache_in,
+            remove,
             "mkdir -p .mab/app/digests",
             f"docker buildx build --network none --build-arg RUN_ID={run_id} --file app/Dockerfile"
             f" --output type=image,name={repo},push=true"
             " --metadata-file .mab/app/metadata.json app",
-            f"rm -rf {directory}",
             cache_out,
             'sed -n \'s/.*"containerimage.digest": *"\\(sha256:[0-9a-f]*\\)".*/\\1/p\''
             " .mab/app/metadata.json > .mab/app/digests/linux-amd64",
