@@ -86,6 +86,10 @@ class Reference:
 
 
 _COMPONENT_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+_HOST_RE = re.compile(
+    r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])"
+    r"(?::([0-9]{1,5}))?$"
+)
 _TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -105,6 +109,9 @@ def parse_reference(text: str) -> Reference:
     if registry == "docker.io" and "/" not in path:
         path = f"library/{path}"
     hint = "use registry/name[:tag], for example localhost:5000/app:buildcache-linux-arm64"
+    host = _HOST_RE.match(registry)
+    if host is None or int(host.group(1) or 1) > 65535:
+        raise UserError(f"{text!r} is not a valid image reference (bad registry)", hint=hint)
     if not path or not all(_COMPONENT_RE.match(c) for c in path.split("/")):
         raise UserError(f"{text!r} is not a valid image reference (bad name)", hint=hint)
     if tag is not None and not _TAG_RE.match(tag):
@@ -115,7 +122,8 @@ def parse_reference(text: str) -> Reference:
 
 
 def is_loopback(registry: str) -> bool:
-    host = registry.rsplit(":", 1)[0] if not registry.startswith("[") else registry
+    host = registry.rsplit("]", 1)[0] + "]" if registry.startswith("[") else registry
+    host = host.split(":", 1)[0] if not host.startswith("[") else host
     return host in ("localhost", "[::1]") or host.startswith("127.")
 
 
@@ -522,7 +530,7 @@ class RegistryClient:
                     raise self._transport_error(url, exc) from None
                 self._sleep(self._backoff * 2 ** (attempt - 1))
                 continue
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 raise self._transport_error(url, exc) from None
             if reply.status_code in RETRY_STATUSES and attempt <= self._retries:
                 self._sleep(self._delay(reply, attempt))
@@ -688,7 +696,7 @@ class RegistryClient:
             "registry address",
         )
 
-    def _transport_error(self, url: str, exc: httpx.HTTPError) -> RegistryError:
+    def _transport_error(self, url: str, exc: httpx.HTTPError | httpx.InvalidURL) -> RegistryError:
         if isinstance(exc, httpx.TooManyRedirects):
             problem, hint = "too many redirects", "check the registry address and any proxy"
         elif isinstance(exc, httpx.ConnectError):

@@ -121,7 +121,25 @@ def test_parse_reference_with_digest() -> None:
         parse_reference("localhost:5000/app@sha256:")
 
 
+@pytest.mark.parametrize(
+    "text", ["bad host:5000/app", "localhost:99999/app", "localhost:abc/app", ":5000/app"]
+)
+def test_bad_registry_part(text: str) -> None:
+    with pytest.raises(UserError, match=r"not a valid image reference \(bad registry\)"):
+        parse_reference(text)
+
+
+def test_broken_location_header_is_a_clear_error() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(302, headers={"Location": "https://reg.example:abc/x"})
+
+    c, _ = client(handler)
+    with pytest.raises(RegistryError, match="Invalid URL in location header"):
+        c.list_tags("app")
+
+
 def test_loopback_registries_use_plain_http() -> None:
+    assert base_url("[::1]:5000") == "http://[::1]:5000"
     assert base_url("localhost:5000") == "http://localhost:5000"
     assert base_url("127.0.0.1:5001") == "http://127.0.0.1:5001"
     assert base_url("ghcr.io") == "https://ghcr.io"
