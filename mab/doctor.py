@@ -21,6 +21,7 @@ from mab.docker import (
     emulator_fix,
     normalize_builder_platform,
 )
+from mab.settings import parse_platforms
 
 GIB = 1024**3
 MIN_FREE_DISK = 5 * GIB
@@ -191,9 +192,16 @@ def _platform_line(platform: str, builder: BuilderInfo, facts: Facts) -> tuple[s
         how = "no emulator"
     if listed or not builder.platforms:
         return f"{platform}: {how}", True, ""
-    if any(e.enabled for e in entries):
+    enabled = [e for e in entries if e.enabled]
+    if enabled and "F" not in enabled[0].flags:
         why = (
-            f"{entries[0].name} is registered but the builder does not list {platform}: restart "
+            f"{enabled[0].name} is registered without the F (fix binary) flag, so containers "
+            f"cannot use it: re-register it, e.g. `docker run --privileged --rm "
+            f"tonistiigi/binfmt --install {arch}`"
+        )
+    elif enabled:
+        why = (
+            f"{enabled[0].name} is registered but the builder does not list {platform}: restart "
             "dockerd (docker driver) or recreate the builder (`docker buildx rm` + `create`)"
         )
     elif entries:
@@ -336,7 +344,6 @@ def as_data(report: Report) -> dict[str, object]:
 
 
 def requested_platforms(values: Sequence[str], default: Sequence[str]) -> tuple[str, ...]:
-    from mab.settings import parse_platforms
-
+    """`--platform` values (repeated and/or comma-separated), else the configured ones."""
     items = [p for v in values for p in v.split(",") if p.strip()]
     return parse_platforms(items) if items else tuple(default)

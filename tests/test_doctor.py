@@ -117,6 +117,16 @@ def test_emulator_registered_but_not_listed_says_restart() -> None:
     assert "restart dockerd" in platforms.fix
 
 
+def test_emulator_without_fix_binary_flag() -> None:
+    s390x = BinfmtEntry("qemu-s390x", True, "", "/usr/bin/qemu-s390x")
+    facts = replace(HEALTHY, platforms=("linux/s390x",), binfmt=(s390x,))
+    platforms = by_name(facts)["platforms"]
+    assert platforms.status == "fail"
+    assert platforms.fix is not None
+    assert platforms.fix.startswith("qemu-s390x is registered without the F (fix binary) flag")
+    assert "tonistiigi/binfmt --install s390x" in platforms.fix
+
+
 def test_emulator_disabled_says_enable() -> None:
     facts = replace(
         HEALTHY,
