@@ -8,6 +8,7 @@ Update the golden files after an intended change with
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -139,3 +140,17 @@ def test_the_action_itself_passes_its_schema_and_zizmor() -> None:
     result = _run([*argv, str(action)])
     assert result.returncode in (0, 14), result.stderr
     assert json.loads(result.stdout or "[]") == []
+
+
+@pytest.mark.validators
+def test_the_action_scripts_pass_shellcheck(tmp_path: Path) -> None:
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        print("skipping: shellcheck is not installed")
+        pytest.skip("shellcheck is not installed")
+    for step in load_action()["runs"]["steps"]:
+        if "run" in step:
+            script = tmp_path / f"{step['id']}.sh"
+            script.write_text("set -eo pipefail\n" + step["run"], encoding="utf-8")
+            result = _run([shellcheck, "--shell=bash", str(script)])
+            assert result.returncode == 0, f"{step['id']}:\n{result.stdout}"
