@@ -9,6 +9,7 @@ only on change, for deterministic snapshots.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -16,7 +17,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, OptionList
+from textual.widgets import Footer
 
 from mab.errors import EXIT_INTERRUPTED, MabError
 from mab.progress.model import StepDetail, StepState, StepView
@@ -42,14 +43,16 @@ from mab.tui.widgets import (
     PlatformColumns,
     PlatformLine,
     StepDetails,
+    StepList,
     SummaryPanel,
 )
 
 REDRAW_HZ = 15
+DRAW_SHARE = 4  # after a redraw that took t seconds, the next one waits at least 4t
 
 
 class MabApp(App[int]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).parent / "app.tcss"
     TITLE = "mab"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "rerun", "Rerun"),
@@ -82,6 +85,7 @@ class MabApp(App[int]):
         self.selected: str | None = None
         self.frame = 0
         self._drawn = -1
+        self._next_draw = 0.0
         self.redraws = 0
 
     # -- layout ----------------------------------------------------------------------------
@@ -170,11 +174,16 @@ class MabApp(App[int]):
         state = self.state
         if state is None:
             return
+        started = time.perf_counter()
+        if started < self._next_draw:
+            return  # the last redraw was costly: keep redrawing to a share of the time
         if self.animated and state.running:
             self.frame += 1
             self.redraw(force=True)
         else:
             self.redraw()
+        cost = time.perf_counter() - started
+        self._next_draw = started + DRAW_SHARE * cost
 
     def redraw(self, *, force: bool = False) -> None:
         state = self.state
@@ -244,11 +253,10 @@ class MabApp(App[int]):
 
     # -- selection -------------------------------------------------------------------------
 
-    @on(OptionList.OptionHighlighted)
-    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        if event.option.id is not None:
-            self.selected = event.option.id
-            self.redraw(force=True)
+    @on(StepList.Highlighted)
+    def _highlighted(self, event: StepList.Highlighted) -> None:
+        self.selected = event.key
+        self.redraw(force=True)
 
     # -- actions ---------------------------------------------------------------------------
 

@@ -17,13 +17,22 @@ from mab.tui.stats import Delta
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 BADGE_WIDTH = 10
 
+# Truecolor, not ANSI names: line-API widgets get their segments as they are.
+GREEN, CYAN, YELLOW, RED, MAGENTA, GREY = (
+    "#5fbf6f",
+    "#40b8d8",
+    "#e0c040",
+    "#f05050",
+    "#c070d0",
+    "#8a8a8a",
+)
 STATE_STYLE = {
-    StepState.PENDING: "dim",
-    StepState.RUNNING: "bold yellow",
-    StepState.CACHED: "cyan",
-    StepState.DONE: "green",
-    StepState.ERROR: "bold red",
-    StepState.CANCELED: "magenta",
+    StepState.PENDING: GREY,
+    StepState.RUNNING: f"bold {YELLOW}",
+    StepState.CACHED: CYAN,
+    StepState.DONE: GREEN,
+    StepState.ERROR: f"bold {RED}",
+    StepState.CANCELED: MAGENTA,
 }
 
 
@@ -84,14 +93,15 @@ def progress_text(progress: Sequence[Progress]) -> str:
 
 def step_row(view: StepView, now: float | None, frame: int, shared: bool) -> Text:
     """One line of a platform's step list."""
-    row = badge(view, now, frame)
+    row = Text()
+    row.append_text(badge(view, now, frame))
     row.append(" ")
     label = view.label.split("\n", 1)[0]
     row.append(label, style="bold" if view.state is StepState.RUNNING else "")
     if shared:
-        row.append(f" ⇄{len(view.platforms)}", style="dim italic")
+        row.append(f" ⇄{len(view.platforms)}", style=f"italic {GREY}")
     if view.progress and view.state is StepState.RUNNING and (text := progress_text(view.progress)):
-        row.append(f" {text}", style="yellow")
+        row.append(f" {text}", style=YELLOW)
     row.no_wrap = True
     row.overflow = "ellipsis"
     return row

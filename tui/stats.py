@@ -32,8 +32,9 @@ def steps_for(steps: Iterable[StepView], platform: str) -> list[StepView]:
 
 def latest_time(model: BuildModel) -> float | None:
     """The latest moment the stream spoke of: the clock of a replay shown as fast as it can."""
-    times = [t for v in model.vertices() for t in (v.started, v.completed) if t is not None]
-    return max(times) if times else None
+    last = model.span()[1]
+    started = [v.started for v in model.steps() if v.started is not None and v.completed is None]
+    return max([*started, last], key=lambda t: t or 0.0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ class BuildWide(Static):
         if rows == self._rows and height == self._height:
             return
         self._rows, self._height = rows, height
-        self.update(self._render_rows(rows, now, max(height, 1)))
+        self.update(self._render_rows(rows, now, max(height, 1)), layout=False)
 
     def _render_rows(self, rows: list[RowKey], now: float | None, height: int) -> Text:
         if not rows:
@@ -43,7 +43,8 @@ class BuildWide(Static):
             rows.sort(key=lambda r: r[0].started or 0.0)
         lines = []
         for view, frame, _ in rows:
-            line = badge(view, now, frame)
+            line = Text()
+            line.append_text(badge(view, now, frame))
             line.append(" ")
             line.append(view.name.split("\n", 1)[0])
             if view.progress and (text := progress_text(view.progress)):

@@ -81,5 +81,6 @@ class BuildHeader(Static):
 
     def show(self, info: HeaderInfo) -> None:
         if info != self.info:
+            resized = self.info is None or len(info.platforms) != len(self.info.platforms)
             self.info = info
-            self.update(render_header(info))
+            self.update(render_header(info), layout=resized)

@@ -1,11 +1,24 @@
-"""One platform's Dockerfile steps, in order, each with its state; the cursor picks a step."""
+"""One platform's Dockerfile steps, in order, each with its state; the cursor picks a step.
+
+A line-API widget: each row is rendered once into a `Strip` and kept until that step's view
+changes, so a redraw costs only the rows that changed (a long build redraws one timer).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
-from textual.widgets import OptionList
-from textual.widgets.option_list import Option
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.events import Click
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from mab.progress.model import StepState, StepView
 from mab.tui.render import step_row
@@ -14,15 +27,35 @@ from mab.tui.stats import platform_name
 RowKey = tuple[StepView, int, int, bool]
 
 
-class StepList(OptionList):
-    """Rows are keyed by step; only rows whose view changed are redrawn."""
+class StepList(ScrollView, can_focus=True):
+    """Rows are keyed by step; only rows whose view changed are rendered again."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"step-list--cursor"}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "move(-1)", "Up", show=False),
+        Binding("down", "move(1)", "Down", show=False),
+        Binding("pageup", "move(-10)", show=False),
+        Binding("pagedown", "move(10)", show=False),
+        Binding("home", "move(-100000)", show=False),
+        Binding("end", "move(100000)", show=False),
+    ]
+
+    @dataclass
+    class Highlighted(Message):
+        """The cursor moved to the step `key` (by key, click or program)."""
+
+        step_list: StepList
+        key: str
 
     def __init__(self, platform: str, *, id: str | None = None) -> None:
         super().__init__(id=id, classes="step-list")
         self.platform = platform
         self.border_title = platform_name(platform)
+        self.highlighted: int | None = None
         self._keys: list[str] = []
         self._rows: list[RowKey] = []
+        self._texts: list[Text] = []
+        self._strips: dict[tuple[int, int, bool], Strip] = {}
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -38,28 +71,82 @@ class StepList(OptionList):
     def select_key(self, key: str) -> bool:
         if key not in self._keys:
             return False
-        self.highlighted = self._keys.index(key)
+        self._move_to(self._keys.index(key))
         return True
 
     def show(self, steps: Sequence[StepView], now: float | None, frame: int) -> None:
-        keys = [v.key for v in steps]
         rows: list[RowKey] = []
         for v in steps:
             running = v.state is StepState.RUNNING
             tick = int((now or 0.0) * 10) if running else 0
             rows.append((v, frame if running else 0, tick, len(v.platforms) > 1))
+        keys = [v.key for v in steps]
         if keys != self._keys:
             keep = self.selected_key
-            self.clear_options()
-            self.add_options(
-                Option(step_row(v, now, f, shared), id=v.key) for v, f, _, shared in rows
-            )
             self._keys, self._rows = keys, rows
-            if keep is not None and keep in keys:
-                self.highlighted = keys.index(keep)
+            self._texts = [step_row(v, now, f, shared) for v, f, _, shared in rows]
+            self._strips.clear()
+            self.highlighted = keys.index(keep) if keep in keys else None
+            self.virtual_size = Size(self.size.width, len(rows))
+            self.refresh()
             return
         for index, (old, new) in enumerate(zip(self._rows, rows, strict=True)):
             if old != new:
                 view, f, _, shared = new
-                self.replace_option_prompt_at_index(index, step_row(view, now, f, shared))
+                self._texts[index] = step_row(view, now, f, shared)
+                self._forget(index)
+                self.refresh(Region(0, index - self.scroll_offset.y, self.size.width, 1))
         self._rows = rows
+
+    def _forget(self, index: int) -> None:
+        for key in [k for k in self._strips if k[0] == index]:
+            del self._strips[key]
+
+    def render_line(self, y: int) -> Strip:
+        index = y + self.scroll_offset.y
+        width = self.size.width
+        if not 0 <= index < len(self._texts):
+            return Strip.blank(width, self.rich_style)
+        cursor = index == self.highlighted
+        cache_key = (index, width, cursor)
+        strip = self._strips.get(cache_key)
+        if strip is None:
+            text = self._texts[index].copy()
+            text.truncate(width, overflow="ellipsis")
+            text.pad_right(width - text.cell_len)
+            post = None
+            if cursor:
+                marked = self.get_component_rich_style("step-list--cursor")
+                post = Style(bgcolor=marked.bgcolor, bold=marked.bold)
+            segments = Segment.apply_style(text.render(self.app.console), self.rich_style, post)
+            strip = self._strips[cache_key] = Strip(segments).crop(0, width)
+        return strip
+
+    def on_resize(self) -> None:
+        self._strips.clear()
+        self.virtual_size = Size(self.size.width, len(self._texts))
+
+    def _move_to(self, index: int) -> None:
+        if not self._keys:
+            return
+        index = max(0, min(index, len(self._keys) - 1))
+        previous, self.highlighted = self.highlighted, index
+        for row in (previous, index):
+            if row is not None:
+                self._forget(row)
+        self.refresh()
+        self.scroll_to_region(Region(0, index, 1, 1), animate=False)
+        self.post_message(self.Highlighted(self, self._keys[index]))
+
+    def action_move(self, delta: int) -> None:
+        start = self.highlighted if self.highlighted is not None else -1 if delta > 0 else 0
+        self._move_to(start + delta)
+
+    def on_click(self, event: Click) -> None:
+        index = event.y + self.scroll_offset.y
+        if 0 <= index < len(self._keys):
+            self.focus()
+            self._move_to(index)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._texts)

@@ -60,4 +60,4 @@ class SummaryPanel(Static):
     def show(self, summary: Summary, fallback: tuple[PlatformStats, ...] = ()) -> None:
         if summary != self.summary:
             self.summary = summary
-            self.update(render_summary(summary, fallback))
+            self.update(render_summary(summary, fallback), layout=False)
