@@ -21,20 +21,20 @@ def cli() -> None:
     mab init-ci   write cache-aware GitHub Actions / GitLab CI pipelines
     mab build     run docker buildx build and show every platform's steps and cache hits
     mab replay    show a recorded build stream again
+    mab doctor    check docker, buildx, the builder, emulators and the registry
+    mab cache     list, inspect and remove the registry layer caches
     """
 
 
 def _register() -> None:
+    from mab.commands.build import build_command
+    from mab.commands.cache import cache_group
+    from mab.commands.doctor import doctor_command
     from mab.commands.init_ci import init_ci_command
+    from mab.commands.replay import replay_command
 
-    cli.add_command(init_ci_command)
-    try:
-        from mab.commands.build import build_command
-        from mab.commands.replay import replay_command
-    except ImportError:  # pragma: no cover - while the build engine is not installed
-        return
-    cli.add_command(build_command)
-    cli.add_command(replay_command)
+    for command in (init_ci_command, build_command, replay_command, cache_group, doctor_command):
+        cli.add_command(command)
 
 
 _register()
