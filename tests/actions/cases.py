@@ -6,6 +6,8 @@ files change only when the rendering does.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from mab.progress.model import StepState
 from mab.progress.summary import ErrorSummary, PlatformSummary, StepSummary, Summary
 
@@ -27,7 +29,9 @@ INSTRUCTIONS = (
 )
 
 
-def _steps(platform: str, states: dict[int, tuple[StepState, float | None]]) -> list[StepSummary]:
+def _steps(
+    platform: str, states: Mapping[int, tuple[StepState, float | None]]
+) -> list[StepSummary]:
     out = []
     for i, (stage, index, total, instruction) in enumerate(INSTRUCTIONS):
         state, seconds = states.get(i, (StepState.CACHED, None))
