@@ -101,6 +101,8 @@ def image_values(project: Project, settings: Settings, image: Image) -> ImageJob
         context=(own.context if own and own.context else None) or image.context,
         dockerfile=(own.dockerfile if own and own.dockerfile else None) or image.dockerfile,
         target=(own.target if own and own.target else None) or image.target or "",
+        platforms=",".join(settings.platforms),
+        strategy=settings.strategy,
         extra_args=tuple(extra),
     )
 
@@ -166,7 +168,7 @@ def pipeline(project: Project, settings: Settings) -> CommentedMap:
 def component_include(ref: str, project: Project, settings: Settings) -> CommentedMap:
     """`include: - component: <ref>` with the inputs of each image (for `--use-component`)."""
     _require_images(project)
-    entries = runners(settings)
+    entries = runners(replace(settings, gitlab_runner="dind"))  # the component's only profile
     includes = []
     for image in project.images:
         v = image_values(project, settings, image)

@@ -5,9 +5,9 @@ the inline pipeline has literal values. A test keeps the committed file equal to
 
 The component uses the Docker-in-Docker profile and the registry layer cache; the dependency
 caches need the Dockerfile's cache mounts and lockfiles, which only `mab init-ci` knows, so they
-are in the inline pipeline only. The strategy is the shape of the `runners` input: one entry per
-platform with its own runner tag (native, the default), or one entry whose `MAB_PLATFORMS`
-lists every platform (QEMU).
+are in the inline pipeline only. An array input cannot be zipped with another into matrix
+entries, so the build is a matrix over `runner_tags` and each job picks its platform when it
+runs: the one in the same place of `platforms` (native), or all of them in the first job (qemu).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from mab.generators.gitlab_jobs import (
     runner_template,
 )
 from mab.generators.gitlab_shell import CI_LOGIN, Login
-from mab.settings import DEFAULT_PLATFORMS, GITLAB_NATIVE_TAGS
+from mab.settings import DEFAULT_PLATFORMS, GITLAB_NATIVE_TAGS, STRATEGIES
 from mab.yamlio import dump_roundtrip, to_commented
 
 NAME = "mab-build"
@@ -60,11 +60,18 @@ INPUTS = (
         "Where the layer caches go: <cache_repository>:buildcache-<os>-<arch>.",
         CI_IMAGE,
     ),
+    Input("platforms", "Platforms to build, comma-separated.", ",".join(DEFAULT_PLATFORMS)),
     Input(
-        "runners",
-        "Build jobs: MAB_PLATFORMS (comma-separated) and MAB_RUNNER_TAG per entry. One entry"
-        " per platform on its own runner (native), or one entry with every platform (QEMU).",
-        [r.matrix_entry() for r in DEFAULT_RUNNERS],
+        "strategy",
+        "native: one build job per platform, each on the runner tag in the same place of"
+        " runner_tags; qemu: one job on the first runner tag builds every platform.",
+        "native",
+        options=STRATEGIES,
+    ),
+    Input(
+        "runner_tags",
+        "Runner tags, in the order of platforms (qemu: only the first is used).",
+        [r.tag for r in DEFAULT_RUNNERS],
         type="array",
     ),
     Input("merge_runner_tag", "Runner tag of the merge job.", DEFAULT_RUNNERS[0].tag),
@@ -105,17 +112,19 @@ def jobs_document() -> dict[str, Any]:
         cache_repository=ref("cache_repository"),
         context=ref("context"),
         dockerfile=ref("dockerfile"),
+        platforms=ref("platforms"),
+        strategy=ref("strategy"),
         target=ref("target"),
         build_args=ref("build_args"),
         push=ref("push"),
     )
     login = Login(ref("registry"), ref("registry_user"), ref("registry_password"))
-    profile = Profile("dind", (login,), cache_mounts=False, stage=ref("stage"))
+    profile = Profile("dind", (login,), cache_mounts=False, stage=ref("stage"), pick_platforms=True)
     template = f".mab-runner-{ref('name')}"
     build = f"mab-build-{ref('name')}"
     return {
         template: runner_template(profile),
-        build: build_job(template, values, ref("runners")),
+        build: build_job(template, values, ref("runner_tags")),
         f"mab-merge-{ref('name')}": merge_job(template, values, build, ref("merge_runner_tag")),
     }
 
@@ -145,7 +154,9 @@ def component_inputs(
         "name": values.name,
         "image": values.image,
         "cache_repository": values.cache_repository,
-        "runners": [r.matrix_entry() for r in runners],
+        "platforms": values.platforms,
+        "strategy": values.strategy,
+        "runner_tags": [r.tag for r in runners],
         "merge_runner_tag": runners[0].tag,
         "context": values.context,
         "dockerfile": values.dockerfile,
@@ -156,4 +167,6 @@ def component_inputs(
         "registry_password": login.password,
     }
     always = ("name", "image", "context", "dockerfile")
+    if None in wanted["runner_tags"]:  # no tag known for some platform: keep the defaults
+        wanted["runner_tags"] = None
     return {k: v for k, v in wanted.items() if v is not None and (k in always or v != DEFAULTS[k])}

@@ -52,9 +52,11 @@ class ImageJobValues:
     cache_repository: str
     context: str
     dockerfile: str
+    platforms: str  # every platform of the image, comma-separated
     target: str = ""
     build_args: str = ""  # space-separated NAME=value (component input)
     push: str = "true"
+    strategy: str = ""  # component only: "native" | "qemu"
     extra_args: tuple[str, ...] = ()  # more `docker buildx build` arguments, exact
 
     @property
@@ -70,6 +72,7 @@ class Profile:
     logins: tuple[gitlab_shell.Login, ...]
     cache_mounts: bool  # some build job carries cache mounts (defines the functions, policy)
     stage: str = STAGE
+    pick_platforms: bool = False  # the component's jobs choose their platforms when they run
 
 
 def runner_template(profile: Profile) -> dict[str, Any]:
@@ -94,7 +97,10 @@ def runner_template(profile: Profile) -> dict[str, Any]:
     job["variables"] = variables
     job["rules"] = [{"if": TRUSTED_REFS, "variables": trusted}, {"if": ANY_BRANCH}]
     job["before_script"] = gitlab_shell.before_script(
-        profile.runner, profile.logins, cache_mounts=profile.cache_mounts
+        profile.runner,
+        profile.logins,
+        cache_mounts=profile.cache_mounts,
+        pick_platforms=profile.pick_platforms,
     )
     if profile.runner == "shell":
         job["after_script"] = [gitlab_shell.SHELL_CLEANUP]
@@ -124,26 +130,31 @@ def build_job(
     runners: tuple[Runner, ...] | str,
     deps: DepPlan = NO_CACHES,
 ) -> dict[str, Any]:
-    """`runners`: the entries, or one placeholder that stands for the whole matrix list."""
+    """`runners`: the entries, or (component) a placeholder for a list of runner tags, whose
+    jobs pick their platforms from `values.platforms` when they run (`mab_pick_platforms`)."""
     job: dict[str, Any] = {"extends": template}
     variables = _image_variables(values)
-    if isinstance(runners, tuple) and len(runners) == 1:
-        variables.update(runners[0].matrix_entry())
-        variables.pop("MAB_RUNNER_TAG", None)
-        job["variables"] = variables
+    job["variables"] = variables
+    script = []
+    if isinstance(runners, str):
+        variables["MAB_ALL_PLATFORMS"] = values.platforms
+        variables["MAB_STRATEGY"] = values.strategy
+        job["parallel"] = {"matrix": [{"MAB_RUNNER_TAG": runners}]}
+        job["tags"] = ["$MAB_RUNNER_TAG"]
+        script.append("mab_pick_platforms")
+    elif len(runners) == 1:
+        variables["MAB_PLATFORMS"] = runners[0].platforms
         if runners[0].tag:
             job["tags"] = [runners[0].tag]
     else:
-        job["variables"] = variables
-        matrix = runners if isinstance(runners, str) else [r.matrix_entry() for r in runners]
-        job["parallel"] = {"matrix": matrix}
-        if isinstance(runners, str) or any(r.tag for r in runners):
+        job["parallel"] = {"matrix": [r.matrix_entry() for r in runners]}
+        if any(r.tag for r in runners):
             job["tags"] = ["$MAB_RUNNER_TAG"]
     job["interruptible"] = True
     if deps.caches:
         job["cache"] = list(deps.caches)
     build = " ".join(["mab_build", *(shlex.quote(a) for a in values.extra_args)])
-    job["script"] = [*deps.before, build, *deps.after]
+    job["script"] = [*script, *deps.before, build, *deps.after]
     job["artifacts"] = {"paths": [f"{values.workdir}/digests/"], "expire_in": "1 day"}
     return job
 
@@ -153,7 +164,11 @@ def merge_job(
 ) -> dict[str, Any]:
     job: dict[str, Any] = {
         "extends": template,
-        "variables": {"MAB_IMAGE": values.image, "MAB_DIR": values.workdir},
+        "variables": {
+            "MAB_IMAGE": values.image,
+            "MAB_DIR": values.workdir,
+            "MAB_ALL_PLATFORMS": values.platforms,
+        },
     }
     if values.push != "true":
         job["variables"]["MAB_PUSH"] = values.push

@@ -12,7 +12,9 @@ through job variables (`MAB_IMAGE`, `MAB_PLATFORMS`, ...), never by pasting text
   `$MAB_CACHE_EXPORT` is `true` it is written per platform (a multi-platform cache export keeps
   one platform's records, docker/buildx#1044), with the build itself when there is one platform
   and by one `type=cacheonly` build per platform otherwise (the layers are already built).
-- `mab_merge`: `docker buildx imagetools create` with the tags of this ref and every digest.
+- `mab_merge`: `docker buildx imagetools create` with the tags of this ref and every digest,
+  after checking that every platform of `$MAB_ALL_PLATFORMS` was built.
+- `mab_pick_platforms` (component only): which platforms this matrix job builds.
 - `mab_cache_in` / `mab_cache_out DIR ID TARGET`: carry a `RUN --mount=type=cache` directory
   between a GitLab cache directory and BuildKit (a fresh Docker-in-Docker builder starts empty).
   BuildKit leaves cache mounts out of a step's cache key, so both name the job and the mount in
@@ -75,13 +77,35 @@ mab_merge() {{  # tag the platform images pushed by digest as one multi-platform
   set -- --tag "$MAB_IMAGE:$CI_COMMIT_REF_SLUG" --tag "$MAB_IMAGE:sha-$CI_COMMIT_SHORT_SHA"
   if [ "$CI_COMMIT_BRANCH" = "$CI_DEFAULT_BRANCH" ]; then set -- "$@" --tag "$MAB_IMAGE:latest"; fi
   if [ -n "$CI_COMMIT_TAG" ]; then set -- "$@" --tag "$MAB_IMAGE:$CI_COMMIT_TAG"; fi
-  for file in "$MAB_DIR"/digests/*; do
-    if [ ! -s "$file" ]; then echo "mab: no digest in $MAB_DIR/digests" >&2; return 1; fi
-    set -- "$@" "$MAB_IMAGE@$(cat "$file")"
+  built=" $(ls "$MAB_DIR/digests" 2>/dev/null | tr '_\\n' '  ') "
+  for platform in $(echo "$MAB_ALL_PLATFORMS" | tr , ' '); do
+    case "$built" in *" $(echo "$platform" | tr / -) "*) ;; *)
+      echo "mab: no build job built $platform (is there a runner tag for it?)" >&2; return 1 ;;
+    esac
   done
+  for file in "$MAB_DIR"/digests/*; do set -- "$@" "$MAB_IMAGE@$(cat "$file")"; done
   docker buildx imagetools create "$@"
   docker buildx imagetools inspect "$MAB_IMAGE:$CI_COMMIT_REF_SLUG"
 }}
+"""
+
+# The component's build jobs are one per runner tag (an array input cannot be zipped with the
+# platforms into matrix entries), so each job picks its platform by its index in the matrix.
+_PICK_FUNCTION = """\
+mab_pick_platforms() {  # which of $MAB_ALL_PLATFORMS this job builds, by $MAB_STRATEGY
+  if [ "$MAB_STRATEGY" = "qemu" ] && [ "${CI_NODE_INDEX:-1}" = 1 ]; then
+    MAB_PLATFORMS=$MAB_ALL_PLATFORMS
+  elif [ "$MAB_STRATEGY" = "qemu" ]; then
+    MAB_PLATFORMS=""
+  else
+    MAB_PLATFORMS=$(echo "$MAB_ALL_PLATFORMS" | awk -F, -v i="${CI_NODE_INDEX:-1}" '{print $i}')
+  fi
+  if [ -z "$MAB_PLATFORMS" ]; then
+    echo "mab: nothing for runner tag $MAB_RUNNER_TAG to build"
+    exit 0
+  fi
+  export MAB_PLATFORMS
+}
 """
 
 _CACHE_FUNCTIONS = """\
@@ -130,7 +154,9 @@ class Login:
         )
 
 
-def before_script(runner: str, logins: tuple[Login, ...], *, cache_mounts: bool) -> list[str]:
+def before_script(
+    runner: str, logins: tuple[Login, ...], *, cache_mounts: bool, pick_platforms: bool = False
+) -> list[str]:
     """The shared `before_script`: config (shell runners), logins, builder, functions."""
     lines: list[str] = []
     if runner == "shell":
@@ -143,5 +169,10 @@ def before_script(runner: str, logins: tuple[Login, ...], *, cache_mounts: bool)
         )
     else:
         lines.append(f"docker buildx create --use --name {BUILDER} --driver docker-container")
-    lines.append(_BUILD_FUNCTIONS + (_CACHE_FUNCTIONS if cache_mounts else ""))
+    functions = _BUILD_FUNCTIONS
+    if pick_platforms:
+        functions += _PICK_FUNCTION
+    if cache_mounts:
+        functions += _CACHE_FUNCTIONS
+    lines.append(functions)
     return lines

@@ -6,6 +6,7 @@ Update the golden files after an intended change with
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -29,7 +30,7 @@ from mab.project import CacheMount, DockerfileInfo, Image, Lockfile, Project, St
 from mab.settings import Settings
 from mab.yamlio import dump_roundtrip
 from tests.fixture_repos import FIXTURE_REPOS, copy_fixture_repo
-from tests.gitlab.test_component import assert_gitlab_schema
+from tests.gitlab.test_component import SAMPLE, assert_gitlab_schema, documents, interpolate
 
 GOLDEN_DIR = Path(__file__).parent / "golden_gitlab"
 COMPONENT_REF = "$CI_SERVER_FQDN/acme/ci/mab-build@1.0.0"
@@ -360,11 +361,19 @@ _VAR = re.compile(r"\$(\w+)")
 
 def job_env(doc: dict[str, Any], job: str, entry: int = 0, **ci: str) -> dict[str, str]:
     """The environment GitLab gives `job` (matrix entry `entry`) in a pipeline with `ci`."""
-    template, spec = doc[".mab-runner"], doc[job]
+    template, spec = doc[doc[job]["extends"]], doc[job]
     env = {**CI_ENV, **ci}
     variables = {**template["variables"], **spec["variables"]}
-    if "parallel" in spec:
-        variables.update(spec["parallel"]["matrix"][entry])
+    if "parallel" in spec:  # GitLab expands each item's lists into one job per combination
+        jobs = [
+            dict(zip(item, combo, strict=True))
+            for item in spec["parallel"]["matrix"]
+            for combo in itertools.product(
+                *(v if isinstance(v, list) else [v] for v in item.values())
+            )
+        ]
+        variables.update(jobs[entry])
+        env["CI_NODE_INDEX"] = str(entry + 1)
     if env["CI_COMMIT_TAG"] or env["CI_COMMIT_BRANCH"] == env["CI_DEFAULT_BRANCH"]:
         variables.update(template["rules"][0]["variables"])
     for k, v in variables.items():  # GitLab expands $VARIABLES in variable values
@@ -382,17 +391,24 @@ def run_job(tmp_path: Path) -> RunJob:
     (bin_dir / "docker").write_text(FAKE_DOCKER)
     (bin_dir / "docker").chmod(0o755)
 
-    def run(doc: dict[str, Any], job: str, entry: int = 0, **ci: str) -> list[str]:
+    def run(
+        doc: dict[str, Any], job: str, entry: int = 0, *, fails: bool = False, **ci: str
+    ) -> list[str]:
+        """The job's docker calls; with `fails`, it must fail, and its stderr comes back."""
         env = job_env(doc, job, entry, **ci)
         log = tmp_path / f"calls-{job}-{entry}.log"
         log.unlink(missing_ok=True)
         env.update(MAB_TEST_LOG=str(log), PATH=f"{bin_dir}:{env['PATH']}")
-        script = "\n".join([*doc[".mab-runner"]["before_script"], *doc[job]["script"]])
+        template = doc[doc[job]["extends"]]
+        script = "\n".join([*template["before_script"], *doc[job]["script"]])
         result = subprocess.run(
             ["sh", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
         )
-        assert result.returncode == 0, result.stdout + result.stderr
         assert "s3cret" not in result.stdout + result.stderr
+        if fails:
+            assert result.returncode != 0
+            return result.stderr.splitlines()
+        assert result.returncode == 0, result.stdout + result.stderr
         return log.read_text().splitlines() if log.exists() else []
 
     return run
@@ -443,6 +459,24 @@ def test_shell_runner_jobs_log_in_outside_the_project(run_job: RunJob, tmp_path:
     assert doc[".mab-runner"]["after_script"] == ['rm -rf "${TMPDIR:-/tmp}/mab-docker-$CI_JOB_ID"']
 
 
+@pytest.mark.parametrize(
+    ("strategy", "entry", "built"),
+    [
+        ("native", 0, ["linux/amd64"]),
+        ("native", 1, ["linux/arm64"]),
+        ("qemu", 0, ["linux/amd64,linux/arm64"]),
+        ("qemu", 1, []),
+    ],
+)
+def test_component_jobs_pick_their_platforms_by_matrix_place(
+    run_job: RunJob, strategy: str, entry: int, built: list[str]
+) -> None:
+    doc = interpolate(documents()[1], {**SAMPLE, "strategy": strategy})
+    calls = run_job(doc, "mab-build-api", entry=entry)
+    pushed = [b for b in _builds(calls) if "push-by-digest=true" in b]
+    assert [b.split()[3] for b in pushed] == built
+
+
 def test_qemu_builds_once_and_exports_each_platforms_cache(run_job: RunJob, tmp_path: Path) -> None:
     doc = pipeline_of(fixture("nolock", tmp_path / "repo"), Settings(strategy="qemu"))
     calls = run_job(doc, "mab-build-nolock")
@@ -468,6 +502,15 @@ def test_merge_tags_the_ref_and_joins_every_digest(run_job: RunJob, tmp_path: Pa
         f"buildx imagetools create --tag {image}:main --tag {image}:sha-abc1234"
         f" --tag {image}:latest --tag {image}:v1.2.0 {image}@sha256:aaa {image}@sha256:bbb"
     )
+
+
+def test_merge_fails_when_a_platform_was_not_built(run_job: RunJob, tmp_path: Path) -> None:
+    doc = pipeline_of(fixture("nolock", tmp_path / "repo"))
+    digests = tmp_path / ".mab/nolock/digests"
+    digests.mkdir(parents=True)
+    (digests / "linux-amd64").write_text("sha256:aaa\n")
+    errors = run_job(doc, "mab-merge-nolock", fails=True)
+    assert errors[-1] == "mab: no build job built linux/arm64 (is there a runner tag for it?)"
 
 
 def test_the_shell_parses_under_dash_and_bash(tmp_path: Path) -> None:
@@ -508,7 +551,7 @@ def test_cache_mount_round_trip_and_merge_on_the_real_engine(tmp_path: Path) -> 
     info = DockerfileInfo("app/Dockerfile", (Stage(0, ENGINE_BASE, 1),), cache_mounts=(mount,))
     image = Image("app", "app", "app/Dockerfile", info=info)
     repo = f"localhost:5000/mabtest/gitlab-{os.getpid()}"
-    doc = pipeline_of(Project(images=(image,)), Settings(image=repo))
+    doc = pipeline_of(Project(images=(image,)), Settings(image=repo, platforms=("linux/amd64",)))
     functions = doc[".mab-runner"]["before_script"][-1]
     cache_in, remove, _, cache_out = doc["mab-build-app"]["script"]
     directory = tmp_path / f".mab-cache/app/build/things-{os.getpid()}"

@@ -66,9 +66,9 @@ def test_committed_template_is_what_the_generator_makes() -> None:
 def test_spec_header_then_jobs() -> None:
     spec, jobs = documents()
     assert list(spec) == ["spec"]
-    assert {"image", "runners", "cache_repository", "context", "dockerfile", "push"} <= set(
-        spec["spec"]["inputs"]
-    )
+    inputs = set(spec["spec"]["inputs"])
+    assert {"image", "platforms", "strategy", "runner_tags", "cache_repository"} <= inputs
+    assert {"context", "dockerfile", "push"} <= inputs
     assert all(k.startswith(("mab-", ".mab-")) for k in jobs)
 
 
@@ -88,7 +88,9 @@ def test_interpolated_jobs_build_per_runner_and_merge() -> None:
     _, jobs = documents()
     doc = interpolate(jobs, SAMPLE)
     build = doc["mab-build-api"]
-    assert build["parallel"]["matrix"] == DEFAULTS["runners"]
+    assert build["parallel"]["matrix"] == [{"MAB_RUNNER_TAG": DEFAULTS["runner_tags"]}]
+    assert build["variables"]["MAB_ALL_PLATFORMS"] == "linux/amd64,linux/arm64"
+    assert build["script"] == ["mab_pick_platforms", "mab_build"]
     assert build["tags"] == ["$MAB_RUNNER_TAG"]
     assert build["variables"]["MAB_PUSH"] == "true"  # a string, as variables must be
     assert doc["mab-merge-api"]["needs"] == [{"job": "mab-build-api", "artifacts": True}]
@@ -101,11 +103,7 @@ def test_interpolated_jobs_build_per_runner_and_merge() -> None:
 @pytest.mark.validators
 def test_spec_and_interpolated_jobs_pass_the_gitlab_ci_schema(tmp_path: Path) -> None:
     spec, jobs = documents()
-    qemu = {
-        **SAMPLE,
-        "name": "qemu",
-        "runners": [{"MAB_PLATFORMS": "linux/amd64,linux/arm64", "MAB_RUNNER_TAG": "x"}],
-    }
+    qemu = {**SAMPLE, "name": "qemu", "strategy": "qemu", "runner_tags": ["x"]}
     (tmp_path / "spec.yml").write_text(yaml.safe_dump(spec), encoding="utf-8")
     paths = [str(tmp_path / "spec.yml")]
     for n, inputs in enumerate((SAMPLE, qemu)):
