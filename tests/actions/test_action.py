@@ -18,7 +18,15 @@ from typing import Any
 
 import pytest
 
-from tests.actions.harness import ActionRun, CacheStore, active_commands, checkout, run_action
+from tests.actions.harness import (
+    ActionRun,
+    CacheStore,
+    HarnessError,
+    active_commands,
+    checkout,
+    read_file_commands,
+    run_action,
+)
 from tests.e2e.conftest import Engine
 
 pytestmark = pytest.mark.engine
@@ -159,6 +167,41 @@ def test_builds_pushes_and_reports_then_rebuilds_from_caches(
     # (How many steps count as cached is the progress model's call, and the engine is shared
     # with other builds, so only "some" is asserted here; the numbers are checked above.)
     assert all(v["cached"] > 0 for v in data["platforms"].values()), data["platforms"]
+
+
+def test_push_by_digest_asks_for_a_builder_on_the_docker_driver(
+    engine: Engine,
+    reference_project: Path,
+    tmp_path: Path,
+    action_path: Path,
+    cache_store: CacheStore,
+) -> None:
+    """What a job of `mab init-ci --use-action`'s native matrix does: one platform, no tags,
+    pushed by digest. The `docker` driver cannot push by digest, so the action's check asks
+    for a buildx builder (setup-buildx-action on GitHub, whose default builder is that driver
+    too). This engine has only the `docker` driver and no image to start another builder
+    from: the harness, which stands in for nothing that needs GitHub, stops there, as this
+    test expects."""
+    inputs = {
+        "platforms": "linux/arm64",
+        "image": f"{engine.registry}/test/mab-action-digest",
+        "push": "true",
+    }
+    with pytest.raises(HarnessError, match="docker/setup-buildx-action"):
+        run_action(
+            inputs,
+            workspace=reference_project,
+            temp=tmp_path / "runner-temp",
+            cache=cache_store,
+            action_dir=action_path,
+        )
+    outputs = read_file_commands(_last_output(tmp_path / "runner-temp", "builder="))
+    assert outputs == {"qemu": "false", "builder": "true"}
+
+
+def _last_output(temp: Path, containing: str) -> str:
+    files = sorted((temp / "_runner_file_commands").glob("set_output_*"))
+    return next(t for f in reversed(files) if containing in (t := f.read_text(encoding="utf-8")))
 
 
 def _buildx_exit_code(context: Path) -> int:
