@@ -30,7 +30,13 @@ from mab.project import CacheMount, DockerfileInfo, Image, Lockfile, Project, St
 from mab.settings import Settings
 from mab.yamlio import dump_roundtrip
 from tests.fixture_repos import FIXTURE_REPOS, copy_fixture_repo
-from tests.gitlab.test_component import SAMPLE, assert_gitlab_schema, documents, interpolate
+from tests.gitlab.test_component import (
+    SAMPLE,
+    assert_gitlab_schema,
+    documents,
+    gitlab_ci_local_jobs,
+    interpolate,
+)
 
 GOLDEN_DIR = Path(__file__).parent / "golden_gitlab"
 COMPONENT_REF = "$CI_SERVER_FQDN/acme/ci/mab-build@1.0.0"
@@ -592,3 +598,19 @@ def test_cache_mount_round_trip_and_merge_on_the_real_engine(tmp_path: Path) -> 
     assert (directory / "added").read_text() == f"{run_id}\n"
     # The merge tagged the pushed image with this ref's tags.
     assert f"Name:      {repo}:main" in result.stdout
+
+
+@pytest.mark.validators
+@pytest.mark.parametrize("case", [c for c in CASES if not c.component], ids=lambda c: c.name)
+def test_gitlab_ci_local_reads_every_pipeline(case: Case, tmp_path: Path) -> None:
+    text = case.render(tmp_path / "fixture")
+    files = {
+        ".gitlab/ci/mab.yml": text,
+        ".gitlab-ci.yml": "include:\n  - local: .gitlab/ci/mab.yml\n",
+    }
+    listed = gitlab_ci_local_jobs(tmp_path / "repo", files)
+    expected = []
+    for name, job in jobs(load(text)).items():
+        count = len(job["parallel"]["matrix"]) if "parallel" in job else 1
+        expected += [name] * count
+    assert [name.split(":")[0] for name in listed] == expected

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +112,56 @@ def test_spec_and_interpolated_jobs_pass_the_gitlab_ci_schema(tmp_path: Path) ->
         path.write_text(yaml.safe_dump(interpolate(jobs, inputs)), encoding="utf-8")
         paths.append(str(path))
     assert_gitlab_schema(paths)
+
+
+# --- gitlab-ci-local (npm), when installed: GitLab's own reading of includes, inputs, extends ---
+
+
+def gitlab_ci_local() -> str:
+    """Its executable (`$MAB_GITLAB_CI_LOCAL` or PATH), or skip. On Node 20 use version 4.52:
+    later ones need Node 22 or build a native module."""
+    found = os.environ.get("MAB_GITLAB_CI_LOCAL") or shutil.which("gitlab-ci-local")
+    if not found:
+        pytest.skip("gitlab-ci-local is not installed (npm install -g gitlab-ci-local)")
+    return found
+
+
+def gitlab_ci_local_jobs(repo: Path, files: dict[str, str]) -> list[str]:
+    """Commit `files` into a fresh repository at `repo`; the job names gitlab-ci-local lists."""
+    repo.mkdir(parents=True)
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text, encoding="utf-8")
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "-C", str(repo)]
+    for argv in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "ci"]):
+        subprocess.run([*git, *argv], check=True, capture_output=True)
+    result = subprocess.run(
+        [gitlab_ci_local(), "--list"], cwd=repo, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = result.stdout.splitlines()
+    header = next(i for i, row in enumerate(rows) if row.startswith("name "))
+    return [re.split(r"\s{2,}", row.strip())[0] for row in rows[header + 1 :] if row.strip()]
+
+
+@pytest.mark.validators
+def test_gitlab_ci_local_reads_the_component_with_inputs(tmp_path: Path) -> None:
+    pipeline = """\
+include:
+  - local: templates/mab-build.yml
+    inputs:
+      name: api
+  - local: templates/mab-build.yml
+    inputs:
+      name: web
+      strategy: qemu
+      runner_tags: [saas-linux-small-amd64]
+"""
+    files = {"templates/mab-build.yml": component_text(), ".gitlab-ci.yml": pipeline}
+    assert gitlab_ci_local_jobs(tmp_path / "repo", files) == [
+        "mab-build-api: [saas-linux-small-amd64]",
+        "mab-build-api: [saas-linux-small-arm64]",
+        "mab-merge-api",
+        "mab-build-web: [saas-linux-small-amd64]",
+        "mab-merge-web",
+    ]
