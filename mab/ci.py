@@ -161,13 +161,17 @@ def hit_ratios(summary: Summary) -> dict[str, float]:
     return {p.platform: round(p.hit_ratio, 3) for p in summary.platforms}
 
 
+def _metadata(text: str) -> dict[str, object]:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def read_digest(metadata_text: str) -> str | None:
     """The image digest from buildx's `--metadata-file` (None if it holds none)."""
-    try:
-        data = json.loads(metadata_text)
-    except ValueError:
-        return None
-    digest = data.get("containerimage.digest") if isinstance(data, dict) else None
+    digest = _metadata(metadata_text).get("containerimage.digest")
     return digest if isinstance(digest, str) and digest.startswith("sha256:") else None
 
 
@@ -179,6 +183,15 @@ def image_reference(image: str | None, tags: tuple[str, ...], digest: str | None
     if name and digest:
         return f"{name}@{digest}"
     return tags[0] if tags else ""
+
+
+def built_reference(metadata_text: str, tags: tuple[str, ...]) -> tuple[str | None, str]:
+    """(digest, reference) of what a build exported, from its `--metadata-file`: the first
+    name buildx pushed (`image.name`, comma-separated), else the first tag."""
+    digest = read_digest(metadata_text)
+    names = _metadata(metadata_text).get("image.name")
+    first = names.split(",")[0].strip() if isinstance(names, str) else ""
+    return digest, image_reference(None, (first,) if first else tags, digest)
 
 
 def outputs(

@@ -92,6 +92,13 @@ class TestBuildResults:
         assert ci.read_digest("{}") is None
         assert ci.read_digest("not json") is None
 
+    def test_built_reference(self) -> None:
+        meta = {"containerimage.digest": "sha256:ab", "image.name": "r/app:1,r/app:latest"}
+        assert ci.built_reference(json.dumps(meta), ()) == ("sha256:ab", "r/app@sha256:ab")
+        by_digest = {"containerimage.digest": "sha256:ab", "image.name": "r/app"}
+        assert ci.built_reference(json.dumps(by_digest), ()) == ("sha256:ab", "r/app@sha256:ab")
+        assert ci.built_reference("", ("r/app:1",)) == (None, "r/app:1")
+
     def test_image_reference(self) -> None:
         assert ci.image_reference(None, ("r:5000/app:1",), "sha256:ab") == "r:5000/app@sha256:ab"
         assert ci.image_reference("r/app", (), "sha256:ab") == "r/app@sha256:ab"

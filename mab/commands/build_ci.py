@@ -89,15 +89,6 @@ def _write(path: Path, text: str, *, append: bool = False) -> None:
         _out(f"mab: warning: cannot write {path}: {exc.strerror or exc}")
 
 
-def _reference(metadata: str, digest: str | None, req: BuildRequest) -> str:
-    try:
-        names = json.loads(metadata).get("image.name", "")
-    except (ValueError, AttributeError):
-        names = ""
-    first = names.split(",")[0].strip() if isinstance(names, str) else ""
-    return ci.image_reference(None, (first,) if first else req.tags, digest)
-
-
 def _run(req: BuildRequest, session: StreamSession, record: str | None) -> tuple[int, bool, float]:
     sink = open_record(record)
     runner = BuildRunner(buildx_argv(req), session.feed, sink, stdout="inherit")
@@ -229,9 +220,7 @@ def run_build_ci(
     title = f"Build {', '.join(req.platforms) or 'the image'}"
     ran = _progress(env, title, req, record, per_platform=True)
     summary = ran.summary
-    metadata = _read(metadata_path)
-    digest = ci.read_digest(metadata)
-    reference = _reference(metadata, digest, req)
+    digest, reference = ci.built_reference(_read(metadata_path), req.tags)
     path = report(env, summary, digest, reference)
     with _quoted(env):  # the table quotes the failed step's output
         _out("\n" + render_table(summary).rstrip("\n"))
