@@ -10,9 +10,10 @@ GitHub Actions (`GITHUB_ACTIONS=true`)
     appended to `$GITHUB_STEP_SUMMARY`; outputs go to `$GITHUB_OUTPUT` as
     `name<<DELIMITER` … `DELIMITER` blocks with a random delimiter absent from the value.
 GitLab CI (`GITLAB_CI=true`)
-    Plain progress; the JSON summary, the Markdown summary and a metrics report (OpenMetrics
-    text, one `name value` line per figure, for `artifacts:reports:metrics`) are written to a
-    report directory the job keeps as artifacts.
+    Plain progress in collapsible sections (`section_start`/`section_end`); the JSON summary,
+    the Markdown summary and a metrics report (OpenMetrics text, one `name value` line per
+    figure, for `artifacts:reports:metrics`) are written to a report directory the job keeps
+    as artifacts.
 """
 
 from __future__ import annotations
@@ -131,6 +132,25 @@ def stop_commands(token: str) -> str:
 
 def resume_commands(token: str) -> str:
     return f"::{token}::"
+
+
+_SECTION_NAME = re.compile(r"[^a-z0-9_.-]+")
+
+
+def section_name(title: str) -> str:
+    """A GitLab section name from a title: `[a-z0-9_.-]` only."""
+    return _SECTION_NAME.sub("_", title.lower()).strip("_")[:64] or "mab"
+
+
+def section_start(name: str, header: str, now: int, *, collapsed: bool = True) -> str:
+    """A collapsible section of a GitLab job log (`now`: Unix seconds)."""
+    options = "[collapsed=true]" if collapsed else ""
+    header = header.replace("\r", " ").replace("\n", " ")
+    return f"\x1b[0Ksection_start:{now}:{name}{options}\r\x1b[0K{header}"
+
+
+def section_end(name: str, now: int) -> str:
+    return f"\x1b[0Ksection_end:{now}:{name}\r\x1b[0K"
 
 
 # --------------------------------------------------------------------------- $GITHUB_OUTPUT

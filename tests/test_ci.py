@@ -57,6 +57,23 @@ class TestWorkflowCommands:
         assert ci.resume_commands(a) == f"::{a}::"
 
 
+class TestGitLabSections:
+    def test_start_and_end(self) -> None:
+        name = ci.section_name("Build linux/amd64, linux/arm64")
+        assert name == "build_linux_amd64_linux_arm64"
+        start = ci.section_start(name, "Build linux/amd64,\nlinux/arm64", 1700000000)
+        assert start == (
+            "\x1b[0Ksection_start:1700000000:build_linux_amd64_linux_arm64[collapsed=true]"
+            "\r\x1b[0KBuild linux/amd64, linux/arm64"
+        )
+        assert ci.section_end(name, 1700000009) == (
+            "\x1b[0Ksection_end:1700000009:build_linux_amd64_linux_arm64\r\x1b[0K"
+        )
+
+    def test_names_are_never_empty(self) -> None:
+        assert ci.section_name("%%%") == "mab"
+
+
 class TestOutputs:
     def test_entry_round_trips_through_a_runner_parser(self) -> None:
         value = 'line one\nname<<EOF\n{"linux/amd64":1.0}'

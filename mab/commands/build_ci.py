@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -109,7 +110,16 @@ class Ran:
 @contextlib.contextmanager
 def _quoted(env: ci.CiEnv, title: str | None = None) -> Iterator[None]:
     """On GitHub: a collapsible group (with a title), and workflow commands off inside, so
-    nothing a build prints can set outputs, masks or annotations. Elsewhere: nothing."""
+    nothing a build prints can set outputs, masks or annotations. On GitLab: a collapsible
+    section (with a title). Elsewhere: nothing."""
+    if env.gitlab and title is not None:
+        name = ci.section_name(title)
+        _out(ci.section_start(name, title, int(time.time())))
+        try:
+            yield
+        finally:
+            _out(ci.section_end(name, int(time.time())))
+        return
     if not env.github:
         yield
         return

@@ -51,6 +51,7 @@ def test_gitlab_job_writes_the_summaries_and_the_metrics(engine: Engine, tmp_pat
     print(done.stdout[-3000:], done.stderr[-3000:])
     assert done.returncode == 0
     assert "::group::" not in done.stdout
+    assert "section_start:" in done.stdout and "section_end:" in done.stdout
     report = project / ci.REPORT_DIR
     data = json.loads((report / ci.SUMMARY_JSON).read_text(encoding="utf-8"))
     assert data["status"] == "succeeded"
