@@ -1,0 +1,136 @@
+"""Cold and warm multi-arch builds with registry caches: mab's per-platform refs against one
+shared ref, on the real engine (`scripts/engine-up.sh`).
+
+    python benchmarks/cache_hits.py [--platforms linux/amd64,linux/arm64]
+
+The sequence of `tests/e2e/test_cache_hits.py`, timed, on the reference project
+(tests/e2e/project, its lockfile salted so that nothing built before helps):
+
+- per-platform (the cache values `mab init-ci` writes, one job per platform): for each
+  platform, on a fresh builder (`docker builder prune -af`), a cold build; then a source-only
+  change; then a lockfile change. Each build runs `mab build --json` and pushes its image and
+  its cache to the local registry.
+- shared (the seed material's command): one two-platform build with
+  `--cache-to/--cache-from type=registry,ref=<image>:buildcache,mode=max`, the same sequence.
+
+Prints one table: per platform, the wall time of the cold build, of the warm build after the
+source-only change, warm/cold, that warm build's hit ratio and how many dependency-stage steps
+it took from the cache, and the lockfile change's time; a shared-ref build does both platforms
+at once, so its times are that one build's. Then the CPU-bound install step (the `deps` stage's
+RUN) natively and under QEMU, from the cold per-platform builds.
+
+Figures only; nothing here asserts. The builder is the engine's own and is pruned before every
+build: other builds on the same engine lose their local cache hits meanwhile. Wall times
+include cache import and export and the push to the local registry; the load average printed
+with the table says how busy the machine was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests import engine as engine_check  # noqa: E402
+from tests.e2e.cachebuilds import DEPS_STAGE, MabRun, Scenario, table  # noqa: E402
+
+SEED_WARM_RATIO = 131 / 383  # 6m23s -> 2m11s with a registry cache
+SEED_QEMU_FACTOR = 2.8
+TARGET_WARM_RATIO = 0.20
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f}s"
+
+
+def _install_s(run: MabRun, platform: str) -> float:
+    """Duration of the dependency stage's RUN step for `platform` in `run`."""
+    for step in run.steps(DEPS_STAGE, platform):
+        if step["instruction"].startswith("RUN") and step["duration_s"] is not None:
+            return float(step["duration_s"])
+    return float("nan")
+
+
+def _deps_cached(run: MabRun, platform: str) -> str:
+    steps = run.steps(DEPS_STAGE, platform)
+    return f"{sum(s['state'] == 'cached' for s in steps)}/{len(steps)}"
+
+
+def _checked(run: MabRun, what: str) -> MabRun:
+    if run.exit_code != 0 or run.summary.get("status") != "succeeded":
+        sys.exit(f"{what}: the build failed (exit {run.exit_code}):\n{run.stderr[-3000:]}")
+    return run
+
+
+def _row(label: str, platform: str, cold: MabRun, warm: MabRun, lock: MabRun) -> tuple[str, ...]:
+    numbers = warm.platform(platform)
+    return (
+        label,
+        platform,
+        _seconds(cold.wall_s),
+        _seconds(warm.wall_s),
+        f"{warm.wall_s / cold.wall_s * 100:.0f}%",
+        f"{numbers['hit_ratio'] * 100:.0f}%",
+        _deps_cached(warm, platform),
+        _seconds(lock.wall_s),
+    )
+
+
+HEADER = ("CACHE", "PLATFORM", "COLD", "WARM", "WARM/COLD", "HIT", "DEPS CACHED", "LOCK CHANGE")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--platforms", default=",".join(engine_check.PLATFORMS))
+    args = parser.parse_args()
+    platforms = tuple(args.platforms.split(","))
+    ok, reason = engine_check.engine_available()
+    if not ok:
+        sys.exit(f"no engine: {reason}")
+    image = f"{engine_check.REGISTRY}/bench/cache-hits-{uuid.uuid4().hex[:12]}"
+    print(f"engine: {reason}", flush=True)
+    print(f"image: {image}; load average before: {os.getloadavg()[0]:.1f}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="mab-cache-hits-") as tmp:
+        s = Scenario(Path(tmp), image, platforms)
+        rows = []
+        cold = {p: _checked(r, f"cold {p}") for p, r in s.cold().items()}
+        print("cold per-platform builds done", flush=True)
+        warm = {p: _checked(r, f"warm {p}") for p, r in s.warm().items()}
+        print("warm per-platform builds done", flush=True)
+        lock = {p: _checked(r, f"lockfile {p}") for p, r in s.lock().items()}
+        print("lockfile-change per-platform builds done", flush=True)
+        rows += [_row("per-platform", p, cold[p], warm[p], lock[p]) for p in platforms]
+        shared_cold = _checked(s.shared_cold(), "shared cold")
+        shared_warm = _checked(s.shared_warm(), "shared warm")
+        shared_lock = _checked(s.shared_lock(), "shared lock")
+        print("shared-ref builds done", flush=True)
+        rows += [_row("shared", p, shared_cold, shared_warm, shared_lock) for p in platforms]
+    load = os.getloadavg()[0]
+    print()
+    print(table(HEADER, rows))
+    print()
+    native, emulated = platforms[0], platforms[-1]
+    fast, slow = _install_s(cold[native], native), _install_s(cold[emulated], emulated)
+    print(
+        f"CPU-bound install step (deps RUN), cold: {native} {_seconds(fast)}, "
+        f"{emulated} {_seconds(slow)} under QEMU = {slow / fast:.1f}x native "
+        f"(seed material: about {SEED_QEMU_FACTOR}x)"
+    )
+    worst = max(warm[p].wall_s / cold[p].wall_s for p in platforms)
+    all_deps = all(s == "cached" for p in platforms for s in warm[p].states(DEPS_STAGE, p).values())
+    print(
+        f"per-platform warm/cold at worst {worst * 100:.0f}% (target <= "
+        f"{TARGET_WARM_RATIO * 100:.0f}%; seed material {SEED_WARM_RATIO * 100:.0f}%), "
+        f"dependency steps all cached: {'yes' if all_deps else 'NO'}"
+    )
+    print(f"load average after: {load:.1f} on {os.cpu_count()} CPUs")
+
+
+if __name__ == "__main__":
+    main()
