@@ -320,6 +320,9 @@ def _line(raw: bytes) -> str:
     return text
 
 
+BUILD_DEFINITION = "[internal] load build definition"
+
+
 class _Node:
     """One vertex as known so far (or a placeholder for an input not sent yet)."""
 
@@ -728,7 +731,18 @@ class BuildModel:
         return failed[0] if failed else None
 
     def span(self) -> tuple[float | None, float | None]:
-        """Earliest start and latest completion over every vertex."""
+        """This build's start and its latest completion.
+
+        BuildKit shares vertices between builds: a step an earlier (or concurrent) build ran
+        or cached can arrive with that build's old timestamps. Every build loads its own build
+        definition first, so that vertex's start is where this build began; without one (a
+        truncated stream) the earliest start is used."""
         starts = [n.started for n in self._nodes.values() if n.started is not None]
         ends = [n.completed for n in self._nodes.values() if n.completed is not None]
-        return (min(starts) if starts else None, max(ends) if ends else None)
+        own = [
+            n.started
+            for n in self._nodes.values()
+            if n.started is not None and n.name.startswith(BUILD_DEFINITION)
+        ]
+        first = min(own) if own else (min(starts) if starts else None)
+        return (first, max(ends) if ends else None)

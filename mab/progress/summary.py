@@ -112,7 +112,8 @@ class Summary:
         if duration_s is None:
             first, last = model.span()
             duration_s = last - first if first is not None and last is not None else 0.0
-        platforms = tuple(_platform(p, views, steps) for p in model.platforms())
+        floor = model.span()[0]
+        platforms = tuple(_platform(p, views, steps, floor) for p in model.platforms())
         ran = [s for s in steps if s.state is StepState.DONE and (s.duration_s or 0.0) >= 0.05]
         ran.sort(key=lambda s: -(s.duration_s or 0.0))
         return cls(
@@ -166,13 +167,19 @@ def _step(view: StepView) -> StepSummary:
 
 
 def _platform(
-    platform: str, views: tuple[StepView, ...], steps: tuple[StepSummary, ...]
+    platform: str,
+    views: tuple[StepView, ...],
+    steps: tuple[StepSummary, ...],
+    floor: float | None,
 ) -> PlatformSummary:
+    """One platform's counts; its time runs from the build's start (`floor`: earlier
+    timestamps belong to another build that shared a step) to its last step's end."""
     mine = [(v, s) for v, s in zip(views, steps, strict=True) if platform in v.platforms]
     counted = [s for v, s in mine if v.is_instruction]
     states = [s.state for s in counted]
-    starts = [v.started for v, _ in mine if v.started is not None]
-    ends = [v.completed for v, _ in mine if v.completed is not None]
+    low = floor if floor is not None else float("-inf")
+    starts = [max(v.started, low) for v, _ in mine if v.started is not None]
+    ends = [v.completed for v, _ in mine if v.completed is not None and v.completed >= low]
     return PlatformSummary(
         platform=platform,
         steps=len(counted),

@@ -12,7 +12,7 @@ from mab.progress.decoder import StreamDecoder
 from mab.progress.model import BuildModel
 from mab.progress.plain import PlainPrinter
 from mab.progress.summary import Summary, render_markdown, render_table
-from tests.progress.progress_streams import multi_platform_stream
+from tests.progress.progress_streams import encode, multi_platform_stream, vertex
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("MAB_UPDATE_GOLDEN") == "1"  # rewrite the golden files, then review
@@ -120,3 +120,23 @@ def test_markdown_survives_pipes_and_backticks() -> None:
     markdown = render_markdown(Summary.from_model(model))
     assert "RUN echo `a\\|b` ```" in markdown  # escaped in the table cell
     assert "````text\n``` fence\n````" in markdown  # a longer fence than the log's
+
+
+def test_steps_shared_with_an_earlier_build_do_not_stretch_the_times() -> None:
+    # BuildKit hands a step that an earlier build already ran to this build with that build's
+    # old timestamps (here 500 s before this build loaded its own definition).
+    definition = "[internal] load build definition from Dockerfile"
+    objects = [
+        {"vertexes": [vertex("d-def", definition, (), 0.0, 0.1)]},
+        {"vertexes": [vertex("d-old", "[base 2/3] RUN ./install.sh", (), -500, -480, cached=True)]},
+        {"vertexes": [vertex("d-new", "[base 3/3] COPY . .", ("d-old",), 1.0, 3.0)]},
+    ]
+    model = BuildModel(platforms=("linux/amd64",))
+    decoder = StreamDecoder()
+    for event in decoder.feed(encode(objects)) + decoder.close():
+        model.apply(event)
+    model.finish(0)
+    summary = Summary.from_model(model).to_json()
+    assert summary["duration_s"] == pytest.approx(3.0)
+    assert summary["platforms"]["linux/amd64"]["duration_s"] == pytest.approx(3.0)
+    assert summary["platforms"]["linux/amd64"]["cached"] == 1
