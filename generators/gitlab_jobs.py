@@ -27,6 +27,7 @@ STAGE = "build"
 # twice. The default branch and tags write the caches, other branches only read them.
 TRUSTED_REFS = "$CI_COMMIT_TAG || $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"
 ANY_BRANCH = "$CI_COMMIT_BRANCH"
+INHERITED_DEFAULTS = ("retry", "tags", "timeout")
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,10 @@ def runner_template(profile: Profile) -> dict[str, Any]:
     else:
         variables["BUILDX_BUILDER"] = gitlab_shell.BUILDER
     job["stage"] = profile.stage
+    # The file is included into the user's pipeline: its `default:` scripts, image, caches and
+    # artifacts, and its global `variables:` (a DOCKER_HOST for another Docker-in-Docker set-up,
+    # say) would change mab's jobs. Runner placement and limits still apply.
+    job["inherit"] = {"default": list(INHERITED_DEFAULTS), "variables": False}
     variables["MAB_BINFMT_IMAGE"] = gitlab_pins.BINFMT_IMAGE
     trusted: dict[str, Any] = {"MAB_CACHE_EXPORT": quoted("true")}
     variables["MAB_CACHE_EXPORT"] = quoted("false")

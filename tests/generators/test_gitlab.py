@@ -168,6 +168,8 @@ def test_dind_profile(tmp_path: Path) -> None:
     assert template["image"] == gitlab_pins.DOCKER_CLI_IMAGE
     assert template["services"] == [gitlab_pins.DOCKER_DIND_IMAGE]
     assert template["variables"]["DOCKER_TLS_CERTDIR"] == "/certs"
+    # Nothing from the including pipeline's `default:` or global `variables:` but placement.
+    assert template["inherit"] == {"default": ["retry", "tags", "timeout"], "variables": False}
     assert (
         "docker buildx create --use --name mab-builder --driver docker-container"
         in (template["before_script"])
