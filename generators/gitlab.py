@@ -68,7 +68,6 @@ from mab.yamlio import to_commented
 
 TEMPLATE = ".mab-runner"
 CI_IMAGE = "$CI_REGISTRY_IMAGE"
-MATRIX_TAG = "$MAB_RUNNER_TAG"
 CACHE_NOTE = (
     "The Dockerfile's cache mounts, keyed on lockfiles and saved on the default branch and\n"
     "tags; on a miss, this ref's latest copy (the last cache), then the default branch's."
@@ -132,13 +131,9 @@ def pipeline(project: Project, settings: Settings) -> CommentedMap:
     """The document for `.gitlab/ci/mab.yml`."""
     _require_images(project)
     entries = runners(settings)
-    single = len(entries) == 1
-    scope = (entries[0].tag or "") if single else (MATRIX_TAG if entries[0].tag else "")
     values = [image_values(project, settings, image) for image in project.images]
     deps = [
-        gitlab_deps.plan(image, scope)
-        if settings.gitlab_runner == "dind"
-        else gitlab_deps.NO_CACHES
+        gitlab_deps.plan(image) if settings.gitlab_runner == "dind" else gitlab_deps.NO_CACHES
         for image in project.images
     ]
     logins = tuple(dict.fromkeys(login_for(project, settings, v.image) for v in values))

@@ -12,13 +12,15 @@ mounts itself, so it gets no GitLab cache. Directories live under `.mab-cache/<i
 Keys. GitLab allows at most four caches per job, and mab keeps `cache:key:files` to at most two
 files (GitLab.com takes more now; self-managed instances before that change reject them):
 
+- Keys start with `$CI_JOB_NAME_SLUG`, the build job's name (the image and, for a matrix job,
+  its platform and runner tag): compiled caches differ per platform.
 - One cache per tool (npm, pip, go, ...) with `key: {files: <its lockfiles>, prefix:
-  mab-<image>-<tool>-<runner tag>}`, so a tool's cache changes exactly when its lockfiles do and
-  an unrelated lockfile change leaves it alone. A tool with more than two lockfiles gets one
-  cache per pair, all on the same directory: GitLab restores them over each other and saves the
-  whole directory under each key, so any lockfile change gives a new key.
-- One more cache, `mab-<image>-deps-<runner tag>-<ref slug>`, saved (`policy: push`) by every
-  job with all the image's directories. It is what the per-tool caches fall back to
+  <job>-<tool>}`, so a tool's cache changes exactly when its lockfiles do and an unrelated
+  lockfile change leaves it alone. A tool with more than two lockfiles gets one cache per pair,
+  all on the same directory: GitLab restores them over each other and saves the whole
+  directory under each key, so any lockfile change gives a new key.
+- One more cache, `<job>-deps-<ref slug>`, saved (`policy: push`) by every job with all the
+  image's directories. It is what the per-tool caches fall back to
   (`fallback_keys`, most specific first: this ref's, then the default branch's), since GitLab
   fallback keys are exact keys, not prefixes, and a lockfile hash cannot be guessed.
 - The per-tool caches are saved (`policy: pull-push`) only on the default branch and tags, and
@@ -43,6 +45,9 @@ MAX_KEY_FILES = 2  # per cache:key:files
 POLICY_VARIABLE = "MAB_DEPS_POLICY"
 POLICY_TRUSTED = "pull-push"
 POLICY_OTHER = "pull"
+# Keys are per build job: the job's name holds the image and, for a matrix job, its platforms
+# and runner tag, and compiled caches (a Rust target directory, say) differ per platform.
+JOB = "$CI_JOB_NAME_SLUG"
 
 
 @dataclass(frozen=True)
@@ -77,20 +82,18 @@ def _keyed(
     )
 
 
-def plan(image: Image, scope: str) -> DepPlan:
-    """The dependency caches of `image` in a job whose runner is named by `scope` (a runner tag
-    or a variable holding one; "" when jobs have no tags)."""
+def plan(image: Image) -> DepPlan:
+    """The dependency caches of `image`'s build job."""
     groups = dep_caches(image)
     if not groups:
         return NO_CACHES
     root = f"{CACHE_ROOT}/{image.name}"
-    suffix = f"-{scope}" if scope else ""
-    rolling = f"mab-{image.name}-deps{suffix}"
+    rolling = f"{JOB}-deps"
     fallback = [f"{rolling}-$CI_COMMIT_REF_SLUG", f"{rolling}-$CI_DEFAULT_BRANCH"]
     keyed, unkeyed = _keyed(groups, root)
     caches: list[dict[str, Any]] = [
         {
-            "key": {"files": list(files), "prefix": f"mab-{image.name}-{tool}{suffix}"},
+            "key": {"files": list(files), "prefix": f"{JOB}-{tool}"},
             "paths": [path],
             "policy": f"${POLICY_VARIABLE}",
             "fallback_keys": fallback,

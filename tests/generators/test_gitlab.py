@@ -260,10 +260,10 @@ def _caches(image: Image) -> list[dict[str, Any]]:
 
 def test_dependency_cache_keys_on_lockfiles_with_fallbacks(tmp_path: Path) -> None:
     caches = pipeline_of(fixture("node", tmp_path))["mab-build-node"]["cache"]
-    rolling = "mab-node-deps-$MAB_RUNNER_TAG"
+    rolling = "$CI_JOB_NAME_SLUG-deps"  # the job's name holds the image, platform and runner
     assert caches == [
         {
-            "key": {"files": ["package-lock.json"], "prefix": "mab-node-npm-$MAB_RUNNER_TAG"},
+            "key": {"files": ["package-lock.json"], "prefix": "$CI_JOB_NAME_SLUG-npm"},
             "paths": [".mab-cache/node/npm/"],
             "policy": "$MAB_DEPS_POLICY",
             "fallback_keys": [f"{rolling}-$CI_COMMIT_REF_SLUG", f"{rolling}-$CI_DEFAULT_BRANCH"],
