@@ -1,0 +1,168 @@
+"""The replayer, the live source's command line, and the numbers the views show."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from mab.buildcmd import BuildRequest
+from mab.progress.decoder import StreamDecoder
+from mab.progress.model import BuildModel, StepState
+from mab.tui.render import badge, delta_text, gauge, seconds, size, step_row
+from mab.tui.run_state import RunState
+from mab.tui.source import LiveSource, ReplaySource
+from mab.tui.source.replayer import failed_step, recorded_outcome, split_objects
+from mab.tui.stats import ALL, Delta, column_platforms, platform_stats, steps_for
+from tests.tui.fakes import STREAMS, stream
+
+
+def model_of(name: str) -> BuildModel:
+    decoder = StreamDecoder()
+    model = BuildModel()
+    for event in [*decoder.feed(stream(name)), *decoder.close()]:
+        model.apply(event)
+    return model
+
+
+async def replay(source: ReplaySource) -> tuple[RunState, list[bytes]]:
+    chunks: list[bytes] = []
+    state = RunState(1, source.start(), ())
+
+    def sink(chunk: bytes) -> None:
+        chunks.append(chunk)
+        state.feed(chunk)
+
+    state.close(await state.run.run(sink))
+    return state, chunks
+
+
+def test_split_objects_cuts_before_each_top_level_object_only() -> None:
+    data = stream("fail")
+    pieces = split_objects(data)
+    assert b"".join(pieces) == data
+    assert all(p.startswith(b"{") for p in pieces)
+    assert len(pieces) == data.count(b"\n{") + 1
+    assert pieces[-1].rstrip().endswith(b"exit code: 1")  # the text block stays attached
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("cold-multi", (0, False)),  # its failed cache import is build-wide: not a failure
+        ("warm-multi", (0, False)),
+        ("single", (0, False)),
+        ("fail", (1, False)),
+        ("cancel", (130, True)),
+    ],
+)
+def test_recorded_outcome(name: str, expected: tuple[int, bool]) -> None:
+    assert recorded_outcome(model_of(name)) == expected
+
+
+def test_failed_step_is_the_dockerfile_step_not_the_cache_import() -> None:
+    assert failed_step(model_of("cold-multi")) is None
+    failed = failed_step(model_of("fail"))
+    assert failed is not None and failed.index == 4 and failed.state is StepState.ERROR
+
+
+@pytest.mark.parametrize("speed", [0.0, 1000.0])
+async def test_replay_delivers_every_byte_and_ends_like_the_recording(speed: float) -> None:
+    source = ReplaySource("fail.rawjson", stream("fail"), speed)
+    state, chunks = await replay(source)
+    assert b"".join(chunks) == stream("fail")
+    assert state.exit_code == 1
+    assert str(state.model.status) == "failed"
+
+
+async def test_replay_at_a_speed_keeps_a_clock_in_stream_time() -> None:
+    source = ReplaySource("warm-multi.rawjson", stream("warm-multi"), 1000.0)
+    run = source.start()
+    seen: list[float | None] = []
+    await run.run(lambda _chunk: seen.append(run.now()))
+    first, last = model_of("warm-multi").span()
+    assert first is not None and last is not None
+    assert all(t is None or first - 1 <= t <= last + 1 for t in seen)
+
+
+async def test_replay_holds_at_a_fixed_point_until_cancelled() -> None:
+    source = ReplaySource("cold-multi.rawjson", stream("cold-multi"), 0, hold_at=10)
+    run = source.start()
+    pieces: list[bytes] = []
+    task = asyncio.ensure_future(run.run(pieces.append))
+    for _ in range(1000):
+        if run.holding:
+            break
+        await asyncio.sleep(0)
+    assert run.holding and len(pieces) == 10
+    run.cancel()
+    outcome = await task
+    assert outcome.canceled and outcome.exit_code == 130
+
+
+def test_replay_source_from_path_and_labels() -> None:
+    source = ReplaySource.from_path(STREAMS / "single.rawjson", 2)
+    assert source.title == "replay of single.rawjson"
+    assert "2x" in source.builder
+    assert not source.supports_no_cache
+
+
+def test_live_source_builds_the_request_and_adds_no_cache_on_demand(tmp_path: Path) -> None:
+    request = BuildRequest(context="ctx", platforms=("linux/amd64",), tags=("reg/app:1",))
+    source = LiveSource(request, record=tmp_path / "rec.rawjson")
+    assert source.title == "reg/app:1"
+    assert source.platforms == ("linux/amd64",)
+    plain, bare = source.start(), source.start(no_cache=True)
+    assert "--progress=rawjson" in plain.argv and "--no-cache" not in plain.argv
+    assert "--no-cache" in bare.argv
+    assert plain.argv[-1] == "ctx"
+
+
+async def test_live_run_that_cannot_start_docker_reports_without_raising(tmp_path: Path) -> None:
+    source = LiveSource(BuildRequest(context=str(tmp_path)), docker="/nonexistent/docker")
+    outcome = await source.start().run(lambda _c: None)
+    assert outcome.exit_code == 3
+    assert "not found" in outcome.error and "Traceback" not in outcome.error
+
+
+async def test_live_run_with_an_unwritable_recording_says_where(tmp_path: Path) -> None:
+    record = tmp_path / "missing" / "rec.rawjson"
+    source = LiveSource(BuildRequest(context=str(tmp_path)), record=record)
+    outcome = await source.start().run(lambda _c: None)
+    assert outcome.exit_code == 2 and str(record) in outcome.error
+
+
+def test_platform_stats_per_column() -> None:
+    model = model_of("warm-multi")
+    stats = {p.platform: p for p in platform_stats(model)}
+    assert set(stats) == {"linux/amd64", "linux/arm64"}
+    assert all(p.hit_ratio == 1.0 and p.cached == p.steps == 8 for p in stats.values())
+    single = model_of("single")
+    assert column_platforms(single) == (ALL,)
+    assert len(steps_for(single.steps(), ALL)) == len(single.steps())
+
+
+def test_text_helpers() -> None:
+    assert [seconds(x) for x in (None, 0.25, 59.9, 125, 3720)] == [
+        "-",
+        "0.2s",
+        "59.9s",
+        "2m05s",
+        "1h02m",
+    ]
+    assert [size(x) for x in (512, 3400, 12_000_000)] == ["512B", "3.4kB", "12.0MB"]
+    assert gauge(0.5, 10).plain == "█████░░░░░"
+    assert gauge(None, 4).plain == "░░░░"
+    assert delta_text(Delta(40.0, -12.3)).plain == " (+40pp, -12.3s)"
+    assert delta_text(None).plain == ""
+
+
+def test_every_state_has_a_word_so_no_colour_is_needed() -> None:
+    words = {}
+    for view in model_of("fail").steps():
+        words[view.state] = badge(view, None, 0).plain.strip()
+        assert step_row(view, None, 0, shared=False).plain.startswith(words[view.state])
+    assert words[StepState.ERROR] == "ERROR"
+    assert words[StepState.CACHED] == "CACHED"
+    assert words[StepState.DONE].startswith("DONE ")
