@@ -31,6 +31,7 @@ from mab.tui.source.replayer import failed_step
 from mab.tui.stats import (
     RunRecord,
     column_platforms,
+    compare_runs,
     delta,
     platform_name,
     platform_stats,
@@ -146,6 +147,8 @@ class MabApp(App[int]):
             state.number, state.no_cache, str(model.status), duration, platform_stats(model)
         )
         self.records.append(record)
+        if self.previous is not None:
+            self.notify(compare_runs(self.previous, record), title=f"run {record.number}")
         self.query_one(SummaryPanel).show(Summary.from_model(model), record.platforms)
         self.query_one(BuildWide).display = False
         self.query_one(SummaryPanel).display = True
@@ -198,7 +201,12 @@ class MabApp(App[int]):
         frame = self.frame if self.animated else 0
         steps = model.steps()
         columns = [(p, steps_for(steps, p)) for p in column_platforms(model)]
-        self.query_one(PlatformColumns).show(columns, now, frame)
+        platform_columns = self.query_one(PlatformColumns)
+        platform_columns.show(columns, now, frame)
+        focused = self.focused
+        stale = focused is None or not focused.is_attached
+        if stale and (shown := platform_columns.shown_lists()):
+            shown[0].focus()  # a rerun replaced the lists: keep the keys working
         self.query_one(BuildHeader).show(self._header(state, now))
         build_wide = self.query_one(BuildWide)
         if build_wide.display:
@@ -309,7 +317,11 @@ class MabApp(App[int]):
         self.exit(state.exit_code if state.exit_code is not None else 0)
 
     def action_cycle_platforms(self) -> None:
-        shown = self.query_one(PlatformColumns).cycle()
+        platform_columns = self.query_one(PlatformColumns)
+        shown = platform_columns.cycle()
+        focused = platform_columns.focused_list()
+        if (focused is None or not focused.display) and (lists := platform_columns.shown_lists()):
+            lists[0].focus()
         self.notify(f"showing {platform_name(shown) if shown is not None else 'all platforms'}")
 
     def action_toggle_logs(self) -> None:

@@ -115,3 +115,24 @@ def delta(
     if current.hit_ratio is not None and previous.hit_ratio is not None:
         points = (current.hit_ratio - previous.hit_ratio) * 100
     return Delta(points, current.elapsed(now) - previous.elapsed(None))
+
+
+def _percent(ratio: float | None) -> str:
+    return "-" if ratio is None else f"{ratio * 100:.0f}%"
+
+
+def compare_runs(previous: RunRecord, current: RunRecord) -> str:
+    """`linux/arm64: hit 0% -> 100%, 63.2s -> 1.1s`, a line per platform."""
+    lines = []
+    for now in current.platforms:
+        before = previous.platform(now.platform)
+        if before is None:
+            continue
+        lines.append(
+            f"{platform_name(now.platform)}: hit {_percent(before.hit_ratio)} -> "
+            f"{_percent(now.hit_ratio)}, {before.elapsed(None):.1f}s -> {now.elapsed(None):.1f}s"
+        )
+    return (
+        "\n".join(lines)
+        or f"run {current.number}: no platform in common with run {previous.number}"
+    )

@@ -49,6 +49,10 @@ async def test_r_reruns_with_the_same_arguments_and_compares_with_the_previous_r
         changes = [p.change for p in header.platforms]
         assert all(c is not None and c.hit_points is not None and c.hit_points > 0 for c in changes)
         assert "pp" in str(app.query_one("#header").render())
+        assert any("0% -> 100%" in n.message for n in app._notifications)
+        await pilot.press("down")  # the new run's lists took the focus
+        await pilot.pause()
+        assert app.selected is not None
 
 
 async def test_r_while_running_does_not_start_a_second_build() -> None:

@@ -18,6 +18,8 @@ class PlatformColumns(Horizontal):
 
     def reset(self) -> None:
         """A new run: drop the columns of the previous one."""
+        if self.focused_list() is not None:
+            self.app.set_focus(None)
         for step_list in self.lists.values():
             step_list.remove()
         self.lists = {}
