@@ -56,4 +56,6 @@ class RunState:
     def now(self) -> float | None:
         """The run's clock: the source's, or the latest time the stream showed."""
         now = self.run.now() if self.running else None
-        return now if now is not None else latest_time(self.model)
+        if now is not None:
+            return now
+        return latest_time(self.model.steps(), self.model.build_wide())

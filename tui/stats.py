@@ -30,11 +30,16 @@ def steps_for(steps: Iterable[StepView], platform: str) -> list[StepView]:
     return [v for v in steps if platform in v.platforms or not v.platforms]
 
 
-def latest_time(model: BuildModel) -> float | None:
-    """The latest moment the stream spoke of: the clock of a replay shown as fast as it can."""
-    last = model.span()[1]
-    started = [v.started for v in model.steps() if v.started is not None and v.completed is None]
-    return max([*started, last], key=lambda t: t or 0.0)
+def latest_time(*views: Iterable[StepView]) -> float | None:
+    """The latest moment the stream spoke of (over the given steps and vertices): the clock
+    of a replay shown as fast as it can go."""
+    latest: float | None = None
+    for group in views:
+        for v in group:
+            t = v.completed if v.completed is not None else v.started
+            if t is not None and (latest is None or t > latest):
+                latest = t
+    return latest
 
 
 @dataclass(frozen=True, slots=True)

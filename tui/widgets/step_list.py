@@ -83,8 +83,18 @@ class StepList(ScrollView, can_focus=True):
         keys = [v.key for v in steps]
         if keys != self._keys:
             keep = self.selected_key
-            self._keys, self._rows = keys, rows
-            self._texts = [step_row(v, now, f, shared) for v, f, _, shared in rows]
+            known = {
+                row[0].key: (row, text) for row, text in zip(self._rows, self._texts, strict=True)
+            }
+            texts = []
+            for row in rows:
+                old = known.get(row[0].key)
+                if old is not None and old[0] == row:
+                    texts.append(old[1])
+                else:
+                    view, f, _, shared = row
+                    texts.append(step_row(view, now, f, shared))
+            self._keys, self._rows, self._texts = keys, rows, texts
             self._strips.clear()
             self.highlighted = keys.index(keep) if keep in keys else None
             self.virtual_size = Size(self.size.width, len(rows))
