@@ -35,6 +35,14 @@ DEPS_STAGE = "deps"
 SRC_STAGE = "src"
 SHARED_TAG = "buildcache"  # the seed material's one cache for every platform
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+_MANIFEST_TYPES = ", ".join(
+    (
+        OCI_MANIFEST,
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+    )
+)
 CACHE_CONFIG = "application/vnd.buildkit.cacheconfig.v0"
 
 # --------------------------------------------------------------------------- the project
@@ -206,6 +214,19 @@ class MabRun:
         numbers: dict[str, Any] = self.summary["platforms"][platform]
         return numbers
 
+    @property
+    def outcome(self) -> str:
+        """ "ok"; "cache export failed" when every Dockerfile step finished and only the export
+        of the cache failed the build (the seed material's command has no ignore-error);
+        else "failed"."""
+        if self.exit_code == 0 and self.summary.get("status") == "succeeded":
+            return "ok"
+        steps = self.summary.get("steps", [])
+        finished = bool(steps) and all(s["state"] in ("cached", "done") for s in steps)
+        if finished and "exporting cache to registry ERROR" in self.stderr:
+            return "cache export failed"
+        return "failed"
+
 
 def mab_build(
     project: Path, platforms: Sequence[str], specs: CacheSpecs, tag: str, push: bool = True
@@ -328,7 +349,7 @@ def cache_manifest(ref: str) -> dict[str, Any] | None:
     host, _, repo = name.partition("/")
     try:
         manifest: dict[str, Any] = _registry_get(
-            f"http://{host}/v2/{repo}/manifests/{tag}", accept=OCI_MANIFEST
+            f"http://{host}/v2/{repo}/manifests/{tag}", accept=_MANIFEST_TYPES
         )
     except OSError:
         return None
@@ -420,13 +441,17 @@ class Scenario:
 # --------------------------------------------------------------------------- hit tables
 
 
+def deps_cached(run: MabRun, platform: str) -> str:
+    """`2/2`: the dependency-stage steps `run` took from the cache for `platform`."""
+    steps = run.steps(DEPS_STAGE, platform)
+    return f"{sum(s['state'] == 'cached' for s in steps)}/{len(steps)}"
+
+
 def hit_rows(label: str, runs: Mapping[str, MabRun]) -> list[tuple[str, ...]]:
     """One row per platform: steps, cached, executed, hit ratio, dependency steps cached."""
     rows = []
     for platform, run in runs.items():
         numbers = run.platform(platform)
-        deps = run.steps(DEPS_STAGE, platform)
-        cached = sum(s["state"] == "cached" for s in deps)
         rows.append(
             (
                 label,
@@ -435,13 +460,14 @@ def hit_rows(label: str, runs: Mapping[str, MabRun]) -> list[tuple[str, ...]]:
                 str(numbers["cached"]),
                 str(numbers["executed"]),
                 f"{numbers['hit_ratio'] * 100:.0f}%",
-                f"{cached}/{len(deps)}",
+                deps_cached(run, platform),
+                run.outcome,
             )
         )
     return rows
 
 
-HIT_HEADER = ("CACHE", "PLATFORM", "STEPS", "CACHED", "EXECUTED", "HIT", "DEPS CACHED")
+HIT_HEADER = ("CACHE", "PLATFORM", "STEPS", "CACHED", "EXECUTED", "HIT", "DEPS CACHED", "BUILD")
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
