@@ -88,9 +88,9 @@ class StepList(ScrollView, can_focus=True):
             }
             texts = []
             for row in rows:
-                old = known.get(row[0].key)
-                if old is not None and old[0] == row:
-                    texts.append(old[1])
+                before = known.get(row[0].key)
+                if before is not None and before[0] == row:
+                    texts.append(before[1])
                 else:
                     view, f, _, shared = row
                     texts.append(step_row(view, now, f, shared))
