@@ -20,7 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer
 
 from mab.errors import EXIT_INTERRUPTED, MabError
-from mab.progress.model import StepDetail, StepState, StepView
+from mab.progress.model import BuildStatus, StepDetail, StepState, StepView
 from mab.progress.summary import Summary
 from mab.tui.export import export_summary
 from mab.tui.messages import RunFinished
@@ -158,8 +158,9 @@ class MabApp(App[int]):
         self.redraw(force=True)
         if message.outcome.error:
             self.notify(message.outcome.error, title="build did not run", severity="error")
-        elif code != 0 and not message.outcome.canceled and failed is None:
-            self.notify(f"the build failed (exit code {code})", severity="error")
+        elif model.status is BuildStatus.FAILED and failed is None:
+            said = next((line for line in model.error_text if line.startswith("ERROR")), "")
+            self.notify(said or f"the build failed (exit code {code})", severity="error")
 
     def select_step(self, view: StepView) -> None:
         """Select a step in the first visible column that lists it; show its details."""

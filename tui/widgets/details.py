@@ -6,11 +6,13 @@ colour. The log tail fills whatever height is left, newest line last.
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.text import Text
 from textual.widget import Widget
 
 from mab.progress.model import StepDetail, StepState
-from mab.tui.render import STATE_STYLE, running_for, seconds, size
+from mab.tui.render import RED, STATE_STYLE, running_for, seconds, size
 
 CACHE_NOTE = {
     StepState.PENDING: "waiting for its inputs",
@@ -21,6 +23,7 @@ CACHE_NOTE = {
     StepState.CANCELED: "canceled before it finished",
 }
 MAX_PROGRESS_LINES = 4
+ERROR_LINES = 2  # the rest of the room is for the step's last log lines
 
 
 class StepDetails(Widget):
@@ -83,7 +86,9 @@ class StepDetails(Widget):
         if len(step.progress) > MAX_PROGRESS_LINES:
             head.append(Text(f"  … {len(step.progress) - MAX_PROGRESS_LINES} more", style="dim"))
         if step.error:
-            head.append(
-                Text(f"error: {step.error}", style="bold red", no_wrap=True, overflow="ellipsis")
-            )
+            width = max(20, self.content_size.width)
+            lines = textwrap.wrap(f"error: {step.error}", width) or ["error"]
+            if len(lines) > ERROR_LINES:
+                lines = [*lines[: ERROR_LINES - 1], lines[ERROR_LINES - 1][: width - 1] + "…"]
+            head += [Text(line, style=f"bold {RED}") for line in lines]
         return head

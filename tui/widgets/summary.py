@@ -7,7 +7,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from mab.progress.summary import Summary
-from mab.tui.render import seconds
+from mab.tui.render import RED, seconds
 from mab.tui.stats import PlatformStats, platform_name
 
 SLOWEST = 3
@@ -29,6 +29,8 @@ def _platform_rows(summary: Summary, fallback: tuple[PlatformStats, ...]) -> lis
 def render_summary(summary: Summary, fallback: tuple[PlatformStats, ...] = ()) -> Text:
     """`fallback`: the app's own counts, for a build that named no platform."""
     out = Text(f"{summary.status.upper()} in {seconds(summary.duration_s)}\n", style="bold")
+    if summary.error is not None:
+        out.append(f"{summary.error.message}\n", style=f"bold {RED}")
     rows = _platform_rows(summary, fallback)
     if rows:
         width = max(len(r[0]) for r in rows)
