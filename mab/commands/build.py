@@ -29,7 +29,7 @@ from mab.buildcmd import BuildRequest, buildx_argv, parse_build_arg, shown_argv,
 from mab.docker import BuildResult, BuildRunner, StdoutMode, preflight
 from mab.errors import EXIT_INTERRUPTED, UserError
 from mab.progress.decoder import Event, StreamDecoder
-from mab.progress.model import BuildModel
+from mab.progress.model import BuildModel, record_header
 from mab.progress.plain import PlainPrinter
 from mab.progress.summary import Summary
 from mab.settings import CONFIG_FILE, Settings, parse_platforms
@@ -160,11 +160,14 @@ def check_context(req: BuildRequest) -> None:
         )
 
 
-def open_record(path: str | None) -> BinaryIO | None:
+def open_record(path: str | None, platforms: tuple[str, ...] = ()) -> BinaryIO | None:
+    """The file `--record` writes: the raw stream, after a line naming the platforms."""
     if path is None:
         return None
     try:
-        return Path(path).open("wb")
+        sink = Path(path).open("wb")  # noqa: SIM115 - closed by the caller
+        sink.write(record_header(platforms))
+        return sink
     except OSError as exc:
         raise UserError(f"{path}: cannot write the recording: {exc.strerror or exc}") from None
 
@@ -201,7 +204,7 @@ def run_build_plain(req: BuildRequest, mode: Literal["plain", "json"], record: s
     argv = buildx_argv(req)
     click.echo("mab: " + shown_argv(argv), err=True)
     session = StreamSession(req.platforms, mode)
-    sink = open_record(record)
+    sink = open_record(record, req.platforms)
     stdout: StdoutMode = "stderr" if mode == "json" else "inherit"
     runner = BuildRunner(argv, session.feed, sink, stdout=stdout, stdin=reads_stdin(req))
     try:

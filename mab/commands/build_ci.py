@@ -91,7 +91,7 @@ def _write(path: Path, text: str, *, append: bool = False) -> None:
 
 
 def _run(req: BuildRequest, session: StreamSession, record: str | None) -> tuple[int, bool, float]:
-    sink = open_record(record)
+    sink = open_record(record, req.platforms)
     runner = BuildRunner(buildx_argv(req), session.feed, sink, stdout="inherit")
     try:
         result = asyncio.run(run_cancellable(runner))

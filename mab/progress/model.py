@@ -203,6 +203,13 @@ def _line(raw: bytes) -> str:
 
 
 BUILD_DEFINITION = "[internal] load build definition"
+PLATFORMS_HEADER = "# mab platforms: "
+
+
+def record_header(platforms: tuple[str, ...]) -> bytes:
+    """The first line of a recording `mab build --record` makes (buildx never writes a line
+    starting with `#`, and the decoder hands it over as text)."""
+    return f"{PLATFORMS_HEADER}{','.join(platforms)}\n".encode()
 
 
 class _Node:
@@ -382,7 +389,19 @@ class BuildModel:
             self._changed[step.key] = None
         self.version += 1
 
+    def _request(self, platforms: tuple[str, ...]) -> None:
+        self.requested = tuple(platforms)
+        self._single = platforms[0] if len(platforms) == 1 else None
+        for p in self.requested:
+            self._platform_rank.setdefault(p, len(self._platform_rank))
+
     def _text(self, text: str) -> None:
+        if text.startswith(PLATFORMS_HEADER) and not self.requested and not self._nodes:
+            # mab's recordings start by naming the requested platforms: a single-platform
+            # build's stream names none, so a replay would not know which it was.
+            names = text[len(PLATFORMS_HEADER) :].split(",")
+            self._request(tuple(n.strip() for n in names if n.strip()))
+            return
         self.text.append(text)
         self.text_count += 1
         if text.startswith("ERROR:") or (self.error_text and len(self.error_text) < 200):

@@ -173,7 +173,9 @@ def test_caches_of_the_image_ci_builds(fake: Fake, run_mab: RunMab) -> None:
 def test_record_keeps_the_raw_stream(fake: Fake, tmp_path: Path, run_mab: RunMab) -> None:
     record = tmp_path / "build.rawjson"
     assert run_mab("build", "--no-tui", "--record", str(record)) == 0
-    assert record.read_bytes() == multi_platform_stream(pretty=True)
+    header, stream = record.read_bytes().split(b"\n", 1)
+    assert header == b"# mab platforms: linux/amd64,linux/arm64"
+    assert stream == multi_platform_stream(pretty=True)
 
 
 def test_failed_build_exits_with_buildx_code(

@@ -349,3 +349,24 @@ def test_a_failed_cache_import_is_not_the_failure() -> None:
     failed = model.failed_step()
     assert failed is not None
     assert failed.label == "app 2/2 RUN make"
+
+
+def test_a_recording_names_the_platforms_a_single_platform_stream_does_not() -> None:
+    from pathlib import Path
+
+    from mab.progress.decoder import StreamDecoder
+    from mab.progress.model import record_header
+
+    stream = (Path(__file__).parent.parent / "fixtures/streams/single.rawjson").read_bytes()
+    for data, expected in (
+        (stream, ()),
+        (record_header(("linux/arm64",)) + stream, ("linux/arm64",)),
+    ):
+        model = BuildModel()
+        decoder = StreamDecoder()
+        for event in decoder.feed(data) + decoder.close():
+            model.apply(event)
+        assert model.platforms() == expected
+        steps = [s for s in model.steps() if s.is_instruction]
+        assert steps and all(s.platforms == expected for s in steps)
+        assert not any(line.startswith("# mab") for line in model.text)
