@@ -39,16 +39,26 @@ _NAME_PATTERNS = re.compile(
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 
 
+# `Dockerfile.<x>` names that are not Dockerfiles: source code (a `dockerfile.py` parser),
+# documents, data, and templates that must be rendered before they can be built.
+_NOT_DOCKERFILE_SUFFIXES = frozenset(
+    "py pyi go rs js mjs cjs ts tsx java kt rb php c h cc cpp cs swift md rst txt adoc json "
+    "yaml yml toml ini cfg sh bash ps1 lock j2 jinja jinja2 tmpl tpl template in erb hbs "
+    "mustache bak orig old swp tmp example sample dockerignore".split()
+)
+
+
 def is_dockerfile_name(name: str) -> bool:
-    """`Dockerfile`, `Containerfile`, `api.Dockerfile`, `Dockerfile.api`; not `*.dockerignore`."""
-    if name.endswith(".dockerignore"):
-        return False
+    """`Dockerfile`, `Containerfile`, `api.Dockerfile`, `Dockerfile.api`; not `*.dockerignore`,
+    `Dockerfile.j2` or `dockerfile.py`."""
     lower = name.lower()
-    return (
-        lower in ("dockerfile", "containerfile")
-        or lower.endswith((".dockerfile", ".containerfile"))
-        or lower.startswith(("dockerfile.", "containerfile."))
-    )
+    if lower in ("dockerfile", "containerfile"):
+        return True
+    if lower.endswith((".dockerfile", ".containerfile")):
+        return True
+    if lower.startswith(("dockerfile.", "containerfile.")):
+        return lower.rsplit(".", 1)[1] not in _NOT_DOCKERFILE_SUFFIXES
+    return False
 
 
 def detect(root: Path) -> Project:

@@ -335,6 +335,11 @@ class TestRemote:
         (".dockerignore", False),
         ("Dockerfiles", False),
         ("docker-compose.yml", False),
+        ("dockerfile.py", False),
+        ("Dockerfile.j2", False),
+        ("Dockerfile.md", False),
+        ("Dockerfile.alpine", True),
+        ("Containerfile.dev", True),
     ],
 )
 def test_dockerfile_names(name: str, expected: bool) -> None:
