@@ -67,10 +67,15 @@ class PlatformStats:
         return max(0.0, (end or self.started) - self.started)
 
 
-def stats_for(platform: str, views: Sequence[StepView]) -> PlatformStats:
+def stats_for(
+    platform: str, views: Sequence[StepView], build_start: float | None = None
+) -> PlatformStats:
+    """`build_start`: where this build began. A step another build ran or cached arrives with
+    that build's old times; the platform's time starts no earlier than this build did."""
     count = Counter(v.state for v in views if v.is_instruction)
-    started = [v.started for v in views if v.started is not None]
-    completed = [v.completed for v in views if v.completed is not None]
+    floor = build_start if build_start is not None else float("-inf")
+    started = [max(v.started, floor) for v in views if v.started is not None]
+    completed = [max(v.completed, floor) for v in views if v.completed is not None]
     return PlatformStats(
         platform,
         steps=count.total(),
@@ -86,7 +91,8 @@ def stats_for(platform: str, views: Sequence[StepView]) -> PlatformStats:
 
 def platform_stats(model: BuildModel) -> tuple[PlatformStats, ...]:
     steps = model.steps()
-    return tuple(stats_for(p, steps_for(steps, p)) for p in column_platforms(model))
+    start = model.span()[0]
+    return tuple(stats_for(p, steps_for(steps, p), start) for p in column_platforms(model))
 
 
 @dataclass(frozen=True, slots=True)
