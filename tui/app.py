@@ -315,7 +315,10 @@ class MabApp(App[int]):
             state.cancel()
             self.exit(EXIT_INTERRUPTED)
             return
-        self.exit(state.exit_code if state.exit_code is not None else 0)
+        if state.model.status is BuildStatus.CANCELED:
+            self.exit(EXIT_INTERRUPTED)
+        else:
+            self.exit(state.exit_code if state.exit_code is not None else 0)
 
     def action_cycle_platforms(self) -> None:
         platform_columns = self.query_one(PlatformColumns)

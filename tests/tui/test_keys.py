@@ -114,6 +114,18 @@ async def test_ctrl_c_cancels_then_a_second_ctrl_c_quits() -> None:
     assert app.return_value == 130
 
 
+async def test_q_after_a_cancelled_build_returns_130() -> None:
+    source = FakeSource(stream("cold-multi"), pause_at=60, exit_code=1)
+    app = app_for(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: source.runs[0].paused, "the pause point")
+        await pilot.press("c")
+        await wait_finished(pilot, app)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_value == 130
+
+
 async def test_rerun_after_cancel_starts_again() -> None:
     source = FakeSource(stream("cold-multi"), pause_at=60)
     app = app_for(source)
