@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 from mab.tui.app import MabApp
 from mab.tui.source import ReplaySource
 from mab.tui.source.replayer import ReplayRun
-from tests.tui.fakes import STREAMS
+from tests.tui.fakes import STREAMS, FakeSource, stream
 from tests.tui.helpers import wait_until
 
 # name: (recording, objects to replay before holding; None: to the end)
@@ -51,3 +51,23 @@ async def settle(pilot: Pilot[int]) -> None:
 def test_snapshot(snap_compare: Any, case: str, size: tuple[int, int]) -> None:
     recording, hold_at = CASES[case]
     assert snap_compare(replay_app(recording, hold_at), run_before=settle, terminal_size=size)
+
+
+def test_help_at_80x24(snap_compare: Any) -> None:
+    async def open_help(pilot: Pilot[int]) -> None:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    app = replay_app("warm-multi", None)
+    assert snap_compare(app, run_before=open_help, terminal_size=(80, 24))
+
+
+def test_no_cache_confirmation_at_80x24(snap_compare: Any) -> None:
+    async def ask(pilot: Pilot[int]) -> None:
+        await settle(pilot)
+        await pilot.press("R")
+        await pilot.pause()
+
+    app = MabApp(FakeSource(stream("warm-multi")), animate=False)
+    assert snap_compare(app, run_before=ask, terminal_size=(80, 24))
