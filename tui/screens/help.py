@@ -30,9 +30,9 @@ HELP = """\
   CANCELED   stopped before it finished
   ⇄2         one step shared by two platforms
 
-[b]Header[/b]
-  per platform: cache hits over the Dockerfile's instructions, time, how many
-  times slower than the fastest platform (x), and on a rerun the change against
+[b]Header[/b], per platform
+  cache hits over the Dockerfile's instructions; time; how many times
+  slower than the fastest platform (x); on a rerun, the change against
   the previous run (hit ratio points, seconds).
 
 Press escape, q or ? to close."""
