@@ -1,0 +1,43 @@
+"""`mab.tui.run_build_app` / `run_replay_app`, as `mab build` and `mab replay` call them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import mab.tui
+from mab.buildcmd import BuildRequest
+from mab.commands.replay import ReplayRequest
+from mab.tui.app import MabApp
+from mab.tui.source import LiveSource, ReplaySource
+from tests.tui.fakes import stream
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[MabApp]:
+    apps: list[MabApp] = []
+
+    def run(self: MabApp, *args: Any, **kwargs: Any) -> int | None:
+        apps.append(self)
+        return None  # as when the app is closed before a run ended
+
+    monkeypatch.setattr(MabApp, "run", run)
+    return apps
+
+
+def test_run_replay_app_replays_the_request_at_its_speed(started: list[MabApp]) -> None:
+    code = mab.tui.run_replay_app(ReplayRequest("fail.rawjson", stream("fail"), 0.5))
+    assert code == 130
+    source = started[0].source
+    assert isinstance(source, ReplaySource)
+    assert source.speed == 0.5 and source.data == stream("fail")
+
+
+def test_run_build_app_runs_the_request_live(started: list[MabApp], tmp_path: Path) -> None:
+    request = BuildRequest(context=str(tmp_path), platforms=("linux/amd64", "linux/arm64"))
+    mab.tui.run_build_app(request, record=str(tmp_path / "rec.rawjson"))
+    source = started[0].source
+    assert isinstance(source, LiveSource)
+    assert source.request == request and source.record == tmp_path / "rec.rawjson"
