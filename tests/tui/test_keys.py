@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 
 from mab.progress.model import BuildStatus, StepState
 from mab.tui.app import MabApp
@@ -20,6 +22,18 @@ SIZE = (120, 40)
 
 def app_for(source: FakeSource, tmp_path: Path | None = None) -> MabApp:
     return MabApp(source, animate=False, export_dir=tmp_path)
+
+
+def paused(at: int, **kwargs: Any) -> tuple[FakeSource, MabApp]:
+    """An app whose first build stops after `at` pieces, until released or cancelled."""
+    source = FakeSource(stream("cold-multi"), pause_at=at, **kwargs)
+    return source, app_for(source)
+
+
+async def at_pause(pilot: Pilot[int], source: FakeSource, run: int = 0) -> None:
+    await wait_until(
+        pilot, lambda: len(source.runs) > run and source.runs[run].paused, "the pause point"
+    )
 
 
 async def test_build_runs_to_the_end_and_shows_every_platform() -> None:
@@ -56,10 +70,9 @@ async def test_r_reruns_with_the_same_arguments_and_compares_with_the_previous_r
 
 
 async def test_r_while_running_does_not_start_a_second_build() -> None:
-    source = FakeSource(stream("cold-multi"), pause_at=40)
-    app = app_for(source)
+    source, app = paused(40)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: source.runs[0].paused, "the pause point")
+        await at_pause(pilot, source)
         await pilot.press("r")
         await pilot.pause()
         assert len(source.starts) == 1
@@ -86,10 +99,9 @@ async def test_capital_r_asks_then_reruns_without_cache(answer: str, starts: lis
 
 
 async def test_c_cancels_the_running_build_cleanly() -> None:
-    source = FakeSource(stream("cold-multi"), pause_at=60)
-    app = app_for(source)
+    source, app = paused(60, exit_code=1)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: source.runs[0].paused, "the pause point")
+        await at_pause(pilot, source)
         await pilot.press("c")
         await wait_finished(pilot, app)
         assert source.runs[0].canceled
@@ -98,13 +110,15 @@ async def test_c_cancels_the_running_build_cleanly() -> None:
         states = {v.state for v in app.state.model.steps()}
         assert StepState.RUNNING not in states
         assert app.is_running  # cancelling does not quit
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_value == 130  # the exit code of a cancelled build
 
 
 async def test_ctrl_c_cancels_then_a_second_ctrl_c_quits() -> None:
-    source = FakeSource(stream("cold-multi"), pause_at=60)
-    app = app_for(source)
+    source, app = paused(60)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: source.runs[0].paused, "the pause point")
+        await at_pause(pilot, source)
         await pilot.press("ctrl+c")
         await pilot.pause()
         assert source.runs[0].canceled
@@ -114,27 +128,14 @@ async def test_ctrl_c_cancels_then_a_second_ctrl_c_quits() -> None:
     assert app.return_value == 130
 
 
-async def test_q_after_a_cancelled_build_returns_130() -> None:
-    source = FakeSource(stream("cold-multi"), pause_at=60, exit_code=1)
-    app = app_for(source)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: source.runs[0].paused, "the pause point")
-        await pilot.press("c")
-        await wait_finished(pilot, app)
-        await pilot.press("q")
-        await pilot.pause()
-    assert app.return_value == 130
-
-
 async def test_rerun_after_cancel_starts_again() -> None:
-    source = FakeSource(stream("cold-multi"), pause_at=60)
-    app = app_for(source)
+    source, app = paused(60)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: source.runs[0].paused, "the pause point")
+        await at_pause(pilot, source)
         await pilot.press("c")
         await wait_finished(pilot, app)
         await pilot.press("r")
-        await wait_until(pilot, lambda: len(source.runs) == 2 and source.runs[1].paused, "run 2")
+        await at_pause(pilot, source, run=1)
         source.runs[1].release.set()
         await wait_finished(pilot, app, runs=2)
         assert app.state is not None and app.state.model.status is BuildStatus.SUCCEEDED
@@ -221,10 +222,9 @@ async def test_q_on_a_failed_build_returns_its_exit_code() -> None:
 
 
 async def test_q_while_running_cancels_the_build_and_quits() -> None:
-    source = FakeSource(stream("cold-multi"), pause_at=30)
-    app = app_for(source)
+    source, app = paused(30)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: source.runs[0].paused, "the pause point")
+        await at_pause(pilot, source)
         await pilot.press("q")
         await pilot.pause()
     assert source.runs[0].canceled
