@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import Static
 
-from mab.progress.model import StepState, StepView
-from mab.tui.render import badge, progress_text
+from mab.progress.model import Kind, StepState, StepView
+from mab.tui.render import BADGE_WIDTH, YELLOW, badge, progress_text
 
 RowKey = tuple[StepView, int, int]
 
@@ -44,7 +44,11 @@ class BuildWide(Static):
         lines = []
         for view, frame, _ in rows:
             line = Text()
-            line.append_text(badge(view, now, frame))
+            if view.kind is Kind.CACHE_IMPORT and view.state is StepState.ERROR:
+                # buildx carries on without it: a cache that is not there yet, not a failure
+                line.append("NO CACHE".ljust(BADGE_WIDTH), style=YELLOW)
+            else:
+                line.append_text(badge(view, now, frame))
             line.append(" ")
             line.append(view.name.split("\n", 1)[0])
             if view.progress and (text := progress_text(view.progress)):
