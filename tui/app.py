@@ -55,9 +55,10 @@ DRAW_SHARE = 4  # after a redraw that took t seconds, the next one waits at leas
 class MabApp(App[int]):
     CSS_PATH = Path(__file__).parent / "app.tcss"
     TITLE = "mab"
+    ENABLE_COMMAND_PALETTE = False  # every action has its key; the footer keeps its room
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "rerun", "Rerun"),
-        Binding("R", "rerun_no_cache", "No-cache rerun", key_display="R"),
+        Binding("R", "rerun_no_cache", "No cache", key_display="R"),
         Binding("c", "cancel", "Cancel"),
         Binding("ctrl+c", "interrupt", "Cancel/quit", show=False, priority=True),
         Binding("p", "cycle_platforms", "Platforms"),
@@ -99,7 +100,7 @@ class MabApp(App[int]):
             with Vertical(id="side"):
                 yield BuildWide(id="build-wide")
                 yield SummaryPanel(id="summary")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(SummaryPanel).display = False

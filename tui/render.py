@@ -7,6 +7,7 @@ reads the same with `NO_COLOR`.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 from rich.text import Text
@@ -14,6 +15,7 @@ from rich.text import Text
 from mab.progress.model import Progress, StepState, StepView
 from mab.tui.stats import Delta
 
+_DIGEST = re.compile(r"(@sha256:[0-9a-f]{12})[0-9a-f]+")
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 BADGE_WIDTH = 10
 
@@ -96,7 +98,7 @@ def step_row(view: StepView, now: float | None, frame: int, shared: bool) -> Tex
     row = Text()
     row.append_text(badge(view, now, frame))
     row.append(" ")
-    label = view.label.split("\n", 1)[0]
+    label = _DIGEST.sub(r"\1…", view.label.split("\n", 1)[0])
     row.append(label, style="bold" if view.state is StepState.RUNNING else "")
     if shared:
         row.append(f" ⇄{len(view.platforms)}", style=f"italic {GREY}")
