@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from mab.buildcmd import BuildRequest
 from mab.progress.decoder import StreamDecoder
-from mab.progress.model import BuildModel, StepState
+from mab.progress.model import BuildModel, Progress, StepState
 from mab.tui.render import badge, delta_text, gauge, seconds, size, step_row
 from mab.tui.run_state import RunState
 from mab.tui.source import LiveSource, ReplaySource
@@ -166,3 +167,15 @@ def test_every_state_has_a_word_so_no_colour_is_needed() -> None:
     assert words[StepState.ERROR] == "ERROR"
     assert words[StepState.CACHED] == "CACHED"
     assert words[StepState.DONE].startswith("DONE ")
+
+
+def test_a_running_pull_shows_its_progress() -> None:
+    pull = next(v for v in model_of("cold-multi").steps() if v.instruction.startswith("FROM"))
+    layers = (
+        Progress("l1", "sha256:aa", 4_000_000, 10_000_000, 1.0, None),
+        Progress("l2", "sha256:bb", 1_000_000, 2_000_000, 1.0, None),
+    )
+    running = replace(pull, state=StepState.RUNNING, completed=None, progress=layers)
+    row = step_row(running, running.started, 0, shared=False).plain
+    assert row.endswith("5.0MB/12.0MB")
+    assert "@sha256:" not in row or "…" in row  # long digests are shortened
