@@ -8,7 +8,7 @@ from textual.widgets import Static
 
 from mab.progress.summary import Summary
 from mab.tui.render import RED, seconds
-from mab.tui.stats import PlatformStats, platform_name
+from mab.tui.stats import ALL, PlatformStats, platform_name
 
 SLOWEST = 3
 Row = tuple[str, int, int, int, float, float | None]
@@ -45,6 +45,9 @@ def render_summary(summary: Summary, fallback: tuple[PlatformStats, ...] = ()) -
             where = f"[{','.join(p.split('/')[-1] for p in s.platforms)}] " if s.platforms else ""
             out.append(f"{seconds(s.duration_s):>6} {where}{s.label}\n")
     misses = [(p.platform, p.first_miss) for p in summary.platforms if p.first_miss]
+    if not summary.platforms:  # no platform named: the build's own first miss
+        miss = next((s for s in summary.steps if not s.is_from and s.state != "cached"), None)
+        misses = [(platform_name(ALL), miss)] if miss is not None else []
     if misses:
         out.append("first cache miss\n", style="dim")
         for platform, miss in misses:
