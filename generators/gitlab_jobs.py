@@ -84,8 +84,6 @@ def runner_template(profile: Profile) -> dict[str, Any]:
         job["image"] = gitlab_pins.DOCKER_CLI_IMAGE
         job["services"] = [gitlab_pins.DOCKER_DIND_IMAGE]
         variables["DOCKER_TLS_CERTDIR"] = quoted("/certs")
-    else:
-        variables["BUILDX_BUILDER"] = gitlab_shell.BUILDER
     job["stage"] = profile.stage
     # The file is included into the user's pipeline: its `default:` scripts, image, caches and
     # artifacts, and its global `variables:` (a DOCKER_HOST for another Docker-in-Docker set-up,

@@ -7,11 +7,15 @@ through job variables (`MAB_IMAGE`, `MAB_PLATFORMS`, ...), never by pasting text
 
 - `mab_build [buildx args]`: one `docker buildx build` for `$MAB_PLATFORMS` (one platform on a
   native runner, several under QEMU), pushed by digest only; the digest goes to
-  `$MAB_DIR/digests/` for the merge job. QEMU handlers are registered the first time a platform
-  is not the runner's own. The layer cache is read from every platform's registry cache; where
-  `$MAB_CACHE_EXPORT` is `true` it is written per platform (a multi-platform cache export keeps
-  one platform's records, docker/buildx#1044), with the build itself when there is one platform
-  and by one `type=cacheonly` build per platform otherwise (the layers are already built).
+  `$MAB_DIR/digests/` for the merge job. The `docker` driver (a shell runner's default builder)
+  cannot push by digest: there the image is pushed to a tag of this pipeline's own,
+  `<image>:mab-<pipeline id>-<platforms>`, and its digest kept the same way. QEMU handlers are
+  registered the first time a platform is neither the runner's own nor listed by the builder
+  (a host with QEMU registered already needs no `tonistiigi/binfmt`). The layer cache is read
+  from every platform's registry cache; where `$MAB_CACHE_EXPORT` is `true` it is written per
+  platform (a multi-platform cache export keeps one platform's records, docker/buildx#1044),
+  with the build itself when there is one platform and by one `type=cacheonly` build per
+  platform otherwise (the layers are already built).
 - `mab_merge`: `docker buildx imagetools create` with the tags of this ref and every digest,
   after checking that every platform of `$MAB_ALL_PLATFORMS` was built.
 - `mab_pick_platforms` (component only): which platforms this matrix job builds.
@@ -39,14 +43,21 @@ mab_emulate() {{  # register QEMU handlers, once, for a platform this runner can
   docker run --privileged --rm "$MAB_BINFMT_IMAGE" --install all
   mab_emulating=1
 }}
-mab_build() {{  # [buildx args]: build $MAB_PLATFORMS, push by digest, keep the digest
+mab_runs() {{  # PLATFORM: the engine's own, or one the builder lists (QEMU registered)
+  case "$1" in "$native" | "$native"/*) return 0 ;; esac
+  case ",$supported," in *",$1,"*) return 0 ;; esac
+  return 1
+}}
+mab_build() {{  # [buildx args]: build $MAB_PLATFORMS, push it, keep the digest
   native=$(docker version --format '{{{{.Server.Os}}}}/{{{{.Server.Arch}}}}')
+  builder=$(docker buildx inspect --bootstrap)
+  supported=$(echo "$builder" | sed -n 's/^Platforms: *//p' | tr -d ' *' | tr '\n' ,)
   platforms=$(echo "$MAB_PLATFORMS" | tr , ' ')
   set -- --file "$MAB_DOCKERFILE" "$@"
   if [ -n "$MAB_TARGET" ]; then set -- "$@" --target "$MAB_TARGET"; fi
   for arg in $MAB_BUILD_ARGS; do set -- "$@" --build-arg "$arg"; done
   for platform in $platforms; do
-    case "$platform" in "$native" | "$native"/*) ;; *) mab_emulate ;; esac
+    mab_runs "$platform" || mab_emulate
     slug=$(echo "$platform" | tr / -)
     set -- "$@" --cache-from "{_CACHE.cache_from[0]}"
   done
@@ -56,16 +67,26 @@ mab_build() {{  # [buildx args]: build $MAB_PLATFORMS, push by digest, keep the 
   elif [ "$MAB_CACHE_EXPORT" = "true" ]; then
     export_each="$platforms"
   fi
+  entry=$(echo "$MAB_PLATFORMS" | tr ',/' '_-')
+  output="type=image,name=$MAB_IMAGE,push-by-digest=true,name-canonical=true,push=$MAB_PUSH"
+  pushed_tag=""
+  if [ "$(echo "$builder" | sed -n 's/^Driver: *\\([^ ]*\\).*/\\1/p')" = "docker" ]; then
+    pushed_tag="$MAB_IMAGE:mab-$CI_PIPELINE_ID-$entry"
+    echo "mab: the docker driver cannot push by digest; pushing $pushed_tag"  # for the merge
+    output="type=image,name=$pushed_tag,push=$MAB_PUSH"
+  fi
   metadata=$(mktemp)  # outside the project: nothing of mab's may enter a build context
-  docker buildx build --platform "$MAB_PLATFORMS" "$@" \\
-    --output "type=image,name=$MAB_IMAGE,push-by-digest=true,name-canonical=true,push=$MAB_PUSH" \\
+  docker buildx build --platform "$MAB_PLATFORMS" "$@" --output "$output" \\
     --metadata-file "$metadata" "$MAB_CONTEXT"
   mkdir -p "$MAB_DIR/digests"
-  digest_file="$MAB_DIR/digests/$(echo "$MAB_PLATFORMS" | tr ',/' '_-')"
+  digest_file="$MAB_DIR/digests/$entry"
   sed -n 's/.*"containerimage.digest": *"\\(sha256:[0-9a-f]*\\)".*/\\1/p' \\
     "$metadata" > "$digest_file"
   rm -f "$metadata"
   test -s "$digest_file"
+  if [ -n "$pushed_tag" ]; then  # the registry has it; the runner's image store need not
+    docker image rm "$pushed_tag" >/dev/null 2>&1 || true
+  fi
   for platform in $export_each; do  # built already: these only export each platform's cache
     slug=$(echo "$platform" | tr / -)
     docker buildx build --platform "$platform" "$@" --output type=cacheonly \\
@@ -77,7 +98,7 @@ mab_merge() {{  # tag the platform images pushed by digest as one multi-platform
   set -- --tag "$MAB_IMAGE:$CI_COMMIT_REF_SLUG" --tag "$MAB_IMAGE:sha-$CI_COMMIT_SHORT_SHA"
   if [ "$CI_COMMIT_BRANCH" = "$CI_DEFAULT_BRANCH" ]; then set -- "$@" --tag "$MAB_IMAGE:latest"; fi
   if [ -n "$CI_COMMIT_TAG" ]; then set -- "$@" --tag "$MAB_IMAGE:$CI_COMMIT_TAG"; fi
-  built=" $(ls "$MAB_DIR/digests" 2>/dev/null | tr '_\\n' '  ') "
+  built=" $(ls "$MAB_DIR/digests" 2>/dev/null | tr '_\\n' '  ' || :) "  # none: no ls exit 2
   for platform in $(echo "$MAB_ALL_PLATFORMS" | tr , ' '); do
     case "$built" in *" $(echo "$platform" | tr / -) "*) ;; *)
       echo "mab: no build job built $platform (is there a runner tag for it?)" >&2; return 1 ;;
@@ -136,6 +157,17 @@ mkdir -p "$DOCKER_CONFIG"
 if [ -d "$home_config/cli-plugins" ]; then
   ln -sfn "$home_config/cli-plugins" "$DOCKER_CONFIG/cli-plugins"
 fi"""
+# The kept `docker-container` builder where it can start; where it cannot (no BuildKit image to
+# pull, no permission to run containers), the runner's current builder, often the `docker` driver.
+_SHELL_BUILDER = f"""\
+if docker buildx inspect --bootstrap {BUILDER} >/dev/null 2>&1 \\
+  || docker buildx create --name {BUILDER} --driver docker-container --bootstrap; then
+  export BUILDX_BUILDER={BUILDER}
+else
+  docker buildx rm {BUILDER} >/dev/null 2>&1 || true
+  echo "mab: the docker-container builder {BUILDER} cannot start; using the current builder:"
+  docker buildx inspect | sed -n '1,/^Driver:/p'  # its name and driver
+fi"""
 SHELL_CLEANUP = 'rm -rf "${TMPDIR:-/tmp}/mab-docker-$CI_JOB_ID"'
 
 
@@ -163,10 +195,7 @@ def before_script(
         lines.append(_SHELL_CONFIG)
     lines.extend(login.command() for login in logins)
     if runner == "shell":
-        lines.append(
-            f"docker buildx inspect {BUILDER} >/dev/null 2>&1"
-            f" || docker buildx create --name {BUILDER} --driver docker-container"
-        )
+        lines.append(_SHELL_BUILDER)
     else:
         lines.append(f"docker buildx create --use --name {BUILDER} --driver docker-container")
     functions = _BUILD_FUNCTIONS

@@ -181,8 +181,9 @@ def test_shell_profile_reuses_a_named_builder_and_no_image(tmp_path: Path) -> No
     doc = pipeline_of(fixture("node", tmp_path), settings)
     template = doc[".mab-runner"]
     assert "image" not in template and "services" not in template
-    assert template["variables"]["BUILDX_BUILDER"] == "mab-builder"
-    assert any("docker buildx inspect mab-builder" in s for s in template["before_script"])
+    assert "BUILDX_BUILDER" not in template["variables"]  # set once the builder is known
+    inspect = "docker buildx inspect --bootstrap mab-builder"
+    assert any(inspect in s for s in template["before_script"])
     # GitLab.com's tags mean nothing to a self-managed shell runner; no dependency caches.
     assert "tags" not in doc["mab-build-node"] and "cache" not in doc["mab-build-node"]
 
@@ -339,6 +340,12 @@ echo "$*" >> "$MAB_TEST_LOG"
 case "$1 $2" in
   "version --format") echo "linux/amd64" ;;
   "login -u") echo "logged in, config in ${DOCKER_CONFIG:-default}" >> "$MAB_TEST_LOG" ;;
+  "buildx inspect")
+    if [ -n "${MAB_TEST_NO_CONTAINERS:-}" ] && [ "$4" = mab-builder ]; then exit 1; fi
+    printf 'Name:   %s\nDriver: %s\n\nNodes:\nName:   n0\nPlatforms: %s\n' \
+      "${BUILDX_BUILDER:-default}" "${MAB_TEST_DRIVER:-docker-container}" \
+      "${MAB_TEST_PLATFORMS:-linux/amd64, linux/amd64/v2}" ;;
+  "buildx create") if [ -n "${MAB_TEST_NO_CONTAINERS:-}" ]; then exit 1; fi ;;
   "buildx build")
     if [ -e .mab ] || [ -e .mab-cache ]; then echo "mab files in the project" >> "$MAB_TEST_LOG"; fi
     while [ $# -gt 0 ]; do
@@ -400,7 +407,13 @@ def run_job(tmp_path: Path) -> RunJob:
     (bin_dir / "docker").chmod(0o755)
 
     def run(
-        doc: dict[str, Any], job: str, entry: int = 0, *, fails: bool = False, **ci: str
+        doc: dict[str, Any],
+        job: str,
+        entry: int = 0,
+        *,
+        fails: bool = False,
+        shell: tuple[str, ...] = ("sh", "-e"),
+        **ci: str,
     ) -> list[str]:
         """The job's docker calls; with `fails`, it must fail, and its stderr comes back."""
         env = job_env(doc, job, entry, **ci)
@@ -410,7 +423,7 @@ def run_job(tmp_path: Path) -> RunJob:
         template = doc[doc[job]["extends"]]
         script = "\n".join([*template["before_script"], *doc[job]["script"]])
         result = subprocess.run(
-            ["sh", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
+            [*shell, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
         )
         assert "s3cret" not in result.stdout + result.stderr
         if fails:
@@ -465,6 +478,51 @@ def test_shell_runner_jobs_log_in_outside_the_project(run_job: RunJob, tmp_path:
     (login,) = [c for c in calls if c.startswith("logged in")]
     assert login == f"logged in, config in {tmp_path}/tmp/mab-docker-42"
     assert doc[".mab-runner"]["after_script"] == ['rm -rf "${TMPDIR:-/tmp}/mab-docker-$CI_JOB_ID"']
+
+
+def test_shell_runner_keeps_its_container_builder(run_job: RunJob, tmp_path: Path) -> None:
+    doc = pipeline_of(fixture("go", tmp_path / "repo"), Settings(gitlab_runner="shell"))
+    calls = run_job(doc, "mab-build-go")
+    assert "buildx inspect --bootstrap mab-builder" in calls
+    assert not any(c.startswith(("buildx create", "buildx rm")) for c in calls)
+    (build,) = _builds(calls)
+    assert "push-by-digest=true" in build
+
+
+def test_without_a_container_builder_the_docker_driver_pushes_a_pipeline_tag(
+    run_job: RunJob, tmp_path: Path
+) -> None:
+    """No BuildKit image to start a `docker-container` builder with: the current builder, whose
+    `docker` driver cannot push by digest, pushes a tag of the pipeline's own instead."""
+    doc = pipeline_of(fixture("go", tmp_path / "repo"), Settings(gitlab_runner="shell"))
+    env = {"MAB_TEST_NO_CONTAINERS": "1", "MAB_TEST_DRIVER": "docker", "CI_PIPELINE_ID": "907"}
+    calls = run_job(doc, "mab-build-go", entry=1, **env)
+    create = "buildx create --name mab-builder --driver docker-container --bootstrap"
+    assert create in calls and "buildx rm mab-builder" in calls
+    (build,) = _builds(calls)
+    tag = "registry.example.com/acme/app:mab-907-linux-arm64"
+    assert f"--output type=image,name={tag},push=true " in build
+    assert "push-by-digest" not in build
+    digest = (tmp_path / ".mab/go/digests/linux-arm64").read_text().strip()
+    assert digest == "sha256:" + "0" * 63 + "7"  # what the merge job joins, as for a digest push
+    assert f"image rm {tag}" in calls  # the runner's image store keeps no copy
+
+
+def test_a_platform_the_builder_lists_needs_no_emulator(run_job: RunJob, tmp_path: Path) -> None:
+    doc = pipeline_of(fixture("go", tmp_path / "repo"), Settings(gitlab_runner="shell"))
+    calls = run_job(doc, "mab-build-go", entry=1, MAB_TEST_PLATFORMS="linux/amd64, linux/arm64*")
+    assert not any("binfmt" in c for c in calls)
+    assert _builds(calls)[0].startswith("buildx build --platform linux/arm64 ")
+
+
+def test_merge_without_digests_says_why_under_bash_pipefail(
+    run_job: RunJob, tmp_path: Path
+) -> None:
+    """GitLab's shell runners run bash with `set -eo pipefail`: a failing `ls` in a pipeline
+    must not end the job before the message."""
+    doc = pipeline_of(fixture("nolock", tmp_path / "repo"))
+    errors = run_job(doc, "mab-merge-nolock", fails=True, shell=("bash", "-eo", "pipefail"))
+    assert errors[-1] == "mab: no build job built linux/amd64 (is there a runner tag for it?)"
 
 
 @pytest.mark.parametrize(
