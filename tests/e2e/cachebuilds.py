@@ -20,7 +20,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from ruamel.yaml import YAML
 from mab.generators import ghexpr
 from tests import engine as engine_check
 
+COLD_ATTEMPTS = 3
 BUILD_TIMEOUT_S = 1200  # one build; an emulated install on a loaded 2-core machine takes minutes
 DEPS_STAGE = "deps"
 SRC_STAGE = "src"
@@ -378,6 +379,7 @@ class Scenario:
         change_lockfile(self.lock_changed, salt)
         self.shared = shared_specs(image)
         self._done: dict[str, Any] = {}
+        self.cold_retries = 0  # cold builds made again because they hit something
 
     def _once(self, name: str, make: Any) -> Any:
         if name not in self._done:
@@ -387,16 +389,33 @@ class Scenario:
     def _tag(self, what: str, platform: str) -> str:
         return f"{self.image}:{what}-{platform.replace('/', '-')}"
 
-    def _per_platform(self, what: str, project: Path) -> dict[str, MabRun]:
+    def _per_platform(self, what: str, project: Path, cold: bool = False) -> dict[str, MabRun]:
         """One job per platform, each on a fresh runner, as the native strategy runs them."""
         runs = {}
         for p in self.platforms:
-            prune()
-            runs[p] = mab_build(project, [p], self.specs[p], self._tag(what, p))
+            runs[p] = self._fresh(
+                lambda p=p: mab_build(project, [p], self.specs[p], self._tag(what, p)), cold
+            )
         return runs
 
+    def _fresh(self, build: Callable[[], MabRun], cold: bool) -> MabRun:
+        """`build` on a pruned builder. A cold build must hit nothing: another build of the
+        same base image on the shared builder, between the prune and this build, can hand it
+        a local hit on the (unsalted) base stage, and a cache exported from such a build was
+        seen to be useless to the next fresh builder (every step missed). So a cold build
+        that hit anything is pruned and made again, up to `COLD_ATTEMPTS` times."""
+        for _ in range(COLD_ATTEMPTS if cold else 1):
+            prune()
+            run = build()
+            if not cold or run.outcome == "failed" or not _any_hit(run):
+                break
+            self.cold_retries += 1
+        return run
+
     def cold(self) -> dict[str, MabRun]:
-        return dict(self._once("cold", lambda: self._per_platform("cold", self.original)))
+        return dict(
+            self._once("cold", lambda: self._per_platform("cold", self.original, cold=True))
+        )
 
     def warm(self) -> dict[str, MabRun]:
         self.cold()
@@ -420,8 +439,10 @@ class Scenario:
         return dict(self._once("lock", lambda: self._per_platform("lock", self.lock_changed)))
 
     def _shared(self, what: str, project: Path) -> MabRun:
-        prune()
-        return mab_build(project, self.platforms, self.shared, f"{self.image}:shared-{what}")
+        return self._fresh(
+            lambda: mab_build(project, self.platforms, self.shared, f"{self.image}:shared-{what}"),
+            what == "cold",
+        )
 
     def shared_cold(self) -> MabRun:
         run: MabRun = self._once("shared_cold", lambda: self._shared("cold", self.original))
@@ -436,6 +457,10 @@ class Scenario:
         self.shared_warm()
         run: MabRun = self._once("shared_lock", lambda: self._shared("lock", self.lock_changed))
         return run
+
+
+def _any_hit(run: MabRun) -> bool:
+    return any(n["cached"] for n in run.summary.get("platforms", {}).values())
 
 
 # --------------------------------------------------------------------------- hit tables

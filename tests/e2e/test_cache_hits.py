@@ -12,10 +12,12 @@ platform, each with its own registry cache ref):
 4. the seed material's single shared ref for a two-platform build, over the same builds, side
    by side with mab's per-platform refs (both hit tables are printed).
 
-Every build of the module is made once (`Scenario`) and shared by the tests. The lockfile of
-the module's project carries a fresh salt, so nothing built before (by an earlier run or by
-another test) can make a "cold" build warm. The prunes empty the engine's shared builder: other
-builds running at the same time lose their local hits, not their correctness.
+Every build of the module is made once (`Scenario`) and shared by the tests. The lockfile and
+sources of the module's project carry a fresh salt, so nothing built before (by an earlier run
+or by another test) can make a "cold" build warm; a cold build that still hit something (the
+unsalted base stage, re-warmed by another build between the prune and this one) is made again.
+The prunes empty the engine's shared builder: other builds running at the same time lose their
+local hits, not their correctness.
 
 No timing is asserted: `benchmarks/cache_hits.py` measures the same sequence.
 """
