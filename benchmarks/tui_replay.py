@@ -79,6 +79,7 @@ class TimedApp(MabApp):
 
     started = 0.0
     finished = 0.0
+    done: asyncio.Event | None = None
 
     def start_run(self, *, no_cache: bool = False) -> RunState:
         self.started = time.perf_counter()
@@ -87,13 +88,15 @@ class TimedApp(MabApp):
     def on_run_finished(self, message: RunFinished) -> None:
         super().on_run_finished(message)
         self.finished = time.perf_counter()
+        if self.done is not None:
+            self.done.set()
 
 
 async def tui(data: bytes, size: tuple[int, int]) -> TimedApp:
     app = TimedApp(ReplaySource("bench.rawjson", data, 0))
-    async with app.run_test(size=size, headless=True) as pilot:
-        while not app.finished:
-            await pilot.pause(0.01)
+    app.done = asyncio.Event()  # awaited, not polled: polling would tax the loop being timed
+    async with app.run_test(size=size, headless=True):
+        await app.done.wait()
     return app
 
 

@@ -50,6 +50,7 @@ from mab.tui.widgets import (
 
 REDRAW_HZ = 15
 DRAW_SHARE = 4  # after a redraw that took t seconds, the next one waits at least 4t
+HOT = 0.3  # a source busy this share of the time feeds flat out (a replay at speed 0)
 
 
 class MabApp(App[int]):
@@ -88,6 +89,7 @@ class MabApp(App[int]):
         self.frame = 0
         self._drawn = -1
         self._next_draw = 0.0
+        self._drawn_at = (0.0, 0.0)  # (perf_counter, the run's feed seconds) at the last draw
         self.redraws = 0
 
     # -- layout ----------------------------------------------------------------------------
@@ -124,6 +126,7 @@ class MabApp(App[int]):
         self.query_one(SummaryPanel).display = False
         self.query_one(BuildWide).display = True
         self._drawn = -1
+        self._drawn_at = (time.perf_counter(), 0.0)
         self._run(state)
         self.redraw(force=True)
         return state
@@ -182,6 +185,10 @@ class MabApp(App[int]):
         started = time.perf_counter()
         if started < self._next_draw:
             return  # the last redraw was costly: keep redrawing to a share of the time
+        wall = started - self._drawn_at[0]
+        fed = state.feed_seconds - self._drawn_at[1]
+        if fed > HOT * wall and wall - fed > fed:
+            return  # a source feeding flat out: the view takes no more time than the engine
         if self.animated and state.running:
             self.frame += 1
             self.redraw(force=True)
@@ -189,6 +196,7 @@ class MabApp(App[int]):
             self.redraw()
         cost = time.perf_counter() - started
         self._next_draw = started + DRAW_SHARE * cost
+        self._drawn_at = (started, state.feed_seconds)
 
     def redraw(self, *, force: bool = False) -> None:
         state = self.state

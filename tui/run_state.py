@@ -3,6 +3,8 @@ views read; bytes go decoder -> model here and nowhere else."""
 
 from __future__ import annotations
 
+import time
+
 from mab.progress.decoder import StreamDecoder
 from mab.progress.model import BuildModel
 from mab.tui.source import BuildRun, RunOutcome
@@ -20,6 +22,7 @@ class RunState:
         self.decoder = StreamDecoder()
         self.model = BuildModel(platforms)
         self.cancel_requested = False
+        self.feed_seconds = 0.0  # time spent decoding and applying: the engine's share
         self.outcome: RunOutcome | None = None
         self.exit_code: int | None = None
 
@@ -28,9 +31,11 @@ class RunState:
         return self.outcome is None
 
     def feed(self, chunk: bytes) -> None:
+        started = time.perf_counter()
         apply = self.model.apply
         for event in self.decoder.feed(chunk):
             apply(event)
+        self.feed_seconds += time.perf_counter() - started
 
     def cancel(self) -> bool:
         """Ask the run to stop; False when it already was asked (or has ended)."""
