@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ import yaml
 from ruamel.yaml import YAML
 
 from mab.generators.gitlab_component import DEFAULTS, TEMPLATE_PATH, component_text
+from tests.gitlab.cilocal import gitlab_ci_local
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / TEMPLATE_PATH
@@ -115,15 +115,6 @@ def test_spec_and_interpolated_jobs_pass_the_gitlab_ci_schema(tmp_path: Path) ->
 
 
 # --- gitlab-ci-local (npm), when installed: GitLab's own reading of includes, inputs, extends ---
-
-
-def gitlab_ci_local() -> str:
-    """Its executable (`$MAB_GITLAB_CI_LOCAL` or PATH), or skip. On Node 20 use version 4.52:
-    later ones need Node 22 or build a native module."""
-    found = os.environ.get("MAB_GITLAB_CI_LOCAL") or shutil.which("gitlab-ci-local")
-    if not found:
-        pytest.skip("gitlab-ci-local is not installed (npm install -g gitlab-ci-local)")
-    return found
 
 
 def gitlab_ci_local_jobs(repo: Path, files: dict[str, str]) -> list[str]:
