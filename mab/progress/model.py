@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from mab.progress.decoder import Event, SolveStatus, TextLine, Vertex, VertexLog
 from mab.progress.names import Kind, ParsedName, parse_name, target_platform
+from mab.settings import KNOWN_PLATFORMS
 
 __all__ = [
     "BuildModel",
@@ -395,6 +396,14 @@ class BuildModel:
         for p in self.requested:
             self._platform_rank.setdefault(p, len(self._platform_rank))
 
+    def _unrequested_rank(self, platform: str) -> int:
+        """Platforms nobody asked for (a replay) in the usual order: amd64 before arm64."""
+        try:
+            canonical = KNOWN_PLATFORMS.index(platform)
+        except ValueError:
+            canonical = len(KNOWN_PLATFORMS) + len(self._platform_rank)
+        return len(self.requested) + canonical
+
     def _text(self, text: str) -> None:
         if text.startswith(PLATFORMS_HEADER) and not self.requested and not self._nodes:
             # mab's recordings start by naming the requested platforms: a single-platform
@@ -424,7 +433,7 @@ class BuildModel:
             node.parsed = parse_name(v.name)
             seed = node.parsed.platform or (self._single if node.parsed.seeded else None)
             if seed:
-                self._platform_rank.setdefault(seed, len(self._platform_rank))
+                self._platform_rank.setdefault(seed, self._unrequested_rank(seed))
                 self._spread(node, {seed})
             stage = (node.parsed.target, node.parsed.stage)
             self._stage_seen.setdefault(stage, node.order)
