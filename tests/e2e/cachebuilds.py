@@ -5,6 +5,7 @@
   of the workflow `mab init-ci` writes (a push to the default branch: the branch suffix is "").
 - `mab_build` runs `mab build --no-tui --json` and keeps its summary; `plain_build` runs the same
   build with `docker buildx build --progress=plain`; `parse_plain` reads that text.
+- `Scenario` makes the issue's sequence of builds, each once, when first asked for.
 - `prune` empties the builder's whole cache (`docker builder prune -af`): a fresh CI runner.
   The `docker` driver's builder is the engine's, shared by everyone using it: a prune only costs
   other builds their local hits, never their correctness (whoever needs a cache brings it).
@@ -20,7 +21,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,6 @@ from ruamel.yaml import YAML
 from mab.generators import ghexpr
 from tests import engine as engine_check
 
-COLD_ATTEMPTS = 3
 BUILD_TIMEOUT_S = 1200  # one build; an emulated install on a loaded 2-core machine takes minutes
 DEPS_STAGE = "deps"
 SRC_STAGE = "src"
@@ -72,6 +72,23 @@ def change_lockfile(project: Path, note: str) -> None:
     lock = project / "deps.lock"
     line = f"left-pad-{note[:8]}      1.3.0      sha256-{uuid.uuid4().hex}\n"
     lock.write_text(lock.read_text(encoding="utf-8") + line, encoding="utf-8")
+
+
+def private_base(image: str, salt: str) -> str:
+    """A copy of the engine's two-platform base image that differs only by a label, pushed as
+    `<image>-base:1`. Given as the reference Dockerfile's `BASE` build arg, it makes every cache
+    key of the build, the base stage's included, this run's own: other builds on the shared
+    builder (which may re-warm it between a prune and a build) cannot hand it a local hit."""
+    ref = f"{image}-base:1"
+    dockerfile = f"FROM {engine_check.BASE_IMAGE}\nLABEL org.mab.test.salt={salt}\n"
+    argv = ["docker", "buildx", "build", "--progress=quiet", "--push", "--tag", ref]
+    argv += ["--platform", ",".join(engine_check.PLATFORMS), "-"]
+    done = subprocess.run(
+        argv, input=dockerfile, capture_output=True, text=True, timeout=300, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"cannot push {ref}:\n{done.stderr}")
+    return ref
 
 
 # --------------------------------------------------------------------------- init-ci's values
@@ -176,11 +193,11 @@ def prune() -> None:
     )
 
 
-def _cache_args(specs: CacheSpecs) -> list[str]:
+def _cache_args(specs: CacheSpecs, export: bool = True) -> list[str]:
     argv: list[str] = []
     for spec in specs.cache_from:
         argv += ["--cache-from", spec]
-    return [*argv, "--cache-to", specs.cache_to]
+    return [*argv, "--cache-to", specs.cache_to] if export else argv
 
 
 @dataclass
@@ -229,10 +246,19 @@ class MabRun:
         return "failed"
 
 
+def _build_args(base: str | None) -> list[str]:
+    return ["--build-arg", f"BASE={base}"] if base else []
+
+
 def mab_build(
-    project: Path, platforms: Sequence[str], specs: CacheSpecs, tag: str, push: bool = True
+    project: Path,
+    platforms: Sequence[str],
+    specs: CacheSpecs,
+    tag: str,
+    push: bool = True,
+    base: str | None = None,
 ) -> MabRun:
-    argv = [sys.executable, "-m", "mab", "build", "--no-tui", "--json"]
+    argv = [sys.executable, "-m", "mab", "build", "--no-tui", "--json", *_build_args(base)]
     argv += ["--platform", ",".join(platforms), "--tag", tag, *_cache_args(specs)]
     argv += ["--push", "."] if push else ["."]
     start = time.monotonic()
@@ -255,12 +281,19 @@ class PlainRun:
 
 
 def plain_build(
-    project: Path, platforms: Sequence[str], specs: CacheSpecs, tag: str, push: bool = True
+    project: Path,
+    platforms: Sequence[str],
+    specs: CacheSpecs,
+    tag: str,
+    export: bool = True,
+    base: str | None = None,
 ) -> PlainRun:
-    """The same build through buildx alone, with `--progress=plain`."""
-    argv = ["docker", "buildx", "build", "--progress=plain", "--platform", ",".join(platforms)]
-    argv += ["--tag", tag, *_cache_args(specs)]
-    argv += ["--push", "."] if push else ["."]
+    """The same build through buildx alone, with `--progress=plain` (and without the cache
+    export unless `export`)."""
+    argv = ["docker", "buildx", "build", "--progress=plain", *_build_args(base)]
+    argv += ["--platform", ",".join(platforms)]
+    argv += ["--tag", tag, *_cache_args(specs, export)]
+    argv += ["--push", "."] if export else ["."]
     done = subprocess.run(
         argv, cwd=project, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=False
     )
@@ -378,8 +411,8 @@ class Scenario:
         shutil.copytree(self.source_changed, self.lock_changed)
         change_lockfile(self.lock_changed, salt)
         self.shared = shared_specs(image)
+        self.base = private_base(image, salt)
         self._done: dict[str, Any] = {}
-        self.cold_retries = 0  # cold builds made again because they hit something
 
     def _once(self, name: str, make: Any) -> Any:
         if name not in self._done:
@@ -389,47 +422,38 @@ class Scenario:
     def _tag(self, what: str, platform: str) -> str:
         return f"{self.image}:{what}-{platform.replace('/', '-')}"
 
-    def _per_platform(self, what: str, project: Path, cold: bool = False) -> dict[str, MabRun]:
+    def _per_platform(self, what: str, project: Path) -> dict[str, MabRun]:
         """One job per platform, each on a fresh runner, as the native strategy runs them."""
         runs = {}
         for p in self.platforms:
-            runs[p] = self._fresh(
-                lambda p=p: mab_build(project, [p], self.specs[p], self._tag(what, p)), cold
-            )
+            prune()
+            runs[p] = mab_build(project, [p], self.specs[p], self._tag(what, p), base=self.base)
         return runs
 
-    def _fresh(self, build: Callable[[], MabRun], cold: bool) -> MabRun:
-        """`build` on a pruned builder. A cold build must hit nothing: another build of the
-        same base image on the shared builder, between the prune and this build, can hand it
-        a local hit on the (unsalted) base stage, and a cache exported from such a build was
-        seen to be useless to the next fresh builder (every step missed). So a cold build
-        that hit anything is pruned and made again, up to `COLD_ATTEMPTS` times."""
-        for _ in range(COLD_ATTEMPTS if cold else 1):
-            prune()
-            run = build()
-            if not cold or run.outcome == "failed" or not _any_hit(run):
-                break
-            self.cold_retries += 1
-        return run
-
     def cold(self) -> dict[str, MabRun]:
-        return dict(
-            self._once("cold", lambda: self._per_platform("cold", self.original, cold=True))
-        )
+        return dict(self._once("cold", lambda: self._per_platform("cold", self.original)))
 
     def warm(self) -> dict[str, MabRun]:
-        self.cold()
+        self.warm_plain()  # first: it reads the caches the cold builds wrote, and writes none
         return dict(self._once("warm", lambda: self._per_platform("warm", self.source_changed)))
 
     def warm_plain(self) -> dict[str, PlainRun]:
-        """The warm builds again, after another prune, with `--progress=plain`."""
-        self.warm()
+        """The warm builds with `--progress=plain`, each on a pruned builder, reading the same
+        caches as `warm` does (they are made just before it, and export nothing)."""
+        self.cold()
 
         def run() -> dict[str, PlainRun]:
             out = {}
             for p in self.platforms:
                 prune()
-                out[p] = plain_build(self.source_changed, [p], self.specs[p], self._tag("w", p))
+                out[p] = plain_build(
+                    self.source_changed,
+                    [p],
+                    self.specs[p],
+                    self._tag("w", p),
+                    export=False,
+                    base=self.base,
+                )
             return out
 
         return dict(self._once("warm_plain", run))
@@ -439,10 +463,9 @@ class Scenario:
         return dict(self._once("lock", lambda: self._per_platform("lock", self.lock_changed)))
 
     def _shared(self, what: str, project: Path) -> MabRun:
-        return self._fresh(
-            lambda: mab_build(project, self.platforms, self.shared, f"{self.image}:shared-{what}"),
-            what == "cold",
-        )
+        prune()
+        tag = f"{self.image}:shared-{what}"
+        return mab_build(project, self.platforms, self.shared, tag, base=self.base)
 
     def shared_cold(self) -> MabRun:
         run: MabRun = self._once("shared_cold", lambda: self._shared("cold", self.original))
@@ -457,10 +480,6 @@ class Scenario:
         self.shared_warm()
         run: MabRun = self._once("shared_lock", lambda: self._shared("lock", self.lock_changed))
         return run
-
-
-def _any_hit(run: MabRun) -> bool:
-    return any(n["cached"] for n in run.summary.get("platforms", {}).values())
 
 
 # --------------------------------------------------------------------------- hit tables

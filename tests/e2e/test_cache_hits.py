@@ -12,12 +12,14 @@ platform, each with its own registry cache ref):
 4. the seed material's single shared ref for a two-platform build, over the same builds, side
    by side with mab's per-platform refs (both hit tables are printed).
 
-Every build of the module is made once (`Scenario`) and shared by the tests. The lockfile and
-sources of the module's project carry a fresh salt, so nothing built before (by an earlier run
-or by another test) can make a "cold" build warm; a cold build that still hit something (the
-unsalted base stage, re-warmed by another build between the prune and this one) is made again.
-The prunes empty the engine's shared builder: other builds running at the same time lose their
-local hits, not their correctness.
+Every build of the module is made once (`Scenario`) and shared by the tests. The module's
+project has a fresh salt in its lockfile and sources and builds on a copy of the base image of
+its own (`--build-arg BASE=`, the same layers under a salted label), so nothing built before or
+meanwhile (by an earlier run or by another test on the shared builder) can make a "cold" build
+warm. That matters beyond timing: a cold build that took even its base stage's WORKDIR from a
+record another build had just made exported a cache from which the next fresh builder took
+nothing. The prunes empty the engine's shared builder: other builds running at the same time
+lose their local hits, not their correctness.
 
 No timing is asserted: `benchmarks/cache_hits.py` measures the same sequence.
 """
@@ -97,6 +99,7 @@ def test_cold_builds_write_each_platforms_cache(scenario: Scenario) -> None:
     for platform, run in cold.items():
         deps, src = _stage_states(run, platform)
         assert deps == src == {"done"}, platform  # cold for real: the salted steps all ran
+        assert run.platform(platform)["cached"] == 0, run.platform(platform)  # nothing hit
     for platform, specs in scenario.specs.items():
         manifest = cache_manifest(specs.ref)
         assert manifest is not None, f"no cache at {specs.ref} after the {platform} build"
@@ -117,10 +120,12 @@ def test_source_change_on_fresh_builders_hits_every_dependency_step(scenario: Sc
 
 
 def test_plain_text_of_the_same_build_agrees(scenario: Scenario) -> None:
-    """buildx's own `--progress=plain`, after another prune: every dependency step is either
-    CACHED or DONE with only `extracting sha256:...` progress (a layer restored from the
-    registry cache), and the install step printed none of its output. Plain cannot tell a
-    restore from a run by its DONE line alone; rawjson's `cached` can (see the reference doc)."""
+    """buildx's own `--progress=plain` of the same build (made just before mab's, on a pruned
+    builder, from the same caches, exporting nothing): every dependency step mab calls cached
+    is either CACHED or DONE with only `extracting sha256:...` progress (a layer restored from
+    the registry cache because a later step that did run needs it), and the install step
+    printed none of its output. Plain cannot tell such a restore from a run by its DONE line;
+    rawjson's `cached` can (see the reference doc), and mab reports it."""
     warm = scenario.warm()
     plain = scenario.warm_plain()
     for platform, run in plain.items():
@@ -131,6 +136,8 @@ def test_plain_text_of_the_same_build_agrees(scenario: Scenario) -> None:
         assert sorted(by_index) == [s["index"] for s in mab_steps], run.text[-3000:]
         for step in mab_steps:
             vertex = by_index[step["index"]]
+            shown = "CACHED" if vertex.cached else f"DONE {vertex.done_s}s"
+            print(f"{platform} plain: {vertex.name[:40]} {shown}, progress {vertex.progress}")
             assert step["state"] == "cached"
             assert not vertex.executed, (platform, vertex)
             assert vertex.cached or vertex.done_s is not None, (platform, vertex)
