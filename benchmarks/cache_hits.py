@@ -102,6 +102,7 @@ def main() -> None:
         rows = []
         cold = {p: _checked(r, f"cold {p}") for p, r in s.cold().items()}
         print("cold per-platform builds done", flush=True)
+        cold_records = dict(s.cold_records)
         warm = {p: _checked(r, f"warm {p}") for p, r in s.warm().items()}
         print("warm per-platform builds done", flush=True)
         lock = {p: _checked(r, f"lockfile {p}") for p, r in s.lock().items()}
@@ -133,6 +134,8 @@ def main() -> None:
     failed = [r for r in (shared_cold, shared_warm, shared_lock) if r.outcome != "ok"]
     if failed:
         print("* the build failed in its cache export (`not found`), after every step ran")
+    records = ", ".join(f"{p} {n}" for p, n in cold_records.items())
+    print(f"records in the per-platform caches the cold builds exported: {records}")
     print(f"load average after: {load:.1f} on {os.cpu_count()} CPUs")
 
 
