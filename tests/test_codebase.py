@@ -50,6 +50,10 @@ def test_import_contracts_hold(staged: Path) -> None:
     import os
 
     env = {**os.environ, "PYTHONPATH": str(staged)}
-    lint = [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command as c; sys.exit(c())"]
+    lint = [
+        sys.executable,
+        "-c",
+        "import sys; from importlinter.cli import lint_imports_command as c; sys.exit(c())",
+    ]
     out = run([*lint, "pyproject.toml"], staged, env)
     assert "broken" not in out.lower() or "0 broken" in out.lower()

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 import yaml
-from mab.generators import ghexpr, github
-from mab.generators.pins import PINS
 from ruamel.yaml import YAML
 
 from mab.errors import UserError
+from mab.generators import ghexpr, github
+from mab.generators.pins import PINS
 from mab.project import Project
 from mab.settings import Settings
 from mab.yamlio import dump_roundtrip

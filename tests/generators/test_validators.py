@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from mab.generators import github
 
+from mab.generators import github
 from mab.yamlio import dump_roundtrip
 from tests.generators.github_cases import CASES
 
