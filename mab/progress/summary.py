@@ -202,6 +202,15 @@ def _error(model: BuildModel) -> ErrorSummary | None:
             message = line.removeprefix("ERROR:").strip()
             break
     if failed is None:
+        # No step failed: buildx failed in its cache export (without ignore-error=true), which
+        # fails the whole build after every step ran. Name it rather than "the build".
+        export = [
+            v
+            for v in model.vertices()
+            if v.state is StepState.ERROR and v.kind is Kind.CACHE_EXPORT
+        ]
+        if export:
+            return ErrorSummary(message or export[0].error, export[0].name, ())
         return ErrorSummary(message or "the build failed", None, ())
     detail = model.step(failed.key)
     tail = detail.log.text[-LOG_TAIL_LINES:] if detail else ()

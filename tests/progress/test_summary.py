@@ -140,3 +140,21 @@ def test_steps_shared_with_an_earlier_build_do_not_stretch_the_times() -> None:
     assert summary["duration_s"] == pytest.approx(3.0)
     assert summary["platforms"]["linux/amd64"]["duration_s"] == pytest.approx(3.0)
     assert summary["platforms"]["linux/amd64"]["cached"] == 1
+
+
+def test_a_build_that_fails_in_its_cache_export_names_the_export() -> None:
+    export = "exporting cache to registry"
+    objects = [
+        {"vertexes": [vertex("d-run", "[base 2/2] RUN make", (), 0.0, 2.0)]},
+        {"vertexes": [vertex("d-exp", export, (), 2.0, 2.5, error="not found")]},
+    ]
+    model = BuildModel(platforms=("linux/amd64",))
+    decoder = StreamDecoder()
+    for event in decoder.feed(encode(objects, text="ERROR: failed to solve: not found\n")):
+        model.apply(event)
+    for event in decoder.close():
+        model.apply(event)
+    model.finish(1)
+    error = Summary.from_model(model).to_json()["error"]
+    assert error["step"] == export
+    assert error["message"] == "failed to solve: not found"
