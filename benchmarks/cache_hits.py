@@ -89,7 +89,15 @@ HEADER = ("CACHE", "PLATFORM", "COLD", "WARM", "WARM/COLD", "HIT", "DEPS CACHED"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--platforms", default=",".join(engine_check.PLATFORMS))
+    parser.add_argument(
+        "--deps-work",
+        type=int,
+        default=360_000,
+        help="CPU work per package in the dependency install (the tests use 120000); the "
+        "default makes the native install take about as long as a small real npm ci",
+    )
     args = parser.parse_args()
+    os.environ["MAB_DEPS_WORK"] = str(args.deps_work)
     platforms = tuple(args.platforms.split(","))
     ok, reason = engine_check.engine_available()
     if not ok:
@@ -97,6 +105,7 @@ def main() -> None:
     image = f"{engine_check.REGISTRY}/bench/cache-hits-{uuid.uuid4().hex[:12]}"
     print(f"engine: {reason}", flush=True)
     print(f"image: {image}; load average before: {os.getloadavg()[0]:.1f}", flush=True)
+    print(f"dependency install work per package: {args.deps_work}", flush=True)
     with tempfile.TemporaryDirectory(prefix="mab-cache-hits-") as tmp:
         s = Scenario(Path(tmp), image, platforms)
         rows = []

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -247,7 +248,9 @@ class MabRun:
 
 
 def _build_args(base: str | None) -> list[str]:
-    return ["--build-arg", f"BASE={base}"] if base else []
+    args = ["--build-arg", f"BASE={base}"] if base else []
+    work = os.environ.get("MAB_DEPS_WORK")  # the benchmark's heavier dependency install
+    return [*args, "--build-arg", f"DEPS_WORK={work}"] if work else args
 
 
 def mab_build(
