@@ -125,15 +125,7 @@ class _Target:
 
     @property
     def registry(self) -> str:
-        return registry_host(self.ref)
-
-
-def registry_host(image_ref: str) -> str:
-    """The registry part of an image reference ("docker.io" when it has none)."""
-    first, _, rest = image_ref.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        return first
-    return "docker.io"
+        return cacherefs.registry_host(self.ref)
 
 
 def _job_suffix(name: str) -> str:

@@ -57,7 +57,6 @@ from ruamel.yaml.comments import CommentedMap
 from mab import cacherefs
 from mab.errors import UserError
 from mab.generators import gitlab_deps
-from mab.generators.github import registry_host
 from mab.generators.gitlab_component import component_inputs
 from mab.generators.gitlab_jobs import ImageJobValues, Profile, Runner, build_job, merge_job
 from mab.generators.gitlab_jobs import runner_template as _runner_template
@@ -116,7 +115,7 @@ def login_for(project: Project, settings: Settings, ref: str) -> Login:
     user = settings.registry_user
     if not user or "{{" in user:  # a GitHub expression is no use here
         user = "$MAB_REGISTRY_USER"
-    return Login(registry_host(ref), user, "$MAB_REGISTRY_PASSWORD")
+    return Login(cacherefs.registry_host(ref), user, "$MAB_REGISTRY_PASSWORD")
 
 
 def _require_images(project: Project) -> None:

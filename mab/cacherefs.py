@@ -16,6 +16,21 @@ FALLBACK_IMAGE = "registry.example.com/my-image"
 # that ECR/Harbor accept (image-manifest=true), and never failing the build over the cache.
 REGISTRY_EXPORT_OPTIONS = "mode=max,oci-mediatypes=true,image-manifest=true,ignore-error=true"
 LOCAL_CACHE_ROOT = "/tmp/.buildx-cache"
+CACHE_TAG_PREFIX = "buildcache-"
+
+
+def split_registry(image_ref: str) -> tuple[str, str]:
+    """An image reference's registry host and the rest ("docker.io" when it names none): the
+    first path component is a host when it has a dot or a port, or is `localhost`."""
+    first, _, rest = image_ref.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return first, rest
+    return "docker.io", image_ref
+
+
+def registry_host(image_ref: str) -> str:
+    """The registry part of an image reference ("docker.io" when it has none)."""
+    return split_registry(image_ref)[0]
 
 
 def image_ref(project: Project, settings: Settings, image: Image) -> str:
@@ -31,7 +46,7 @@ def image_ref(project: Project, settings: Settings, image: Image) -> str:
 
 def cache_tag(platform: str, branch_slug: str | None = None) -> str:
     """The tag of a per-platform registry cache: buildcache-linux-arm64[-<branch>]."""
-    tag = f"buildcache-{platform_slug(platform)}"
+    tag = f"{CACHE_TAG_PREFIX}{platform_slug(platform)}"
     return f"{tag}-{branch_slug}" if branch_slug else tag
 
 

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import httpx
 
+from mab.cacherefs import split_registry
 from mab.dockerconfig import Credentials, credentials_for
 from mab.errors import RegistryError, UserError
 
@@ -97,11 +98,8 @@ def parse_reference(text: str) -> Reference:
     """Parse an image or cache reference; raises `UserError` naming what is wrong."""
     raw = text.strip()
     rest, _, digest = raw.partition("@")
-    first, slash, remainder = rest.partition("/")
-    if slash and ("." in first or ":" in first or first == "localhost"):
-        registry, path = first.lower(), remainder
-    else:
-        registry, path = "docker.io", rest
+    registry, path = split_registry(rest)
+    registry = registry.lower()
     tag = None
     last = path.rsplit("/", 1)[-1]
     if ":" in last:

@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from mab.cacherefs import CACHE_TAG_PREFIX
 from mab.config import load_settings
 from mab.errors import RegistryError, UserError
 from mab.registry import (
@@ -33,7 +34,6 @@ from mab.registry import (
 from mab.settings import KNOWN_PLATFORMS, platform_slug
 
 CACHE_CONFIG = "application/vnd.buildkit.cacheconfig.v0"
-CACHE_TAG_PREFIX = "buildcache-"
 CREATED_KEYS = ("buildkit/createdat", "org.opencontainers.image.created")
 _SHORT_TYPES = {
     OCI_MANIFEST: "oci-manifest",
