@@ -5,22 +5,26 @@ metrics report. Update them after an intended change with
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mab import ci
 from tests.actions.cases import CASES
-from tests.actions.golden_files import assert_golden
+from tests.golden import assert_golden
 
 REFERENCE = "localhost:5000/app@sha256:" + "ab" * 32
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_step_summary_markdown(case: str) -> None:
     summary = CASES[case]()
     reference = "" if case == "failure" else REFERENCE
-    assert_golden(f"{case}.md", ci.step_summary(summary, reference))
+    assert_golden(GOLDEN / f"{case}.md", ci.step_summary(summary, reference))
 
 
 @pytest.mark.parametrize("case", ["success", "failure"])
 def test_gitlab_metrics(case: str) -> None:
-    assert_golden(f"metrics-{case}.txt", ci.metrics(CASES[case]()))
+    assert_golden(GOLDEN / f"metrics-{case}.txt", ci.metrics(CASES[case]()))

@@ -22,10 +22,10 @@ from mab.cli import cli
 from mab.errors import UserError
 from mab.generators import github
 from mab.yamlio import dump_roundtrip
-from tests.actions.golden_files import assert_golden
 from tests.actions.harness import load_action
 from tests.generators.github_cases import CASES, EMULATED, Case, _settings
 from tests.generators.test_validators import _tool
+from tests.golden import assert_golden
 
 ACTION_USES = f"mab-dev/mab/actions/build@v{__version__}"
 _BY_NAME = {c.name: c for c in CASES}
@@ -36,6 +36,8 @@ ACTION_CASES = (
 )
 IDS = [c.name for c in ACTION_CASES]
 
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
 
 def render(case: Case, tmp: Path) -> str:
     return dump_roundtrip(github.workflow(case.load(tmp), case.settings, use_action=True))
@@ -43,7 +45,7 @@ def render(case: Case, tmp: Path) -> str:
 
 @pytest.mark.parametrize("case", ACTION_CASES, ids=IDS)
 def test_golden(case: Case, tmp_path: Path) -> None:
-    assert_golden(f"use-action/{case.name}.yml", render(case, tmp_path))
+    assert_golden(GOLDEN / f"use-action/{case.name}.yml", render(case, tmp_path))
 
 
 def _action_steps(doc: dict[str, Any]) -> list[dict[str, Any]]:

@@ -6,7 +6,6 @@ and review the diff.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from mab.project import Project
 from mab.settings import Settings
 from mab.yamlio import dump_roundtrip
 from tests.generators.github_cases import CASES, EMULATED, GOLDEN_DIR, Case, _settings
+from tests.golden import assert_golden
 
 CASE_IDS = [c.name for c in CASES]
 
@@ -44,12 +44,7 @@ def steps_of(doc: Any) -> Iterator[tuple[str, dict[str, Any]]]:
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_golden(case: Case, tmp_path: Path) -> None:
     text = render(case, tmp_path)
-    golden = GOLDEN_DIR / f"{case.name}.yml"
-    if os.environ.get("MAB_UPDATE_GOLDEN") == "1":
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(text, encoding="utf-8")
-    assert golden.exists(), f"no golden file {golden}; run with MAB_UPDATE_GOLDEN=1"
-    assert text == golden.read_text(encoding="utf-8")
+    assert_golden(GOLDEN_DIR / f"{case.name}.yml", text)
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)

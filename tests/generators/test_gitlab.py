@@ -37,6 +37,7 @@ from tests.gitlab.test_component import (
     gitlab_ci_local_jobs,
     interpolate,
 )
+from tests.golden import assert_golden
 
 GOLDEN_DIR = Path(__file__).parent / "golden_gitlab"
 COMPONENT_REF = "$CI_SERVER_FQDN/acme/ci/mab-build@1.0.0"
@@ -92,12 +93,7 @@ def jobs(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_golden(case: Case, tmp_path: Path) -> None:
     text = case.render(tmp_path)
-    golden = GOLDEN_DIR / f"{case.name}.yml"
-    if os.environ.get("MAB_UPDATE_GOLDEN") == "1":
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(text, encoding="utf-8")
-    assert golden.exists(), f"no golden file {golden}: run with MAB_UPDATE_GOLDEN=1"
-    assert text == golden.read_text(encoding="utf-8")
+    assert_golden(GOLDEN_DIR / f"{case.name}.yml", text)
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import pytest
@@ -12,10 +11,10 @@ from mab.progress.decoder import StreamDecoder
 from mab.progress.model import BuildModel
 from mab.progress.plain import PlainPrinter
 from mab.progress.summary import Summary, render_markdown, render_table
+from tests.golden import assert_golden
 from tests.progress.progress_streams import encode, multi_platform_stream, vertex
 
 GOLDEN = Path(__file__).parent / "golden"
-UPDATE = os.environ.get("MAB_UPDATE_GOLDEN") == "1"  # rewrite the golden files, then review
 BOTH = ("linux/amd64", "linux/arm64")
 
 
@@ -34,10 +33,7 @@ def build(fail: bool, printer_logs: bool | None = None) -> tuple[Summary, str]:
 
 
 def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if UPDATE or not path.exists():
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8"), f"{name} differs (MAB_UPDATE_GOLDEN=1)"
+    assert_golden(GOLDEN / name, text)
 
 
 def test_json_shape() -> None:
