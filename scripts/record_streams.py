@@ -186,40 +186,31 @@ def scenarios() -> list[Scenario]:
     both = ",".join(PLATFORMS)
     multi_cache = f"{APP}:buildcache"
     per_platform = {p: f"{APP}:buildcache-{plat_suffix(p)}" for p in PLATFORMS}
+    # cold-multi and warm-multi run the same command; only the cache state before differs.
+    multi_args = [
+        "--platform",
+        both,
+        "--cache-from",
+        cache_from(multi_cache),
+        "--cache-to",
+        cache_to(multi_cache),
+        "-t",
+        f"{APP}:latest",
+        "--push",
+        ".",
+    ]
     out: list[Scenario] = [
         Scenario(
             "cold-multi",
             "cold: empty builder cache, no images, no cache refs in the registry "
             "(so the --cache-from import fails, and the build goes on)",
-            [
-                "--platform",
-                both,
-                "--cache-from",
-                cache_from(multi_cache),
-                "--cache-to",
-                cache_to(multi_cache),
-                "-t",
-                f"{APP}:latest",
-                "--push",
-                ".",
-            ],
+            multi_args,
             setup=lambda _work: cold_reset(),
         ),
         Scenario(
             "warm-multi",
             "warm: right after cold-multi, same command; everything in the local cache",
-            [
-                "--platform",
-                both,
-                "--cache-from",
-                cache_from(multi_cache),
-                "--cache-to",
-                cache_to(multi_cache),
-                "-t",
-                f"{APP}:latest",
-                "--push",
-                ".",
-            ],
+            multi_args,
         ),
     ]
     for i, platform in enumerate(PLATFORMS):
