@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests import engine as engine_check  # noqa: E402
+from tests import engine_env as engine_check  # noqa: E402
 from tests.e2e.cachebuilds import DEPS_STAGE, MabRun, Scenario, deps_cached, table  # noqa: E402
 
 SEED_WARM_RATIO = 131 / 383  # 6m23s -> 2m11s with a registry cache

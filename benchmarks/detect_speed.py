@@ -1,4 +1,5 @@
-"""How fast `mab.detect.detect` walks a large repository, against `git ls-files` on the same tree.
+"""How fast `mab.detection.detect.detect` walks a large repository, against `git ls-files` on
+the same tree.
 
 Builds a synthetic git repository of about 100,000 files in a temporary directory: many
 packages with sources and tests, node_modules trees (which detection must skip), a few
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mab.detect import detect
+from mab.detection.detect import detect
 
 PACKAGE_JSON = '{\n  "name": "pkg-%d",\n  "version": "1.0.%d",\n  "private": true\n}\n'
 DOCKERFILE = (

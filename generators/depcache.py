@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mab.project import CacheMount, Image
+from mab.detection.project import CacheMount, Image
 
 # In-image cache-mount targets, by the tail of the path, and the tool they belong to. The usual
 # homes (/root/..., /home/<user>/..., /usr/local/...) all end the same way.

@@ -1,7 +1,7 @@
 """Shared fixtures for tests outside `tests/e2e/`.
 
 - `engine_ready`: skip (with the reason printed) unless the real engine from
-  `scripts/engine-up.sh` is usable; the check itself is `tests/engine.py`'s, shared with e2e.
+  `scripts/engine-up.sh` is usable; the check itself is `tests/engine_env.py`'s, shared with e2e.
 - `run_mab`: run `mab ARGS...` in this process as the console script does (errors become
   messages on stderr); returns the exit code.
 """
@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests import engine as engine_check
+from tests import engine_env as engine_check
 
 
 def _run_mab(*args: str) -> int:

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from mab.errors import EXIT_INTERRUPTED
 
 if TYPE_CHECKING:
-    from mab.buildcmd import BuildRequest
     from mab.commands.replay import ReplayRequest
+    from mab.engine.buildcmd import BuildRequest
 
 __all__ = ["run_build_app", "run_replay_app"]
 

@@ -5,7 +5,7 @@
 - In a pipe or with `--no-tui`: one plain line per step change, then a summary table, on stdout.
 - `--json`: progress lines on stderr, one JSON document (`Summary.to_json()`) on stdout.
 
-Before anything runs, `mab.docker.preflight` checks the engine (exit 3 with the fix named).
+Before anything runs, `mab.engine.docker.preflight` checks the engine (exit 3 with the fix named).
 Ctrl+C cancels the build cleanly (a second one insists) and mab exits 130; otherwise mab exits
 with buildx's exit code. `--record FILE` keeps the raw stream for `mab replay`.
 """
@@ -25,14 +25,20 @@ from typing import Any, BinaryIO, Literal
 
 import click
 
-from mab.buildcmd import BuildRequest, buildx_argv, parse_build_arg, shown_argv, with_defaults
-from mab.docker import BuildResult, BuildRunner, StdoutMode, preflight
+from mab.config.settings import CONFIG_FILE, Settings, parse_platforms
+from mab.engine.buildcmd import (
+    BuildRequest,
+    buildx_argv,
+    parse_build_arg,
+    shown_argv,
+    with_defaults,
+)
+from mab.engine.docker import BuildResult, BuildRunner, StdoutMode, preflight
 from mab.errors import EXIT_INTERRUPTED, UserError
 from mab.progress.decoder import Event, StreamDecoder
 from mab.progress.model import BuildModel, record_header
 from mab.progress.plain import PlainPrinter
 from mab.progress.summary import Summary
-from mab.settings import CONFIG_FILE, Settings, parse_platforms
 
 OutputMode = Literal["tui", "plain", "json"]
 CI_OPTIONS = ("cache_backend", "cache_prefix", "cache_read_only")
@@ -115,11 +121,12 @@ def find_root(start: Path) -> Path:
 
 
 def ci_image(root: Path, req: BuildRequest, settings: Settings) -> str | None:
-    """The image whose per-platform caches CI uses for this build (`mab.cacherefs.image_ref`
+    """The image whose per-platform caches CI uses for this build
+    (`mab.registry.cacherefs.image_ref`
     of the detected image with the same context and Dockerfile), or None."""
-    from mab.cacherefs import FALLBACK_IMAGE, image_ref
-    from mab.detect import detect
+    from mab.detection.detect import detect
     from mab.errors import MabError
+    from mab.registry.cacherefs import FALLBACK_IMAGE, image_ref
 
     if req.context == "-" or req.context.startswith(_REMOTE_CONTEXT) or req.file == "-":
         return None
@@ -138,7 +145,7 @@ def ci_image(root: Path, req: BuildRequest, settings: Settings) -> str | None:
 
 
 def load_settings(root: Path) -> Settings:
-    from mab.config import load_settings as load
+    from mab.config.file import load_settings as load
 
     return load(root)
 

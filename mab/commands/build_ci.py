@@ -1,6 +1,7 @@
 """`mab build --ci`: the build for a CI job, with its reports where the CI system wants them.
 
-What is written, and where, is decided by `mab.ci` (pure); this module runs the build and writes:
+What is written, and where, is decided by `mab.progress.ci` (pure); this module runs the build
+and writes:
 
 1. plain progress into the job log (on GitHub inside a collapsible group, with workflow commands
    switched off while the build's own output streams), then a group per platform with its steps,
@@ -8,7 +9,7 @@ What is written, and where, is decided by `mab.ci` (pure); this module runs the 
 2. the JSON summary, the Markdown summary and the metrics report into the report directory;
 3. on GitHub, the Markdown to `$GITHUB_STEP_SUMMARY` and the outputs to `$GITHUB_OUTPUT`;
 4. with per-platform caches and several platforms, one cache-only export per platform after a
-   successful build (one build has one `--cache-to`; see `mab.buildcmd`).
+   successful build (one build has one `--cache-to`; see `mab.engine.buildcmd`).
 
 All of it is written before mab exits with buildx's exit code, also when the build failed.
 """
@@ -25,8 +26,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from mab import ci
-from mab.buildcmd import BuildRequest, buildx_argv, shown_argv, with_defaults
 from mab.commands.build import (
     StreamSession,
     ci_image,
@@ -35,8 +34,10 @@ from mab.commands.build import (
     open_record,
     run_cancellable,
 )
-from mab.docker import BuildRunner, preflight
+from mab.engine.buildcmd import BuildRequest, buildx_argv, shown_argv, with_defaults
+from mab.engine.docker import BuildRunner, preflight
 from mab.errors import UserError
+from mab.progress import ci
 from mab.progress.plain import step_line
 from mab.progress.summary import Summary, render_table
 

@@ -18,20 +18,13 @@ from typing import Any
 
 import click
 
-from mab.cacherefs import CACHE_TAG_PREFIX
-from mab.config import load_settings
+from mab.config.file import load_settings
+from mab.config.settings import KNOWN_PLATFORMS, platform_slug
 from mab.errors import RegistryError, UserError
-from mab.registry import (
-    INDEX_TYPES,
-    OCI_INDEX,
-    OCI_MANIFEST,
-    Descriptor,
-    Manifest,
-    Reference,
-    RegistryClient,
-    parse_reference,
-)
-from mab.settings import KNOWN_PLATFORMS, platform_slug
+from mab.registry.cacherefs import CACHE_TAG_PREFIX
+from mab.registry.client import RegistryClient
+from mab.registry.manifest import INDEX_TYPES, OCI_INDEX, OCI_MANIFEST, Descriptor, Manifest
+from mab.registry.reference import Reference, parse_reference
 
 CACHE_CONFIG = "application/vnd.buildkit.cacheconfig.v0"
 CREATED_KEYS = ("buildkit/createdat", "org.opencontainers.image.created")
@@ -262,7 +255,7 @@ def default_image(root: Path) -> str:
     settings = load_settings(root)
     if settings.image:
         return settings.image
-    from mab.detect import read_remote
+    from mab.detection.detect import read_remote
 
     remote = read_remote(root)
     if remote is not None:

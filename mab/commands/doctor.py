@@ -1,5 +1,6 @@
-"""`mab doctor`: gather facts from the engine (`mab.docker`), the registry (`mab.registry`) and
-this machine (binfmt_misc, free disk), judge them with `mab.doctor`, print the checks.
+"""`mab doctor`: gather facts from the engine (`mab.engine.docker`), the registry
+(`mab.registry.client`) and
+this machine (binfmt_misc, free disk), judge them with `mab.engine.doctor`, print the checks.
 Exit 0 when every check passes, 1 otherwise."""
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from pathlib import Path
 import click
 
 from mab.commands.cache import default_image, image_reference
-from mab.config import load_settings
-from mab.docker import DaemonFacts, daemon_facts, run_checks
-from mab.doctor import (
+from mab.config.file import load_settings
+from mab.engine.docker import DaemonFacts, daemon_facts, run_checks
+from mab.engine.doctor import (
     BinfmtEntry,
     Disk,
     Facts,
@@ -27,7 +28,8 @@ from mab.doctor import (
     requested_platforms,
 )
 from mab.errors import MabError
-from mab.registry import EMPTY_JSON_DIGEST, OCI_INDEX, OCI_MANIFEST, RegistryClient
+from mab.registry.client import RegistryClient
+from mab.registry.manifest import EMPTY_JSON_DIGEST, OCI_INDEX, OCI_MANIFEST
 
 BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
 CACHE_CONFIG = "application/vnd.buildkit.cacheconfig.v0"

@@ -9,14 +9,14 @@ from typing import Any
 import click
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from mab.commands.plan import PlannedFile, apply
-from mab.config import Config, config_data, load_config, with_overrides
-from mab.detect import detect
+from mab.config.file import Config, config_data, load_config, with_overrides
+from mab.config.settings import CACHE_BACKENDS, CONFIG_FILE, STRATEGIES, S3Cache, parse_platforms
+from mab.detection.detect import detect
+from mab.detection.project import Project
 from mab.errors import NotOwnedError, UserError
-from mab.merge import merge_jobs, merge_mapping, merge_workflow
-from mab.project import Project
-from mab.settings import CACHE_BACKENDS, CONFIG_FILE, STRATEGIES, S3Cache, parse_platforms
-from mab.yamlio import dump_roundtrip, load_roundtrip, read_text
+from mab.files.merge import merge_jobs, merge_mapping, merge_workflow
+from mab.files.plan import PlannedFile, apply
+from mab.files.yamlio import dump_roundtrip, load_roundtrip, read_text
 
 MARKER = "Managed by `mab init-ci`"
 HEADER = (

@@ -25,7 +25,7 @@ from mab.commands.build import (
     silence_stdout,
     tui_hook,
 )
-from mab.docker import CHUNK_SIZE
+from mab.engine.docker import CHUNK_SIZE
 from mab.errors import EXIT_INTERRUPTED, UserError
 from mab.progress.decoder import DecoderStats, Event, SolveStatus, StreamDecoder
 from mab.progress.model import BuildModel, BuildStatus, Kind, StepState

@@ -12,9 +12,9 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mab.config.settings import KNOWN_PLATFORMS
 from mab.progress.decoder import Event, SolveStatus, TextLine, Vertex, VertexLog
 from mab.progress.names import Kind, ParsedName, parse_name, target_platform
-from mab.settings import KNOWN_PLATFORMS
 
 __all__ = [
     "BuildModel",

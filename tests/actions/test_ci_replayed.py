@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from mab import ci
-from mab.buildcmd import BuildRequest
 from mab.commands import build_ci
+from mab.engine.buildcmd import BuildRequest
+from mab.progress import ci
 from mab.progress.decoder import StreamDecoder
 from mab.progress.model import BuildModel
 from mab.progress.summary import Summary

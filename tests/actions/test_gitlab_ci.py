@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mab import ci
+from mab.progress import ci
 from tests.e2e.conftest import Engine
 
 pytestmark = pytest.mark.engine

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mab import ci
+from mab.progress import ci
 from tests.actions.cases import CASES
 from tests.golden import assert_golden
 

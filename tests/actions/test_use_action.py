@@ -20,8 +20,8 @@ from click.testing import CliRunner
 from mab import __version__
 from mab.cli import cli
 from mab.errors import UserError
+from mab.files.yamlio import dump_roundtrip
 from mab.generators import github
-from mab.yamlio import dump_roundtrip
 from tests.actions.harness import load_action
 from tests.generators.github_cases import CASES, EMULATED, Case, _settings
 from tests.generators.test_validators import _tool

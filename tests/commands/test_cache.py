@@ -24,10 +24,12 @@ import pytest
 
 from mab.cli import main
 from mab.commands.cache import describe_layers, split_cache_tag, summarize
-from mab.dockerconfig import credentials_for
 from mab.errors import EXIT_REGISTRY, EXIT_USAGE, RegistryError
-from mab.registry import Manifest, Reference, RegistryClient, parse_manifest, parse_reference
-from tests import engine as engine_check
+from mab.registry.client import RegistryClient
+from mab.registry.dockerconfig import credentials_for
+from mab.registry.manifest import Manifest, parse_manifest
+from mab.registry.reference import Reference, parse_reference
+from tests import engine_env as engine_check
 
 REGISTRY = engine_check.REGISTRY
 AUTH_REGISTRY = engine_check.AUTH_REGISTRY

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from mab.cli import main
-from mab.docker import Preflight, run_checks
-from tests import engine as engine_check
+from mab.engine.docker import Preflight, run_checks
+from tests import engine_env as engine_check
 
 BINFMT = Path("/proc/sys/fs/binfmt_misc")
 PLATFORMS = "linux/amd64,linux/arm64"

@@ -29,8 +29,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from mab.generators import ghexpr
-from tests import engine as engine_check
+from mab.generators.github import ghexpr
+from tests import engine_env as engine_check
 
 BUILD_TIMEOUT_S = 1200  # one build; an emulated install on a loaded 2-core machine takes minutes
 DEPS_STAGE = "deps"

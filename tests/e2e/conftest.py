@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import engine as engine_check  # tests/engine.py (rootdir is on sys.path)
+from tests import engine_env as engine_check  # tests/engine_env.py (rootdir is on sys.path)
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mab.detect import detect
-from mab.project import CacheMount, DockerfileInfo, Image, Lockfile, Project, Remote, Stage
-from mab.settings import CACHE_BACKENDS, DEFAULT_PLATFORMS, STRATEGIES, S3Cache, Settings
+from mab.config.settings import CACHE_BACKENDS, DEFAULT_PLATFORMS, STRATEGIES, S3Cache, Settings
+from mab.detection.detect import detect
+from mab.detection.project import (
+    CacheMount,
+    DockerfileInfo,
+    Image,
+    Lockfile,
+    Project,
+    Remote,
+    Stage,
+)
 from tests.fixture_repos import FIXTURE_REPOS, copy_fixture_repo
 
 GOLDEN_DIR = Path(__file__).parent / "golden" / "github"

@@ -15,12 +15,13 @@ import pytest
 import yaml
 from ruamel.yaml import YAML
 
+from mab.config.settings import Settings
+from mab.detection.project import Project
 from mab.errors import UserError
-from mab.generators import ghexpr, github
-from mab.generators.pins import PINS
-from mab.project import Project
-from mab.settings import Settings
-from mab.yamlio import dump_roundtrip
+from mab.files.yamlio import dump_roundtrip
+from mab.generators import github
+from mab.generators.github import ghexpr
+from mab.generators.github.pins import PINS
 from tests.generators.github_cases import CASES, EMULATED, GOLDEN_DIR, Case, _settings
 from tests.golden import assert_golden
 

@@ -21,14 +21,15 @@ import pytest
 import yaml
 from ruamel.yaml import YAML
 
-from mab.cacherefs import REGISTRY_EXPORT_OPTIONS
-from mab.detect import detect
+from mab.config.settings import Settings
+from mab.detection.detect import detect
+from mab.detection.project import CacheMount, DockerfileInfo, Image, Lockfile, Project, Stage
 from mab.errors import UserError
-from mab.generators import gitlab, gitlab_pins
-from mab.generators.gitlab_deps import MAX_CACHES, MAX_KEY_FILES
-from mab.project import CacheMount, DockerfileInfo, Image, Lockfile, Project, Stage
-from mab.settings import Settings
-from mab.yamlio import dump_roundtrip
+from mab.files.yamlio import dump_roundtrip
+from mab.generators import gitlab
+from mab.generators.gitlab import pins as gitlab_pins
+from mab.generators.gitlab.deps import MAX_CACHES, MAX_KEY_FILES
+from mab.registry.cacherefs import REGISTRY_EXPORT_OPTIONS
 from tests.fixture_repos import FIXTURE_REPOS, copy_fixture_repo
 from tests.gitlab.test_component import (
     SAMPLE,

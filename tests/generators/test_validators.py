@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from mab.files.yamlio import dump_roundtrip
 from mab.generators import github
-from mab.yamlio import dump_roundtrip
 from tests.generators.github_cases import CASES
 
 pytestmark = pytest.mark.validators

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from ruamel.yaml import YAML
 
-from mab.generators.gitlab_component import DEFAULTS, TEMPLATE_PATH, component_text
+from mab.generators.gitlab.component import DEFAULTS, TEMPLATE_PATH, component_text
 from tests.gitlab.cilocal import gitlab_ci_local
 
 ROOT = Path(__file__).resolve().parents[2]

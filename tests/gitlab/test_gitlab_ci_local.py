@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from tests import engine as engine_check
+from tests import engine_env as engine_check
 from tests.e2e.cachebuilds import (
     CACHE_CONFIG,
     DEPS_STAGE,

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from mab.buildcmd import BuildRequest
+from mab.engine.buildcmd import BuildRequest
 from mab.progress.model import BuildModel, BuildStatus, StepState, StepView
 from mab.tui.app import MabApp
 from mab.tui.source import LiveSource
-from tests import engine as engine_check
+from tests import engine_env as engine_check
 from tests.e2e.cachebuilds import BUILD_TIMEOUT_S, DEPS_STAGE, copy_project
 
 

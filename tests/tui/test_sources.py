@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mab.buildcmd import BuildRequest
+from mab.engine.buildcmd import BuildRequest
 from mab.progress.decoder import StreamDecoder
 from mab.progress.model import BuildModel, Progress, StepState
 from mab.tui.render import badge, delta_text, gauge, seconds, size, step_row

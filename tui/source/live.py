@@ -8,8 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
-from mab.buildcmd import BuildRequest, buildx_argv
-from mab.docker import BuildRunner
+from mab.engine.buildcmd import BuildRequest, buildx_argv
+from mab.engine.docker import BuildRunner
 from mab.errors import EXIT_INTERRUPTED, MabError, UserError
 from mab.tui.source.base import ChunkSink, RunOutcome
 

@@ -1,0 +1,527 @@
+"""The one module of mab that speaks HTTP: a small client for the registry API v2 (the OCI
+distribution spec), enough for mab's cache refs and `mab doctor`.
+
+- Auth: anonymous first; on a 401 it follows the `WWW-Authenticate` challenge, `Basic` (sends
+  the Docker config's credentials) or `Bearer` (fetches a token from the realm, with the
+  credentials or an identity token, for the scope the registry asked for).
+- Retries with backoff on 429 and 5xx (honouring `Retry-After`) and on timeouts; a refused
+  connection fails at once. Redirects are followed (blob storage) up to a small limit.
+- Replies are size-capped and validated; anything malformed becomes a `RegistryError` that
+  names the registry, the URL and what to do. No secret is ever put in a message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from mab.errors import RegistryError
+from mab.registry.auth import Action, Challenge, basic_header, parse_challenge, scope_text
+from mab.registry.dockerconfig import Credentials, credentials_for
+from mab.registry.manifest import (
+    ACCEPT_MANIFESTS,
+    EMPTY_JSON,
+    EMPTY_JSON_DIGEST,
+    MAX_MANIFEST_BYTES,
+    MalformedReply,
+    Manifest,
+    parse_manifest,
+)
+from mab.registry.reference import DIGEST_RE, Reference, base_url, is_loopback
+
+MAX_BLOB_JSON_BYTES = 64 * 1024 * 1024
+MAX_SMALL_BYTES = 1024 * 1024  # tag lists, tokens, error bodies
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_RETRY_AFTER = 30.0
+_REJECTIONS = frozenset({"MANIFEST_INVALID", "UNSUPPORTED", "MANIFEST_BLOB_UNKNOWN"})
+_LINK_RE = re.compile(r"<([^>]+)>")
+
+
+@dataclass(frozen=True)
+class Ping:
+    """What `GET /v2/` said: reachable at all, and which auth scheme it asks for."""
+
+    status: int
+    auth_scheme: str | None  # None when anonymous access is fine
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A finished, size-capped HTTP exchange."""
+
+    status_code: int
+    headers: httpx.Headers
+    body: bytes
+    url: str
+
+    def json_error(self) -> dict[str, Any]:
+        """The first entry of the distribution spec's `{"errors": [...]}` body, if any."""
+        try:
+            data = json.loads(self.body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return {}
+        errors = data.get("errors") if isinstance(data, dict) else None
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            return errors[0]
+        return {}
+
+
+@dataclass
+class _AuthState:
+    basic: bool = False  # the registry wants Basic: send it on every request
+    tokens: dict[str, str] = field(default_factory=dict)  # scope -> bearer token
+
+
+class RegistryClient:
+    """One registry. Use as a context manager, or call `close()`."""
+
+    def __init__(
+        self,
+        registry: str,
+        *,
+        credentials: Credentials | None = None,
+        lookup_credentials: bool = True,
+        transport: httpx.BaseTransport | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        retries: int = 3,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.registry = registry
+        self.base = base_url(registry)
+        self._credentials = credentials
+        self._lookup = lookup_credentials and credentials is None
+        self._retries = retries
+        self._backoff = backoff
+        self._sleep = sleep
+        self._auth = _AuthState()
+        self._http = httpx.Client(
+            transport=transport,
+            timeout=timeout,
+            follow_redirects=True,
+            max_redirects=5,
+            headers={"User-Agent": "mab"},
+        )
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    @property
+    def credentials(self) -> Credentials | None:
+        if self._lookup:
+            self._lookup = False
+            self._credentials = credentials_for(self.registry)
+        return self._credentials
+
+    # -- public API
+
+    def ping(self) -> Ping:
+        """`GET /v2/` without credentials: is there a registry, and does it want auth?"""
+        r = self._send("GET", "/v2/", None, MAX_SMALL_BYTES, auth=False)
+        if r.status_code == 401:
+            challenge = parse_challenge(r.headers.get("WWW-Authenticate"))
+            return Ping(401, challenge.scheme if challenge else "unknown")
+        if r.status_code != 200:
+            raise self._status_error(r, "GET /v2/")
+        return Ping(200, None)
+
+    def list_tags(self, repository: str) -> list[str]:
+        """Every tag of a repository (following `Link` pagination); [] when it has none."""
+        tags: list[str] = []
+        path: str | None = f"/v2/{repository}/tags/list?n=1000"
+        for _ in range(100):
+            if path is None:
+                break
+            r = self._send("GET", path, (repository, "pull"), MAX_SMALL_BYTES)
+            if r.status_code == 404:
+                return tags
+            if r.status_code != 200:
+                raise self._status_error(r, f"listing the tags of {repository}")
+            data = self._json(r, f"the tag list of {repository}")
+            page = data.get("tags") if isinstance(data, dict) else None
+            if page is not None and (
+                not isinstance(page, list) or not all(isinstance(t, str) for t in page)
+            ):
+                raise self._malformed(r, f"the tag list of {repository} is not a list of strings")
+            tags += page or []
+            path = self._next_page(r.headers.get("Link"))
+        return tags
+
+    def get_manifest(self, ref: Reference) -> Manifest:
+        where = f"the manifest of {ref}"
+        path = f"/v2/{ref.repository}/manifests/{ref.reference}"
+        headers = {"Accept": ACCEPT_MANIFESTS}
+        r = self._send("GET", path, (ref.repository, "pull"), MAX_MANIFEST_BYTES, headers=headers)
+        if r.status_code == 404:
+            raise RegistryError(
+                f"{ref} not found on {self.registry}",
+                hint="check the name and tag (`mab cache ls` lists the cache refs)",
+            )
+        if r.status_code != 200:
+            raise self._status_error(r, where)
+        computed = "sha256:" + hashlib.sha256(r.body).hexdigest()
+        header = r.headers.get("Docker-Content-Digest")
+        if header and header.startswith("sha256:") and header != computed:
+            raise self._malformed(r, f"{where}: its bytes do not match Docker-Content-Digest")
+        try:
+            return parse_manifest(r.body, r.headers.get("Content-Type"), header or computed)
+        except MalformedReply as exc:
+            raise self._malformed(r, f"{where}: {exc}") from None
+
+    def manifest_digest(self, ref: Reference) -> str | None:
+        """`HEAD` a manifest: its digest, or None when there is no such tag."""
+        path = f"/v2/{ref.repository}/manifests/{ref.reference}"
+        headers = {"Accept": ACCEPT_MANIFESTS}
+        r = self._send("HEAD", path, (ref.repository, "pull"), 0, headers=headers)
+        if r.status_code == 404:
+            return None
+        if r.status_code != 200:
+            raise self._status_error(r, f"the manifest of {ref}")
+        digest = str(r.headers.get("Docker-Content-Digest") or "")
+        if DIGEST_RE.match(digest):
+            return digest
+        return self.get_manifest(ref).digest  # some registries only send it on GET
+
+    def get_json_blob(self, repository: str, digest: str, limit: int = MAX_BLOB_JSON_BYTES) -> Any:
+        where = f"blob {digest} of {self.registry}/{repository}"
+        r = self._send("GET", f"/v2/{repository}/blobs/{digest}", (repository, "pull"), limit)
+        if r.status_code != 200:
+            raise self._status_error(r, where)
+        computed = "sha256:" + hashlib.sha256(r.body).hexdigest()
+        if digest.startswith("sha256:") and computed != digest:
+            raise self._malformed(r, f"{where}: its bytes do not match its digest")
+        return self._json(r, where)
+
+    def delete_manifest(self, repository: str, digest: str) -> None:
+        where = f"deleting {self.registry}/{repository}@{digest}"
+        path = f"/v2/{repository}/manifests/{digest}"
+        r = self._send("DELETE", path, (repository, "delete"), MAX_SMALL_BYTES)
+        if r.status_code in (200, 202):
+            return
+        if r.status_code == 405 or r.json_error().get("code") == "UNSUPPORTED":
+            raise RegistryError(
+                f"{self.registry} does not allow deleting manifests ({where})",
+                hint="enable deletes on the registry (distribution: storage.delete.enabled), "
+                "or delete the tag in the registry's own UI",
+            )
+        if r.status_code == 404:
+            raise RegistryError(f"{where}: not found (already deleted?)")
+        raise self._status_error(r, where)
+
+    def can_push(self, repository: str) -> bool:
+        """Start a blob upload and cancel it at once: proves push access without writing."""
+        path = f"/v2/{repository}/blobs/uploads/"
+        r = self._send("POST", path, (repository, "push"), MAX_SMALL_BYTES)
+        if r.status_code in (401, 403):
+            return False
+        if r.status_code != 202:
+            raise self._status_error(r, f"starting an upload to {repository}")
+        location = r.headers.get("Location")
+        if location:  # a registry that cannot cancel just lets the upload expire
+            url = location if "://" in location else self.base + location
+            with contextlib.suppress(RegistryError):
+                self._send("DELETE", url, (repository, "push"), MAX_SMALL_BYTES)
+        return True
+
+    def probe_manifest(self, repository: str, media_type: str, manifest: bytes) -> bool:
+        """Push an untagged test manifest (by digest) and delete it again: True when the
+        registry accepts that kind of manifest, False when it rejects it as invalid.
+
+        Its only blob is the 2-byte `{}` (the OCI empty descriptor), uploaded when missing."""
+        self._ensure_blob(repository, EMPTY_JSON, EMPTY_JSON_DIGEST)
+        digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+        path = f"/v2/{repository}/manifests/{digest}"
+        headers = {"Content-Type": media_type}
+        scope: tuple[str, Action] = (repository, "push")
+        r = self._send("PUT", path, scope, MAX_SMALL_BYTES, headers=headers, content=manifest)
+        if r.status_code in (400, 415) or r.json_error().get("code") in _REJECTIONS:
+            return False
+        if r.status_code not in (200, 201):
+            raise self._status_error(r, f"pushing a test manifest to {repository}")
+        with contextlib.suppress(RegistryError):  # best effort: it is untagged anyway
+            self._send("DELETE", path, (repository, "delete"), MAX_SMALL_BYTES)
+        return True
+
+    def _ensure_blob(self, repository: str, data: bytes, digest: str) -> None:
+        scope: tuple[str, Action] = (repository, "push")
+        r = self._send("HEAD", f"/v2/{repository}/blobs/{digest}", scope, 0)
+        if r.status_code == 200:
+            return
+        r = self._send("POST", f"/v2/{repository}/blobs/uploads/", scope, MAX_SMALL_BYTES)
+        location = r.headers.get("Location")
+        if r.status_code != 202 or not location:
+            raise self._status_error(r, f"starting an upload to {repository}")
+        url = location if "://" in location else self.base + location
+        url += ("&" if "?" in url else "?") + f"digest={digest}"
+        headers = {"Content-Type": "application/octet-stream"}
+        r = self._send("PUT", url, scope, MAX_SMALL_BYTES, headers=headers, content=data)
+        if r.status_code not in (201, 204):
+            raise self._status_error(r, f"uploading a test blob to {repository}")
+
+    # -- HTTP with auth, retries and limits
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        scope: tuple[str, Action] | None,
+        limit: int,
+        *,
+        headers: Mapping[str, str] | None = None,
+        auth: bool = True,
+        content: bytes | None = None,
+    ) -> Reply:
+        url = path if path.startswith(("http://", "https://")) else self.base + path
+        sent_credentials = False
+        for _ in range(3):  # anonymous or cached auth, then once after each challenge
+            reply = self._with_retries(method, url, scope, limit, headers, auth, content)
+            if reply.status_code != 401 or not auth:
+                return reply
+            if sent_credentials:
+                raise self._rejected(url)
+            sent_credentials = self._answer_challenge(reply, scope, url)
+        raise self._rejected(url) if self.credentials else self._login_needed(url)
+
+    def _with_retries(
+        self,
+        method: str,
+        url: str,
+        scope: tuple[str, Action] | None,
+        limit: int,
+        headers: Mapping[str, str] | None,
+        auth: bool,
+        content: bytes | None,
+    ) -> Reply:
+        attempt = 0
+        while True:
+            attempt += 1
+            merged = dict(headers or {})
+            if auth:
+                merged.update(self._auth_header(scope))
+            try:
+                reply = self._once(method, url, merged, limit, content)
+            except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError) as exc:
+                if attempt > self._retries:
+                    raise self._transport_error(url, exc) from None
+                self._sleep(self._backoff * 2 ** (attempt - 1))
+                continue
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                raise self._transport_error(url, exc) from None
+            if reply.status_code in RETRY_STATUSES and attempt <= self._retries:
+                self._sleep(self._delay(reply, attempt))
+                continue
+            return reply
+
+    def _once(
+        self, method: str, url: str, headers: Mapping[str, str], limit: int, content: bytes | None
+    ) -> Reply:
+        with self._http.stream(method, url, headers=headers, content=content) as response:
+            ok = response.status_code < 300
+            cap = limit if ok else MAX_SMALL_BYTES  # an error page: its start is enough
+            declared = response.headers.get("Content-Length", "")
+            if ok and method != "HEAD" and declared.isdigit() and int(declared) > cap:
+                raise self._too_big(url, cap)
+            chunks: list[bytes] = []
+            total = 0
+            if method != "HEAD":
+                for chunk in response.iter_bytes():
+                    total += len(chunk)
+                    if total > cap:
+                        if ok:
+                            raise self._too_big(url, cap)
+                        break
+                    chunks.append(chunk)
+            return Reply(
+                response.status_code, response.headers, b"".join(chunks), str(response.url)
+            )
+
+    def _delay(self, reply: Reply, attempt: int) -> float:
+        retry_after = reply.headers.get("Retry-After", "").strip()
+        if retry_after.isdigit():
+            return min(float(retry_after), MAX_RETRY_AFTER)
+        return float(self._backoff * 2 ** (attempt - 1))
+
+    def _auth_header(self, scope: tuple[str, Action] | None) -> dict[str, str]:
+        if scope is not None:
+            token = self._auth.tokens.get(scope_text(*scope))
+            if token:
+                return {"Authorization": f"Bearer {token}"}
+        creds = self.credentials if self._auth.basic else None
+        if creds is not None and not creds.identity_token:
+            return basic_header(creds)
+        return {}
+
+    def _answer_challenge(self, reply: Reply, scope: tuple[str, Action] | None, url: str) -> bool:
+        """Prepare auth for the retry; True when credentials (not just a token) were used."""
+        challenge = parse_challenge(reply.headers.get("WWW-Authenticate"))
+        creds = self.credentials
+        if challenge is None or challenge.scheme not in ("basic", "bearer"):
+            shown = challenge.scheme if challenge else "no WWW-Authenticate challenge"
+            raise RegistryError(
+                f"{self.registry} refused {url} with 401 and an unsupported auth scheme ({shown})",
+                hint="mab supports anonymous, Basic and Bearer-token registries",
+            )
+        if challenge.scheme == "basic":
+            if creds is None or creds.identity_token:
+                raise self._login_needed(url)
+            self._auth.basic = True
+            return True
+        key = scope_text(*scope) if scope else (challenge.get("scope") or "")
+        self._auth.tokens[key] = self._fetch_token(challenge, scope, creds)
+        return creds is not None
+
+    def _fetch_token(
+        self, challenge: Challenge, scope: tuple[str, Action] | None, creds: Credentials | None
+    ) -> str:
+        realm = challenge.get("realm")
+        if not realm or not realm.startswith(("https://", "http://")):
+            raise RegistryError(
+                f"{self.registry} asked for a bearer token without a usable realm",
+                hint="the registry's token service is misconfigured; ask its operator",
+            )
+        if creds is not None and realm.startswith("http://") and not _loopback_url(realm):
+            raise RegistryError(
+                f"{self.registry} asked for a login over plain HTTP ({_strip_query(realm)})",
+                hint="mab only sends credentials over HTTPS (or to this machine); "
+                "check the registry's token service address",
+            )
+        params: list[tuple[str, str]] = []
+        if challenge.get("service"):
+            params.append(("service", challenge.get("service") or ""))
+        asked = challenge.get("scope")
+        wanted = scope_text(*scope) if scope else None
+        scopes = [s for s in dict.fromkeys([asked, wanted]) if s]
+        headers: dict[str, str] = {}
+        if creds is not None and creds.identity_token:
+            form = [*params, ("grant_type", "refresh_token"), ("client_id", "mab")]
+            form += [("refresh_token", creds.secret), ("scope", " ".join(scopes))]
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            body: bytes | None = str(httpx.QueryParams(tuple(form))).encode()
+            method, url = "POST", realm
+        else:
+            if creds is not None:
+                headers.update(basic_header(creds))
+            query = httpx.QueryParams([*params, *(("scope", s) for s in scopes)])
+            method, url, body = "GET", str(httpx.URL(realm).copy_merge_params(query)), None
+        response = self._with_retries(method, url, None, MAX_SMALL_BYTES, headers, False, body)
+        service = _strip_query(realm)
+        if response.status_code in (401, 403):
+            raise self._rejected(realm) if creds else self._login_needed(realm)
+        if response.status_code != 200:
+            raise RegistryError(
+                f"the token service {service} of {self.registry} answered {response.status_code}",
+                hint="retry later; if it persists, check the registry's status page",
+            )
+        try:
+            data = json.loads(response.body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            data = None
+        token = None
+        if isinstance(data, dict):
+            token = data.get("token") or data.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise RegistryError(
+                f"the token service {service} of {self.registry} did not return a token",
+                hint="the registry's token service is misconfigured; ask its operator",
+            )
+        return token
+
+    # -- messages
+
+    def _login_needed(self, url: str) -> RegistryError:
+        return RegistryError(
+            f"{self.registry} needs a login for {_strip_query(url)}, and no credentials were found",
+            hint=f"run `docker login {self.registry}` (mab reads the Docker config's logins "
+            "and credential helpers)",
+        )
+
+    def _rejected(self, url: str) -> RegistryError:
+        creds = self.credentials
+        who = creds.describe() if creds else "anonymous access"
+        return RegistryError(
+            f"{self.registry} rejected the credentials ({who}) for {_strip_query(url)}",
+            hint=f"log in again with `docker login {self.registry}`, "
+            "and check the account may read (and push to) this repository",
+        )
+
+    def _status_error(self, reply: Reply, what: str) -> RegistryError:
+        error = reply.json_error()
+        code = str(error.get("code") or "")
+        detail = f" ({code}: {str(error.get('message') or '')[:200]})" if code else ""
+        status = reply.status_code
+        if status == 403:
+            hint = "the account is logged in but lacks permission: check its access rights"
+        elif status >= 500:
+            hint = "the registry is failing; retry later"
+        else:
+            hint = "check the reference and the registry address"
+        return RegistryError(f"{self.registry} answered {status} for {what}{detail}", hint=hint)
+
+    def _malformed(self, reply: Reply, problem: str) -> RegistryError:
+        return RegistryError(
+            f"{self.registry} sent a malformed reply for {_strip_query(reply.url)}: {problem}",
+            hint="the registry (or a proxy in front of it) is not speaking the registry API v2; "
+            "check the address",
+        )
+
+    def _too_big(self, url: str, limit: int) -> RegistryError:
+        return RegistryError(
+            f"{self.registry} sent more than {limit // 1024} KiB for {_strip_query(url)}",
+            hint="that is far larger than a manifest should be; check the reference and the "
+            "registry address",
+        )
+
+    def _transport_error(self, url: str, exc: httpx.HTTPError | httpx.InvalidURL) -> RegistryError:
+        if isinstance(exc, httpx.TooManyRedirects):
+            problem, hint = "too many redirects", "check the registry address and any proxy"
+        elif isinstance(exc, httpx.ConnectError):
+            problem = f"cannot connect ({_reason(exc)})"
+            hint = "check the address, that the registry is running, and your network or proxy"
+        elif isinstance(exc, httpx.TimeoutException):
+            problem, hint = "timed out", "the registry is slow or unreachable; retry later"
+        elif isinstance(exc, httpx.UnsupportedProtocol):
+            problem, hint = "redirected to an unsupported URL", "check the registry address"
+        else:
+            problem = f"{type(exc).__name__}: {_reason(exc)}"
+            hint = "check the registry address and your network"
+        return RegistryError(f"{self.registry}: {problem} ({_strip_query(url)})", hint=hint)
+
+    def _json(self, reply: Reply, what: str) -> Any:
+        try:
+            return json.loads(reply.body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise self._malformed(reply, f"{what} is not valid JSON") from None
+
+    def _next_page(self, link: str | None) -> str | None:
+        if not link or 'rel="next"' not in link:
+            return None
+        m = _LINK_RE.search(link)
+        return m.group(1) if m else None
+
+
+def _loopback_url(url: str) -> bool:
+    return is_loopback(httpx.URL(url).netloc.decode("ascii"))
+
+
+def _strip_query(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:200]
