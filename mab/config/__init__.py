@@ -1,0 +1,1 @@
+""".mab.yml: the settings model (`settings`) and reading and writing the file (`file`)."""
