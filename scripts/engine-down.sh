@@ -54,7 +54,8 @@ for port in 5001 5000; do
 done
 
 if [[ -f $DOCKERD_PIDFILE ]] && pid=$(<"$DOCKERD_PIDFILE") && [[ -n $pid ]] &&
-   [[ $(cat "/proc/$pid/comm" 2>/dev/null) == dockerd ]]; then
+   [[ $(cat "/proc/$pid/comm" 2>/dev/null) == dockerd ]] &&
+   [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]]; then
     # dockerd stops its containers and its own containerd on SIGTERM.
     stop_pid dockerd "$pid"
 else
