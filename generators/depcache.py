@@ -71,6 +71,21 @@ def tool_for_target(target: str) -> str:
     return OTHER_TOOL
 
 
+# Cache mounts whose content a build writes (compiler caches, build directories), by the tail
+# of the path. Unlike a download cache they change on every build, with the lockfiles unchanged,
+# so they are saved per run (see `DepCache.per_run`).
+_BUILD_OUTPUT_TAILS = (".cache/go-build", "target", ".cache/sccache", ".ccache", ".cache/ccache")
+# The mount options that make up a cache mount's identity in BuildKit, in the order the cache
+# map lists them (buildkit-cache-dance passes every key of an entry on as `key=value`). `ro`
+# is left out: the injection has to write the mount.
+MOUNT_OPTIONS = ("id", "uid", "gid", "mode", "sharing")
+
+
+def is_build_output(target: str) -> bool:
+    path = "/" + target.strip("/")
+    return any(path.endswith("/" + tail) for tail in _BUILD_OUTPUT_TAILS)
+
+
 @dataclass(frozen=True)
 class Mount:
     """One cache mount to carry: where it lives on the runner and in BuildKit."""
@@ -78,11 +93,22 @@ class Mount:
     target: str
     id: str | None  # the mount's id= when the Dockerfile sets one (BuildKit keys on it)
     runner_dir: str  # relative to the mab cache root on the runner
+    # Every other option of the mount as written (uid, gid, mode, sharing), in MOUNT_OPTIONS order.
+    options: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def build_output(self) -> bool:
+        return is_build_output(self.target)
 
     def cache_map_value(self) -> str | dict[str, str]:
-        if self.id is None or self.id == self.target:
+        """The mount as buildkit-cache-dance's `cache-map` takes it: the bare target, or the
+        target with every option that keys the mount in BuildKit."""
+        extra = dict(self.options)
+        if self.id is not None and self.id != self.target:
+            extra = {"id": self.id, **extra}
+        if not extra:
             return self.target
-        return {"target": self.target, "id": self.id}
+        return {"target": self.target, **extra}
 
 
 @dataclass(frozen=True)
@@ -92,6 +118,9 @@ class DepCache:
     tool: str
     mounts: tuple[Mount, ...]
     key_files: tuple[str, ...]  # paths for hashFiles(), relative to the repository root
+    # Build output (a compiler cache): changes on every build, so it is saved under a key of
+    # its own each run, with the lockfile key as the prefix it is restored from.
+    per_run: bool = False
 
 
 def _slug(target: str) -> str:
@@ -108,6 +137,19 @@ def _key_files(image: Image, tool: str) -> tuple[str, ...]:
     return (*extra, image.dockerfile)
 
 
+def _mount(m: CacheMount, tool: str) -> Mount:
+    options = {"uid": m.uid, "gid": m.gid, "mode": m.mode, "sharing": m.sharing}
+    kept = tuple((k, v) for k in MOUNT_OPTIONS if (v := options.get(k)) is not None)
+    return Mount(m.target, m.id, f"{tool}/{_slug(m.id or m.target)}", kept)
+
+
+def uncarried(image: Image) -> tuple[CacheMount, ...]:
+    """Cache mounts no runner-side cache can reach: `from=` bases them on a stage of the build,
+    which the injection cannot reproduce."""
+    mounts: tuple[CacheMount, ...] = image.info.cache_mounts if image.info else ()
+    return tuple(m for m in mounts if m.source_stage)
+
+
 def dep_caches(image: Image) -> tuple[DepCache, ...]:
     """The dependency caches of one image, one per tool, in the order their mounts appear."""
     mounts: tuple[CacheMount, ...] = image.info.cache_mounts if image.info else ()
@@ -115,13 +157,29 @@ def dep_caches(image: Image) -> tuple[DepCache, ...]:
     seen: set[str] = set()
     for m in mounts:
         identity = m.id or m.target
-        if identity in seen:
+        if identity in seen or m.source_stage:
             continue
         seen.add(identity)
         tool = tool_for_target(m.target)
-        runner_dir = f"{tool}/{_slug(m.id or m.target)}"
-        by_tool.setdefault(tool, []).append(Mount(m.target, m.id, runner_dir))
+        by_tool.setdefault(tool, []).append(_mount(m, tool))
     return tuple(DepCache(tool, tuple(ms), _key_files(image, tool)) for tool, ms in by_tool.items())
+
+
+def split_build_outputs(caches: tuple[DepCache, ...]) -> tuple[DepCache, ...]:
+    """Each tool's build-output mounts as a cache of their own (`<tool>-build`, saved per run);
+    mounts mab cannot attribute count as build output (nothing says a lockfile keys them)."""
+    out: list[DepCache] = []
+    for cache in caches:
+        if cache.tool == OTHER_TOOL:
+            out.append(DepCache(cache.tool, cache.mounts, cache.key_files, per_run=True))
+            continue
+        downloads = tuple(m for m in cache.mounts if not m.build_output)
+        built = tuple(m for m in cache.mounts if m.build_output)
+        if downloads:
+            out.append(DepCache(cache.tool, downloads, cache.key_files))
+        if built:
+            out.append(DepCache(f"{cache.tool}-build", built, cache.key_files, per_run=True))
+    return tuple(out)
 
 
 def hash_files_expr(paths: tuple[str, ...]) -> str:

@@ -3,7 +3,8 @@
 Exit codes (documented in the README):
   1  a check failed (`--check` found drift, `mab doctor` found a problem, a build failed)
   2  usage or input error the user can fix (bad flag, no Dockerfile, invalid YAML on disk)
-  3  the environment is not ready (docker missing, daemon down, buildx too old, no emulator)
+  3  the environment is not ready (docker missing, daemon down, buildx too old, no emulator;
+     a file mab must write is read-only, the disk is full, another run holds the lock)
   4  a file would be overwritten that mab does not own (use --force)
   5  a registry or network problem
 130 interrupted / cancelled
@@ -63,6 +64,12 @@ class NotOwnedError(MabError):
 
 class EnvironmentNotReady(MabError):
     """docker, buildx, the daemon, the builder or an emulator is missing or unfit."""
+
+    exit_code = EXIT_ENVIRONMENT
+
+
+class WriteError(MabError):
+    """A file mab must write cannot be written: read-only, disk full, locked by another run."""
 
     exit_code = EXIT_ENVIRONMENT
 

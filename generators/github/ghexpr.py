@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import re
 
-# Events whose code comes from this repository's own branches: a push (to the branches the
-# workflow triggers on) or a manual run by someone with write access. Pull requests, from forks
-# or not, never write a cache, and tag builds only read (a release rebuilds what its branch
-# already cached; a tag-scoped cache would be read by nobody).
-CACHE_WRITE = "github.event_name != 'pull_request' && !startsWith(github.ref, 'refs/tags/')"
-CACHE_READ_ONLY = "github.event_name == 'pull_request' || startsWith(github.ref, 'refs/tags/')"
+# The branch whose runs write caches, named once in the workflow's top-level `env:` (the only
+# branch the workflow's `push` trigger runs on besides tags).
+DEFAULT_BRANCH_ENV = "MAB_DEFAULT_BRANCH"
+# Caches are written by pushes and manual runs on the default branch only, and read by every
+# run: pull requests (from forks or not) never write one, tag builds only read (a release
+# rebuilds what its branch already cached), and a manual run on another branch reads the
+# default branch's caches without replacing them. So every cache has one writer, and every
+# reader finds what it wrote.
+CACHE_WRITE = (
+    "github.event_name != 'pull_request' && "
+    f"github.ref == format('refs/heads/{{0}}', env.{DEFAULT_BRANCH_ENV})"
+)
+CACHE_READ_ONLY = (
+    "github.event_name == 'pull_request' || "
+    f"github.ref != format('refs/heads/{{0}}', env.{DEFAULT_BRANCH_ENV})"
+)
 # Publishing: everything but pull requests.
 PUBLISH = "github.event_name != 'pull_request'"
 # Registry login: everywhere secrets exist (not on pull requests from forks).

@@ -1,12 +1,10 @@
 """The BuildKit layer cache of one image's build job, per `Settings.cache` backend.
 
-Every platform has its own cache (see `mab.registry.cacherefs`). Reads happen on every run;
-writes only
-where `ghexpr.CACHE_WRITE` holds. `registry` and `s3` caches are named per branch: a run reads
-its branch's cache, then the default branch's, and writes its branch's (the default branch and
-tags use the plain name); a small `mab-branch` step turns the branch name into a tag-safe suffix,
-since expressions cannot replace characters. `gha` and `local` need no such step: GitHub's cache
-is already scoped per branch, with the default branch as fallback.
+Every platform has its own cache (see `mab.registry.cacherefs`). Every run reads it; only runs
+where `ghexpr.CACHE_WRITE` holds (pushes and manual runs on the default branch) write it. So
+`registry` and `s3` caches have one name per image and platform: no per-branch copy, since the
+workflow builds other branches only for pull requests, which never write. `gha` and `local`
+caches are GitHub's, which scopes them per branch with the default branch's as fallback.
 """
 
 from __future__ import annotations
@@ -21,22 +19,11 @@ from mab.registry import cacherefs
 from . import ghexpr
 from .steps import Ignore, action_step, run_step
 
-BRANCH_STEP = "mab-branch"
-SUFFIX = f"${{{{ steps.{BRANCH_STEP}.outputs.suffix }}}}"
 CACHE_POISONING = Ignore(
     "cache-poisoning",
-    "saved only by pushes and manual runs on this repository's branches;"
-    " pull requests and tags restore read-only",
+    "saved only by pushes and manual runs on the default branch;"
+    " pull requests, tags and other branches restore read-only",
 )
-
-_BRANCH_SCRIPT = """
-suffix=""
-if [ "$MAB_REF_TYPE" != "tag" ] && [ "$MAB_REF_NAME" != "$MAB_DEFAULT_BRANCH" ]; then
-  slug="$(printf '%s' "$MAB_REF_NAME" | tr '[:upper:]' '[:lower:]' | tr -c 'a-z0-9._-' '-')"
-  suffix="-$(printf '%s' "$slug" | cut -c1-48)"
-fi
-echo "suffix=$suffix" >> "$GITHUB_OUTPUT"
-"""
 
 _ROTATE_SCRIPT = """
 for dir in $MAB_CACHE_DIRS; do
@@ -58,21 +45,6 @@ class LayerCache:
     env: dict[str, str] = field(default_factory=dict)  # env of the build steps
 
 
-def branch_step(settings: Settings) -> CommentedMap:
-    return run_step(
-        BRANCH_STEP,
-        "Name this branch's layer cache",
-        _BRANCH_SCRIPT,
-        env={
-            # head_ref on pull requests; both are untrusted text, so they only reach the shell
-            # through the environment and leave it sanitized.
-            "MAB_REF_NAME": "${{ github.head_ref || github.ref_name }}",
-            "MAB_REF_TYPE": "${{ github.ref_type }}",
-            "MAB_DEFAULT_BRANCH": settings.default_branch,
-        },
-    )
-
-
 def layer_cache(
     settings: Settings,
     image_ref: str,
@@ -83,11 +55,10 @@ def layer_cache(
     """`platforms` are platforms ("linux/arm64") or one matrix expression without a slash."""
     backend = settings.cache
     if backend == "registry":
-        specs = [(p, cacherefs.registry_suffix_specs(image_ref, p, SUFFIX)) for p in platforms]
+        specs = [(p, cacherefs.registry_specs(image_ref, p)) for p in platforms]
         return LayerCache(
             tuple(s for _, spec in specs for s in spec.cache_from),
             tuple((p, spec.cache_to) for p, spec in specs),
-            before=(branch_step(settings),),
         )
     if backend == "gha":
         specs = [(p, cacherefs.gha_specs(image_name, p)) for p in platforms]
@@ -96,11 +67,10 @@ def layer_cache(
             tuple((p, spec.cache_to) for p, spec in specs),
         )
     if backend == "s3":
-        specs = [(p, cacherefs.s3_specs(settings, image_name, p, SUFFIX)) for p in platforms]
+        specs = [(p, cacherefs.s3_specs(settings, image_name, p)) for p in platforms]
         return LayerCache(
             tuple(s for _, spec in specs for s in spec.cache_from),
             tuple((p, spec.cache_to) for p, spec in specs),
-            before=(branch_step(settings),),
             env={
                 # buildx hands these to BuildKit for the s3 cache; nothing else sees them.
                 "AWS_ACCESS_KEY_ID": "${{ secrets.AWS_ACCESS_KEY_ID }}",

@@ -25,7 +25,7 @@ Strategy `qemu`
     strategy puts them, so switching strategies keeps them warm.
 
 Layer cache (`Settings.cache`), one per platform; see `layercache` and `mab.registry.cacherefs`
-    `registry`: `<image>:buildcache-<os>-<arch>[-<branch>]`, `mode=max`, OCI image manifest,
+    `registry`: `<image>:buildcache-<os>-<arch>`, `mode=max`, OCI image manifest,
     `ignore-error=true`. `gha`: a `scope` per image and platform. `local`: a directory carried by
     actions/cache. `s3`: per-platform names under the configured prefix, credentials from the
     `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` secrets.
@@ -39,8 +39,8 @@ Security
     Top-level `permissions: {}`; each job asks for `contents: read`, plus `packages: write`
     where it pushes to GHCR. Checkout never persists credentials. No expression is expanded
     inside a `run:` script; values reach scripts through `env`. Caches are written only by
-    pushes and manual runs on this repository's branches (`ghexpr.CACHE_WRITE`): pull
-    requests and tags use `actions/cache/restore` and get no `cache-to`. The full
+    pushes and manual runs on the default branch (`ghexpr.CACHE_WRITE`): pull requests, tags
+    and other branches use `actions/cache/restore` and get no `cache-to`. The full
     actions/cache steps say so beside their `uses:` line for zizmor's cache-poisoning audit.
     Registry logins happen wherever secrets exist (not on pull requests from forks). Actions
     are pinned by commit SHA with the version beside it (`Settings.pin`), from `pins`.
@@ -70,7 +70,14 @@ from ruamel.yaml.comments import CommentedMap
 from mab.config.settings import GITHUB_DEFAULT_RUNNER, Settings, platform_slug
 from mab.detection.project import Image, Project
 from mab.errors import UserError
-from mab.generators.depcache import SUGGESTED_TARGETS, DepCache, dep_caches, hash_files_expr
+from mab.generators.depcache import (
+    SUGGESTED_TARGETS,
+    DepCache,
+    dep_caches,
+    hash_files_expr,
+    split_build_outputs,
+    uncarried,
+)
 from mab.registry import cacherefs
 
 from . import ghexpr
@@ -83,6 +90,7 @@ MERGE_TIMEOUT_MINUTES = 15
 DIGEST_DIR = "${{ runner.temp }}/mab-digests"
 DEP_CACHE_ROOT = "${{ runner.temp }}/mab-cache"
 MATRIX_SLUG = "${{ matrix.slug }}"
+RUN_ID = "${{ github.run_id }}"
 # The layer caches a workflow around mab's composite action can use: `gha` needs the runner's
 # cache token, which GitHub gives JavaScript actions only, not the action's `run:` steps.
 ACTION_CACHES = ("registry",)
@@ -174,6 +182,7 @@ def workflow(project: Project, settings: Settings, *, use_action: bool = False) 
                 "workflow_dispatch": None,
             },
             "permissions": {},
+            "env": {ghexpr.DEFAULT_BRANCH_ENV: settings.default_branch},
             "concurrency": {
                 "group": CONCURRENCY_GROUP,
                 "cancel-in-progress": "${{ github.event_name == 'pull_request' }}",
@@ -534,12 +543,15 @@ def _dep_cache_steps(
     root = f"{DEP_CACHE_ROOT}{image_part}"
     hits: list[str] = []
     cache_map: dict[str, Any] = {}
-    for dep in deps:
+    for dep in split_build_outputs(deps):
         prefix = f"{key_prefix}-{dep.tool}{image_part}-"
+        locked = prefix + hash_files_expr(dep.key_files)
         inputs = {
             "path": "\n".join(f"{root}/{m.runner_dir}" for m in dep.mounts),
-            "key": prefix + hash_files_expr(dep.key_files),
-            "restore-keys": prefix,
+            # actions/cache never saves over an exact hit: build output gets a key per run,
+            # restored from the newest one with the same lockfiles, then from any.
+            "key": f"{locked}-{RUN_ID}" if dep.per_run else locked,
+            "restore-keys": f"{locked}-\n{prefix}" if dep.per_run else prefix,
         }
         step_id = f"mab-cache-{dep.tool}"
         steps.append(
@@ -588,14 +600,23 @@ def _note_missing_cache_mounts(job: CommentedMap, t: _Target, deps: tuple[DepCac
     """Say which ecosystems get no dependency cache, and how to give them one."""
     carried = {d.tool for d in deps}
     missing = [e for e in t.image.ecosystems if e not in carried]
-    if not missing:
+    lines = []
+    if missing:
+        tools = ", ".join(missing)
+        dockerfile = t.image.dockerfile
+        lines.append(f"No dependency cache for {tools}: {dockerfile} mounts no cache for it.")
+        for tool in missing:
+            target = SUGGESTED_TARGETS.get(tool)
+            if target:
+                mount = f"--mount=type=cache,target={target}"
+                lines.append(f"  {tool}: add {mount} to its install RUN.")
+        lines.append("Then run `mab init-ci` again to carry it between runs.")
+    lines.extend(
+        f"Not carried between runs: the cache mount on {m.target} (line {m.line}) starts "
+        f"from stage {m.source_stage} (from=), which only the build itself can make."
+        for m in uncarried(t.image)
+    )
+    if not lines:
         return
-    tools = ", ".join(missing)
-    lines = [f"No dependency cache for {tools}: {t.image.dockerfile} mounts no cache for it."]
-    for tool in missing:
-        target = SUGGESTED_TARGETS.get(tool)
-        if target:
-            lines.append(f"  {tool}: add --mount=type=cache,target={target} to its install RUN.")
-    lines.append("Then run `mab init-ci` again to carry it between runs.")
     text = "\n".join(lines)
     job.yaml_set_comment_before_after_key("steps", before=text, indent=4)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,7 @@ from mab.detection.project import Project
 from mab.errors import NotOwnedError, UserError
 from mab.files.merge import merge_jobs, merge_mapping, merge_workflow
 from mab.files.plan import PlannedFile, apply
+from mab.files.writeset import repo_lock
 from mab.files.yamlio import dump_roundtrip, load_roundtrip, read_text
 
 MARKER = "Managed by `mab init-ci`"
@@ -206,6 +210,20 @@ def _runner_pairs(values: tuple[str, ...], flag: str) -> tuple[tuple[str, str], 
     return tuple(pairs)
 
 
+def _one_writer_at_a_time(command: Callable[..., int]) -> Callable[..., int]:
+    """Run `command` under the repository's write lock (not for --dry-run or --check): the
+    files are read, planned and written by one run at a time, never interleaved."""
+
+    @functools.wraps(command)
+    def locked(**kwargs: Any) -> int:
+        root = Path(kwargs["root"])
+        reading_only = kwargs["dry_run"] or kwargs["check"] or not root.is_dir()
+        with nullcontext() if reading_only else repo_lock(root.resolve()):
+            return command(**kwargs)
+
+    return locked
+
+
 @click.command("init-ci")
 @click.argument("root", default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--github", "providers", flag_value="github", multiple=True, help="GitHub Actions.")
@@ -228,6 +246,7 @@ def _runner_pairs(values: tuple[str, ...], flag: str) -> tuple[tuple[str, str], 
 @click.option("--dry-run", is_flag=True, help="Print a unified diff; write nothing.")
 @click.option("--check", is_flag=True, help="Exit 1 if any file differs from what mab writes.")
 @click.option("--force", is_flag=True, help="Merge into files mab did not create.")
+@_one_writer_at_a_time
 def init_ci_command(
     root: Path,
     providers: tuple[str, ...],

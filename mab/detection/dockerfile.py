@@ -222,7 +222,14 @@ def _cache_mounts(ins: _Instruction) -> Iterator[CacheMount]:
         target = fields.get("target") or fields.get("dst") or fields.get("destination")
         if target:
             yield CacheMount(
-                target=target, line=ins.line, id=fields.get("id"), sharing=fields.get("sharing")
+                target=target,
+                line=ins.line,
+                id=fields.get("id"),
+                sharing=fields.get("sharing"),
+                uid=fields.get("uid"),
+                gid=fields.get("gid"),
+                mode=fields.get("mode"),
+                source_stage=fields.get("from"),
             )
 
 

@@ -42,6 +42,12 @@ class CacheMount:
     line: int
     id: str | None = None
     sharing: str | None = None
+    # uid, gid and mode shape the mount's first directory, and `from` its base: all four are
+    # part of how BuildKit keys the cache, so whoever carries it must pass them as written.
+    uid: str | None = None
+    gid: str | None = None
+    mode: str | None = None
+    source_stage: str | None = None  # from=
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """Files a command wants to write, and the three ways to act on them: write, diff, check.
 
-All contents are computed before anything is written, so an error leaves every file as it was.
+All contents are computed before anything is written; then every target is checked, and the
+set is written all or nothing (`writeset`), so an error leaves every file as it was. A target
+that is a symbolic link is written through to the file it points to.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 import click
 
 from mab.errors import EXIT_CHECK_FAILED
-from mab.files.yamlio import write_atomic
+from mab.files.writeset import check_writable, resolve_target, write_all
 
 
 @dataclass(frozen=True)
@@ -53,9 +55,12 @@ def apply(root: Path, files: list[PlannedFile], *, dry_run: bool, check: bool) -
         if not changed:
             click.echo("nothing to change", err=True)
         return 0
+    check_writable(root, [f.path for f in changed])
+    write_all(root, {f.path: f.new for f in changed})
     for f in changed:
-        write_atomic(root / f.path, f.new)
-        click.echo(f"{'created' if f.old is None else 'updated'} {f.path}", err=True)
+        target = resolve_target(root, f.path)
+        through = "" if target == root / f.path else f" (through the link to {target})"
+        click.echo(f"{'created' if f.old is None else 'updated'} {f.path}{through}", err=True)
     for f in files:
         if not f.changed:
             click.echo(f"unchanged {f.path}", err=True)

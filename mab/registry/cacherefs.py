@@ -106,15 +106,3 @@ def s3_specs(
     own = f"{default}{name_suffix}"
     sources = (own, default) if name_suffix else (default,)
     return CacheSpecs(sources, f"{own},mode=max,ignore-error=true")
-
-
-def registry_suffix_specs(image: str, platform: str, suffix: str) -> CacheSpecs:
-    """Like `registry_specs`, for CI, where the branch part is an expression: `suffix` expands to
-    "" on the default branch (and for tags) and to "-<branch slug>" elsewhere. Reads this
-    branch's ref, then the default branch's; writes this branch's ref."""
-    default_ref = registry_cache_ref(image, platform)
-    own = f"{default_ref}{suffix}"
-    return CacheSpecs(
-        (f"type=registry,ref={own}", f"type=registry,ref={default_ref}"),
-        f"type=registry,ref={own},{REGISTRY_EXPORT_OPTIONS}",
-    )

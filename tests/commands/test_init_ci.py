@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 from ruamel.yaml import YAML
 
-from mab.cli import main
+from tests.commands.conftest import Mab
 from tests.fixture_repos import FIXTURE_REPOS, copy_fixture_repo
 
 WORKFLOW = ".github/workflows/mab.yml"
-Run = tuple[int, str, str]
-Mab = Callable[..., Run]
-
-
-@pytest.fixture
-def mab(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
-    def run(*argv: str) -> Run:
-        with pytest.raises(SystemExit) as info:
-            main(list(argv))
-        captured = capsys.readouterr()
-        return int(info.value.code or 0), captured.out, captured.err
-
-    return run
 
 
 def tree_digest(root: Path) -> dict[str, str]:

@@ -306,3 +306,18 @@ def test_any_text_parses_without_an_error(text: str) -> None:
     info = parse_dockerfile(text, "Dockerfile")
     assert all(m.target for m in info.cache_mounts)
     assert [s.index for s in info.stages] == list(range(len(info.stages)))
+
+
+def test_cache_mount_options_that_key_the_cache_are_kept() -> None:
+    info = parse(
+        """
+        FROM node:22
+        USER node
+        RUN --mount=type=cache,target=/home/node/.npm,uid=1000,gid=1000,mode=0755 npm ci
+        RUN --mount=type=cache,target=/cache,from=seed,source=/c,ro npm run build
+        """
+    )
+    assert info.cache_mounts == (
+        CacheMount(target="/home/node/.npm", line=3, uid="1000", gid="1000", mode="0755"),
+        CacheMount(target="/cache", line=4, source_stage="seed"),
+    )

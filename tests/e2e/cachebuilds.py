@@ -2,7 +2,7 @@
 `benchmarks/cache_hits.py`.
 
 - `ci_cache_specs`: the `--cache-from`/`--cache-to` values of each platform's build job, read out
-  of the workflow `mab init-ci` writes (a push to the default branch: the branch suffix is "").
+  of the workflow `mab init-ci` writes (a push to the default branch, which writes the caches).
 - `mab_build` runs `mab build --no-tui --json` and keeps its summary; `plain_build` runs the same
   build with `docker buildx build --progress=plain`; `parse_plain` reads that text.
 - `Scenario` makes the issue's sequence of builds, each once, when first asked for.
@@ -150,7 +150,7 @@ def render(template: str, contexts: Mapping[str, Any]) -> str:
 
 def ci_cache_specs(project: Path, image: str, platforms: Sequence[str]) -> dict[str, CacheSpecs]:
     """Run `mab init-ci` on `project` and read each platform's cache values out of the native
-    strategy's build job (the matrix entry's slug, an empty branch suffix)."""
+    strategy's build job (the matrix entry's values)."""
     argv = [sys.executable, "-m", "mab", "init-ci", "--github", "--strategy", "native"]
     argv += ["--cache", "registry", "--image", image, "--platform", ",".join(platforms)]
     done = subprocess.run(argv, cwd=project, capture_output=True, text=True, check=False)
@@ -168,10 +168,7 @@ def ci_cache_specs(project: Path, image: str, platforms: Sequence[str]) -> dict[
     job, step = builds[0]
     specs = {}
     for entry in job["strategy"]["matrix"]["include"]:
-        contexts = {
-            "matrix": entry,
-            "steps": {"mab-branch": {"outputs": {"suffix": ""}}},
-        }
+        contexts = {"matrix": entry}
         sources = [render(line, contexts) for line in step["with"]["cache-from"].splitlines()]
         target = render(step["with"]["cache-to"], contexts)
         specs[entry["platform"]] = CacheSpecs(entry["platform"], tuple(sources), target)
