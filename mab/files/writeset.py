@@ -204,17 +204,23 @@ def _stage(target: Path, text: str, created_dirs: list[Path]) -> _Staged:
         created_dirs.append(d)
     old = target.read_bytes() if target.exists() else None
     mode = target.stat().st_mode & 0o777 if old is not None else 0o644
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    return _Staged(target, temp_beside(target, text.encode("utf-8"), mode), old, mode)
+
+
+def temp_beside(target: Path, data: bytes, mode: int) -> Path:
+    """`data` in full (synced to disk) in a new temporary file beside `target`, with `mode`."""
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    tmp = Path(name)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        Path(tmp).chmod(mode)
+        tmp.chmod(mode)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
-    return _Staged(target, Path(tmp), old, mode)
+    return tmp
 
 
 def _restore(done: list[_Staged]) -> None:
@@ -229,11 +235,7 @@ def _restore(done: list[_Staged]) -> None:
 
 
 def _put_back(item: _Staged) -> None:
-    fd, tmp = tempfile.mkstemp(dir=item.target.parent, prefix=f".{item.target.name}.")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(item.old or b"")
-    Path(tmp).chmod(item.mode)
-    Path(tmp).replace(item.target)
+    temp_beside(item.target, item.old or b"", item.mode).replace(item.target)
 
 
 def _discard(staged: list[_Staged], created_dirs: list[Path]) -> None:
