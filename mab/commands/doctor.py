@@ -12,7 +12,6 @@ from pathlib import Path
 
 import click
 
-from mab.commands.cache import default_image, image_reference
 from mab.config.file import load_settings
 from mab.engine.docker import DaemonFacts, daemon_facts, run_checks
 from mab.engine.doctor import (
@@ -28,6 +27,7 @@ from mab.engine.doctor import (
     requested_platforms,
 )
 from mab.errors import MabError
+from mab.registry.caches import default_image, image_reference
 from mab.registry.client import RegistryClient
 from mab.registry.manifest import EMPTY_JSON_DIGEST, OCI_INDEX, OCI_MANIFEST
 

@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 
 from mab.cli import main
-from mab.commands.cache import describe_layers, split_cache_tag, summarize
 from mab.errors import EXIT_REGISTRY, EXIT_USAGE, RegistryError
+from mab.registry.caches import describe_layers, split_cache_tag, summarize
 from mab.registry.client import RegistryClient
 from mab.registry.dockerconfig import credentials_for
 from mab.registry.manifest import Manifest, parse_manifest
