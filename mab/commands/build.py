@@ -21,7 +21,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 import click
 
@@ -33,12 +33,16 @@ from mab.engine.buildcmd import (
     shown_argv,
     with_defaults,
 )
+from mab.engine.checks import Preflight
 from mab.engine.docker import BuildResult, BuildRunner, StdoutMode, preflight
 from mab.errors import EXIT_INTERRUPTED, UserError
 from mab.progress.decoder import Event, StreamDecoder
 from mab.progress.model import BuildModel, record_header
 from mab.progress.plain import PlainPrinter
 from mab.progress.summary import Summary
+
+if TYPE_CHECKING:
+    from mab.history.session import BuildHistory
 
 OutputMode = Literal["tui", "plain", "json"]
 CI_OPTIONS = ("cache_backend", "cache_prefix", "cache_read_only")
@@ -207,7 +211,29 @@ def silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
 
 
-def run_build_plain(req: BuildRequest, mode: Literal["plain", "json"], record: str | None) -> int:
+def start_history(
+    req: BuildRequest, image: str | None, checked: Preflight | None, history: str | None
+) -> BuildHistory:
+    """The build's history session (`mab.history.session`); notices go to stderr."""
+    from mab.history.session import BuildHistory
+
+    info = checked.builder if checked is not None else None
+    return BuildHistory.start(
+        req,
+        image,
+        builder=info.name if info else "",
+        driver=info.driver if info else "",
+        history=history,
+        notice=lambda text: click.echo(f"mab: {text}", err=True),
+    )
+
+
+def run_build_plain(
+    req: BuildRequest,
+    mode: Literal["plain", "json"],
+    record: str | None,
+    history: BuildHistory | None = None,
+) -> int:
     argv = buildx_argv(req)
     click.echo("mab: " + shown_argv(argv), err=True)
     session = StreamSession(req.platforms, mode)
@@ -216,7 +242,11 @@ def run_build_plain(req: BuildRequest, mode: Literal["plain", "json"], record: s
     runner = BuildRunner(argv, session.feed, sink, stdout=stdout, stdin=reads_stdin(req))
     try:
         result = asyncio.run(run_cancellable(runner))
-        session.finish(result.exit_code, result.canceled, result.duration)
+        summary = session.finish(result.exit_code, result.canceled, result.duration)
+        if history is not None:
+            history.finish(session.model, result.duration)
+            session.summary = history.annotate(summary)
+            history.publish(session.model, req.cache_exports)
         session.report()
     except BrokenPipeError:
         silence_stdout()
@@ -290,6 +320,7 @@ def _request(ctx: click.Context, opts: dict[str, Any]) -> BuildRequest:
 @click.option("--cache-backend", type=click.Choice(["registry", "gha", "none"]), help="With --ci.")
 @click.option("--cache-prefix", metavar="REF", help="With --ci: per-platform caches under REF.")
 @click.option("--cache-read-only", is_flag=True, help="With --ci: read the caches, write none.")
+@click.option("--history", metavar="PATH", help="The build history database (or $MAB_HISTORY).")
 @click.pass_context
 def build_command(ctx: click.Context, /, **opts: Any) -> int:
     """Build CONTEXT for every platform and show each platform's steps and cache hits.
@@ -301,13 +332,15 @@ def build_command(ctx: click.Context, /, **opts: Any) -> int:
     if opts["ci"]:
         from mab.commands.build_ci import run_build_ci
 
-        return run_build_ci(req, **{k: opts[k] for k in ("record", *CI_OPTIONS)})
+        return run_build_ci(req, **{k: opts[k] for k in ("record", "history", *CI_OPTIONS)})
     root = find_root(Path.cwd())
     settings = load_settings(root)
-    req = with_defaults(req, settings, image=ci_image(root, req, settings))
-    preflight(req.platforms, req.multi_platform, list(req.cache_exports), req.builder)
+    image = ci_image(root, req, settings)
+    req = with_defaults(req, settings, image=image)
+    checked = preflight(req.platforms, req.multi_platform, list(req.cache_exports), req.builder)
     mode = output_mode(opts["as_json"], opts["no_tui"])
     run_build_app = tui_hook("run_build_app") if mode == "tui" and interactive() else None
     if run_build_app is not None:
         return int(run_build_app(req, record=opts["record"]))
-    return run_build_plain(req, "json" if mode == "json" else "plain", opts["record"])
+    history = start_history(req, image, checked, opts["history"])
+    return run_build_plain(req, "json" if mode == "json" else "plain", opts["record"], history)

@@ -33,11 +33,14 @@ from mab.commands.build import (
     load_settings,
     open_record,
     run_cancellable,
+    start_history,
 )
 from mab.engine.buildcmd import BuildRequest, buildx_argv, shown_argv, with_defaults
 from mab.engine.docker import BuildRunner, preflight
 from mab.errors import UserError
+from mab.history.session import BuildHistory
 from mab.progress import ci
+from mab.progress.model import BuildModel
 from mab.progress.plain import step_line
 from mab.progress.summary import Summary, render_table
 
@@ -106,6 +109,7 @@ def _run(req: BuildRequest, session: StreamSession, record: str | None) -> tuple
 class Ran:
     summary: Summary
     exit_code: int  # buildx's; 130 after a cancel
+    model: BuildModel | None = None
 
 
 @contextlib.contextmanager
@@ -137,7 +141,13 @@ def _quoted(env: ci.CiEnv, title: str | None = None) -> Iterator[None]:
 
 
 def _progress(
-    env: ci.CiEnv, title: str, req: BuildRequest, record: str | None, *, per_platform: bool
+    env: ci.CiEnv,
+    title: str,
+    req: BuildRequest,
+    record: str | None,
+    *,
+    per_platform: bool,
+    history: BuildHistory | None = None,
 ) -> Ran:
     """Run one build with its plain progress (in a group, on GitHub)."""
     session = StreamSession(req.platforms, "plain")
@@ -149,9 +159,12 @@ def _progress(
         finally:
             summary = session.finish(code, canceled, duration)
             session.printer.update()
+            if history is not None:
+                history.finish(session.model, duration)
+                summary = history.annotate(summary)
     if per_platform:
         _per_platform(env, session, summary)
-    return Ran(summary, 130 if canceled else code)
+    return Ran(summary, 130 if canceled else code, session.model)
 
 
 def _per_platform(env: ci.CiEnv, session: StreamSession, summary: Summary) -> None:
@@ -207,6 +220,7 @@ def run_build_ci(
     req: BuildRequest,
     *,
     record: str | None,
+    history: str | None = None,
     cache_backend: str | None,
     cache_prefix: str | None,
     cache_read_only: bool,
@@ -220,24 +234,30 @@ def run_build_ci(
     settings = load_settings(root)
     req = replace(req, platforms=req.platforms or settings.platforms)
     req, plan = ci_request(req, cache_backend, cache_prefix, cache_read_only)
+    image = ci_image(root, req, settings)
     if plan is None:  # caches named on the command line replace the defaults
-        req = with_defaults(req, settings, image=ci_image(root, req, settings))
-    preflight(req.platforms, req.multi_platform, list(req.cache_exports), req.builder)
+        req = with_defaults(req, settings, image=image)
+    checked = preflight(req.platforms, req.multi_platform, list(req.cache_exports), req.builder)
+    session = start_history(req, image, checked, history)
     metadata_path = env.report_dir / METADATA_FILE
     with contextlib.suppress(OSError):
         metadata_path.parent.mkdir(parents=True, exist_ok=True)
         metadata_path.unlink(missing_ok=True)
     req = _with_metadata(req, metadata_path)
     title = f"Build {', '.join(req.platforms) or 'the image'}"
-    ran = _progress(env, title, req, record, per_platform=True)
+    ran = _progress(env, title, req, record, per_platform=True, history=session)
     summary = ran.summary
     digest, reference = ci.built_reference(_read(metadata_path), req.tags)
     path = report(env, summary, digest, reference)
     with _quoted(env):  # the table quotes the failed step's output
         _out("\n" + render_table(summary).rstrip("\n"))
     _out(f"mab: summary: {path}")
+    exported = req.cache_exports
     if ran.exit_code == 0 and plan is not None and plan.exports:
         _export_caches(env, replace(req, extra_args=()), plan)
+        exported = tuple(spec for _, spec in plan.exports)
+    if ran.model is not None and not cache_read_only:
+        session.publish(ran.model, exported)
     if ran.exit_code not in (0, 130) and env.github:
         error = summary.error
         where = error.step if error and error.step else "the build"

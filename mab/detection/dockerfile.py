@@ -256,3 +256,12 @@ def _is_whole_tree(source: str) -> bool:
     while normalized.startswith("./"):
         normalized = normalized[2:]
     return normalized.rstrip("/") in _WHOLE_TREE
+
+
+# Public names for other readers of Dockerfiles (mab.history.fingerprint).
+Instruction = _Instruction
+instructions = _instructions
+split_words = _split
+leading_flags = _flags
+arg_declarations = _arg_declarations
+json_words = _json_words

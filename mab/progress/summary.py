@@ -7,6 +7,7 @@ summary (GitHub's `$GITHUB_STEP_SUMMARY`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,8 @@ class StepSummary:
     state: StepState
     duration_s: float | None
     is_from: bool = False
+    # Why it missed the cache, per platform (`mab.history.why.Why.to_json()`), when known.
+    why: Mapping[str, Mapping[str, str]] | None = None
 
     @property
     def label(self) -> str:
@@ -50,7 +53,7 @@ class StepSummary:
             "instruction": self.instruction,
             "state": str(self.state),
             "duration_s": _round(self.duration_s),
-        }
+        } | ({"why": {p: dict(w) for p, w in self.why.items()}} if self.why else {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +263,11 @@ def render_table(summary: Summary) -> str:
     if misses:
         out.append("First cache miss:")
         width = max(len(p.platform) for p in misses)
-        out += [f"  {p.platform.ljust(width)}  {m.label}" for p in misses if (m := p.first_miss)]
+        for p in misses:
+            if (m := p.first_miss) is not None:
+                why = _why(m, p.platform)
+                out.append(f"  {p.platform.ljust(width)}  {m.label}")
+                out += [f"  {''.ljust(width)}    why: {why}"] if why else []
     if summary.slowest:
         out.append("Slowest steps:")
         out += [f"  {_seconds(s.duration_s):>7}  {_where(s)}{s.label}" for s in summary.slowest]
@@ -269,6 +276,15 @@ def render_table(summary: Summary) -> str:
         out.append(f"  {summary.error.message}")
         out += [f"  | {line}" for line in summary.error.log_tail]
     return "\n".join(out) + "\n"
+
+
+def _why(step: StepSummary, platform: str) -> str:
+    found = (step.why or {}).get(platform)
+    if not found:
+        return ""
+    text = f"{found.get('cause', '').replace('_', ' ')}: {found.get('detail', '')}"
+    root = found.get("root")
+    return f"{text} (the misses began at {root})" if root else text
 
 
 def _cell(text: str) -> str:
@@ -318,7 +334,11 @@ def render_markdown(summary: Summary) -> str:
             if step is not None:
                 where = f"{step.stage} {step.index}/{step.total}".strip()
                 instruction = _code(_first_line(step.instruction))
-                out.append(f"- {_code(p.platform)}: {_cell(where)} {instruction} ({step.state})")
+                why = _why(step, p.platform)
+                why = f" — why: {_cell(why)}" if why else ""
+                out.append(
+                    f"- {_code(p.platform)}: {_cell(where)} {instruction} ({step.state}){why}"
+                )
         out.append("")
     if summary.slowest:
         out += ["**Slowest steps**", "", "| Step | Platforms | Duration |", "| --- | --- | ---: |"]

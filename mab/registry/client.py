@@ -257,6 +257,35 @@ class RegistryClient:
             self._send("DELETE", path, (repository, "delete"), MAX_SMALL_BYTES)
         return True
 
+    def push_blob(self, repository: str, data: bytes) -> str:
+        """Upload a blob (skipped when the registry has it); returns its digest."""
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        self._ensure_blob(repository, data, digest)
+        return digest
+
+    def get_blob(self, repository: str, digest: str, limit: int = MAX_SMALL_BYTES) -> bytes:
+        """A blob's bytes, checked against its digest."""
+        where = f"blob {digest} of {self.registry}/{repository}"
+        r = self._send("GET", f"/v2/{repository}/blobs/{digest}", (repository, "pull"), limit)
+        if r.status_code != 200:
+            raise self._status_error(r, where)
+        if "sha256:" + hashlib.sha256(r.body).hexdigest() != digest:
+            raise self._malformed(r, f"{where}: its bytes do not match its digest")
+        return r.body
+
+    def put_manifest(self, repository: str, tag: str, media_type: str, body: bytes) -> str | None:
+        """Push a manifest under a tag: its digest, or None when the registry rejects that
+        kind of manifest (400/415, MANIFEST_INVALID, UNSUPPORTED) so a caller can fall back."""
+        path = f"/v2/{repository}/manifests/{tag}"
+        headers = {"Content-Type": media_type}
+        scope: tuple[str, Action] = (repository, "push")
+        r = self._send("PUT", path, scope, MAX_SMALL_BYTES, headers=headers, content=body)
+        if r.status_code in (400, 415) or r.json_error().get("code") in _REJECTIONS:
+            return None
+        if r.status_code not in (200, 201):
+            raise self._status_error(r, f"pushing {repository}:{tag}")
+        return "sha256:" + hashlib.sha256(body).hexdigest()
+
     def _ensure_blob(self, repository: str, data: bytes, digest: str) -> None:
         scope: tuple[str, Action] = (repository, "push")
         r = self._send("HEAD", f"/v2/{repository}/blobs/{digest}", scope, 0)
@@ -271,7 +300,7 @@ class RegistryClient:
         headers = {"Content-Type": "application/octet-stream"}
         r = self._send("PUT", url, scope, MAX_SMALL_BYTES, headers=headers, content=data)
         if r.status_code not in (201, 204):
-            raise self._status_error(r, f"uploading a test blob to {repository}")
+            raise self._status_error(r, f"uploading a blob to {repository}")
 
     # -- HTTP with auth, retries and limits
 

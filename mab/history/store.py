@@ -1,0 +1,403 @@
+"""The history database: the one module that speaks SQLite (stdlib `sqlite3`).
+
+Where: `--history PATH`, else `$MAB_HISTORY`, else `history.sqlite3` in the platformdirs state
+directory (`~/.local/state/mab` on Linux). `MAB_HISTORY=off` turns recording off.
+WAL journal, one `BEGIN IMMEDIATE` transaction per write (concurrent builds queue for a few
+milliseconds; a writer killed mid-way leaves the last committed state), the schema version in
+`PRAGMA user_version`, migrated forward on open. Records are stored as zlib-compressed compact
+JSON (no logs), so a build costs a few kilobytes.
+
+Typed query API (for `mab history`, `mab why`, the TUI and `mab metrics`):
+
+- `HistoryStore.open(path)`; `add(record, whys) -> int` (the build id);
+- `builds(image=, platform=, since=, limit=) -> list[BuildRow]` newest first, with per-platform
+  `PlatformStat` (steps, cached, hit ratio, duration) and no record decoding: fast listing;
+- `record(id_or_uid) -> BuildRecord`; `row(id_or_uid) -> BuildRow`;
+- `previous(image, platform, target, before)`: the last comparable build before a time;
+- `misses_by_cause(image=, since=) -> list[MissCount]` (platform, cause, count);
+- `remove(id)`, `prune(keep)`.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mab.errors import UserError
+from mab.history.record import BuildRecord, RecordError, compress, decompress
+from mab.history.why import Why
+
+ENV = "MAB_HISTORY"
+OFF = "off"
+FILE_NAME = "history.sqlite3"
+BUSY_TIMEOUT_S = 30.0
+
+_SCHEMA_V1 = """
+CREATE TABLE builds (
+    id INTEGER PRIMARY KEY,
+    uid TEXT NOT NULL UNIQUE,
+    started_at REAL NOT NULL,
+    duration_s REAL NOT NULL,
+    outcome TEXT NOT NULL,
+    image TEXT NOT NULL,
+    target TEXT NOT NULL,
+    source TEXT NOT NULL,
+    git_commit TEXT NOT NULL,
+    git_branch TEXT NOT NULL,
+    builder TEXT NOT NULL,
+    stats TEXT NOT NULL,
+    record BLOB NOT NULL
+);
+CREATE INDEX builds_by_time ON builds (started_at);
+CREATE INDEX builds_by_image ON builds (image, started_at);
+CREATE TABLE platform_stats (
+    build_id INTEGER NOT NULL REFERENCES builds (id) ON DELETE CASCADE,
+    platform TEXT NOT NULL,
+    steps INTEGER NOT NULL,
+    cached INTEGER NOT NULL,
+    duration_s REAL NOT NULL,
+    PRIMARY KEY (build_id, platform)
+) WITHOUT ROWID;
+CREATE INDEX platform_stats_by_platform ON platform_stats (platform, build_id);
+CREATE TABLE misses (
+    build_id INTEGER NOT NULL REFERENCES builds (id) ON DELETE CASCADE,
+    platform TEXT NOT NULL,
+    step TEXT NOT NULL,
+    cause TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    PRIMARY KEY (build_id, platform, step)
+) WITHOUT ROWID;
+CREATE INDEX misses_by_cause ON misses (cause);
+"""
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1,)  # MIGRATIONS[n] takes version n to n + 1
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class HistoryError(UserError):
+    """The history database cannot be opened, read or written."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformStat:
+    platform: str
+    steps: int
+    cached: int
+    duration_s: float
+
+    @property
+    def hit_ratio(self) -> float | None:
+        return self.cached / self.steps if self.steps else None
+
+
+@dataclass(frozen=True, slots=True)
+class BuildRow:
+    id: int
+    uid: str
+    started_at: float
+    duration_s: float
+    outcome: str
+    image: str
+    target: str
+    source: str
+    git_commit: str
+    git_branch: str
+    builder: str
+    platforms: tuple[PlatformStat, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MissCount:
+    platform: str
+    cause: str
+    count: int
+
+
+def default_path(
+    explicit: str | None = None, environ: Mapping[str, str] | None = None
+) -> Path | None:
+    """The database to use; None when recording is off (`MAB_HISTORY=off`)."""
+    environ = os.environ if environ is None else environ
+    chosen = explicit or environ.get(ENV)
+    if chosen:
+        return None if chosen == OFF else Path(chosen).expanduser()
+    from platformdirs import user_state_dir
+
+    return Path(user_state_dir("mab")) / FILE_NAME
+
+
+def _stats_text(stats: tuple[PlatformStat, ...]) -> str:
+    return ";".join(f"{s.platform} {s.steps} {s.cached} {s.duration_s:.3f}" for s in stats)
+
+
+def _parse_stats(text: str) -> tuple[PlatformStat, ...]:
+    out = []
+    for part in text.split(";") if text else ():
+        platform, steps, cached, duration = part.split(" ")
+        out.append(PlatformStat(platform, int(steps), int(cached), float(duration)))
+    return tuple(out)
+
+
+def platform_stats(record: BuildRecord) -> tuple[PlatformStat, ...]:
+    out = []
+    for p in record.platforms:
+        counted = record.counted(p)
+        cached = sum(s.state == "cached" for s in counted)
+        out.append(PlatformStat(p, len(counted), cached, record.platform_duration(p)))
+    return tuple(out)
+
+
+_ROW = (
+    "id, uid, started_at, duration_s, outcome, image, target, source, git_commit, git_branch, "
+    "builder, stats"
+)
+
+
+class HistoryStore:
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> HistoryStore:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            store = cls(conn, path)
+            store._migrate()
+        except (sqlite3.Error, OSError) as exc:
+            raise HistoryError(
+                f"{path}: cannot open the build history: {exc}",
+                hint=f"move the file away (mab starts a new one), or point {ENV}=PATH elsewhere",
+            ) from None
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise sqlite3.DatabaseError(
+                f"schema version {version} is newer than this mab knows ({SCHEMA_VERSION})"
+            )
+        with self._write() as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]  # another process?
+            for step in MIGRATIONS[version:]:
+                for statement in step.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    # ------------------------------------------------------------------ writing
+
+    def add(self, record: BuildRecord, whys: Mapping[str, Mapping[str, Why]] | None = None) -> int:
+        """Store a record (replacing one with the same uid); returns its build id."""
+        stats = platform_stats(record)
+        try:
+            with self._write() as conn:
+                conn.execute("DELETE FROM builds WHERE uid = ?", (record.uid,))
+                cursor = conn.execute(
+                    "INSERT INTO builds (uid, started_at, duration_s, outcome, image, target, "
+                    "source, git_commit, git_branch, builder, stats, record) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        record.uid,
+                        record.started_at,
+                        record.duration_s,
+                        record.outcome,
+                        record.image,
+                        record.target,
+                        record.source,
+                        record.git_commit,
+                        record.git_branch,
+                        record.builder,
+                        _stats_text(stats),
+                        compress(record),
+                    ),
+                )
+                build_id = int(cursor.lastrowid or 0)
+                conn.executemany(
+                    "INSERT INTO platform_stats VALUES (?, ?, ?, ?, ?)",
+                    [(build_id, s.platform, s.steps, s.cached, s.duration_s) for s in stats],
+                )
+                conn.executemany(
+                    "INSERT INTO misses VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (build_id, platform, sid, w.cause, w.detail)
+                        for platform, steps in (whys or {}).items()
+                        for sid, w in steps.items()
+                    ],
+                )
+        except sqlite3.Error as exc:
+            raise HistoryError(f"{self.path}: cannot store the build: {exc}") from None
+        return build_id
+
+    def remove(self, build_id: int) -> bool:
+        with self._write() as conn:
+            return conn.execute("DELETE FROM builds WHERE id = ?", (build_id,)).rowcount > 0
+
+    def prune(self, keep: int) -> int:
+        """Keep the newest `keep` builds; returns how many were removed."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                "DELETE FROM builds WHERE id NOT IN "
+                "(SELECT id FROM builds ORDER BY started_at DESC, id DESC LIMIT ?)",
+                (max(0, keep),),
+            )
+            return cursor.rowcount
+
+    # ------------------------------------------------------------------ reading
+
+    def builds(
+        self,
+        *,
+        image: str | None = None,
+        platform: str | None = None,
+        since: float | None = None,
+        limit: int | None = None,
+    ) -> list[BuildRow]:
+        """Builds newest first (registry copies included; `source` tells them apart)."""
+        where: list[str] = []
+        args: list[object] = []
+        if image is not None:
+            where.append("image = ?")
+            args.append(image)
+        if since is not None:
+            where.append("started_at >= ?")
+            args.append(since)
+        if platform is not None:
+            where.append("id IN (SELECT build_id FROM platform_stats WHERE platform = ?)")
+            args.append(platform)
+        sql = f"SELECT {_ROW} FROM builds"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY started_at DESC, id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [_row(r) for r in self.conn.execute(sql, args)]
+
+    def row(self, key: str | int) -> BuildRow:
+        found = self._find(key, _ROW)
+        return _row(found)
+
+    def record(self, key: str | int) -> BuildRecord:
+        found = self._find(key, "record")
+        try:
+            return decompress(bytes(found[0]))
+        except RecordError as exc:
+            raise HistoryError(f"build {key}: {exc}") from None
+
+    def has(self, uid: str) -> bool:
+        return (
+            self.conn.execute("SELECT 1 FROM builds WHERE uid = ?", (uid,)).fetchone() is not None
+        )
+
+    def _find(self, key: str | int, columns: str) -> Any:
+        text = str(key).lstrip("#")
+        if text.isdigit():
+            found = self.conn.execute(f"SELECT {columns} FROM builds WHERE id = ?", (int(text),))
+        elif text == "last":
+            found = self.conn.execute(
+                f"SELECT {columns} FROM builds WHERE source != 'registry' "
+                "ORDER BY started_at DESC, id DESC LIMIT 1"
+            )
+        else:
+            found = self.conn.execute(
+                f"SELECT {columns} FROM builds WHERE uid LIKE ? ORDER BY id DESC LIMIT 2",
+                (text + "%",),
+            )
+        rows = found.fetchall()
+        if len(rows) != 1:
+            what = "no build" if not rows else "more than one build"
+            raise HistoryError(
+                f"{what} matches {key!r} in {self.path}",
+                hint="`mab history` lists the builds and their ids",
+            )
+        return tuple(rows[0])
+
+    def previous(
+        self, image: str, platform: str, target: str, before: float, exclude: str = ""
+    ) -> BuildRecord | None:
+        """The last build of `image` for `platform` before `before`, the same target first."""
+        for same_target in (True, False):
+            sql = (
+                "SELECT b.record FROM builds b JOIN platform_stats s ON s.build_id = b.id "
+                "WHERE b.image = ? AND s.platform = ? AND b.started_at < ? AND b.uid != ? "
+                "AND b.source != 'registry'"
+            )
+            args: list[object] = [image, platform, before, exclude]
+            if same_target:
+                sql += " AND b.target = ?"
+                args.append(target)
+            sql += " ORDER BY b.started_at DESC, b.id DESC LIMIT 1"
+            found = self.conn.execute(sql, args).fetchone()
+            if found is not None:
+                try:
+                    return decompress(found[0])
+                except RecordError:
+                    return None
+        return None
+
+    def misses_by_cause(
+        self, *, image: str | None = None, since: float | None = None
+    ) -> list[MissCount]:
+        sql = (
+            "SELECT m.platform, m.cause, COUNT(*) FROM misses m JOIN builds b ON b.id = m.build_id "
+            "WHERE b.source != 'registry'"
+        )
+        args: list[object] = []
+        if image is not None:
+            sql += " AND b.image = ?"
+            args.append(image)
+        if since is not None:
+            sql += " AND b.started_at >= ?"
+            args.append(since)
+        sql += " GROUP BY m.platform, m.cause ORDER BY m.platform, COUNT(*) DESC"
+        return [MissCount(p, c, int(n)) for p, c, n in self.conn.execute(sql, args)]
+
+    def count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM builds").fetchone()[0])
+
+
+def _row(r: Any) -> BuildRow:
+    return BuildRow(
+        id=int(r[0]),
+        uid=str(r[1]),
+        started_at=float(r[2]),
+        duration_s=float(r[3]),
+        outcome=str(r[4]),
+        image=str(r[5]),
+        target=str(r[6]),
+        source=str(r[7]),
+        git_commit=str(r[8]),
+        git_branch=str(r[9]),
+        builder=str(r[10]),
+        platforms=_parse_stats(str(r[11])),
+    )
