@@ -23,6 +23,8 @@ def cli() -> None:
     mab replay    show a recorded build stream again
     mab doctor    check docker, buildx, the builder, emulators and the registry
     mab cache     list, inspect and remove the registry layer caches
+    mab history   the builds recorded here: hit ratios, durations, steps, diffs
+    mab why       why a build's steps missed the cache, per platform
     """
 
 
@@ -30,10 +32,19 @@ def _register() -> None:
     from mab.commands.build import build_command
     from mab.commands.cache import cache_group
     from mab.commands.doctor import doctor_command
+    from mab.commands.history import history_group, why_command
     from mab.commands.init_ci import init_ci_command
     from mab.commands.replay import replay_command
 
-    for command in (init_ci_command, build_command, replay_command, cache_group, doctor_command):
+    for command in (
+        init_ci_command,
+        build_command,
+        replay_command,
+        cache_group,
+        doctor_command,
+        history_group,
+        why_command,
+    ):
         cli.add_command(command)
 
 

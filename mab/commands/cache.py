@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -14,6 +15,8 @@ from typing import Any
 import click
 
 from mab.errors import RegistryError, UserError
+from mab.history.record import BuildRecord
+from mab.history.remote import fetch_record
 from mab.registry.cacherefs import CACHE_TAG_PREFIX
 from mab.registry.caches import (
     CacheLayer,
@@ -162,10 +165,15 @@ def inspect_command(ref: str, as_json: bool) -> int:
         config, _ = cache_parts(manifest)
         cache_config = client.get_json_blob(target.repository, config.digest) if config else None
         others = _other_caches(client, target)
+        fetched = fetch_record(client, target)
     summary = summarize(target, manifest)
     layers = describe_layers(manifest, cache_config, others)
+    record = fetched.record
     if as_json:
-        _emit_json({**asdict(summary), "layer_details": [asdict(x) for x in layers]})
+        found = record.to_json() if record else None
+        _emit_json(
+            {**asdict(summary), "layer_details": [asdict(x) for x in layers], "record": found}
+        )
         return 0
     fmt = _SHORT_TYPES.get(summary.media_type, summary.media_type)
     if summary.buildkit_cache:
@@ -178,10 +186,23 @@ def inspect_command(ref: str, as_json: bool) -> int:
     click.echo(f"platform: {summary.platform or 'unknown'}")
     click.echo(f"size:     {human_size(summary.size)} in {summary.layers} layers")
     click.echo(f"updated:  {short_time(summary.updated)}")
+    click.echo(f"record:   {record_line(record) if record else fetched.notice}")
     if layers:
         click.echo("")
         click.echo(layers_table(layers))
     return 0
+
+
+def record_line(record: BuildRecord) -> str:
+    """The build that wrote the cache, from its record: when, which commit, its hit ratios."""
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(record.started_at))
+    ratios = ", ".join(
+        f"{p} {ratio * 100:.0f}% cached"
+        for p in record.platforms
+        if (ratio := record.hit_ratio(p)) is not None
+    )
+    commit = f"{record.git_branch or '-'}@{record.git_commit[:12]}" if record.git_commit else "-"
+    return f"build {record.uid[:12]} {record.outcome} {when} UTC, {commit}; {ratios}"
 
 
 @cache_group.command("rm")
