@@ -1,0 +1,171 @@
+"""The why-logic on records made by hand: each cause, most specific first."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from mab.history.record import BuildRecord, CacheImport, StepInputs, StepRecord
+from mab.history.why import explain, first_misses
+
+P = "linux/arm64"
+
+
+def step(sid: str, instruction: str, state: str, **inputs: object) -> StepRecord:
+    stage, index = sid.split("#")
+    fields: dict[str, object] = {"digest": f"d-{sid}", "own": f"o-{sid}"}
+    fields.update(inputs)
+    return StepRecord(P, stage, int(index), 3, instruction, state, 1.0, StepInputs(**fields))  # type: ignore[arg-type]
+
+
+def build(*steps: StepRecord, **kw: object) -> BuildRecord:
+    fields: dict[str, object] = {
+        "uid": "b",
+        "started_at": 2.0,
+        "duration_s": 1.0,
+        "outcome": "succeeded",
+        "image": "app",
+        "platforms": (P,),
+        "steps": steps,
+        "builder": "default",
+        "driver": "docker",
+    }
+    fields.update(kw)
+    return BuildRecord(**fields)  # type: ignore[arg-type]
+
+
+FROM = "FROM busybox:1@sha256:aaaa"
+BASE = step("s#1", FROM, "cached")
+OLD = build(
+    BASE,
+    step(
+        "s#2",
+        "COPY src/ ./src/",
+        "ran",
+        files=(("src/a.py", "1"), ("src/b.py", "2")),
+        files_digest="x",
+        parents=("s#1",),
+    ),
+    step("s#3", "RUN make", "ran", args=(("V", "1"),), parents=("s#2",)),
+    uid="a",
+    started_at=1.0,
+)
+
+
+def why_of(new: BuildRecord, old: BuildRecord | None = OLD) -> dict[str, object]:
+    return {sid: w for sid, w in explain(new, {P: old})[P].items()}
+
+
+def test_a_source_edit_names_the_file_and_cascades() -> None:
+    new = build(
+        BASE,
+        step(
+            "s#2",
+            "COPY src/ ./src/",
+            "ran",
+            files=(("src/a.py", "9"), ("src/b.py", "2"), ("src/c.py", "3")),
+            files_digest="y",
+            parents=("s#1",),
+        ),
+        step("s#3", "RUN make", "ran", args=(("V", "1"),), parents=("s#2",)),
+    )
+    whys = why_of(new)
+    assert whys["s#2"].cause == "sources_changed"  # type: ignore[attr-defined]
+    assert whys["s#2"].detail == "src/a.py changed, src/c.py added"  # type: ignore[attr-defined]
+    assert whys["s#3"].cause == "parent_missed"  # type: ignore[attr-defined]
+    assert whys["s#3"].root.startswith("s 2/3 COPY src/")  # type: ignore[attr-defined]
+    first = first_misses(new, explain(new, {P: OLD}))[P]
+    assert first is not None and first[0].id == "s#2"
+
+
+def test_a_build_arg_change_says_old_and_new() -> None:
+    new = replace(
+        OLD,
+        uid="b",
+        started_at=2.0,
+        steps=(
+            BASE,
+            replace(OLD.steps[1], state="cached"),
+            step("s#3", "RUN make", "ran", args=(("V", "2"),), parents=("s#2",)),
+        ),
+    )
+    assert why_of(new)["s#3"].detail == "V: 1 → 2"  # type: ignore[attr-defined]
+
+
+def test_hashed_values_are_compared_but_not_shown() -> None:
+    new = replace(
+        OLD,
+        uid="b",
+        steps=(
+            BASE,
+            replace(OLD.steps[1], state="cached"),
+            step("s#3", "RUN make", "ran", args=(("TOKEN", "sha256:2"),), parents=("s#2",)),
+        ),
+    )
+    assert "not kept" in why_of(new)["s#3"].detail  # type: ignore[attr-defined]
+
+
+def test_the_base_image_moved() -> None:
+    moved = step("s#1", "FROM busybox:1@sha256:bbbb", "ran")
+    new = build(moved, replace(OLD.steps[1]), replace(OLD.steps[2]))
+    whys = why_of(new)
+    assert whys["s#2"].cause == "base_moved"  # type: ignore[attr-defined]
+    assert "busybox:1 moved: sha256:aaaa → sha256:bbbb" == whys["s#2"].detail  # type: ignore[attr-defined]
+    assert whys["s#3"].cause == "parent_missed"  # type: ignore[attr-defined]
+
+
+def test_an_instruction_edit() -> None:
+    new = build(
+        BASE,
+        replace(OLD.steps[1], state="cached"),
+        step("s#3", "RUN make all", "ran", args=(("V", "1"),), parents=("s#2",)),
+    )
+    assert why_of(new)["s#3"].cause == "instruction_changed"  # type: ignore[attr-defined]
+
+
+def test_no_cache_comes_first() -> None:
+    new = replace(OLD, uid="b", no_cache=True)
+    assert {w.cause for w in why_of(new).values()} == {"cache_disabled"}  # type: ignore[attr-defined]
+
+
+def test_a_failed_import_without_an_earlier_build() -> None:
+    new = build(
+        BASE,
+        replace(OLD.steps[1]),
+        replace(OLD.steps[2]),
+        imports=(
+            CacheImport(
+                "r/app:buildcache-linux-arm64", False, "r/app:buildcache-linux-arm64: not found"
+            ),
+        ),
+    )
+    whys = why_of(new, None)
+    assert whys["s#2"].cause == "cache_unavailable"  # type: ignore[attr-defined]
+    assert whys["s#2"].detail.endswith("failed: not found")  # type: ignore[attr-defined]
+    assert whys["s#3"].cause == "parent_missed"  # type: ignore[attr-defined]
+
+
+def test_an_import_for_another_platform_does_not_count() -> None:
+    new = build(
+        BASE,
+        replace(OLD.steps[1]),
+        imports=(CacheImport("r/app:buildcache-linux-amd64", False, "not found"),),
+    )
+    assert why_of(new, None)["s#2"].cause == "unknown"  # type: ignore[attr-defined]
+
+
+def test_unchanged_inputs_on_the_same_builder_mean_the_cache_lost_it() -> None:
+    new = replace(OLD, uid="b", started_at=2.0)
+    assert why_of(new)["s#2"].cause == "cache_unavailable"  # type: ignore[attr-defined]
+    other = replace(new, builder="ci", driver="docker-container")
+    assert "another builder" in why_of(other)["s#2"].detail  # type: ignore[attr-defined]
+
+
+def test_incomplete_fingerprints_say_unknown() -> None:
+    blind = replace(OLD.steps[1], inputs=replace(OLD.steps[1].inputs, complete=False))  # type: ignore[arg-type]
+    new = build(BASE, blind)
+    assert why_of(new, build(BASE, blind, uid="a", started_at=1.0))["s#2"].cause == "unknown"  # type: ignore[attr-defined]
+
+
+def test_hits_are_not_explained() -> None:
+    new = build(BASE, replace(OLD.steps[1], state="cached"), replace(OLD.steps[2], state="cached"))
+    assert why_of(new) == {}
