@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from mab.history.record import BuildRecord, CacheImport, StepInputs, StepRecord
-from mab.history.why import explain, first_misses
+from mab.history.why import Why, explain, first_misses
 
 P = "linux/arm64"
 
@@ -51,7 +51,7 @@ OLD = build(
 )
 
 
-def why_of(new: BuildRecord, old: BuildRecord | None = OLD) -> dict[str, object]:
+def why_of(new: BuildRecord, old: BuildRecord | None = OLD) -> dict[str, Why]:
     return {sid: w for sid, w in explain(new, {P: old})[P].items()}
 
 
@@ -69,10 +69,10 @@ def test_a_source_edit_names_the_file_and_cascades() -> None:
         step("s#3", "RUN make", "ran", args=(("V", "1"),), parents=("s#2",)),
     )
     whys = why_of(new)
-    assert whys["s#2"].cause == "sources_changed"  # type: ignore[attr-defined]
-    assert whys["s#2"].detail == "src/a.py changed, src/c.py added"  # type: ignore[attr-defined]
-    assert whys["s#3"].cause == "parent_missed"  # type: ignore[attr-defined]
-    assert whys["s#3"].root.startswith("s 2/3 COPY src/")  # type: ignore[attr-defined]
+    assert whys["s#2"].cause == "sources_changed"
+    assert whys["s#2"].detail == "src/a.py changed, src/c.py added"
+    assert whys["s#3"].cause == "parent_missed"
+    assert whys["s#3"].root.startswith("s 2/3 COPY src/")
     first = first_misses(new, explain(new, {P: OLD}))[P]
     assert first is not None and first[0].id == "s#2"
 
@@ -88,7 +88,7 @@ def test_a_build_arg_change_says_old_and_new() -> None:
             step("s#3", "RUN make", "ran", args=(("V", "2"),), parents=("s#2",)),
         ),
     )
-    assert why_of(new)["s#3"].detail == "V: 1 → 2"  # type: ignore[attr-defined]
+    assert why_of(new)["s#3"].detail == "V: 1 → 2"
 
 
 def test_hashed_values_are_compared_but_not_shown() -> None:
@@ -101,16 +101,16 @@ def test_hashed_values_are_compared_but_not_shown() -> None:
             step("s#3", "RUN make", "ran", args=(("TOKEN", "sha256:2"),), parents=("s#2",)),
         ),
     )
-    assert "not kept" in why_of(new)["s#3"].detail  # type: ignore[attr-defined]
+    assert "not kept" in why_of(new)["s#3"].detail
 
 
 def test_the_base_image_moved() -> None:
     moved = step("s#1", "FROM busybox:1@sha256:bbbb", "ran")
     new = build(moved, replace(OLD.steps[1]), replace(OLD.steps[2]))
     whys = why_of(new)
-    assert whys["s#2"].cause == "base_moved"  # type: ignore[attr-defined]
-    assert "busybox:1 moved: sha256:aaaa → sha256:bbbb" == whys["s#2"].detail  # type: ignore[attr-defined]
-    assert whys["s#3"].cause == "parent_missed"  # type: ignore[attr-defined]
+    assert whys["s#2"].cause == "base_moved"
+    assert whys["s#2"].detail == "busybox:1 moved: sha256:aaaa → sha256:bbbb"
+    assert whys["s#3"].cause == "parent_missed"
 
 
 def test_an_instruction_edit() -> None:
@@ -119,12 +119,12 @@ def test_an_instruction_edit() -> None:
         replace(OLD.steps[1], state="cached"),
         step("s#3", "RUN make all", "ran", args=(("V", "1"),), parents=("s#2",)),
     )
-    assert why_of(new)["s#3"].cause == "instruction_changed"  # type: ignore[attr-defined]
+    assert why_of(new)["s#3"].cause == "instruction_changed"
 
 
 def test_no_cache_comes_first() -> None:
     new = replace(OLD, uid="b", no_cache=True)
-    assert {w.cause for w in why_of(new).values()} == {"cache_disabled"}  # type: ignore[attr-defined]
+    assert {w.cause for w in why_of(new).values()} == {"cache_disabled"}
 
 
 def test_a_failed_import_without_an_earlier_build() -> None:
@@ -139,9 +139,9 @@ def test_a_failed_import_without_an_earlier_build() -> None:
         ),
     )
     whys = why_of(new, None)
-    assert whys["s#2"].cause == "cache_unavailable"  # type: ignore[attr-defined]
-    assert whys["s#2"].detail.endswith("failed: not found")  # type: ignore[attr-defined]
-    assert whys["s#3"].cause == "parent_missed"  # type: ignore[attr-defined]
+    assert whys["s#2"].cause == "cache_unavailable"
+    assert whys["s#2"].detail.endswith("failed: not found")
+    assert whys["s#3"].cause == "parent_missed"
 
 
 def test_an_import_for_another_platform_does_not_count() -> None:
@@ -150,20 +150,20 @@ def test_an_import_for_another_platform_does_not_count() -> None:
         replace(OLD.steps[1]),
         imports=(CacheImport("r/app:buildcache-linux-amd64", False, "not found"),),
     )
-    assert why_of(new, None)["s#2"].cause == "unknown"  # type: ignore[attr-defined]
+    assert why_of(new, None)["s#2"].cause == "unknown"
 
 
 def test_unchanged_inputs_on_the_same_builder_mean_the_cache_lost_it() -> None:
     new = replace(OLD, uid="b", started_at=2.0)
-    assert why_of(new)["s#2"].cause == "cache_unavailable"  # type: ignore[attr-defined]
+    assert why_of(new)["s#2"].cause == "cache_unavailable"
     other = replace(new, builder="ci", driver="docker-container")
-    assert "another builder" in why_of(other)["s#2"].detail  # type: ignore[attr-defined]
+    assert "another builder" in why_of(other)["s#2"].detail
 
 
 def test_incomplete_fingerprints_say_unknown() -> None:
     blind = replace(OLD.steps[1], inputs=replace(OLD.steps[1].inputs, complete=False))  # type: ignore[arg-type]
     new = build(BASE, blind)
-    assert why_of(new, build(BASE, blind, uid="a", started_at=1.0))["s#2"].cause == "unknown"  # type: ignore[attr-defined]
+    assert why_of(new, build(BASE, blind, uid="a", started_at=1.0))["s#2"].cause == "unknown"
 
 
 def test_hits_are_not_explained() -> None:
