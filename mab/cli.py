@@ -25,6 +25,7 @@ def cli() -> None:
     mab cache     list, inspect and remove the registry layer caches
     mab history   the builds recorded here: hit ratios, durations, steps, diffs
     mab why       why a build's steps missed the cache, per platform
+    mab lint      find and fix what makes a Dockerfile cache-hostile
     """
 
 
@@ -34,6 +35,7 @@ def _register() -> None:
     from mab.commands.doctor import doctor_command
     from mab.commands.history import history_group, why_command
     from mab.commands.init_ci import init_ci_command
+    from mab.commands.lint import lint_command
     from mab.commands.replay import replay_command
 
     for command in (
@@ -44,6 +46,7 @@ def _register() -> None:
         doctor_command,
         history_group,
         why_command,
+        lint_command,
     ):
         cli.add_command(command)
 

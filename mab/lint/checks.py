@@ -1,0 +1,403 @@
+"""The checks behind each rule: read a Dockerfile (and its build context) and report findings,
+each with the edits that fix it when a fix cannot change what the image contains. Pure apart
+from reading context files through `Context`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from mab.lint.context import Context
+from mab.lint.edits import (
+    add_run_flags,
+    insert_after,
+    lead,
+    move_before,
+    prefix_command,
+    replace_in_lines,
+)
+from mab.lint.reader import Dockerfile, Instruction, mount_fields, words
+from mab.lint.rules import Edit, Finding
+from mab.lint.stages import Stage, declared_names, references, stages
+from mab.lint.tools import NO_CACHE_FLAGS, StageState, cache_targets, covers, installs
+
+_KNOWN_UIDS = {"node": (1000, 1000), "nobody": (65534, 65534)}
+_VOLATILE = re.compile(
+    r"(?i)(?:^|_)(?:BUILD_?DATE|BUILD_?TIME|BUILD_?TIMESTAMP|TIMESTAMP|DATE|COMMIT|"
+    r"COMMIT_?SHA|GIT_?SHA|GIT_?COMMIT|GIT_?REV|SHA|REVISION|VCS_?REF|SOURCE_?COMMIT|"
+    r"BUILD_?NUMBER|BUILD_?ID|PIPELINE_?ID|RUN_?ID|CACHE_?BUST)$"
+)
+_WHOLE_TREE = {".", "./", "*", "./*"}
+_PACKAGE_TOOLS = ("npm", "yarn", "pnpm", "pip", "uv", "poetry", "go", "cargo", "maven",
+                  "gradle", "bundler", "composer")  # fmt: skip
+
+
+def lint(dockerfile: Dockerfile, path: str, context: Context) -> list[Finding]:
+    found: list[Finding] = []
+    all_stages = stages(dockerfile)
+    for stage in all_stages:
+        found.extend(_cache_mounts(dockerfile, path, stage))
+        found.extend(_source_first(dockerfile, path, stage, context))
+        found.extend(_early_declarations(dockerfile, path, stage))
+        found.extend(_apt_update_alone(dockerfile, path, stage))
+    found.extend(_add_urls(dockerfile, path))
+    found.extend(_context_git(dockerfile, path, all_stages, context))
+    kept = [
+        f
+        for f in found
+        if f.rule not in dockerfile.file_ignores
+        and f.rule not in _instruction_at(dockerfile, f.line).ignored
+    ]
+    return sorted(kept, key=lambda f: (f.line, f.rule))
+
+
+def _instruction_at(dockerfile: Dockerfile, line: int) -> Instruction:
+    for ins in dockerfile.instructions:
+        if ins.first + 1 == line:
+            return ins
+    return dockerfile.instructions[0]
+
+
+def _mounts(ins: Instruction) -> list[dict[str, str]]:
+    return [mount_fields(v) for v in ins.flag_values("mount")]
+
+
+def _cache_targets_of(ins: Instruction) -> list[str]:
+    out = []
+    for fields in _mounts(ins):
+        if fields.get("type") == "cache":
+            target = fields.get("target") or fields.get("dst") or fields.get("destination")
+            if target:
+                out.append(target)
+    return out
+
+
+def _uid_gid(dockerfile: Dockerfile, state: StageState) -> tuple[int, int] | None:
+    user, _, group = state.user.partition(":")
+    if user.isdigit():
+        return int(user), int(group) if group.isdigit() else int(user)
+    for ins in dockerfile.instructions:
+        if ins.keyword == "RUN":
+            match = re.search(
+                r"(?:useradd|adduser)\b[^&;|\n]*?(?:-u|--uid)[= ](\d+)[^&;|\n]*\b"
+                + re.escape(user)
+                + r"\b",
+                ins.script,
+            )
+            if match:
+                uid = int(match.group(1))
+                return uid, int(group) if group.isdigit() else uid
+    return _KNOWN_UIDS.get(user)
+
+
+def _cache_mounts(dockerfile: Dockerfile, path: str, stage: Stage) -> list[Finding]:
+    found = []
+    for index, state in zip(stage.items, stage.states, strict=True):
+        ins = dockerfile.instructions[index]
+        if ins.keyword != "RUN":
+            continue
+        mounted = _cache_targets_of(ins)
+        for tool, _ in installs(ins.script):
+            targets = cache_targets(tool, state)
+            missing = [t for t in targets or () if not any(covers(tool, t, m) for m in mounted)]
+            if targets is not None and not missing:
+                continue
+            found.append(_mount_finding(dockerfile, path, ins, state, tool, missing, targets))
+    return found
+
+
+def _mount_finding(
+    dockerfile: Dockerfile,
+    path: str,
+    ins: Instruction,
+    state: StageState,
+    tool: str,
+    missing: list[str],
+    targets: tuple[str, ...] | None,
+) -> Finding:
+    if targets is None:
+        message = (
+            f"{tool} installs without a cache mount, and the home of USER {state.user} is not "
+            f"known: set ENV HOME (or the tool's cache variable) so mab can name the target"
+        )
+        return Finding("MAB101", path, ins.line, message)
+    ownership = ""
+    if not state.is_root:
+        ids = _uid_gid(dockerfile, state)
+        if ids is None:
+            message = (
+                f"{tool} installs as USER {state.user} without a cache mount for "
+                f"{', '.join(missing)}: add one with uid=/gid= of that user"
+            )
+            return Finding("MAB101", path, ins.line, message)
+        ownership = f",uid={ids[0]},gid={ids[1]}"
+    sharing = ",sharing=locked" if tool == "apt" else ""
+    flags = " ".join(f"--mount=type=cache,target={t}{sharing}{ownership}" for t in missing)
+    message = f"{tool} installs without a cache mount for {', '.join(missing)}"
+    work = dockerfile
+    extra = ""
+    if tool == "apt":
+        message += (
+            " (with sharing=locked; to keep the downloaded packages, also drop the image's "
+            "/etc/apt/apt.conf.d/docker-clean hook — not automatic, it changes the image)"
+        )
+        if not re.search(r"apt(?:-get)?\s+(?:-\S+\s+)*update\b", ins.script):
+            message += "; join the `apt-get update` to this RUN first"
+            return Finding("MAB101", path, ins.line, message)
+    flag = NO_CACHE_FLAGS.get(tool)
+    if flag and flag in ins.script:
+        if ins.heredocs:
+            return Finding("MAB101", path, ins.line, message + f"; drop {flag}")
+        pattern = re.compile(r"[ \t]+" + flag + r"\b")
+        work = _applied(work, replace_in_lines(work, ins, pattern, ""))
+        extra = f"; {flag} is dropped"
+    if tool == "uv" and "UV_LINK_MODE" not in state.env and "UV_LINK_MODE" not in ins.script:
+        work = _applied(work, _uv_link_mode(work, ins))
+        extra += "; UV_LINK_MODE=copy set for uv"
+    if tool == "composer" and not any(
+        v in state.env for v in ("COMPOSER_CACHE_DIR", "COMPOSER_HOME")
+    ):
+        prefix = prefix_command(work, ins, f"COMPOSER_CACHE_DIR={missing[0]} ")
+        if prefix is None:
+            return Finding("MAB101", path, ins.line, message)
+        work = _applied(work, (prefix,))
+        extra += "; COMPOSER_CACHE_DIR set to it"
+    first = add_run_flags(work, ins, flags)
+    if first is None:
+        return Finding("MAB101", path, ins.line, message)
+    work = _applied(work, (first,))
+    edits = tuple(
+        Edit(i, i + 1, (work.lines[i],))
+        for i in range(ins.first, ins.last + 1)
+        if work.lines[i] != dockerfile.lines[i]
+    )
+    return Finding("MAB101", path, ins.line, message + extra, edits)
+
+
+def _applied(dockerfile: Dockerfile, edits: tuple[Edit, ...]) -> Dockerfile:
+    """`dockerfile` with single-line replacements applied (positions stay valid)."""
+    lines = list(dockerfile.lines)
+    for edit in edits:
+        lines[edit.start : edit.stop] = edit.new
+    return replace(dockerfile, lines=tuple(lines))
+
+
+def _uv_link_mode(dockerfile: Dockerfile, ins: Instruction) -> tuple[Edit, ...]:
+    pattern = re.compile(r"(?<![\w./-])(uv\s+(?:sync|pip\s+install)\b)")
+    for index in range(ins.first, ins.last + 1):
+        line = dockerfile.lines[index]
+        new = pattern.sub(r"UV_LINK_MODE=copy \1", line, count=1)
+        if new != line:
+            return (Edit(index, index + 1, (new,)),)
+    return ()
+
+
+def _whole_tree_copy(ins: Instruction) -> str | None:
+    """The destination of a `COPY . <dest>` from the build context, else None."""
+    if ins.keyword not in ("COPY", "ADD") or ins.flag_values("from") or ins.args.startswith("["):
+        return None
+    parts = words(ins.args)
+    if len(parts) < 2 or not any(p in _WHOLE_TREE for p in parts[:-1]):
+        return None
+    return parts[-1]
+
+
+def _requirement_file(script: str) -> str | None:
+    match = re.search(r"(?:-r|--requirement)[ =](\S+)", script)
+    return match.group(1) if match else None
+
+
+def _pure_install(ins: Instruction, tool: str) -> bool:
+    """The RUN does nothing but the install (so it can move)."""
+    if ins.heredocs or ins.args.startswith("[") or any(k != "mount" for k, _ in ins.flags):
+        return False
+    script = ins.args.strip()
+    if re.search(r"&&|;|\|\||\||`|\$\(", script):
+        return False
+    return {
+        "go": re.fullmatch(r"go\s+mod\s+download(\s+-x)?", script) is not None,
+        "npm": re.fullmatch(r"npm\s+(ci|install|i)(\s+--?[\w-]+(=\S+)?)*", script) is not None,
+        "yarn": re.fullmatch(r"yarn(\s+install)?(\s+--[\w-]+)*", script) is not None,
+        "pnpm": re.fullmatch(r"pnpm\s+(install|i)(\s+--[\w-]+)*", script) is not None,
+        "pip": re.fullmatch(r"(pip3?|python3?\s+-m\s+pip)\s+install(\s+\S+)*", script) is not None,
+    }.get(tool, False)
+
+
+def _source_first(
+    dockerfile: Dockerfile, path: str, stage: Stage, context: Context
+) -> list[Finding]:
+    found: list[Finding] = []
+    copied_at: int | None = None
+    dest = ""
+    for position, index in enumerate(stage.items):
+        ins = dockerfile.instructions[index]
+        whole = _whole_tree_copy(ins)
+        if whole is not None and copied_at is None:
+            copied_at, dest = position, whole
+            continue
+        if copied_at is None or ins.keyword != "RUN":
+            continue
+        tools = [t for t, _ in installs(ins.script) if t in _PACKAGE_TOOLS]
+        if not tools:
+            continue
+        copy = dockerfile.instructions[stage.items[copied_at]]
+        between = [dockerfile.instructions[i] for i in stage.items[copied_at + 1 : position]]
+        message = (
+            f"line {copy.line} copies the whole source before this {tools[0]} install: every "
+            f"source change re-runs it; copy the manifest and lockfile first"
+        )
+        edits: tuple[Edit, ...] = ()
+        files = context.manifest_only(tools[0], _requirement_file(ins.script))
+        if (
+            len(tools) == 1
+            and files
+            and _pure_install(ins, tools[0])
+            and all(b.keyword in ("LABEL", "EXPOSE", "COPY", "ADD") for b in between)
+        ):
+            edits = _copy_manifests_first(dockerfile, copy, ins, files, dest)
+        found.append(Finding("MAB102", path, ins.line, message, edits))
+        break
+    return found
+
+
+def _copy_manifests_first(
+    dockerfile: Dockerfile, copy: Instruction, run: Instruction, files: tuple[str, ...], dest: str
+) -> tuple[Edit, ...]:
+    keyword = dockerfile.lines[copy.first].lstrip()[: len(copy.keyword)]
+    keyword = "COPY" if keyword.isupper() else "copy"
+    kept_flags = " ".join(f"--{k}={v}" for k, v in copy.flags if k in ("chown", "chmod", "link"))
+    target = dest if dest.endswith("/") or dest == "." else dest + "/"
+    target = "./" if target == "." else target
+    indent = dockerfile.lines[copy.first][
+        : len(dockerfile.lines[copy.first]) - len(dockerfile.lines[copy.first].lstrip())
+    ]
+    line = " ".join(p for p in (keyword, kept_flags, *files, target) if p)
+    at = lead(dockerfile, copy)
+    delete, insert = move_before(dockerfile, run, at)
+    new_copy = Edit(at, at, (indent + line + dockerfile.newline,))
+    return (new_copy, insert, delete)
+
+
+def _first_use(dockerfile: Dockerfile, stage: Stage, after: int, names: set[str]) -> int | None:
+    for position in range(after + 1, len(stage.items)):
+        if references(dockerfile.instructions[stage.items[position]], names):
+            return position
+    return None
+
+
+def _early_declarations(dockerfile: Dockerfile, path: str, stage: Stage) -> list[Finding]:
+    found = []
+    for position, index in enumerate(stage.items):
+        ins = dockerfile.instructions[index]
+        if ins.keyword not in ("ARG", "ENV"):
+            continue
+        names = {n for n, _ in declared_names(ins)}
+        if not names:
+            continue
+        volatile = {n for n in names if _VOLATILE.search(n)}
+        platform = {n for n in names if n.startswith("TARGET")} if ins.keyword == "ARG" else set()
+        if volatile == names:
+            rule, flagged = "MAB103", volatile
+        elif stage.cross_compiles and platform == names:
+            rule, flagged = "MAB107", platform
+        else:
+            continue
+        use = _first_use(dockerfile, stage, position, flagged)
+        stop = len(stage.items) if use is None else use
+        skipped = [
+            dockerfile.instructions[i]
+            for i in stage.items[position + 1 : stop]
+            if dockerfile.instructions[i].keyword == "RUN"
+        ]
+        if rule == "MAB107":
+            skipped = [
+                r
+                for r in skipped
+                if any(t != "go" or "go mod" in r.script for t, _ in installs(r.script))
+            ]
+        if not skipped:
+            continue
+        what = ", ".join(sorted(flagged))
+        if rule == "MAB103":
+            message = (
+                f"{ins.keyword} {what} changes every build and is declared before "
+                f"{len(skipped)} RUN step(s) that do not use it (line {skipped[0].line})"
+            )
+        else:
+            message = (
+                f"ARG {what} before the install at line {skipped[0].line} in a stage that runs "
+                f"on the build platform: it runs once per target platform"
+            )
+        edits: tuple[Edit, ...]
+        if use is None:
+            last = dockerfile.instructions[stage.items[-1]]
+            moved = tuple(dockerfile.lines[ins.first : ins.last + 1])
+            edits = (Edit(ins.first, ins.last + 1), insert_after(dockerfile, last, moved))
+        else:
+            target = dockerfile.instructions[stage.items[use]]
+            edits = move_before(dockerfile, ins, lead(dockerfile, target))
+        found.append(Finding(rule, path, ins.line, message, edits))
+    return found
+
+
+def _apt_update_alone(dockerfile: Dockerfile, path: str, stage: Stage) -> list[Finding]:
+    found = []
+    runs = [dockerfile.instructions[i] for i in stage.items]
+    runs = [r for r in runs if r.keyword == "RUN"]
+    for n, ins in enumerate(runs):
+        script = ins.script
+        if not re.search(r"apt(?:-get)?\s+(?:-\S+\s+)*update\b", script):
+            continue
+        if any(t == "apt" for t, _ in installs(script)):
+            continue
+        message = "apt-get update runs in its own RUN: later installs reuse stale lists"
+        later = runs[n + 1] if n + 1 < len(runs) else None
+        edits: tuple[Edit, ...] = ()
+        alone = re.fullmatch(r"apt-get\s+(?:-\S+\s+)*update(?:\s+-\S+)*", ins.args.strip())
+        if (
+            later is not None
+            and alone
+            and not ins.flags
+            and not ins.heredocs
+            and any(t == "apt" for t, _ in installs(later.script))
+        ):
+            prefix = prefix_command(dockerfile, later, ins.args.strip() + " && ")
+            if prefix is not None:
+                edits = (Edit(lead(dockerfile, ins), ins.last + 1), prefix)
+        found.append(Finding("MAB105", path, ins.line, message, edits))
+    return found
+
+
+def _add_urls(dockerfile: Dockerfile, path: str) -> list[Finding]:
+    found = []
+    for ins in dockerfile.instructions:
+        if ins.keyword != "ADD" or ins.flag_values("checksum"):
+            continue
+        urls = [
+            w
+            for w in words(ins.args)[:-1]
+            if re.match(r"https?://", w) and not w.split("#")[0].endswith(".git")
+        ]
+        if urls:
+            message = f"ADD {urls[0]} has no --checksum: add --checksum=sha256:<digest>"
+            found.append(Finding("MAB104", path, ins.line, message))
+    return found
+
+
+def _context_git(
+    dockerfile: Dockerfile, path: str, all_stages: list[Stage], context: Context
+) -> list[Finding]:
+    for stage in all_stages:
+        for index in stage.items:
+            ins = dockerfile.instructions[index]
+            if _whole_tree_copy(ins) is None:
+                continue
+            if not context.lets_git_in():
+                return []
+            if context.dockerignore() is None:
+                message = "COPY of the whole context with no .dockerignore: .git and build "
+                message += "outputs are copied, so every commit busts this layer"
+            else:
+                message = "the .dockerignore lets .git in: every commit busts this layer"
+            return [Finding("MAB106", path, ins.line, message + "; add .git to .dockerignore")]
+    return []

@@ -1,0 +1,111 @@
+"""What the linter reads from the build context besides the Dockerfile: `.dockerignore`, which
+lockfiles exist, and whether an install needs more than its manifest (install scripts,
+local requirements). A missing context answers "unknown", which turns automatic fixes off."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+# Files each tool's install reads, in the order a COPY should list them.
+MANIFESTS: dict[str, tuple[str, ...]] = {
+    "npm": ("package.json", "package-lock.json", "npm-shrinkwrap.json"),
+    "yarn": ("package.json", "yarn.lock"),
+    "pnpm": ("package.json", "pnpm-lock.yaml"),
+    "go": ("go.mod", "go.sum"),
+}
+_LIFECYCLE = ("preinstall", "install", "postinstall", "prepare", "prepublish")
+_LOCAL_REQUIREMENT = ("-e", "--editable", "-r", "--requirement", "-c", "--constraint", ".", "/")
+
+
+@dataclass(frozen=True)
+class Context:
+    root: Path | None  # the build context directory; None when unknown
+    dockerfile_name: str = "Dockerfile"
+
+    def exists(self, rel: str) -> bool:
+        return self.root is not None and (self.root / rel).exists()
+
+    def read(self, rel: str) -> str | None:
+        if self.root is None:
+            return None
+        try:
+            return (self.root / rel).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def dockerignore(self) -> str | None:
+        """The ignore file BuildKit uses: `<Dockerfile>.dockerignore` first, then
+        `.dockerignore`."""
+        own = self.read(f"{self.dockerfile_name}.dockerignore")
+        return own if own is not None else self.read(".dockerignore")
+
+    def lets_git_in(self) -> bool | None:
+        """True when the context's ignore file does not exclude `.git` (None: no context)."""
+        if self.root is None:
+            return None
+        text = self.dockerignore()
+        return True if text is None else not _excluded(text, ".git")
+
+    def manifest_only(self, tool: str, requirement_file: str | None = None) -> tuple[str, ...]:
+        """The files an install of `tool` reads, when it reads nothing else; () when it may
+        (install scripts, local requirements, no context, a node_modules in the context)."""
+        if self.root is None:
+            return ()
+        if tool == "pip":
+            return self._requirements_only(requirement_file)
+        names = MANIFESTS.get(tool)
+        if not names:
+            return ()
+        present = tuple(n for n in names if self.exists(n))
+        if len(present) < 2:
+            return ()
+        if tool == "go":
+            return present
+        if self.exists("pnpm-workspace.yaml") or self._context_has("node_modules"):
+            return ()
+        try:
+            package = json.loads(self.read("package.json") or "")
+        except ValueError:
+            return ()
+        scripts = package.get("scripts") if isinstance(package, dict) else None
+        if isinstance(scripts, dict) and any(s in scripts for s in _LIFECYCLE):
+            return ()
+        if isinstance(package, dict) and package.get("workspaces"):
+            return ()
+        return present
+
+    def _context_has(self, name: str) -> bool:
+        if not self.exists(name):
+            return False
+        text = self.dockerignore()
+        return text is None or not _excluded(text, name)
+
+    def _requirements_only(self, requirement_file: str | None) -> tuple[str, ...]:
+        if requirement_file is None or "$" in requirement_file:
+            return ()
+        text = self.read(requirement_file)
+        if text is None:
+            return ()
+        for raw in text.splitlines():
+            line = raw.split("#", 1)[0].strip()
+            if line.startswith(_LOCAL_REQUIREMENT) or "file:" in line:
+                return ()
+        return (requirement_file,)
+
+
+def _excluded(ignore_text: str, path: str) -> bool:
+    """Whether `.dockerignore` rules exclude `path` (the last matching rule wins)."""
+    excluded = False
+    for raw in ignore_text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        negate = line.startswith("!")
+        pattern = line.lstrip("!").strip().lstrip("/").removeprefix("./").rstrip("/")
+        candidates = {pattern, pattern.removeprefix("**/")}
+        if any(fnmatch.fnmatchcase(path, c) for c in candidates if c):
+            excluded = not negate
+    return excluded
