@@ -15,7 +15,7 @@ from mab.config.settings import CONFIG_FILE
 from mab.errors import EXIT_CHECK_FAILED, UserError
 from mab.files.plan import PlannedFile
 from mab.files.yamlio import read_data, write_atomic
-from mab.lint.report import as_json, as_sarif, as_text
+from mab.lint.report import as_json, as_sarif, as_text, unified_diff
 from mab.lint.rules import Finding
 from mab.lint.run import Selection, fix, lint_text, parse_rules, read_dockerfile_text, targets
 
@@ -77,7 +77,7 @@ def lint_command(
     found = targets(paths)
     if not found:
         raise UserError("no Dockerfile found", hint="give a Dockerfile or a directory holding one")
-    planned: list[tuple[Path, PlannedFile]] = []
+    planned: list[PlannedFile] = []
     findings: list[Finding] = []
     fixed = 0
     for target in found:
@@ -85,16 +85,16 @@ def lint_command(
         if do_fix or dry_run:
             new, applied = fix(text, target, selection)
             fixed += len(applied)
-            planned.append((target.path, PlannedFile(target.shown, text, new)))
+            planned.append(PlannedFile(str(target.path), text, new))
             text = new
         findings.extend(lint_text(text, target, selection))
-    diff = "".join(p.diff() for _, p in planned if p.changed)
+    diff = "".join(unified_diff(p.path, p.old or "", p.new) for p in planned if p.changed)
     if diff:
         click.echo(diff, nl=False, err=as_json_flag or sarif)
     if do_fix and not dry_run:
-        for path, plan in planned:
+        for plan in planned:
             if plan.changed:
-                write_atomic(path, plan.new)
+                write_atomic(Path(plan.path), plan.new)
                 click.echo(f"fixed {plan.path}", err=True)
     if sarif:
         click.echo(as_sarif(findings), nl=False)

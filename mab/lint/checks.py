@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from mab.detection.lockfiles import ecosystem_for, pattern_matches_lockfile
 from mab.lint.context import Context
 from mab.lint.edits import (
     add_run_flags,
@@ -26,6 +27,13 @@ _VOLATILE = re.compile(
     r"(?i)(?:^|_)(?:BUILD_?DATE|BUILD_?TIME|BUILD_?TIMESTAMP|TIMESTAMP|DATE|COMMIT|"
     r"COMMIT_?SHA|GIT_?SHA|GIT_?COMMIT|GIT_?REV|SHA|REVISION|VCS_?REF|SOURCE_?COMMIT|"
     r"BUILD_?NUMBER|BUILD_?ID|PIPELINE_?ID|RUN_?ID|CACHE_?BUST)$"
+)
+_GO_COMPILES = re.compile(r"\bgo\s+(?:build|install|test|generate|run|vet)\b")
+# Commands that fetch dependencies (as opposed to building the project's own code).
+_DEPENDENCY_STEP = re.compile(
+    r"\b(?:npm\s+(?:ci|install|i)|yarn(?:\s+install)?|pnpm\s+(?:install|i|fetch)|pip3?\s+install|"
+    r"uv\s+(?:sync|pip\s+install)|poetry\s+install|go\s+mod\s+download|cargo\s+(?:fetch|chef)|"
+    r"mvn\S*\s+.*dependency:|bundle\s+install|composer\s+install)\b"
 )
 _WHOLE_TREE = {".", "./", "*", "./*"}
 _PACKAGE_TOOLS = ("npm", "yarn", "pnpm", "pip", "uv", "poetry", "go", "cargo", "maven",
@@ -99,6 +107,8 @@ def _cache_mounts(dockerfile: Dockerfile, path: str, stage: Stage) -> list[Findi
         mounted = _cache_targets_of(ins)
         for tool, _ in installs(ins.script):
             targets = cache_targets(tool, state)
+            if tool == "go" and targets and not _GO_COMPILES.search(ins.script):
+                targets = targets[:1]  # `go mod download` fills the module cache only
             missing = [t for t in targets or () if not any(covers(tool, t, m) for m in mounted)]
             if targets is not None and not missing:
                 continue
@@ -202,6 +212,27 @@ def _whole_tree_copy(ins: Instruction) -> str | None:
     return parts[-1]
 
 
+def _lockfile_ecosystems(ins: Instruction) -> set[str]:
+    if ins.flag_values("from"):
+        return set()
+    found = set()
+    for source in words(ins.args)[:-1]:
+        name = source.rstrip("/").rpartition("/")[2]
+        ecosystem = ecosystem_for(name)
+        if ecosystem is None and pattern_matches_lockfile(name):
+            ecosystem = "npm" if name.startswith("package") else "pip"
+        if ecosystem is not None:
+            found.add(ecosystem)
+        if name in ("pyproject.toml", "go.mod", "package.json", "Gemfile", "composer.json"):
+            found.add({"pyproject.toml": "uv", "go.mod": "go", "package.json": "npm",
+                       "Gemfile": "bundler", "composer.json": "composer"}[name])  # fmt: skip
+            if name == "pyproject.toml":
+                found.update(("poetry", "pip"))
+            if name == "package.json":
+                found.update(("yarn", "pnpm"))
+    return found
+
+
 def _requirement_file(script: str) -> str | None:
     match = re.search(r"(?:-r|--requirement)[ =](\S+)", script)
     return match.group(1) if match else None
@@ -229,16 +260,19 @@ def _source_first(
     found: list[Finding] = []
     copied_at: int | None = None
     dest = ""
+    locked: set[str] = set()  # ecosystems whose lockfile was copied before the whole tree
     for position, index in enumerate(stage.items):
         ins = dockerfile.instructions[index]
         whole = _whole_tree_copy(ins)
         if whole is not None and copied_at is None:
             copied_at, dest = position, whole
             continue
-        if copied_at is None or ins.keyword != "RUN":
+        if copied_at is None and ins.keyword in ("COPY", "ADD"):
+            locked.update(_lockfile_ecosystems(ins))
+        if copied_at is None or ins.keyword != "RUN" or not _DEPENDENCY_STEP.search(ins.script):
             continue
         tools = [t for t, _ in installs(ins.script) if t in _PACKAGE_TOOLS]
-        if not tools:
+        if not tools or any(t in locked for t in tools):
             continue
         copy = dockerfile.instructions[stage.items[copied_at]]
         between = [dockerfile.instructions[i] for i in stage.items[copied_at + 1 : position]]
@@ -331,8 +365,9 @@ def _early_declarations(dockerfile: Dockerfile, path: str, stage: Stage) -> list
         edits: tuple[Edit, ...]
         if use is None:
             last = dockerfile.instructions[stage.items[-1]]
-            moved = tuple(dockerfile.lines[ins.first : ins.last + 1])
-            edits = (Edit(ins.first, ins.last + 1), insert_after(dockerfile, last, moved))
+            delete, _ = move_before(dockerfile, ins, 0)
+            moved = tuple(dockerfile.lines[delete.start : delete.stop])
+            edits = (delete, insert_after(dockerfile, last, moved))
         else:
             target = dockerfile.instructions[stage.items[use]]
             edits = move_before(dockerfile, ins, lead(dockerfile, target))

@@ -71,19 +71,23 @@ def replace_in_lines(
 
 
 def lead(dockerfile: Dockerfile, ins: Instruction) -> int:
-    """The first line of the comment block directly above `ins` (its own line if none)."""
+    """The first line of the comment block directly above `ins` (its own line if none);
+    parser directives do not count."""
     index = ins.first
-    while index > 0 and dockerfile.lines[index - 1].strip().startswith("#"):
+    top = len(dockerfile.directives)
+    while index > top and dockerfile.lines[index - 1].strip().startswith("#"):
         index -= 1
     return index
 
 
 def move_before(dockerfile: Dockerfile, moved: Instruction, at: int) -> tuple[Edit, Edit]:
-    """Move the lines of `moved` so they start at line `at` (an insertion point)."""
-    lines = tuple(dockerfile.lines[moved.first : moved.last + 1])
+    """Move the lines of `moved`, with the comment lines right above it, so they start at
+    line `at` (an insertion point)."""
+    start = lead(dockerfile, moved)
+    lines = tuple(dockerfile.lines[start : moved.last + 1])
     if lines and not lines[-1].endswith("\n"):
         lines = (*lines[:-1], lines[-1] + dockerfile.newline)
-    return Edit(moved.first, moved.last + 1), Edit(at, at, lines)
+    return Edit(start, moved.last + 1), Edit(at, at, lines)
 
 
 def insert_after(dockerfile: Dockerfile, ins: Instruction, new_lines: tuple[str, ...]) -> Edit:

@@ -3,6 +3,7 @@ for GitHub code scanning."""
 
 from __future__ import annotations
 
+import difflib
 import json
 from typing import Any
 
@@ -10,6 +11,18 @@ from mab import __version__
 from mab.lint.rules import BY_ID, RULES, Finding
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def unified_diff(path: str, old: str, new: str) -> str:
+    """A unified diff of one file, `git diff` style for a last line without a newline."""
+    lines = difflib.unified_diff(
+        old.splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        fromfile=f"a/{path}",
+        tofile=f"b/{path}",
+    )
+    end = "\n\\ No newline at end of file\n"
+    return "".join(line if line.endswith("\n") else line + end for line in lines)
 
 
 def as_text(findings: list[Finding], fixed: int = 0) -> str:

@@ -79,7 +79,7 @@ def _after(ins: Instruction, state: StageState) -> StageState:
         env = dict(state.env)
         for name, value in declared_names(ins):
             if value is not None:
-                env[name] = expand(value, env)
+                env[name] = expand(value, dict[str, str | None](env))
             elif ins.keyword == "ARG":
                 env.setdefault(name, "$" + name)
         return StageState(state.base, state.user, env)
