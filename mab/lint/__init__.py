@@ -1,0 +1,1 @@
+"""`mab lint`: find what makes a Dockerfile cache-hostile, and fix it with minimal edits."""
