@@ -86,6 +86,12 @@ INPUTS = (
         options=("true", "false"),
     ),
     Input("stage", "Stage of the jobs.", STAGE),
+    Input(
+        "registry_mirror",
+        "Pull the BuildKit, binfmt and busybox images through this Docker Hub mirror, e.g."
+        " $CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX (empty: Docker Hub).",
+        "",
+    ),
     Input("registry", "Registry to log in to.", CI_LOGIN[0]),
     Input("registry_user", "User name (or a $VARIABLE holding it).", CI_LOGIN[1]),
     Input(
@@ -119,7 +125,14 @@ def jobs_document() -> dict[str, Any]:
         push=ref("push"),
     )
     login = Login(ref("registry"), ref("registry_user"), ref("registry_password"))
-    profile = Profile("dind", (login,), cache_mounts=False, stage=ref("stage"), pick_platforms=True)
+    profile = Profile(
+        "dind",
+        (login,),
+        cache_mounts=False,
+        stage=ref("stage"),
+        pick_platforms=True,
+        registry_mirror=ref("registry_mirror"),
+    )
     template = f".mab-runner-{ref('name')}"
     build = f"mab-build-{ref('name')}"
     return {

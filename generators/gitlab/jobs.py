@@ -22,12 +22,17 @@ from mab.generators.gitlab import pins as gitlab_pins
 from mab.generators.gitlab import shell as gitlab_shell
 from mab.generators.gitlab.deps import NO_CACHES, POLICY_OTHER, POLICY_TRUSTED, DepPlan
 from mab.generators.gitlab.deps import POLICY_VARIABLE as DEPS_POLICY
+from mab.progress.ci import METRICS_FILE
+from mab.registry.cacherefs import REGISTRY_EXPORT_OPTIONS
 
 STAGE = "build"
 # Pipelines for a branch or a tag build; merge request pipelines would build the same commit
-# twice. The default branch and tags write the caches, other branches only read them.
-TRUSTED_REFS = "$CI_COMMIT_TAG || $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"
-ANY_BRANCH = "$CI_COMMIT_BRANCH"
+# twice. Only the default branch writes the caches; other branches and tags only read them (a
+# tag cut from a hotfix branch must not replace what the default branch's builds read), as in
+# the GitHub workflow.
+TRUSTED_REFS = "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"
+ANY_REF = "$CI_COMMIT_BRANCH || $CI_COMMIT_TAG"
+REPORT_DIR = "report"  # `mab build --ci`'s reports, under the image's work directory
 INHERITED_DEFAULTS = ("retry", "tags", "timeout")
 
 
@@ -70,18 +75,20 @@ class ImageJobValues:
 class Profile:
     """The runner profile and the shared settings of every job."""
 
-    runner: str  # "dind" | "shell"
+    runner: gitlab_shell.RunnerProfile
     logins: tuple[gitlab_shell.Login, ...]
     cache_mounts: bool  # some build job carries cache mounts (defines the functions, policy)
     stage: str = STAGE
     pick_platforms: bool = False  # the component's jobs choose their platforms when they run
+    pip_spec: str = ""  # the `mab` profile: what its jobs `pip install`
+    registry_mirror: str = ""  # Docker Hub images through this prefix (empty: Docker Hub)
 
 
 def runner_template(profile: Profile) -> dict[str, Any]:
     """The hidden job every mab job extends."""
     job: dict[str, Any] = {}
     variables: dict[str, Any] = {}
-    if profile.runner == "dind":
+    if profile.runner != "shell":
         job["image"] = gitlab_pins.DOCKER_CLI_IMAGE
         job["services"] = [gitlab_pins.DOCKER_DIND_IMAGE]
         variables["DOCKER_TLS_CERTDIR"] = quoted("/certs")
@@ -90,7 +97,13 @@ def runner_template(profile: Profile) -> dict[str, Any]:
     # artifacts, and its global `variables:` (a DOCKER_HOST for another Docker-in-Docker set-up,
     # say) would change mab's jobs. Runner placement and limits still apply.
     job["inherit"] = {"default": list(INHERITED_DEFAULTS), "variables": False}
+    variables["MAB_BUILDER"] = gitlab_shell.BUILDER
+    variables["MAB_BUILDKIT_IMAGE"] = gitlab_pins.BUILDKIT_IMAGE
     variables["MAB_BINFMT_IMAGE"] = gitlab_pins.BINFMT_IMAGE
+    variables["MAB_REGISTRY_MIRROR"] = profile.registry_mirror
+    variables["MAB_CACHE_OPTIONS"] = REGISTRY_EXPORT_OPTIONS
+    if profile.runner == "mab":
+        variables["MAB_PIP_SPEC"] = profile.pip_spec
     trusted: dict[str, Any] = {"MAB_CACHE_EXPORT": quoted("true")}
     variables["MAB_CACHE_EXPORT"] = quoted("false")
     if profile.cache_mounts:
@@ -99,15 +112,15 @@ def runner_template(profile: Profile) -> dict[str, Any]:
         trusted[DEPS_POLICY] = POLICY_TRUSTED
     variables.update({"MAB_TARGET": "", "MAB_BUILD_ARGS": "", "MAB_PUSH": quoted("true")})
     job["variables"] = variables
-    job["rules"] = [{"if": TRUSTED_REFS, "variables": trusted}, {"if": ANY_BRANCH}]
+    job["rules"] = [{"if": TRUSTED_REFS, "variables": trusted}, {"if": ANY_REF}]
     job["before_script"] = gitlab_shell.before_script(
         profile.runner,
         profile.logins,
         cache_mounts=profile.cache_mounts,
         pick_platforms=profile.pick_platforms,
     )
-    if profile.runner == "shell":
-        job["after_script"] = [gitlab_shell.SHELL_CLEANUP]
+    if after := gitlab_shell.after_script(profile.runner):
+        job["after_script"] = after
     return job
 
 
@@ -133,6 +146,7 @@ def build_job(
     values: ImageJobValues,
     runners: tuple[Runner, ...] | str,
     deps: DepPlan = NO_CACHES,
+    runner: gitlab_shell.RunnerProfile = "dind",
 ) -> dict[str, Any]:
     """`runners`: the entries, or (component) a placeholder for a list of runner tags, whose
     jobs pick their platforms from `values.platforms` when they run (`mab_pick_platforms`)."""
@@ -157,9 +171,19 @@ def build_job(
     job["interruptible"] = True
     if deps.caches:
         job["cache"] = list(deps.caches)
-    build = " ".join(["mab_build", *(shlex.quote(a) for a in values.extra_args)])
+    function = "mab_ci_build" if runner == "mab" else "mab_build"
+    build = " ".join([function, *(shlex.quote(a) for a in values.extra_args)])
     job["script"] = [*script, *deps.before, build, *deps.after]
-    job["artifacts"] = {"paths": [f"{values.workdir}/digests/"], "expire_in": "1 day"}
+    artifacts: dict[str, Any] = {"paths": [f"{values.workdir}/digests/"], "expire_in": "1 day"}
+    if runner == "mab":  # the summaries of a failed build matter most
+        report = f"{values.workdir}/{REPORT_DIR}"
+        artifacts = {
+            "when": "always",
+            "paths": [*artifacts["paths"], f"{report}/"],
+            "reports": {"metrics": f"{report}/{METRICS_FILE}"},
+            "expire_in": "1 week",
+        }
+    job["artifacts"] = artifacts
     return job
 
 

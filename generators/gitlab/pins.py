@@ -10,6 +10,8 @@ from __future__ import annotations
 DOCKER_VERSION = "29.6.2"
 DOCKER_CLI_IMAGE = f"docker:{DOCKER_VERSION}-cli"
 DOCKER_DIND_IMAGE = f"docker:{DOCKER_VERSION}-dind"
+# BuildKit for the `docker-container` builder: the image buildx itself defaults to.
+BUILDKIT_IMAGE = "moby/buildkit:buildx-stable-1"
 # Registers QEMU binfmt handlers for emulated platforms (what docker/setup-qemu-action runs).
 BINFMT_IMAGE = "tonistiigi/binfmt:qemu-v10.2.3"
 # The tiny image that copies cache-mount contents in and out of BuildKit.

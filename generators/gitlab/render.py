@@ -52,6 +52,7 @@ Registry logins
 from __future__ import annotations
 
 from dataclasses import replace
+from importlib import metadata
 
 from ruamel.yaml.comments import CommentedMap
 
@@ -59,28 +60,25 @@ from mab.config.settings import Settings
 from mab.detection.project import Image, Project
 from mab.errors import UserError
 from mab.files.yamlio import to_commented
+from mab.generators.gitlab import choices
 from mab.generators.gitlab import deps as gitlab_deps
 from mab.generators.gitlab.component import component_inputs
 from mab.generators.gitlab.jobs import ImageJobValues, Profile, Runner, build_job, merge_job
 from mab.generators.gitlab.jobs import runner_template as _runner_template
-from mab.generators.gitlab.shell import CI_LOGIN, Login
+from mab.generators.gitlab.shell import CI_LOGIN, Login, RunnerProfile
 from mab.registry import cacherefs
 
 TEMPLATE = ".mab-runner"
 CI_IMAGE = "$CI_REGISTRY_IMAGE"
 CACHE_NOTE = (
-    "The Dockerfile's cache mounts, keyed on lockfiles and saved on the default branch and\n"
-    "tags; on a miss, this ref's latest copy (the last cache), then the default branch's."
+    "The Dockerfile's cache mounts, keyed on lockfiles and saved on the default branch only;\n"
+    "on a miss, this ref's latest copy (the last cache), then the default branch's."
 )
 
 
-def runners(settings: Settings) -> tuple[Runner, ...]:
+def runners(project: Project, settings: Settings) -> tuple[Runner, ...]:
     """The build entries: one per platform (native) or one for all (qemu)."""
-    if settings.gitlab_runner == "shell":
-        explicit = dict(settings.gitlab_tags)
-        tags = [explicit.get(p) for p in settings.platforms]
-    else:
-        tags = [settings.gitlab_tag(p) for p in settings.platforms]
+    tags = [choices.runner_tag(project, settings, p) for p in settings.platforms]
     first = next((t for t in tags if t), None)
     if settings.strategy == "qemu":
         return (Runner(",".join(settings.platforms), first),)
@@ -119,6 +117,26 @@ def login_for(project: Project, settings: Settings, ref: str) -> Login:
     return Login(cacherefs.registry_host(ref), user, "$MAB_REGISTRY_PASSWORD")
 
 
+PROFILES: dict[str, RunnerProfile] = {"dind": "dind", "shell": "shell", "mab": "mab"}
+
+
+def profile_name(settings: Settings) -> RunnerProfile:
+    if settings.gitlab_runner not in PROFILES:
+        raise UserError(
+            f"unknown GitLab runner profile {settings.gitlab_runner!r}",
+            hint="use one of: " + ", ".join(PROFILES),
+        )
+    return PROFILES[settings.gitlab_runner]
+
+
+def mab_pip_spec() -> str:
+    """What the `mab` profile's jobs install: this mab's distribution at this version, named
+    as its package metadata names it."""
+    names = metadata.packages_distributions().get("mab") or ["mab"]
+    name = names[0]
+    return f"{name}=={metadata.version(name)}"
+
+
 def _require_images(project: Project) -> None:
     if not project.images:
         raise UserError(
@@ -130,21 +148,28 @@ def _require_images(project: Project) -> None:
 def pipeline(project: Project, settings: Settings) -> CommentedMap:
     """The document for `.gitlab/ci/mab.yml`."""
     _require_images(project)
-    entries = runners(settings)
+    choices.check_pipeline(project, settings)
+    entries = runners(project, settings)
     values = [image_values(project, settings, image) for image in project.images]
+    runner = profile_name(settings)
     deps = [
-        gitlab_deps.plan(image) if settings.gitlab_runner == "dind" else gitlab_deps.NO_CACHES
+        gitlab_deps.plan(image) if runner != "shell" else gitlab_deps.NO_CACHES
         for image in project.images
     ]
     logins = tuple(dict.fromkeys(login_for(project, settings, v.image) for v in values))
-    profile = Profile(settings.gitlab_runner, logins, cache_mounts=any(d.caches for d in deps))
+    profile = Profile(
+        runner,
+        logins,
+        cache_mounts=any(d.caches for d in deps),
+        pip_spec=mab_pip_spec() if runner == "mab" else "",
+    )
     doc: CommentedMap = to_commented({TEMPLATE: _runner_template(profile)})
     doc.yaml_set_comment_before_after_key(
         TEMPLATE, before="Runner profile, rules and shell functions shared by mab's jobs."
     )
     for v, d in zip(values, deps, strict=True):
         build_name, merge_name = f"mab-build-{v.name}", f"mab-merge-{v.name}"
-        build: CommentedMap = to_commented(build_job(TEMPLATE, v, entries, d))
+        build: CommentedMap = to_commented(build_job(TEMPLATE, v, entries, d, runner))
         doc[build_name] = build
         doc[merge_name] = to_commented(merge_job(TEMPLATE, v, build_name, entries[0].tag))
         doc.yaml_set_comment_before_after_key(
@@ -163,7 +188,8 @@ def pipeline(project: Project, settings: Settings) -> CommentedMap:
 def component_include(ref: str, project: Project, settings: Settings) -> CommentedMap:
     """`include: - component: <ref>` with the inputs of each image (for `--use-component`)."""
     _require_images(project)
-    entries = runners(replace(settings, gitlab_runner="dind"))  # the component's only profile
+    choices.check_component(ref, project, settings)
+    entries = runners(project, settings)
     includes = []
     for image in project.images:
         v = image_values(project, settings, image)

@@ -13,7 +13,14 @@ import click
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from mab.config.file import Config, config_data, load_config, with_overrides
-from mab.config.settings import CACHE_BACKENDS, CONFIG_FILE, STRATEGIES, S3Cache, parse_platforms
+from mab.config.settings import (
+    CACHE_BACKENDS,
+    CONFIG_FILE,
+    GITLAB_RUNNERS,
+    STRATEGIES,
+    S3Cache,
+    parse_platforms,
+)
 from mab.detection.detect import detect
 from mab.detection.project import Project
 from mab.errors import NotOwnedError, UserError
@@ -236,7 +243,11 @@ def _one_writer_at_a_time(command: Callable[..., int]) -> Callable[..., int]:
 @click.option("--default-branch", help="Branch whose builds write caches (default: detected).")
 @click.option("--pin/--no-pin", default=None, help="Pin actions by commit SHA (default: pin).")
 @click.option("--runner", "runners", multiple=True, help="PLATFORM=LABEL GitHub runner.")
-@click.option("--gitlab-runner", type=click.Choice(["dind", "shell"]), help="GitLab profile.")
+@click.option(
+    "--gitlab-runner",
+    type=click.Choice(GITLAB_RUNNERS),
+    help="GitLab profile: dind, shell, or mab (jobs run `mab build --ci`).",
+)
 @click.option("--gitlab-tag", "gitlab_tags", multiple=True, help="PLATFORM=TAG runner tag.")
 @click.option("--use-action", is_flag=True, default=None, help="Use mab's composite action.")
 @click.option("--use-component", help="GitLab: include mab's CI/CD component REF instead.")

@@ -12,6 +12,7 @@ from typing import Any
 from mab.config.settings import (
     CACHE_BACKENDS,
     CONFIG_FILE,
+    GITLAB_RUNNERS,
     STRATEGIES,
     ImageSettings,
     S3Cache,
@@ -113,10 +114,10 @@ def parse_config(data: Any) -> Config:
     kwargs["github_runners"] = _pairs(github.get("runners"), "github.runners", problems)
     gitlab = _mapping(top.get("gitlab"), "gitlab", problems)
     if (runner := _str(gitlab, "runner", "gitlab.", problems)) is not None:
-        if runner in ("dind", "shell"):
+        if runner in GITLAB_RUNNERS:
             kwargs["gitlab_runner"] = runner
         else:
-            problems.add("gitlab.runner", f"{runner!r} is not one of: dind, shell")
+            problems.add("gitlab.runner", f"{runner!r} is not one of: {', '.join(GITLAB_RUNNERS)}")
     kwargs["gitlab_tags"] = _pairs(gitlab.get("tags"), "gitlab.tags", problems)
     if "s3" in top:
         s3 = _mapping(top["s3"], "s3", problems)

@@ -15,6 +15,8 @@ CONFIG_FILE = ".mab.yml"
 DEFAULT_PLATFORMS = ("linux/amd64", "linux/arm64")
 STRATEGIES = ("native", "qemu")
 CACHE_BACKENDS = ("registry", "gha", "local", "s3")
+# GitLab runner profiles: Docker-in-Docker, the host's Docker (shell), or a job running mab.
+GITLAB_RUNNERS = ("dind", "shell", "mab")
 
 # Native GitHub-hosted runners per platform; anything else is emulated with QEMU.
 GITHUB_NATIVE_RUNNERS = {

@@ -6,10 +6,8 @@ Update the golden files after an intended change with
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
-import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -31,6 +29,7 @@ from mab.generators.gitlab import pins as gitlab_pins
 from mab.generators.gitlab.deps import MAX_CACHES, MAX_KEY_FILES
 from mab.registry.cacherefs import REGISTRY_EXPORT_OPTIONS
 from tests.fixture_repos import FIXTURE_REPOS, copy_fixture_repo
+from tests.gitlab.fakejob import JobRunner, builds, job_env
 from tests.gitlab.test_component import (
     SAMPLE,
     assert_gitlab_schema,
@@ -167,10 +166,8 @@ def test_dind_profile(tmp_path: Path) -> None:
     assert template["variables"]["DOCKER_TLS_CERTDIR"] == "/certs"
     # Nothing from the including pipeline's `default:` or global `variables:` but placement.
     assert template["inherit"] == {"default": ["retry", "tags", "timeout"], "variables": False}
-    assert (
-        "docker buildx create --use --name mab-builder --driver docker-container"
-        in (template["before_script"])
-    )
+    assert template["before_script"][-1] == "mab_builder"
+    assert template["variables"]["MAB_BUILDER"] == "mab-builder"
 
 
 def test_shell_profile_reuses_a_named_builder_and_no_image(tmp_path: Path) -> None:
@@ -179,46 +176,45 @@ def test_shell_profile_reuses_a_named_builder_and_no_image(tmp_path: Path) -> No
     template = doc[".mab-runner"]
     assert "image" not in template and "services" not in template
     assert "BUILDX_BUILDER" not in template["variables"]  # set once the builder is known
-    inspect = "docker buildx inspect --bootstrap mab-builder"
-    assert any(inspect in s for s in template["before_script"])
+    assert template["before_script"][1] == "mab_own_docker_config"  # before any login
+    assert template["before_script"][-1] == "mab_builder"
     # GitLab.com's tags mean nothing to a self-managed shell runner; no dependency caches.
     assert "tags" not in doc["mab-build-node"] and "cache" not in doc["mab-build-node"]
 
 
 def test_login_reads_the_password_from_stdin_and_echoes_no_secret(tmp_path: Path) -> None:
     doc = pipeline_of(fixture("node", tmp_path))
-    logins = [s for s in doc[".mab-runner"]["before_script"] if "docker login" in s]
+    logins = [s for s in doc[".mab-runner"]["before_script"] if s.startswith("echo")]
     assert logins == [
         'echo "$CI_REGISTRY_PASSWORD" | docker login -u "$CI_REGISTRY_USER" '
         '--password-stdin "$CI_REGISTRY"'
     ]
     text = dump_roundtrip(gitlab.pipeline(fixture("monorepo", tmp_path / "m"), Settings()))
-    assert text.count("PASSWORD") == 1
+    assert text.count("$CI_REGISTRY_PASSWORD") == 1
 
 
 def test_other_registries_log_in_with_mab_variables(tmp_path: Path) -> None:
     doc = pipeline_of(fixture("node", tmp_path), Settings(image="quay.io/acme/node"))
     assert doc["mab-build-node"]["variables"]["MAB_IMAGE"] == "quay.io/acme/node"
-    logins = [s for s in doc[".mab-runner"]["before_script"] if "docker login" in s]
+    logins = [s for s in doc[".mab-runner"]["before_script"] if s.startswith("echo")]
     assert logins == [
         'echo "$MAB_REGISTRY_PASSWORD" | docker login -u "$MAB_REGISTRY_USER" '
         '--password-stdin "quay.io"'
     ]
 
 
-def test_cache_is_written_on_the_default_branch_and_tags_only(tmp_path: Path) -> None:
+def test_cache_is_written_on_the_default_branch_only(tmp_path: Path) -> None:
     template = pipeline_of(fixture("node", tmp_path))[".mab-runner"]
     assert template["variables"]["MAB_CACHE_EXPORT"] == "false"
     assert template["variables"]["MAB_DEPS_POLICY"] == "pull"
     assert template["rules"] == [
         {
-            "if": "$CI_COMMIT_TAG || $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH",
+            "if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH",
             "variables": {"MAB_CACHE_EXPORT": "true", "MAB_DEPS_POLICY": "pull-push"},
         },
-        {"if": "$CI_COMMIT_BRANCH"},
+        {"if": "$CI_COMMIT_BRANCH || $CI_COMMIT_TAG"},
     ]
-    functions = template["before_script"][-1]
-    assert f":buildcache-$slug,{REGISTRY_EXPORT_OPTIONS}" in functions
+    assert template["variables"]["MAB_CACHE_OPTIONS"] == REGISTRY_EXPORT_OPTIONS
 
 
 def test_images_live_in_the_project_registry_one_repository_each(tmp_path: Path) -> None:
@@ -332,65 +328,7 @@ def test_cache_limits_hold_for_every_fixture(name: str, tmp_path: Path) -> None:
 
 # --- the shell, run against a fake docker ----------------------------------------------------
 
-FAKE_DOCKER = r"""#!/bin/sh
-echo "$*" >> "$MAB_TEST_LOG"
-case "$1 $2" in
-  "version --format") echo "linux/amd64" ;;
-  "login -u") echo "logged in, config in ${DOCKER_CONFIG:-default}" >> "$MAB_TEST_LOG" ;;
-  "buildx inspect")
-    if [ -n "${MAB_TEST_NO_CONTAINERS:-}" ] && [ "$4" = mab-builder ]; then exit 1; fi
-    printf 'Name:   %s\nDriver: %s\n\nNodes:\nName:   n0\nPlatforms: %s\n' \
-      "${BUILDX_BUILDER:-default}" "${MAB_TEST_DRIVER:-docker-container}" \
-      "${MAB_TEST_PLATFORMS:-linux/amd64, linux/amd64/v2}" ;;
-  "buildx create") if [ -n "${MAB_TEST_NO_CONTAINERS:-}" ]; then exit 1; fi ;;
-  "buildx build")
-    if [ -e .mab ] || [ -e .mab-cache ]; then echo "mab files in the project" >> "$MAB_TEST_LOG"; fi
-    while [ $# -gt 0 ]; do
-      if [ "$1" = "--metadata-file" ]; then
-        printf '{\n  "containerimage.digest": "sha256:%064d"\n}\n' 7 > "$2"
-      fi
-      shift
-    done ;;
-esac
-"""
-
-CI_ENV = {
-    "CI_REGISTRY": "registry.example.com",
-    "CI_REGISTRY_USER": "gitlab-ci-token",
-    "CI_REGISTRY_PASSWORD": "s3cret",
-    "CI_REGISTRY_IMAGE": "registry.example.com/acme/app",
-    "CI_COMMIT_REF_SLUG": "main",
-    "CI_COMMIT_SHORT_SHA": "abc1234",
-    "CI_COMMIT_BRANCH": "main",
-    "CI_DEFAULT_BRANCH": "main",
-    "CI_COMMIT_TAG": "",
-    "CI_JOB_ID": "42",
-}
-
 RunJob = Callable[..., list[str]]
-_VAR = re.compile(r"\$(\w+)")
-
-
-def job_env(doc: dict[str, Any], job: str, entry: int = 0, **ci: str) -> dict[str, str]:
-    """The environment GitLab gives `job` (matrix entry `entry`) in a pipeline with `ci`."""
-    template, spec = doc[doc[job]["extends"]], doc[job]
-    env = {**CI_ENV, **ci}
-    variables = {**template["variables"], **spec["variables"]}
-    if "parallel" in spec:  # GitLab expands each item's lists into one job per combination
-        jobs = [
-            dict(zip(item, combo, strict=True))
-            for item in spec["parallel"]["matrix"]
-            for combo in itertools.product(
-                *(v if isinstance(v, list) else [v] for v in item.values())
-            )
-        ]
-        variables.update(jobs[entry])
-        env["CI_NODE_INDEX"] = str(entry + 1)
-    if env["CI_COMMIT_TAG"] or env["CI_COMMIT_BRANCH"] == env["CI_DEFAULT_BRANCH"]:
-        variables.update(template["rules"][0]["variables"])
-    for k, v in variables.items():  # GitLab expands $VARIABLES in variable values
-        env[k] = _VAR.sub(lambda m: env.get(m.group(1), ""), v)
-    return {**os.environ, **env}
 
 
 @pytest.fixture
@@ -398,42 +336,7 @@ def run_job(tmp_path: Path) -> RunJob:
     """Run one job's before_script + script under `sh -e` with a fake `docker`; return its calls."""
     if shutil.which("sh") is None:
         pytest.skip("no sh")
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "docker").write_text(FAKE_DOCKER)
-    (bin_dir / "docker").chmod(0o755)
-
-    def run(
-        doc: dict[str, Any],
-        job: str,
-        entry: int = 0,
-        *,
-        fails: bool = False,
-        shell: tuple[str, ...] = ("sh", "-e"),
-        **ci: str,
-    ) -> list[str]:
-        """The job's docker calls; with `fails`, it must fail, and its stderr comes back."""
-        env = job_env(doc, job, entry, **ci)
-        log = tmp_path / f"calls-{job}-{entry}.log"
-        log.unlink(missing_ok=True)
-        env.update(MAB_TEST_LOG=str(log), PATH=f"{bin_dir}:{env['PATH']}")
-        template = doc[doc[job]["extends"]]
-        script = "\n".join([*template["before_script"], *doc[job]["script"]])
-        result = subprocess.run(
-            [*shell, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
-        )
-        assert "s3cret" not in result.stdout + result.stderr
-        if fails:
-            assert result.returncode != 0
-            return result.stderr.splitlines()
-        assert result.returncode == 0, result.stdout + result.stderr
-        return log.read_text().splitlines() if log.exists() else []
-
-    return run
-
-
-def _builds(calls: list[str]) -> list[str]:
-    return [c for c in calls if c.startswith("buildx build --platform")]
+    return JobRunner(tmp_path).run
 
 
 def test_native_entry_pushes_by_digest_and_writes_the_cache_on_main(
@@ -441,7 +344,7 @@ def test_native_entry_pushes_by_digest_and_writes_the_cache_on_main(
 ) -> None:
     doc = pipeline_of(fixture("go", tmp_path / "repo"))
     calls = run_job(doc, "mab-build-go", entry=1)
-    (build,) = _builds(calls)
+    (build,) = builds(calls)
     image = "registry.example.com/acme/app"
     assert build.startswith("buildx build --platform linux/arm64 --file Dockerfile")
     assert f"--cache-from type=registry,ref={image}:buildcache-linux-arm64 " in build
@@ -458,7 +361,7 @@ def test_native_entry_pushes_by_digest_and_writes_the_cache_on_main(
 def test_branches_read_the_cache_but_never_write_it(run_job: RunJob, tmp_path: Path) -> None:
     doc = pipeline_of(fixture("node", tmp_path / "repo"))
     calls = run_job(doc, "mab-build-node", CI_COMMIT_BRANCH="feature", CI_COMMIT_REF_SLUG="f")
-    (build,) = _builds(calls)
+    (build,) = builds(calls)
     assert "--cache-from" in build and "--cache-to" not in build
     assert not any("binfmt" in c for c in calls)  # amd64 on an amd64 runner
     assert any("type=cacheonly" in c for c in calls)  # the npm cache mount carried in
@@ -479,10 +382,11 @@ def test_shell_runner_jobs_log_in_outside_the_project(run_job: RunJob, tmp_path:
 
 def test_shell_runner_keeps_its_container_builder(run_job: RunJob, tmp_path: Path) -> None:
     doc = pipeline_of(fixture("go", tmp_path / "repo"), Settings(gitlab_runner="shell"))
+    (tmp_path / "docker-state/builder-mab-builder").mkdir()  # an earlier job made it
     calls = run_job(doc, "mab-build-go")
     assert "buildx inspect --bootstrap mab-builder" in calls
     assert not any(c.startswith(("buildx create", "buildx rm")) for c in calls)
-    (build,) = _builds(calls)
+    (build,) = builds(calls)
     assert "push-by-digest=true" in build
 
 
@@ -494,9 +398,10 @@ def test_without_a_container_builder_the_docker_driver_pushes_a_pipeline_tag(
     doc = pipeline_of(fixture("go", tmp_path / "repo"), Settings(gitlab_runner="shell"))
     env = {"MAB_TEST_NO_CONTAINERS": "1", "MAB_TEST_DRIVER": "docker", "CI_PIPELINE_ID": "907"}
     calls = run_job(doc, "mab-build-go", entry=1, **env)
-    create = "buildx create --name mab-builder --driver docker-container --bootstrap"
-    assert create in calls and "buildx rm mab-builder" in calls
-    (build,) = _builds(calls)
+    create = "buildx create --name mab-builder --driver docker-container"
+    assert any(c.startswith(create) for c in calls)
+    assert "buildx rm mab-builder" in calls  # this job made it, and it cannot start
+    (build,) = builds(calls)
     tag = "registry.example.com/acme/app:mab-907-linux-arm64"
     assert f"--output type=image,name={tag},push=true " in build
     assert "push-by-digest" not in build
@@ -509,7 +414,7 @@ def test_a_platform_the_builder_lists_needs_no_emulator(run_job: RunJob, tmp_pat
     doc = pipeline_of(fixture("go", tmp_path / "repo"), Settings(gitlab_runner="shell"))
     calls = run_job(doc, "mab-build-go", entry=1, MAB_TEST_PLATFORMS="linux/amd64, linux/arm64*")
     assert not any("binfmt" in c for c in calls)
-    assert _builds(calls)[0].startswith("buildx build --platform linux/arm64 ")
+    assert builds(calls)[0].startswith("buildx build --platform linux/arm64 ")
 
 
 def test_merge_without_digests_says_why_under_bash_pipefail(
@@ -536,14 +441,14 @@ def test_component_jobs_pick_their_platforms_by_matrix_place(
 ) -> None:
     doc = interpolate(documents()[1], {**SAMPLE, "strategy": strategy})
     calls = run_job(doc, "mab-build-api", entry=entry)
-    pushed = [b for b in _builds(calls) if "push-by-digest=true" in b]
+    pushed = [b for b in builds(calls) if "push-by-digest=true" in b]
     assert [b.split()[3] for b in pushed] == built
 
 
 def test_qemu_builds_once_and_exports_each_platforms_cache(run_job: RunJob, tmp_path: Path) -> None:
     doc = pipeline_of(fixture("nolock", tmp_path / "repo"), Settings(strategy="qemu"))
     calls = run_job(doc, "mab-build-nolock")
-    build, *exports = _builds(calls)
+    build, *exports = builds(calls)
     assert build.startswith("buildx build --platform linux/amd64,linux/arm64 ")
     assert "--cache-to" not in build and build.count("--cache-from") == 2
     assert [e.split()[3] for e in exports] == ["linux/amd64", "linux/arm64"]
@@ -558,12 +463,14 @@ def test_merge_tags_the_ref_and_joins_every_digest(run_job: RunJob, tmp_path: Pa
     digests.mkdir(parents=True)
     (digests / "linux-amd64").write_text("sha256:aaa\n")
     (digests / "linux-arm64").write_text("sha256:bbb\n")
-    calls = run_job(doc, "mab-merge-nolock", CI_COMMIT_TAG="v1.2.0")
+    tag = {"CI_COMMIT_TAG": "v1.2.0", "CI_COMMIT_BRANCH": "", "CI_COMMIT_REF_SLUG": "v1-2-0"}
+    calls = run_job(doc, "mab-merge-nolock", **tag)
     image = "registry.example.com/acme/app"
     (create,) = [c for c in calls if c.startswith("buildx imagetools create")]
     assert create == (
-        f"buildx imagetools create --tag {image}:main --tag {image}:sha-abc1234"
-        f" --tag {image}:latest --tag {image}:v1.2.0 {image}@sha256:aaa {image}@sha256:bbb"
+        f"buildx imagetools create --tag {image}:v1-2-0 --tag {image}:sha-abc1234"
+        f" --tag {image}:v1.2.0 --tag {image}:1.2.0 --tag {image}:1.2 --tag {image}:latest"
+        f" {image}@sha256:aaa {image}@sha256:bbb"
     )
 
 
