@@ -284,7 +284,7 @@ def test_no_cache_mount_no_dependency_cache(tmp_path: Path) -> None:
     doc = pipeline_of(fixture("nolock", tmp_path))
     assert "cache" not in doc["mab-build-nolock"]
     assert "MAB_DEPS_POLICY" not in doc[".mab-runner"]["variables"]
-    assert "mab_cache_in" not in doc[".mab-runner"]["before_script"][-1]
+    assert "mab_cache_in" not in doc[".mab-runner"]["before_script"][0]
 
 
 def test_more_than_two_lockfiles_split_into_pairs_on_one_directory() -> None:
@@ -522,7 +522,7 @@ def test_cache_mount_round_trip_and_merge_on_the_real_engine(tmp_path: Path) -> 
     image = Image("app", "app", "app/Dockerfile", info=info)
     repo = f"localhost:5000/mabtest/gitlab-{os.getpid()}"
     doc = pipeline_of(Project(images=(image,)), Settings(image=repo, platforms=("linux/amd64",)))
-    functions = doc[".mab-runner"]["before_script"][-1]
+    functions = doc[".mab-runner"]["before_script"][0]
     cache_in, remove, _, cache_out = doc["mab-build-app"]["script"]
     directory = tmp_path / f".mab-cache/app/build/things-{os.getpid()}"
     run_id = str(os.getpid())
@@ -543,6 +543,7 @@ def test_cache_mount_round_trip_and_merge_on_the_real_engine(tmp_path: Path) -> 
         ]
     )
     env = job_env(doc, "mab-merge-app", MAB_BUSYBOX_IMAGE=ENGINE_BASE, CI_JOB_ID=run_id)
+    assert env is not None
     # Other tests prune the shared engine's build cache, which can empty a cache mount between
     # two builds; a second try tells that apart from a real failure.
     for _ in range(3):

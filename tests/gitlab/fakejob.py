@@ -9,8 +9,10 @@ BuildKit image to start one with), and a build on a removed builder fails. This 
 GitLab and Docker where the real ones cannot run (GitLab's runner is not here); the real
 engine runs the same functions in tests/gitlab/test_gitlab_ci_local.py.
 
-`JobRunner(tmp)`: `.run(doc, job, entry, **ci)` runs one job to the end and returns its docker
-calls; `.start(...)` starts one and `.finish(started)` waits for it (jobs at once).
+`ci` values stand for predefined and project CI/CD variables: they win over the file's
+`variables:`, as in GitLab. `JobRunner(tmp)`: `.run(doc, job, entry, **ci)` runs one job to
+the end and returns its docker calls; `.start(...)` starts one and `.finish(started)` waits
+for it (jobs at once).
 """
 
 from __future__ import annotations
@@ -110,7 +112,9 @@ def job_env(doc: dict[str, Any], job: str, entry: int = 0, **ci: str) -> dict[st
     variables.update(rule.get("variables", {}))
     for k, v in variables.items():  # GitLab expands $VARIABLES in variable values
         env[k] = _VAR.sub(lambda m: env.get(m.group(1), ""), v)
-    return {**os.environ, **env}
+    # What `ci` names stands for predefined and project CI/CD variables, which take
+    # precedence over the file's `variables:`.
+    return {**os.environ, **env, **ci}
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,7 @@ def test_interpolated_jobs_build_per_runner_and_merge() -> None:
     assert build["tags"] == ["$MAB_RUNNER_TAG"]
     assert build["variables"]["MAB_PUSH"] == "true"  # a string, as variables must be
     assert doc["mab-merge-api"]["needs"] == [{"job": "mab-build-api", "artifacts": True}]
-    assert doc[".mab-runner-api"]["before_script"][0] == (
+    assert doc[".mab-runner-api"]["before_script"][1] == (
         'echo "$CI_REGISTRY_PASSWORD" | docker login -u "$CI_REGISTRY_USER" '
         '--password-stdin "$CI_REGISTRY"'
     )
