@@ -332,6 +332,36 @@ def scenarios() -> list[Scenario]:
             ],
             setup=lambda _work: fresh_runner(),
         ),
+        Scenario(
+            "ansi",
+            "one platform; every step run again (--no-cache); the RUN writes terminal control "
+            "sequences (clear screen, colours, cursor moves, a window title, a bell, "
+            "backspaces, carriage returns)",
+            [
+                "--platform",
+                "linux/amd64",
+                "-f",
+                "variants/Dockerfile.ansi",
+                "-t",
+                "mab-record/app:ansi",
+                "--no-cache",
+                ".",
+            ],
+        ),
+        Scenario(
+            "parse-error",
+            "two platforms; the Dockerfile has a misspelt instruction on line 7 (BuildKit "
+            "stops while loading the build definition)",
+            [
+                "--platform",
+                both,
+                "-f",
+                "variants/Dockerfile.parse-error",
+                "-t",
+                "mab-record/app:parse-error",
+                ".",
+            ],
+        ),
     ]
     return out
 
@@ -469,7 +499,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results[sc.name][progress] = res
                 size = (out / f"{sc.name}{suffix}").stat().st_size
                 say(f"  exit {res.exit_code} in {res.seconds:.1f}s, {size} bytes")
-                expect_fail = sc.name in ("fail", "cancel")
+                expect_fail = sc.name in ("fail", "cancel", "parse-error")
                 if (res.exit_code != 0) != expect_fail:
                     failures.append(f"{sc.name} ({progress}): unexpected exit {res.exit_code}")
                 if size > MAX_FIXTURE_BYTES:
