@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from mab.config.settings import KNOWN_PLATFORMS
+from mab.progress.ansi import clean
 from mab.progress.decoder import Event, SolveStatus, TextLine, Vertex, VertexLog
 from mab.progress.names import Kind, ParsedName, parse_name, target_platform
 
@@ -111,18 +112,19 @@ class StepView:
 
 @dataclass(frozen=True, slots=True)
 class LogTail:
-    """The last lines of a step's output; `lines` interleaves both streams in order."""
+    """The last lines of a step's output; `lines` interleaves both streams in order, with
+    their colour codes (SGR) for a terminal view; `text` and `stream` are plain text."""
 
     lines: tuple[tuple[int, str], ...]  # (stream: 1 stdout / 2 stderr, text)
     dropped: int  # lines no longer kept
     partial: int = 0  # how many of the last `lines` are not ended by a newline yet
 
     def stream(self, stream: int) -> tuple[str, ...]:
-        return tuple(text for s, text in self.lines if s == stream)
+        return tuple(clean(text) for s, text in self.lines if s == stream)
 
     @property
     def text(self) -> tuple[str, ...]:
-        return tuple(text for _, text in self.lines)
+        return tuple(clean(text) for _, text in self.lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,9 +197,9 @@ class _Log:
 
 
 def _line(raw: bytes) -> str:
-    text = raw.decode("utf-8", "replace").rstrip("\r")
-    if "\r" in text:  # a progress bar redrawn in place: keep what was shown last
-        text = text.rsplit("\r", 1)[-1]
+    # Colours stay (a terminal view shows them); every other control sequence goes, and a
+    # progress bar redrawn in place keeps what was shown last.
+    text = clean(raw.decode("utf-8", "replace"), colour=True)
     if len(text) > LOG_LINE_CHARS:
         text = text[:LOG_LINE_CHARS] + "…"
     return text
@@ -405,6 +407,7 @@ class BuildModel:
         return len(self.requested) + canonical
 
     def _text(self, text: str) -> None:
+        text = clean(text)  # buildx's error block quotes the step's output as it was
         if text.startswith(PLATFORMS_HEADER) and not self.requested and not self._nodes:
             # mab's recordings start by naming the requested platforms: a single-platform
             # build's stream names none, so a replay would not know which it was.

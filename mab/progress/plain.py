@@ -6,7 +6,9 @@ One line when a step starts and one when it ends, prefixed by its platforms:
     [linux/amd64] deps 4/4 RUN ./install.sh DONE 4.2s
 
 The stream's own text (buildx's `ERROR:` block) is passed through; step logs only on request,
-and the tail of a failed step's log always. Call `update()` after applying events to the model;
+and the tail of a failed step's log always. Logs are plain text: colours and every other
+terminal control sequence a step wrote are dropped (`mab.progress.ansi`), so a log file or a
+CI page reads the same as the terminal, and nothing a step prints can clear or move it. Call `update()` after applying events to the model;
 `finish(summary)` prints the summary table.
 """
 
@@ -17,6 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TypeVar
 
+from mab.progress.ansi import clean
 from mab.progress.model import BuildModel, StepState, StepView
 from mab.progress.summary import Summary, render_table
 
@@ -135,7 +138,7 @@ class PlainPrinter:
         prefix = step_label(view) if view is not None else digest[:19]
         prefix = prefix if len(prefix) <= 60 else prefix[:59] + "…"
         for raw in parts:
-            text = raw.decode("utf-8", "replace").rstrip("\r")
+            text = clean(raw.decode("utf-8", "replace"))
             self._line(f"{prefix} | {text[:LOG_LINE_BYTES]}")
 
     def finish(self, summary: Summary) -> None:
