@@ -12,10 +12,12 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
+from mab.progress.ansi import clean
 from mab.progress.model import Progress, StepState, StepView
 from mab.tui.stats import Delta
 
 _DIGEST = re.compile(r"(@sha256:[0-9a-f]{12})[0-9a-f]+")
+_EXIT_CODE = re.compile(r"did not complete successfully: exit code: (\d+)")
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 BADGE_WIDTH = 10
 
@@ -134,3 +136,30 @@ def delta_text(change: Delta | None) -> Text:
     out.append(f"{sign}{seconds(abs(change.seconds))}", style="green" if faster else "red")
     out.append(")")
     return out
+
+
+def log_line(text: str, *, style: str = "") -> Text:
+    """A log line as a step wrote it: its colours shown, no other control sequence (the model
+    keeps only colour codes; `clean` again in case a line came from elsewhere)."""
+    if "\x1b" not in text:
+        line = Text(clean(text), style=style)
+    else:
+        line = Text.from_ansi(clean(text, colour=True), style=style)
+    line.no_wrap = True
+    line.overflow = "ellipsis"
+    return line
+
+
+def one_line(text: str) -> str:
+    """A command on one line: `RUN a; \\` continuations collapsed."""
+    return " ".join(clean(text).split())
+
+
+def failure(view: StepView) -> str:
+    """What failed and how, shortest first: `exit code 1: test 3/3 RUN make check`, else the
+    error's own words."""
+    found = _EXIT_CODE.search(view.error)
+    label = one_line(_DIGEST.sub(r"\1…", view.label))
+    if found is not None:
+        return f"exit code {found.group(1)}: {label}"
+    return f"{one_line(view.error) or 'failed'} ({label})"

@@ -333,8 +333,7 @@ class BuildModel:
         self._nodes: dict[str, _Node] = {}
         self._steps: dict[str, _Step] = {}
         self._platform_rank: dict[str, int] = {p: i for i, p in enumerate(self.requested)}
-        self._stage_seen: dict[tuple[str, str], int] = {}  # first appearance of each stage
-        self._stage_rank: dict[tuple[str, str], tuple[int, int]] = {}
+        self._stage_rank: dict[tuple[str, str], tuple[int, str, str]] = {}
         self._graph_version = 0
         self._ranked_version = -1
         self._changed: dict[str, None] = {}
@@ -438,8 +437,6 @@ class BuildModel:
             if seed:
                 self._platform_rank.setdefault(seed, self._unrequested_rank(seed))
                 self._spread(node, {seed})
-            stage = (node.parsed.target, node.parsed.stage)
-            self._stage_seen.setdefault(stage, node.order)
         if v.inputs != node.inputs:
             for digest in v.inputs:
                 if digest in node.inputs:
@@ -536,7 +533,7 @@ class BuildModel:
             stage_rank = self._rank_stages(steps)
             steps.sort(
                 key=lambda sv: (
-                    stage_rank.get((sv[1].target, sv[1].stage), (0, 0)),
+                    stage_rank.get((sv[1].target, sv[1].stage), (0, "", "")),
                     sv[1].index,
                     self._platform_rank.get(sv[1].platforms[0], 99) if sv[1].platforms else 99,
                     sv[0].order,
@@ -549,40 +546,43 @@ class BuildModel:
 
     def _rank_stages(
         self, steps: list[tuple[_Step, StepView]]
-    ) -> dict[tuple[str, str], tuple[int, int]]:
-        """Stages in build order: by how deep in the graph their first step is, then by
-        first appearance (BuildKit's arrival order is not the Dockerfile's)."""
+    ) -> dict[tuple[str, str], tuple[int, str, str]]:
+        """Stages in Dockerfile order as far as the stream shows it: a stage comes after every
+        stage it copies from or builds on (by the `inputs` graph), stages on the same level
+        by name. Neither BuildKit's arrival order nor timing enters, so a run and its rerun
+        list the same steps in the same order."""
         if self._ranked_version == self._graph_version:
             return self._stage_rank
-        depth = self._depths()
-        ranks: dict[tuple[str, str], tuple[int, int]] = {}
+        stage_of: dict[str, tuple[str, str]] = {}
         for step, view in steps:
-            key = (view.target, view.stage)
-            mine = min(depth.get(m.digest, 0) for m in step.members)
-            seen = self._stage_seen.get(key, 0)
-            ranks[key] = min(ranks.get(key, (mine, seen)), (mine, seen))
-        self._stage_rank = ranks
-        self._ranked_version = self._graph_version
-        return ranks
-
-    def _depths(self) -> dict[str, int]:
-        """The longest path from a source to each vertex (iterative; cycles count as 0)."""
-        depth: dict[str, int] = {}
-        visiting: set[str] = set()
+            for m in step.members:
+                stage_of[m.digest] = (view.target, view.stage)
+        after: dict[tuple[str, str], set[tuple[str, str]]] = {k: set() for k in stage_of.values()}
         nodes = self._nodes
-        for root in nodes.values():
-            stack = [(root, False)]
-            while stack:
-                node, ready = stack.pop()
-                if node.digest in depth:
+        for digest, stage in stage_of.items():
+            seen: set[str] = set()
+            work = list(nodes[digest].inputs)
+            while work:  # through vertices of no stage (a context, a cache) to stage steps
+                d = work.pop()
+                if d in seen:
                     continue
-                if ready:
-                    depth[node.digest] = 1 + max((depth.get(i, 0) for i in node.inputs), default=-1)
-                elif node.digest not in visiting:
-                    visiting.add(node.digest)
-                    stack.append((node, True))
-                    stack.extend((nodes[i], False) for i in node.inputs if i not in depth)
-        return depth
+                seen.add(d)
+                other = stage_of.get(d)
+                if other is None:
+                    work.extend(nodes[d].inputs)
+                elif other != stage:
+                    after[stage].add(other)
+        level: dict[tuple[str, str], int] = {}
+
+        def depth(stage: tuple[str, str], path: frozenset[tuple[str, str]]) -> int:
+            if stage not in level:
+                deps = [d for d in after[stage] if d not in path]
+                level[stage] = 1 + max((depth(d, path | {stage}) for d in deps), default=-1)
+            return level[stage]
+
+        self._stage_rank = {k: (depth(k, frozenset()), k[0], k[1]) for k in after}
+        self._ranked_version = self._graph_version
+        return self._stage_rank
 
     def steps(self) -> tuple[StepView, ...]:
         """Dockerfile steps (FROM included), by stage order then index; shared ones once."""

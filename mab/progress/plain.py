@@ -8,8 +8,8 @@ One line when a step starts and one when it ends, prefixed by its platforms:
 The stream's own text (buildx's `ERROR:` block) is passed through; step logs only on request,
 and the tail of a failed step's log always. Logs are plain text: colours and every other
 terminal control sequence a step wrote are dropped (`mab.progress.ansi`), so a log file or a
-CI page reads the same as the terminal, and nothing a step prints can clear or move it. Call `update()` after applying events to the model;
-`finish(summary)` prints the summary table.
+CI page reads the same as the terminal, and nothing a step prints can clear or move it.
+Call `update()` after applying events to the model; `finish(summary)` prints the summary.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """The selected step: what it is, its cache state, sub-progress, error and live log tail.
 
-stdout lines are plain; stderr lines are marked `!` (and red), so they stay apart without
-colour. The log tail fills whatever height is left, newest line last.
+A failed step leads with what failed and how (`✗ exit code 1: test 3/3 RUN make check`).
+stdout lines are plain; stderr lines are marked `!`, so they stay apart without colour; a
+step's own colours are shown, no other control sequence. The log tail fills whatever height
+is left, newest line last; `l` opens the whole log.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from mab.progress.model import StepDetail, StepState
-from mab.tui.render import RED, STATE_STYLE, running_for, seconds, size
+from mab.tui.render import RED, STATE_STYLE, failure, log_line, one_line, running_for, seconds, size
 
 CACHE_NOTE = {
     StepState.PENDING: "waiting for its inputs",
@@ -23,7 +25,7 @@ CACHE_NOTE = {
     StepState.CANCELED: "canceled before it finished",
 }
 MAX_PROGRESS_LINES = 4
-ERROR_LINES = 2  # the rest of the room is for the step's last log lines
+ERROR_LINES = 2  # at most, for an error without an exit code; the rest is for the log
 
 
 class StepDetails(Widget):
@@ -54,20 +56,27 @@ class StepDetails(Widget):
         tail = detail.log.lines[-room:] if room else ()
         if detail.log.lines:
             dropped = len(detail.log.lines) - len(tail) + detail.log.dropped
-            note = f"log ({dropped} earlier lines not shown)" if dropped else "log"
-            lines.append(Text(f"── {note}; stderr marked !", style="dim"))
-            for stream, text in tail:
-                if stream == 2:
-                    lines.append(Text(f"! {text}", style="red", no_wrap=True, overflow="ellipsis"))
-                else:
-                    lines.append(Text(f"  {text}", no_wrap=True, overflow="ellipsis"))
+            note = f"last {len(tail)} of {len(tail) + dropped} lines" if dropped else "log"
+            lines.append(Text(f"── {note}; stderr marked !; l: full log", style="dim"))
+            lines += [log_row(stream, text) for stream, text in tail]
         elif detail.step.state is not StepState.PENDING:
             lines.append(Text("(no output)", style="dim"))
+        for line in lines:
+            line.no_wrap = True
+            line.overflow = "ellipsis"
         return Text("\n").join(lines[: max(height, len(head))])
 
     def _head(self, detail: StepDetail) -> list[Text]:
         step = detail.step
-        title = Text(step.label.split("\n", 1)[0], style="bold", no_wrap=True, overflow="ellipsis")
+        head: list[Text] = []
+        if step.state is StepState.ERROR:  # what failed and how first: the exit code
+            width = max(20, self.content_size.width)
+            wrapped = textwrap.wrap(f"✗ {failure(step)}", width) or ["✗ failed"]
+            if len(wrapped) > ERROR_LINES:
+                wrapped = [*wrapped[: ERROR_LINES - 1], wrapped[ERROR_LINES - 1][: width - 1] + "…"]
+            head += [Text(line, style=f"bold {RED}") for line in wrapped]
+        else:
+            head.append(Text(one_line(step.label), style="bold"))
         state = Text(str(step.state).upper(), style=STATE_STYLE[step.state])
         took = running_for(step, self._now)
         if took is not None and step.state is not StepState.CACHED:
@@ -76,19 +85,24 @@ class StepDetails(Widget):
         if step.platforms:
             who = "shared by " if len(step.platforms) > 1 else ""
             state.append(f"  {who}{', '.join(step.platforms)}", style="italic")
-        state.no_wrap = True
-        state.overflow = "ellipsis"
-        head = [title, state]
+        head.append(state)
         for p in step.progress[:MAX_PROGRESS_LINES]:
             amount = f"{size(p.current)}/{size(p.total)}" if p.total else size(p.current)
             done = " done" if p.completed is not None else ""
-            head.append(Text(f"  {p.name} {amount}{done}", style="yellow", no_wrap=True))
+            head.append(Text(f"  {p.name} {amount}{done}", style="yellow"))
         if len(step.progress) > MAX_PROGRESS_LINES:
             head.append(Text(f"  … {len(step.progress) - MAX_PROGRESS_LINES} more", style="dim"))
-        if step.error:
-            width = max(20, self.content_size.width)
-            lines = textwrap.wrap(f"error: {step.error}", width) or ["error"]
-            if len(lines) > ERROR_LINES:
-                lines = [*lines[: ERROR_LINES - 1], lines[ERROR_LINES - 1][: width - 1] + "…"]
-            head += [Text(line, style=f"bold {RED}") for line in lines]
+        if step.error and step.state is not StepState.ERROR:
+            head.append(Text(f"error: {one_line(step.error)}", style=f"bold {RED}"))
         return head
+
+
+def log_row(stream: int, text: str) -> Text:
+    """A log line with its stream: stdout plain, stderr marked `!` (and red)."""
+    if stream == 2:
+        row = Text("! ", style=f"bold {RED}")
+        row.append_text(log_line(text, style=RED))
+    else:
+        row = Text("  ")
+        row.append_text(log_line(text))
+    return row

@@ -26,8 +26,8 @@ class PlatformLine:
     steps: int
     ratio: float | None
     elapsed: float
-    slowdown: float | None  # elapsed over the fastest platform's, when several ran
-    change: Delta | None  # against the previous run of the session
+    slowdown: float | None  # time over the fastest platform's, on the steps both finished
+    change: Delta | None  # against the previous run of the session, once this one ended
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,7 @@ def _platform(line: PlatformLine, name_width: int) -> Text:
     row.append(f" {ratio} cached {line.cached}/{line.steps}")
     row.append(f"  {seconds(line.elapsed):>6}")
     if line.slowdown is not None and line.slowdown >= 1.05:
-        row.append(f" {line.slowdown:.1f}x", style="yellow")
+        row.append(f" {line.slowdown:.1f}× slower", style="yellow")
     row.append_text(delta_text(line.change))
     row.no_wrap = True
     row.overflow = "ellipsis"
@@ -56,14 +56,14 @@ def _platform(line: PlatformLine, name_width: int) -> Text:
 
 
 def render_header(info: HeaderInfo) -> Text:
-    top = Text(" mab ", style="bold reverse")
-    top.append(f" {info.title}", style="bold")
-    top.append(f"  on {info.builder}", style="dim")
-    top.append("  ")
-    top.append(info.state.upper(), style=STATE_STYLE.get(info.state, "bold"))
+    """The overall status first, so a long image or file name is what gets cut, never it."""
+    top = Text(f" {info.state.upper()} ", style=f"reverse {STATE_STYLE.get(info.state, 'bold')}")
     top.append(f" {seconds(info.elapsed)}")
     if info.run > 1 or info.no_cache:
         top.append(f"  run {info.run}{' (no cache)' if info.no_cache else ''}", style="dim")
+    top.append("  mab ", style="bold")
+    top.append(info.title, style="bold")
+    top.append(f" on {info.builder}", style="dim")
     top.no_wrap = True
     top.overflow = "ellipsis"
     lines = [top]
