@@ -30,12 +30,13 @@ from mab.tui.source import BuildSource, RunOutcome
 from mab.tui.source.replayer import failed_step
 from mab.tui.stats import (
     RunRecord,
+    aligned,
     column_platforms,
     compare_runs,
     delta,
     platform_name,
     platform_stats,
-    steps_for,
+    slowdowns,
 )
 from mab.tui.widgets import (
     BuildHeader,
@@ -209,8 +210,8 @@ class MabApp(App[int]):
         self.redraws += 1
         now = state.now()
         frame = self.frame if self.animated else 0
-        steps = model.steps()
-        columns = [(p, steps_for(steps, p)) for p in column_platforms(model)]
+        platforms = column_platforms(model)
+        columns = list(zip(platforms, aligned(model.steps(), platforms), strict=True))
         platform_columns = self.query_one(PlatformColumns)
         platform_columns.show(columns, now, frame)
         focused = self.focused
@@ -238,18 +239,18 @@ class MabApp(App[int]):
     def _header(self, state: RunState, now: float | None) -> HeaderInfo:
         model = state.model
         stats = platform_stats(model)
-        elapsed = {p.platform: round(p.elapsed(now), 1) for p in stats}
-        fastest = min((e for e in elapsed.values() if e > 0), default=0.0)
-        several = sum(1 for e in elapsed.values() if e > 0) > 1
+        slower = slowdowns(model.steps(), [p.platform for p in stats])
+        # a rerun is compared with the run before once it ended, not against a run half done
+        previous = self.previous if not state.running else None
         lines = tuple(
             PlatformLine(
                 platform_name(p.platform),
                 p.cached,
                 p.steps,
                 p.hit_ratio,
-                elapsed[p.platform],
-                elapsed[p.platform] / fastest if several and fastest else None,
-                delta(p, self.previous.platform(p.platform) if self.previous else None, now),
+                round(p.elapsed(now), 1),
+                slower.get(p.platform),
+                delta(p, previous.platform(p.platform) if previous else None, now),
             )
             for p in stats
         )

@@ -95,15 +95,18 @@ def progress_text(progress: Sequence[Progress]) -> str:
     return f"{size(current)}/{size(total)}"
 
 
-def step_row(view: StepView, now: float | None, frame: int, shared: bool) -> Text:
-    """One line of a platform's step list."""
+def step_row(view: StepView, now: float | None, frame: int, shared: bool, slot: bool) -> Text:
+    """One line of a platform's step list. `slot`: the column keeps room for the `⇄2` mark of
+    a step shared by platforms before the label, so a narrow column never cuts it away."""
     row = Text()
     row.append_text(badge(view, now, frame))
     row.append(" ")
+    if shared:
+        row.append(f"⇄{len(view.platforms)} ", style=f"italic {CYAN}")
+    elif slot:
+        row.append("   ")
     label = _DIGEST.sub(r"\1…", view.label.split("\n", 1)[0])
     row.append(label, style="bold" if view.state is StepState.RUNNING else "")
-    if shared:
-        row.append(f" ⇄{len(view.platforms)}", style=f"italic {GREY}")
     if view.progress and view.state is StepState.RUNNING and (text := progress_text(view.progress)):
         row.append(f" {text}", style=YELLOW)
     row.no_wrap = True

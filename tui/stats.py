@@ -30,6 +30,52 @@ def steps_for(steps: Iterable[StepView], platform: str) -> list[StepView]:
     return [v for v in steps if platform in v.platforms or not v.platforms]
 
 
+Row = tuple[str, str, int, str]  # (target, stage, index, key of a vertex of no index)
+
+
+def aligned(
+    steps: Sequence[StepView], platforms: Sequence[str]
+) -> list[list[StepView | None]]:
+    """Each platform's column, one row per Dockerfile step: a step keeps the same row in every
+    column, a blank (None) where a platform has no such step (a cross-compiling build's
+    shared stage, a base image pulled once)."""
+    rows: dict[tuple[Row, int], dict[str, StepView]] = {}
+    for view in steps:
+        base: Row = (view.target, view.stage, view.index, "" if view.index else view.key)
+        mine = [p for p in platforms if p == ALL or p in view.platforms or not view.platforms]
+        n = 0
+        while any(p in rows.get((base, n), {}) for p in mine):
+            n += 1  # two steps of one platform with one name: a row each
+        row = rows.setdefault((base, n), {})
+        for p in mine:
+            row[p] = view
+    return [[row.get(p) for row in rows.values()] for p in platforms]
+
+
+def slowdowns(steps: Sequence[StepView], platforms: Sequence[str]) -> dict[str, float]:
+    """Each platform's time over the fastest one's, on the steps every platform ran to the
+    end (a step canceled, cached or still running on one of them is left out); no entry
+    when no such step took any time."""
+    if len(platforms) < 2:
+        return {}
+    spent = dict.fromkeys(platforms, 0.0)
+    for row in zip(*aligned(steps, platforms), strict=True):
+        if any(v is None or v.state is not StepState.DONE for v in row):
+            continue
+        if len({v.key for v in row if v is not None}) < len(row):
+            continue  # shared: one run for all, nothing to compare
+        for p, v in zip(platforms, row, strict=True):
+            if v is not None:
+                spent[p] += v.duration_s or 0.0
+    fastest = min(spent.values())
+    if fastest < MIN_COMPARED_S:
+        return {}
+    return {p: t / fastest for p, t in spent.items()}
+
+
+MIN_COMPARED_S = 0.1
+
+
 def latest_time(*views: Iterable[StepView]) -> float | None:
     """The latest moment the stream spoke of (over the given steps and vertices): the clock
     of a replay shown as fast as it can go."""

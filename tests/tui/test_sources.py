@@ -163,7 +163,7 @@ def test_every_state_has_a_word_so_no_colour_is_needed() -> None:
     words = {}
     for view in model_of("fail").steps():
         words[view.state] = badge(view, None, 0).plain.strip()
-        assert step_row(view, None, 0, shared=False).plain.startswith(words[view.state])
+        assert step_row(view, None, 0, shared=False, slot=False).plain.startswith(words[view.state])
     assert words[StepState.ERROR] == "ERROR"
     assert words[StepState.CACHED] == "CACHED"
     assert words[StepState.DONE].startswith("DONE ")
@@ -176,6 +176,6 @@ def test_a_running_pull_shows_its_progress() -> None:
         Progress("l2", "sha256:bb", 1_000_000, 2_000_000, 1.0, None),
     )
     running = replace(pull, state=StepState.RUNNING, completed=None, progress=layers)
-    row = step_row(running, running.started, 0, shared=False).plain
+    row = step_row(running, running.started, 0, shared=False, slot=False).plain
     assert row.endswith("5.0MB/12.0MB")
     assert "@sha256:" not in row or "…" in row  # long digests are shortened

@@ -48,7 +48,7 @@ def _platform(line: PlatformLine, name_width: int) -> Text:
     row.append(f" {ratio} cached {line.cached}/{line.steps}")
     row.append(f"  {seconds(line.elapsed):>6}")
     if line.slowdown is not None and line.slowdown >= 1.05:
-        row.append(f" {line.slowdown:.1f}× slower", style="yellow")
+        row.append(f" {line.slowdown:.1f}x slower", style="yellow")
     row.append_text(delta_text(line.change))
     row.no_wrap = True
     row.overflow = "ellipsis"

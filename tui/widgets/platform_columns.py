@@ -25,8 +25,13 @@ class PlatformColumns(Horizontal):
         self.lists = {}
 
     def show(
-        self, columns: Sequence[tuple[str, Sequence[StepView]]], now: float | None, frame: int
+        self,
+        columns: Sequence[tuple[str, Sequence[StepView | None]]],
+        now: float | None,
+        frame: int,
     ) -> None:
+        """A column per platform, rows aligned (None: a blank row)."""
+        slot = len(columns) > 1  # steps can be shared: keep room for their mark
         wanted = {platform for platform, _ in columns}
         for gone in [p for p in self.lists if p not in wanted]:
             self.lists.pop(gone).remove()
@@ -38,7 +43,7 @@ class PlatformColumns(Horizontal):
                 step_list = self.lists[platform] = StepList(platform)
                 self.mount(step_list)
                 step_list.display = self.only is None or self.only == platform
-            step_list.show(steps, now, frame)
+            step_list.show(steps, now, frame, slot)
 
     def cycle(self) -> str | None:
         """All platforms, then each one alone, then all again; returns the one shown."""
