@@ -44,10 +44,13 @@ from mab.tui.widgets import (
     HeaderInfo,
     PlatformColumns,
     PlatformLine,
+    ProblemPanel,
     StepDetails,
     StepList,
     SummaryPanel,
 )
+from mab.tui.widgets.details import NO_STEP, PICK
+from mab.tui.widgets.problem import build_problem
 
 REDRAW_HZ = 15
 DRAW_SHARE = 4  # after a redraw that took t seconds, the next one waits at least 4t
@@ -98,6 +101,7 @@ class MabApp(App[int]):
     def compose(self) -> ComposeResult:
         yield BuildHeader(id="header")
         yield PlatformColumns(id="columns")
+        yield ProblemPanel(id="problem")
         with Horizontal(id="lower"):
             yield StepDetails(id="details")
             with Vertical(id="side"):
@@ -107,6 +111,7 @@ class MabApp(App[int]):
 
     def on_mount(self) -> None:
         self.query_one(SummaryPanel).display = False
+        self.query_one(ProblemPanel).display = False
         self.set_interval(1 / REDRAW_HZ, self._tick)
         if self.autostart:
             self.start_run()
@@ -124,6 +129,8 @@ class MabApp(App[int]):
         run = self.source.start(no_cache=no_cache)
         state = self.state = RunState(number, run, self.source.platforms, no_cache=no_cache)
         self.query_one(PlatformColumns).reset()
+        self.query_one(PlatformColumns).display = True
+        self.query_one(ProblemPanel).display = False
         self.query_one(SummaryPanel).display = False
         self.query_one(BuildWide).display = True
         self._drawn = -1
@@ -161,7 +168,13 @@ class MabApp(App[int]):
         if failed is not None:
             self.select_step(failed)
         self.redraw(force=True)
-        if message.outcome.error:
+        if not model.steps() and (message.outcome.error or model.status is BuildStatus.FAILED):
+            # nothing ran (a Dockerfile that does not parse, no docker): say so where the
+            # steps would be, and keep it there
+            self.query_one(ProblemPanel).show(build_problem(model.text, message.outcome.error))
+            self.query_one(ProblemPanel).display = True
+            self.query_one(PlatformColumns).display = False
+        elif message.outcome.error:
             self.notify(message.outcome.error, title="build did not run", severity="error")
         elif model.status is BuildStatus.FAILED and failed is None:
             said = next((line for line in model.error_text if line.startswith("ERROR")), "")
@@ -224,7 +237,8 @@ class MabApp(App[int]):
             build_wide.show(model.build_wide(), now, frame)
         details = self.query_one(StepDetails)
         if details.display:
-            details.show(self._detail(state), now)
+            nothing = not state.running and not model.steps()
+            details.show(self._detail(state), now, empty=NO_STEP if nothing else PICK)
 
     def _detail(self, state: RunState) -> StepDetail | None:
         model = state.model

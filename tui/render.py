@@ -105,7 +105,7 @@ def step_row(view: StepView, now: float | None, frame: int, shared: bool, slot: 
         row.append(f"⇄{len(view.platforms)} ", style=f"italic {CYAN}")
     elif slot:
         row.append("   ")
-    label = _DIGEST.sub(r"\1…", view.label.split("\n", 1)[0])
+    label = one_line(_DIGEST.sub(r"\1…", view.label.split("\n", 1)[0]))
     row.append(label, style="bold" if view.state is StepState.RUNNING else "")
     if view.progress and view.state is StepState.RUNNING and (text := progress_text(view.progress)):
         row.append(f" {text}", style=YELLOW)

@@ -33,9 +33,7 @@ def steps_for(steps: Iterable[StepView], platform: str) -> list[StepView]:
 Row = tuple[str, str, int, str]  # (target, stage, index, key of a vertex of no index)
 
 
-def aligned(
-    steps: Sequence[StepView], platforms: Sequence[str]
-) -> list[list[StepView | None]]:
+def aligned(steps: Sequence[StepView], platforms: Sequence[str]) -> list[list[StepView | None]]:
     """Each platform's column, one row per Dockerfile step: a step keeps the same row in every
     column, a blank (None) where a platform has no such step (a cross-compiling build's
     shared stage, a base image pulled once)."""

@@ -24,6 +24,8 @@ CACHE_NOTE = {
     StepState.ERROR: "failed",
     StepState.CANCELED: "canceled before it finished",
 }
+PICK = "Select a step (↑/↓, tab, or click) to see its log; l: the full log."
+NO_STEP = "No step ran. l: the build's whole log."
 MAX_PROGRESS_LINES = 4
 ERROR_LINES = 2  # at most, for an error without an exit code; the rest is for the log
 
@@ -36,19 +38,21 @@ class StepDetails(Widget):
         self.border_title = "details"
         self.detail: StepDetail | None = None
         self._now: float | None = None
+        self.empty = PICK
 
-    def show(self, detail: StepDetail | None, now: float | None) -> None:
+    def show(self, detail: StepDetail | None, now: float | None, *, empty: str = PICK) -> None:
+        """`empty`: what to say when no step is shown."""
         running = detail is not None and detail.step.state is StepState.RUNNING
         now = round(now, 1) if running and now is not None else None
-        if detail == self.detail and now == self._now:
+        if detail == self.detail and now == self._now and empty == self.empty:
             return
-        self.detail, self._now = detail, now
+        self.detail, self._now, self.empty = detail, now, empty
         self.refresh()
 
     def render(self) -> Text:
         detail = self.detail
         if detail is None:
-            return Text("Select a step (↑/↓, tab, or click) to see its log.", style="dim")
+            return Text(self.empty, style="dim")
         height = max(1, self.content_size.height)
         head = self._head(detail)
         room = max(0, height - len(head) - 1)
