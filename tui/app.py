@@ -20,12 +20,12 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer
 
 from mab.errors import EXIT_INTERRUPTED, MabError
-from mab.progress.model import BuildStatus, StepDetail, StepState, StepView
+from mab.progress.model import BuildModel, BuildStatus, StepDetail, StepState, StepView
 from mab.progress.summary import Summary
 from mab.tui.export import export_summary
 from mab.tui.messages import RunFinished
 from mab.tui.run_state import RunState
-from mab.tui.screens import ConfirmScreen, HelpScreen
+from mab.tui.screens import ConfirmScreen, HelpScreen, LogScreen
 from mab.tui.source import BuildSource, RunOutcome
 from mab.tui.source.replayer import failed_step
 from mab.tui.stats import (
@@ -67,7 +67,7 @@ class MabApp(App[int]):
         Binding("c", "cancel", "Cancel"),
         Binding("ctrl+c", "interrupt", "Cancel/quit", show=False, priority=True),
         Binding("p", "cycle_platforms", "Platforms"),
-        Binding("l", "toggle_logs", "Logs"),
+        Binding("l", "logs", "Log"),
         Binding("e", "export", "Export"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
@@ -328,9 +328,23 @@ class MabApp(App[int]):
         if state is not None and state.running and not state.cancel_requested:
             self.action_cancel()
         else:
-            await self.action_quit()
+            self._quit_now()
 
-    async def action_quit(self) -> None:
+    def action_quit(self) -> None:
+        """Quit; a build still running is canceled, after asking (`q` again says yes)."""
+        state = self.state
+        if state is not None and state.running and not state.cancel_requested:
+
+            def answer(yes: bool | None) -> None:
+                if yes:
+                    self._quit_now()
+
+            question = "A build is running. Cancel it and quit?"
+            self.push_screen(ConfirmScreen(question, also_yes="q"), answer)
+            return
+        self._quit_now()
+
+    def _quit_now(self) -> None:
         state = self.state
         if state is None:
             self.exit(EXIT_INTERRUPTED)
@@ -352,10 +366,14 @@ class MabApp(App[int]):
             lists[0].focus()
         self.notify(f"showing {platform_name(shown) if shown is not None else 'all platforms'}")
 
-    def action_toggle_logs(self) -> None:
-        details = self.query_one(StepDetails)
-        details.display = not details.display
-        self.redraw(force=True)
+    def action_logs(self) -> None:
+        """The full-screen log of the step the details pane shows (none: the whole build)."""
+        state = self.state
+        shown = self._detail(state) if state is not None else None
+        self.push_screen(LogScreen(self._model, shown.step.key if shown else None))
+
+    def _model(self) -> BuildModel | None:
+        return self.state.model if self.state is not None else None
 
     def action_export(self) -> None:
         state = self.state

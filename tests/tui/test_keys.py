@@ -12,8 +12,9 @@ from textual.pilot import Pilot
 
 from mab.progress.model import BuildStatus, StepState
 from mab.tui.app import MabApp
-from mab.tui.screens import ConfirmScreen, HelpScreen
+from mab.tui.screens import ConfirmScreen, HelpScreen, LogScreen
 from mab.tui.widgets import PlatformColumns, StepDetails, StepList
+from mab.tui.widgets.log_pane import LogPane
 from tests.tui.fakes import FakeSource, stream
 from tests.tui.helpers import wait_finished, wait_until
 
@@ -156,16 +157,35 @@ async def test_p_cycles_the_platforms_shown() -> None:
         assert shown == [[first], [second], [first, second]]
 
 
-async def test_l_toggles_the_log_pane() -> None:
-    app = app_for(FakeSource(stream("warm-multi")))
+async def test_l_opens_the_full_log_of_the_selected_step_and_searches_it() -> None:
+    app = app_for(FakeSource(stream("fail"), exit_code=1))
     async with app.run_test(size=SIZE) as pilot:
         await wait_finished(pilot, app)
-        details = app.query_one(StepDetails)
-        assert details.display
+        failed = app.selected
+        assert failed is not None
         await pilot.press("l")
-        assert not details.display
-        await pilot.press("l")
-        assert details.display
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, LogScreen)
+        assert screen.key == failed and not screen.all
+        pane = screen.query_one(LogPane)
+        text = [line.plain for line in pane.lines]
+        assert "! FAIL: /app/vendor does not exist" in text  # stderr marked
+        assert "  running 3 checks" in text
+        await pilot.press("slash", *"vendor", "enter")
+        await pilot.pause()
+        assert len(pane.matches) == 3 and pane.current == pane.matches[0]
+        await pilot.press("n")
+        assert pane.current == pane.matches[1]
+        await pilot.press("a")  # the whole build: every step's output, then buildx's
+        await pilot.pause()
+        whole = [line.plain for line in pane.lines]
+        assert any(line.startswith("── buildx") for line in whole)
+        assert any("ERROR: failed to solve" in line for line in whole)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, LogScreen)
+        assert app.query_one(StepDetails).display
 
 
 async def test_e_exports_the_summary_as_json_and_markdown(tmp_path: Path) -> None:
@@ -221,14 +241,38 @@ async def test_q_on_a_failed_build_returns_its_exit_code() -> None:
     assert app.return_value == 1
 
 
-async def test_q_while_running_cancels_the_build_and_quits() -> None:
+async def test_q_while_running_asks_and_a_second_q_cancels_and_quits() -> None:
     source, app = paused(30)
     async with app.run_test(size=SIZE) as pilot:
         await at_pause(pilot, source)
         await pilot.press("q")
         await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)  # asked first, as R does
+        assert not source.runs[0].canceled
+        assert app.is_running
+        await pilot.press("q")
+        await pilot.pause()
     assert source.runs[0].canceled
     assert app.return_value == 130
+
+
+async def test_q_while_running_then_no_keeps_the_build_going() -> None:
+    source, app = paused(30)
+    async with app.run_test(size=SIZE) as pilot:
+        await at_pause(pilot, source)
+        await pilot.press("q")
+        await pilot.pause()
+        await pilot.press("n")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert not source.runs[0].canceled
+        source.runs[0].release.set()
+        await wait_finished(pilot, app)
+        assert app.state is not None
+        assert app.state.model.status is BuildStatus.SUCCEEDED
+        await pilot.press("q")  # a finished build quits at once
+        await pilot.pause()
+    assert app.return_value == 0
 
 
 async def test_a_failed_build_selects_the_failed_step() -> None:

@@ -7,6 +7,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.events import Key
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
@@ -17,19 +18,27 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No"),
     ]
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, *, also_yes: str | None = None) -> None:
+        """`also_yes`: a key that answers yes as well (`q` again confirms quitting)."""
         super().__init__()
         self.question = question
+        self.also_yes = also_yes
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
             yield Static(self.question, id="confirm-question")
             with Horizontal(id="confirm-buttons"):
-                yield Button("Yes (y)", id="yes", variant="warning")
+                yes = f"Yes (y, {self.also_yes})" if self.also_yes else "Yes (y)"
+                yield Button(yes, id="yes", variant="warning")
                 yield Button("No (n)", id="no", variant="primary")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
+
+    def on_key(self, event: Key) -> None:
+        if self.also_yes is not None and event.key == self.also_yes:
+            event.stop()
+            self.dismiss(True)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
