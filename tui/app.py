@@ -9,20 +9,24 @@ only on change, for deterministic snapshots.
 
 from __future__ import annotations
 
+import shutil
+import sys
 import time
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.notifications import SeverityLevel
 from textual.widgets import Footer
 
 from mab.errors import EXIT_INTERRUPTED, MabError
 from mab.progress.model import BuildModel, BuildStatus, StepDetail, StepState, StepView
 from mab.progress.summary import Summary
 from mab.tui.export import export_summary
+from mab.tui.farewell import farewell_text
 from mab.tui.messages import RunFinished
 from mab.tui.run_state import RunState
 from mab.tui.screens import ConfirmScreen, HelpScreen, LogScreen
@@ -50,6 +54,7 @@ from mab.tui.widgets import (
     SummaryPanel,
 )
 from mab.tui.widgets.details import NO_STEP, PICK
+from mab.tui.widgets.notice import NoticeLine
 from mab.tui.widgets.problem import build_problem
 
 REDRAW_HZ = 15
@@ -102,6 +107,7 @@ class MabApp(App[int]):
         yield BuildHeader(id="header")
         yield PlatformColumns(id="columns")
         yield ProblemPanel(id="problem")
+        yield NoticeLine(id="notice")
         with Horizontal(id="lower"):
             yield StepDetails(id="details")
             with Vertical(id="side"):
@@ -112,9 +118,47 @@ class MabApp(App[int]):
     def on_mount(self) -> None:
         self.query_one(SummaryPanel).display = False
         self.query_one(ProblemPanel).display = False
+        self.query_one(NoticeLine).display = False
         self.set_interval(1 / REDRAW_HZ, self._tick)
         if self.autostart:
             self.start_run()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """On the notice line, not in a toast over the summary (kept in `_notifications`
+        too, as Textual does)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        notice = self.query(NoticeLine)
+        if notice:
+            notice.first().say(message, title=title, severity=severity, timeout=timeout or 5.0)
+
+    def run(self, *args: Any, **kwargs: Any) -> int | None:
+        """Run the app; once it has left the screen, print the last run's summary to stdout,
+        so something stays in the terminal (as buildx's own output does)."""
+        code = super().run(*args, **kwargs)
+        text = self.farewell()
+        if text:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        return code
+
+    def farewell(self) -> str:
+        """The last run's plain summary: per platform hit ratio and time, the error and the
+        failing step's last lines; "" when no run started."""
+        state = self.state
+        if state is None:
+            return ""
+        model = state.model
+        if state.running:  # quit while it ran: it was canceled
+            model.finish(EXIT_INTERRUPTED, canceled=True)
+        return farewell_text(model, self.source.title, shutil.get_terminal_size().columns)
 
     # -- runs ------------------------------------------------------------------------------
 

@@ -65,8 +65,10 @@ class FakeSource:
         exit_code: int = 0,
         platforms: tuple[str, ...] = (),
         recordings: list[bytes] | None = None,
+        title: str = "localhost:5000/ref/app:dev",
     ) -> None:
         self.data = data
+        self._title = title
         self.delay = delay
         self.pause_at = pause_at
         self.exit_code = exit_code
@@ -77,7 +79,7 @@ class FakeSource:
 
     @property
     def title(self) -> str:
-        return "localhost:5000/ref/app:dev"
+        return self._title
 
     @property
     def builder(self) -> str:

@@ -75,7 +75,9 @@ class StepDetails(Widget):
         head: list[Text] = []
         if step.state is StepState.ERROR:  # what failed and how first: the exit code
             width = max(20, self.content_size.width)
-            wrapped = textwrap.wrap(f"✗ {failure(step)}", width) or ["✗ failed"]
+            lead = f"✗ {failure(step)}"
+            # an exit code says how in one line; other errors get two for their words
+            wrapped = [lead] if lead.startswith("✗ exit code") else textwrap.wrap(lead, width)
             if len(wrapped) > ERROR_LINES:
                 wrapped = [*wrapped[: ERROR_LINES - 1], wrapped[ERROR_LINES - 1][: width - 1] + "…"]
             head += [Text(line, style=f"bold {RED}") for line in wrapped]

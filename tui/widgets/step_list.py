@@ -64,6 +64,11 @@ class StepList(ScrollView, can_focus=True):
         return tuple(k for k in self._keys if k)
 
     @property
+    def views(self) -> tuple[StepView | None, ...]:
+        """The rows as shown: a step, or None for a blank row."""
+        return tuple(row[0] if row is not None else None for row in self._rows)
+
+    @property
     def selected_key(self) -> str | None:
         index = self.highlighted
         if index is None or not 0 <= index < len(self._keys):
