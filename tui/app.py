@@ -374,7 +374,7 @@ class MabApp(App[int]):
         else:
             self._quit_now()
 
-    def action_quit(self) -> None:
+    async def action_quit(self) -> None:
         """Quit; a build still running is canceled, after asking (`q` again says yes)."""
         state = self.state
         if state is not None and state.running and not state.cancel_requested:

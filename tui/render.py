@@ -17,7 +17,7 @@ from mab.progress.model import Progress, StepState, StepView
 from mab.tui.stats import Delta
 
 _DIGEST = re.compile(r"(@sha256:[0-9a-f]{12})[0-9a-f]+")
-_EXIT_CODE = re.compile(r"did not complete successfully: exit code: (\d+)")
+EXIT_CODE = re.compile(r"did not complete successfully: exit code: (\d+)")
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 BADGE_WIDTH = 10
 
@@ -161,7 +161,7 @@ def one_line(text: str) -> str:
 def failure(view: StepView) -> str:
     """What failed and how, shortest first: `exit code 1: test 3/3 RUN make check`, else the
     error's own words."""
-    found = _EXIT_CODE.search(view.error)
+    found = EXIT_CODE.search(view.error)
     label = one_line(_DIGEST.sub(r"\1…", view.label))
     if found is not None:
         return f"exit code {found.group(1)}: {label}"

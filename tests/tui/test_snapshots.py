@@ -21,6 +21,8 @@ CASES = {
     "failed": ("fail", None),
     "canceled": ("cancel", None),
     "single-platform": ("single", None),
+    "cross-compile": ("cross", None),  # a step keeps its row in both columns
+    "parse-error": ("parse-error", None),  # file, line and message where the steps would be
 }
 SIZES = [(80, 24), (160, 48)]
 
@@ -71,3 +73,46 @@ def test_no_cache_confirmation_at_80x24(snap_compare: Any) -> None:
 
     app = MabApp(FakeSource(stream("warm-multi")), animate=False)
     assert snap_compare(app, run_before=ask, terminal_size=(80, 24))
+
+
+def test_a_log_with_escape_codes_at_80x24(snap_compare: Any) -> None:
+    """A RUN that printed a clear screen, colours, cursor moves, a title, a bell: colours
+    shown, the rest dropped; the UI and the details pane's border stay in place."""
+
+    async def select_the_run(pilot: Pilot[int]) -> None:
+        await settle(pilot)
+        app = pilot.app
+        assert isinstance(app, MabApp) and app.state is not None
+        run = next(v for v in app.state.model.steps() if v.instruction.startswith("RUN"))
+        app.select_step(run)
+        await pilot.pause()
+
+    app = replay_app("ansi", None)
+    assert snap_compare(app, run_before=select_the_run, terminal_size=(80, 24))
+
+
+def test_log_view_at_80x24(snap_compare: Any) -> None:
+    async def open_log(pilot: Pilot[int]) -> None:
+        await settle(pilot)
+        await pilot.press("l")
+        await pilot.pause()
+
+    app = replay_app("fail", None)
+    assert snap_compare(app, run_before=open_log, terminal_size=(80, 24))
+
+
+def test_long_image_name_keeps_the_status_at_80x24(snap_compare: Any) -> None:
+    title = (
+        "registry.example.com/platform-team/services/payments-gateway-reconciler:2026.11.30-rc.7"
+    )
+    app = MabApp(FakeSource(stream("fail"), exit_code=1, title=title), animate=False)
+    assert snap_compare(app, run_before=settle, terminal_size=(80, 24))
+
+
+def test_quit_during_a_build_asks_at_80x24(snap_compare: Any) -> None:
+    async def ask(pilot: Pilot[int]) -> None:
+        await settle(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+
+    assert snap_compare(replay_app("cold-multi", 95), run_before=ask, terminal_size=(80, 24))

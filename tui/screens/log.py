@@ -16,7 +16,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from mab.progress.model import BuildModel, StepState, StepView
 from mab.tui.render import STATE_STYLE, one_line
@@ -24,7 +24,7 @@ from mab.tui.widgets.details import log_row
 from mab.tui.widgets.log_pane import LogPane
 
 REFRESH_S = 0.25
-HINT = "stderr lines marked !   ← → step   a step/whole build   / search   esc close"
+HINT = "stderr marked !  ← → step  a step/whole build  / search  n N match  esc close"
 ModelGetter = Callable[[], BuildModel | None]
 
 
@@ -90,7 +90,6 @@ class LogScreen(Screen[None]):
         yield LogPane(id="log-pane")
         yield Input(placeholder="search (enter: go, escape: close)", id="log-search")
         yield Static(Text(HINT, style="dim"), id="log-status")
-        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#log-search", Input).display = False

@@ -26,7 +26,7 @@ class LogPane(ScrollView, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.lines: list[Text] = []
-        self.query = ""
+        self.needle = ""
         self.matches: list[int] = []  # line indexes with a match
         self.current: int | None = None  # the match the view is on
         self._width = 0
@@ -48,7 +48,7 @@ class LogPane(ScrollView, can_focus=True):
     def search(self, query: str) -> int:
         """Mark every line matching `query` (case-insensitive) and go to the first one at or
         below the top of the view; returns how many lines match."""
-        self.query = query
+        self.needle = query
         self._find()
         top = self.scroll_offset.y
         after = [i for i in self.matches if i >= top]
@@ -68,7 +68,7 @@ class LogPane(ScrollView, can_focus=True):
         self._go(self.matches[index])
 
     def _find(self) -> None:
-        needle = self.query.lower()
+        needle = self.needle.lower()
         self.matches = (
             [i for i, line in enumerate(self.lines) if needle in line.plain.lower()]
             if needle
@@ -90,9 +90,9 @@ class LogPane(ScrollView, can_focus=True):
         if not 0 <= index < len(self.lines):
             return Strip.blank(width, self.rich_style)
         text = self.lines[index]
-        if self.query and index in self.matches:
+        if self.needle and index in self.matches:
             text = text.copy()
-            text.highlight_regex(re.compile(re.escape(self.query), re.IGNORECASE), MATCH)
+            text.highlight_regex(re.compile(re.escape(self.needle), re.IGNORECASE), MATCH)
             if index == self.current:
                 text.stylize(self.get_component_rich_style("log-pane--current"))
         segments = list(text.render(self.app.console))

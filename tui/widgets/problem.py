@@ -36,7 +36,8 @@ def build_problem(lines: Iterable[str], fallback: str = "") -> BuildProblem:
     text = list(lines)
     error = next((t for t in text if t.startswith("ERROR:")), "")
     message = error.removeprefix("ERROR:").strip().removeprefix("failed to solve:").strip()
-    file, line, excerpt = "", None, ()
+    file, line = "", None
+    excerpt: tuple[str, ...] = ()
     for i, t in enumerate(text):
         found = _LOCATION.match(t)
         if found is None or i + 1 >= len(text) or text[i + 1] != _RULE:

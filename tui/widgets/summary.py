@@ -7,7 +7,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from mab.progress.summary import Summary
-from mab.tui.render import RED, seconds
+from mab.tui.render import EXIT_CODE, RED, one_line, seconds
 from mab.tui.stats import ALL, PlatformStats, platform_name
 
 SLOWEST = 3
@@ -30,7 +30,9 @@ def render_summary(summary: Summary, fallback: tuple[PlatformStats, ...] = ()) -
     """`fallback`: the app's own counts, for a build that named no platform."""
     out = Text(f"{summary.status.upper()} in {seconds(summary.duration_s)}\n", style="bold")
     if summary.error is not None:
-        out.append(f"{summary.error.message}\n", style=f"bold {RED}")
+        out.append(
+            f"✗ {error_line(summary.error.message, summary.error.step)}\n", style=f"bold {RED}"
+        )
     rows = _platform_rows(summary, fallback)
     if rows:
         width = max(len(r[0]) for r in rows)
@@ -54,6 +56,15 @@ def render_summary(summary: Summary, fallback: tuple[PlatformStats, ...] = ()) -
             out.append(f"{platform}: {miss.label} ({miss.state})\n")
     out.rstrip()
     return out
+
+
+def error_line(message: str, step: str | None) -> str:
+    """`exit code 1: [linux/amd64] test 3/3 RUN make check` rather than buildx's whole
+    `failed to solve: process "/bin/sh -c ..." did not complete successfully: exit code: 1`."""
+    found = EXIT_CODE.search(message)
+    if found is not None and step:
+        return f"exit code {found.group(1)}: {one_line(step)}"
+    return one_line(message.removeprefix("failed to solve:"))
 
 
 class SummaryPanel(Static):
