@@ -610,7 +610,9 @@ def _note_missing_cache_mounts(job: CommentedMap, t: _Target, deps: tuple[DepCac
             if target:
                 mount = f"--mount=type=cache,target={target}"
                 lines.append(f"  {tool}: add {mount} to its install RUN.")
-        lines.append("Then run `mab init-ci` again to carry it between runs.")
+        lines.append(
+            "`mab lint --fix` adds it; then run `mab init-ci` again to carry it between runs."
+        )
     lines.extend(
         f"Not carried between runs: the cache mount on {m.target} (line {m.line}) starts "
         f"from stage {m.source_stage} (from=), which only the build itself can make."
