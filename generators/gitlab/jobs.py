@@ -171,6 +171,8 @@ def build_job(
     job["interruptible"] = True
     if deps.caches:
         job["cache"] = list(deps.caches)
+    if runner == "mab":
+        script.append("mab_install")
     function = "mab_ci_build" if runner == "mab" else "mab_build"
     build = " ".join([function, *(shlex.quote(a) for a in values.extra_args)])
     job["script"] = [*script, *deps.before, build, *deps.after]

@@ -86,8 +86,6 @@ def before_script(
         lines.append("mab_own_docker_config")
     lines.extend(login.command() for login in logins)
     lines += ["mab_login_mirror", "mab_builder"]
-    if runner == "mab":
-        lines.append("mab_install")
     return lines
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ from mab.generators.gitlab.component import component_text
 from mab.generators.gitlab.shell import RESOURCES, resource_text
 from tests.generators.test_gitlab import CASES
 from tests.gitlab.test_component import SAMPLE, interpolate
+from tests.gitlab.wheel import build_wheel
 
 ROOT = Path(__file__).resolve().parents[2]
 RESOURCE_DIR = ROOT / "generators/gitlab/resources"
@@ -126,20 +126,6 @@ def test_resources_read_from_the_package_are_the_files() -> None:
 
 
 def test_a_wheel_of_the_project_carries_the_resources(tmp_path: Path) -> None:
-    """What a non-editable `pip install .` installs, built from a copy of the sources (a
-    build in the checkout would leave build/ and *.egg-info behind)."""
-    source = tmp_path / "src"
-    source.mkdir()
-    for name in ("pyproject.toml", "README.md", "LICENSE"):
-        if (ROOT / name).exists():
-            shutil.copy(ROOT / name, source / name)
-    for top in ("mab", "generators", "tui"):
-        shutil.copytree(ROOT / top, source / top, ignore=shutil.ignore_patterns("__pycache__"))
-    out = tmp_path / "wheel"
-    argv = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(source)]
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    (wheel,) = out.glob("*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
+    names = set(zipfile.ZipFile(build_wheel(tmp_path)).namelist())
     for name in RESOURCES:
         assert f"mab/generators/gitlab/resources/{name}" in names

@@ -11,8 +11,9 @@ mab_install() { # mab ($MAB_PIP_SPEC) in a virtual environment outside the proje
     echo "mab: no python3 in this job: use an image with Python 3.11+ and the docker CLI" >&2
     return 1
   fi
+  # With the image's own packages: an image that has mab's dependencies installs only mab.
   mab_venv="${TMPDIR:-/tmp}/mab-venv-$CI_JOB_ID"
-  python3 -m venv "$mab_venv"
+  python3 -m venv --system-site-packages "$mab_venv"
   "$mab_venv/bin/python" -m pip install --quiet --disable-pip-version-check "$MAB_PIP_SPEC"
   "$mab_venv/bin/mab" --version
 }
