@@ -70,6 +70,7 @@ from ruamel.yaml.comments import CommentedMap
 from mab.config.settings import GITHUB_DEFAULT_RUNNER, Settings, platform_slug
 from mab.detection.project import Image, Project
 from mab.errors import UserError
+from mab.files.merge import set_note
 from mab.generators.depcache import (
     SUGGESTED_TARGETS,
     DepCache,
@@ -621,4 +622,4 @@ def _note_missing_cache_mounts(job: CommentedMap, t: _Target, deps: tuple[DepCac
     if not lines:
         return
     text = "\n".join(lines)
-    job.yaml_set_comment_before_after_key("steps", before=text, indent=4)
+    set_note(job, "steps", text, indent=4)

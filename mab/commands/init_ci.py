@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import posixpath
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import replace
@@ -21,13 +22,16 @@ from mab.config.settings import (
     S3Cache,
     parse_platforms,
 )
-from mab.detection.detect import detect
-from mab.detection.project import Project
+from mab.detection.detect import detect, slug
+from mab.detection.gitrepo import default_branch
+from mab.detection.project import ImageRequest, Project
+from mab.detection.select import is_dockerfile_name
 from mab.errors import NotOwnedError, UserError
 from mab.files.merge import merge_jobs, merge_mapping, merge_workflow
 from mab.files.plan import PlannedFile, apply
 from mab.files.writeset import repo_lock
 from mab.files.yamlio import dump_roundtrip, load_roundtrip, read_text
+from mab.registry.cacherefs import FALLBACK_IMAGE
 
 MARKER = "Managed by `mab init-ci`"
 HEADER = (
@@ -40,15 +44,57 @@ GITLAB_ROOT_FILE = ".gitlab-ci.yml"
 
 
 def detect_default_branch(root: Path) -> str:
-    """The remote's default branch when git recorded it, else the checked-out one, else main."""
-    for ref_file in (root / ".git/refs/remotes/origin/HEAD", root / ".git/HEAD"):
-        try:
-            text = ref_file.read_text(encoding="utf-8").strip()
-        except OSError:
-            continue
-        if text.startswith("ref: "):
-            return text.rsplit("/", 1)[-1] if "remotes/" in text else text.split("heads/", 1)[-1]
-    return "main"
+    """The default branch, with the evidence for it on stderr; refused when git gives none."""
+    choice = default_branch(root)
+    if choice.branch is None:
+        raise UserError(
+            f"cannot tell the default branch: {choice.evidence} (no refs/remotes/origin/HEAD, "
+            "the remote did not answer, no local main or master)",
+            hint="pass --default-branch NAME (it is kept in .mab.yml), or record the remote's "
+            "with `git remote set-head origin --auto`",
+        )
+    click.echo(f"mab: default branch: {choice.branch} ({choice.evidence})", err=True)
+    return choice.branch
+
+
+def report_skipped(project: Project) -> None:
+    """Say which Dockerfiles detection left out, and how to build one anyway."""
+    if not project.skipped:
+        return
+    click.echo("mab: left out (not images that ship):", err=True)
+    for item in project.skipped:
+        click.echo(f"  {item.path}: {item.reason}", err=True)
+    example = next(
+        (s.path for s in project.skipped if is_dockerfile_name(posixpath.basename(s.path))), None
+    )
+    if example is not None:
+        name = slug(posixpath.basename(posixpath.dirname(example)) or "app")
+        click.echo(
+            "  to build one anyway, add it to .mab.yml:\n"
+            f"    images:\n      - name: {name}\n        dockerfile: {example}\n"
+            f"        context: {posixpath.dirname(example) or '.'}",
+            err=True,
+        )
+
+
+def require_image(project: Project, config: Config, writes: bool) -> None:
+    """Without a git remote there is no registry to push to: ask for one before writing."""
+    if project.remote is not None or config.settings.image:
+        return
+    own = [config.settings.image_settings(i.name) for i in project.images]
+    if all(o is not None and o.image for o in own):
+        return
+    if writes:
+        raise UserError(
+            "no git remote, so mab cannot tell which registry the workflow should push to",
+            hint="pass --image REGISTRY/NAME (for example --image ghcr.io/OWNER/REPO; it is kept "
+            "in .mab.yml as `image:`), or add the remote with `git remote add origin URL`",
+        )
+    click.echo(
+        f"mab: warning: no git remote; images are named after the placeholder {FALLBACK_IMAGE} "
+        "until you pass --image REGISTRY/NAME (required to write the files)",
+        err=True,
+    )
 
 
 def choose_providers(root: Path, project: Project, asked: tuple[str, ...]) -> tuple[str, ...]:
@@ -291,7 +337,7 @@ def init_ci_command(
     root = root.resolve()
     file_config = load_config(root)
     config = file_config or Config()
-    if default_branch is None and file_config is None:
+    if default_branch is None and not config.default_branch_given:
         default_branch = detect_default_branch(root)
     s3 = None
     if s3_bucket or s3_region or s3_prefix:
@@ -318,16 +364,24 @@ def init_ci_command(
         use_component=use_component,
         s3=s3,
     )
-    project = detect(root)
+    requests = tuple(
+        ImageRequest(i.name, i.dockerfile, i.context, i.target)
+        for i in config.settings.images
+        if i.dockerfile
+    )
+    project = detect(root, requests)
     for warning in project.warnings:
         click.echo(f"mab: warning: {warning}", err=True)
+    report_skipped(project)
     if not project.images:
         raise UserError(
-            f"no Dockerfile found under {root}",
+            f"no Dockerfile found under {root} that builds an image",
             hint="mab looks for Dockerfile, *.Dockerfile, Dockerfile.*, Containerfile, and "
-            "build sections of compose/bake files; run it in your repository's root",
+            "build sections of compose/bake files; run it in your repository's root, or name "
+            "a Dockerfile under `images:` in .mab.yml",
         )
     project = apply_image_overrides(project, config)
+    require_image(project, config, writes=not dry_run)
     chosen = choose_providers(root, project, config.providers)
     config = with_overrides(config, providers=chosen)
     files: list[PlannedFile] = []

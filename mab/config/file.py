@@ -35,6 +35,7 @@ class Config:
     providers: tuple[str, ...] = ()
     use_action: bool = False
     use_component: str | None = None
+    default_branch_given: bool = False  # `.mab.yml` names it (else detection chooses)
 
 
 class _Problems:
@@ -166,7 +167,7 @@ def parse_config(data: Any) -> Config:
         settings = Settings(**kwargs)
     except UserError as exc:
         raise UserError(f"{CONFIG_FILE}: {exc.message}", hint=exc.hint) from None
-    return Config(settings, tuple(providers), use_action, use_component)
+    return Config(settings, tuple(providers), use_action, use_component, "default_branch" in kwargs)
 
 
 def load_config(root: Path) -> Config | None:
@@ -231,6 +232,10 @@ def with_overrides(config: Config, **changes: Any) -> Config:
     providers = changes.get("providers") or config.providers
     use_action = settings_changes.pop("use_action", config.use_action)
     use_component = settings_changes.pop("use_component", config.use_component)
-    return Config(
-        replace(config.settings, **settings_changes), tuple(providers), use_action, use_component
+    return replace(
+        config,
+        settings=replace(config.settings, **settings_changes),
+        providers=tuple(providers),
+        use_action=use_action,
+        use_component=use_component,
     )

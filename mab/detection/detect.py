@@ -15,14 +15,29 @@ import posixpath
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from mab.detection.bake import BAKE_FILES, bake_specs
-from mab.detection.compose import COMPOSE_FILES, BuildSpec, compose_specs
+from mab.detection.compose import (
+    BuildSpec,
+    compose_sets,
+    compose_specs,
+    is_compose_name,
+    merge_compose,
+)
 from mab.detection.dockerfile import parse_dockerfile
 from mab.detection.gitignore import IgnoreFile, is_ignored
+from mab.detection.gitrepo import read_remote
+from mab.detection.interpolate import parse_env_file
 from mab.detection.lockfiles import LOCKFILE_NAMES, ecosystem_for
-from mab.detection.project import DockerfileInfo, Image, Lockfile, Project, Remote
-from mab.detection.remote import remote_from_config
+from mab.detection.project import DockerfileInfo, Image, ImageRequest, Lockfile, Project, Skipped
+from mab.detection.select import (
+    choose,
+    is_build_script,
+    is_dockerfile_name,
+    not_shipped_dir,
+    text_problem,
+)
 from mab.errors import UserError
 from mab.files.yamlio import read_data
 
@@ -31,7 +46,8 @@ SKIP_DIRS = frozenset(
 )
 _CARGO_MARKERS = ("CACHEDIR.TAG", ".rustc_info.json")
 # A superset of the names `_note_file` records, to pass over the other files quickly.
-_NAMES = frozenset({*LOCKFILE_NAMES, *COMPOSE_FILES, *BAKE_FILES, "Dockerfile", "Containerfile"})
+_NAMES = frozenset({*LOCKFILE_NAMES, *BAKE_FILES, "Dockerfile", "Containerfile"})
+_SCRIPT_MAX_BYTES = 256 * 1024
 _NAME_PATTERNS = re.compile(
     r".*\.(?:txt|gradle|gradle\.kts|dockerfile|containerfile)|(?:dockerfile|containerfile)(?:\..*)?",
     re.IGNORECASE | re.DOTALL,
@@ -39,100 +55,33 @@ _NAME_PATTERNS = re.compile(
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 
 
-# `Dockerfile.<x>` names that are not Dockerfiles: source code (a `dockerfile.py` parser),
-# documents, data, and templates that must be rendered before they can be built.
-_NOT_DOCKERFILE_SUFFIXES = frozenset(
-    [
-        "py",
-        "pyi",
-        "go",
-        "rs",
-        "js",
-        "mjs",
-        "cjs",
-        "ts",
-        "tsx",
-        "java",
-        "kt",
-        "rb",
-        "php",
-        "c",
-        "h",
-        "cc",
-        "cpp",
-        "cs",
-        "swift",
-        "md",
-        "rst",
-        "txt",
-        "adoc",
-        "json",
-        "yaml",
-        "yml",
-        "toml",
-        "ini",
-        "cfg",
-        "sh",
-        "bash",
-        "ps1",
-        "lock",
-        "j2",
-        "jinja",
-        "jinja2",
-        "tmpl",
-        "tpl",
-        "template",
-        "in",
-        "erb",
-        "hbs",
-        "mustache",
-        "bak",
-        "orig",
-        "old",
-        "swp",
-        "tmp",
-        "example",
-        "sample",
-        "dockerignore",
-    ]
-)
-
-
-def is_dockerfile_name(name: str) -> bool:
-    """`Dockerfile`, `Containerfile`, `api.Dockerfile`, `Dockerfile.api`; not `*.dockerignore`,
-    `Dockerfile.j2` or `dockerfile.py`."""
-    lower = name.lower()
-    if lower in ("dockerfile", "containerfile"):
-        return True
-    if lower.endswith((".dockerfile", ".containerfile")):
-        return True
-    if lower.startswith(("dockerfile.", "containerfile.")):
-        return lower.rsplit(".", 1)[1] not in _NOT_DOCKERFILE_SUFFIXES
-    return False
-
-
-def detect(root: Path) -> Project:
-    """Everything `mab init-ci` needs to know of the repository at `root`."""
+def detect(root: Path, requests: tuple[ImageRequest, ...] = ()) -> Project:
+    """Everything `mab init-ci` needs to know of the repository at `root`. `requests` are
+    images the user named by hand (`images:` in `.mab.yml`), added when detection left them
+    out."""
     found = _walk(root)
     warnings = list(found.warnings)
     dockerfiles = _Dockerfiles(root, warnings)
+    skipped: list[Skipped] = []
     images: list[Image] = []
-    for spec_file in found.compose_files + found.bake_files:
-        for spec in _read_specs(root, spec_file, warnings):
-            image = _spec_image(spec, spec_file, found, dockerfiles, warnings)
-            if image is not None and not any(_same_build(image, i) for i in images):
-                images.append(image)
-    claimed = {i.dockerfile for i in images}
-    images += [
-        Image(
-            name="",
-            context=posixpath.dirname(path) or ".",
-            dockerfile=path,
-            info=dockerfiles.info(path),
-        )
-        for path in found.dockerfiles
-        if path not in claimed
-    ]
+    for spec_file, spec in _specs(root, found, warnings, skipped):
+        image = _spec_image(spec, spec_file, found, dockerfiles, warnings)
+        if image is not None and not any(_same_build(image, i) for i in images):
+            images.append(image)
+    wanted = {r.dockerfile: r for r in requests}
+    chosen, left_out = choose(
+        found.dockerfiles, {i.dockerfile for i in images}, bool(images), found.scripts
+    )
+    skipped += [Skipped(path, reason) for path, reason in left_out if path not in wanted]
+    for path in dict.fromkeys([*chosen, *wanted]):
+        if any(i.dockerfile == path for i in images):
+            continue
+        request = wanted.get(path)
+        context = (request.context if request else None) or posixpath.dirname(path) or "."
+        target = request.target if request else None
+        images.append(Image(request.name if request else "", context, path, target=target))
+    images = [replace(i, info=dockerfiles.info(i.dockerfile)) for i in images]
+    images = [i for i in images if i.info is not None]
     lockfiles = tuple(Lockfile(path, ecosystem) for path, ecosystem in found.lockfiles)
     images = [replace(i, lockfiles=_lockfiles_in(i.context, lockfiles)) for i in images]
     images = _named(images, _root_name(root))
@@ -142,45 +91,59 @@ def detect(root: Path) -> Project:
         lockfiles=lockfiles,
         remote=read_remote(root),
         warnings=tuple(warnings),
+        skipped=tuple(skipped),
     )
-
-
-def read_remote(root: Path) -> Remote | None:
-    """The `origin` remote (else the first one) from the repository's git config, if any."""
-    git = root / ".git"
-    try:
-        if git.is_file():  # a worktree or submodule: `gitdir: <path>`
-            pointer = git.read_text(encoding="utf-8").strip().removeprefix("gitdir:").strip()
-            git = (root / pointer).resolve()
-            common = git / "commondir"
-            if common.is_file():
-                git = (git / common.read_text(encoding="utf-8").strip()).resolve()
-        return remote_from_config((git / "config").read_text(encoding="utf-8", errors="replace"))
-    except OSError:
-        return None
 
 
 # --- images from compose and bake files ---------------------------------------------------
 
 
-def _read_specs(root: Path, rel: str, warnings: list[str]) -> list[BuildSpec]:
-    path = root / rel
-    if posixpath.basename(rel) in COMPOSE_FILES:
+def _specs(
+    root: Path, found: _Found, warnings: list[str], skipped: list[Skipped]
+) -> list[tuple[str, BuildSpec]]:
+    """(the file that names it, spec) for every image the compose and bake files build."""
+    out: list[tuple[str, BuildSpec]] = []
+    spec_files = []
+    for path in found.compose_files + found.bake_files:
+        folder = not_shipped_dir(path)
+        if folder is None:
+            spec_files.append(path)
+        else:
+            skipped.append(Skipped(path, f"not read: it is under a {folder}/ folder"))
+    sets, notes = compose_sets([p for p in spec_files if p not in found.bake_files])
+    skipped += [Skipped(path, reason) for path, reason in notes]
+    for compose_set in sets:
+        data: Any = None
+        for path in compose_set.files:
+            try:
+                data = merge_compose(data, read_data(root / path, path))
+            except UserError as exc:
+                warnings.append(f"{exc.message} (compose file ignored)")
+        env = _env_file(root, compose_set.directory, warnings)
+        specs, problems = compose_specs(data, " + ".join(compose_set.files), env)
+        warnings.extend(problems)
+        out += [(compose_set.files[0], spec) for spec in specs]
+    for path in [p for p in spec_files if p in found.bake_files]:
         try:
-            data = read_data(path, rel)
-        except UserError as exc:
-            warnings.append(f"{exc.message} (compose file ignored)")
-            return []
-        specs, problems = compose_specs(data, rel)
-    else:
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
+            text = (root / path).read_text(encoding="utf-8", errors="replace")
         except OSError as exc:
-            warnings.append(f"{rel}: cannot read ({exc.strerror}); bake file ignored")
-            return []
-        specs, problems = bake_specs(text, rel)
-    warnings.extend(problems)
-    return specs
+            warnings.append(f"{path}: cannot read ({exc.strerror}); bake file ignored")
+            continue
+        specs, problems = bake_specs(text, path)
+        warnings.extend(problems)
+        out += [(path, spec) for spec in specs]
+    return out
+
+
+def _env_file(root: Path, directory: str, warnings: list[str]) -> dict[str, str]:
+    path = root / directory / ".env"
+    try:
+        return parse_env_file(path.read_text(encoding="utf-8", errors="replace"))
+    except (FileNotFoundError, NotADirectoryError):
+        return {}
+    except OSError as exc:
+        warnings.append(f"{posixpath.join(directory, '.env')}: cannot read ({exc.strerror})")
+        return {}
 
 
 def _spec_image(
@@ -199,15 +162,13 @@ def _spec_image(
     if dockerfile not in found.dockerfile_set and not dockerfiles.exists(dockerfile):
         warnings.append(f"{where}: {dockerfile} does not exist (skipped)")
         return None
-    origin = "compose" if posixpath.basename(spec_file) in COMPOSE_FILES else "bake"
     return Image(
         name=spec.name,
         context=context,
         dockerfile=dockerfile,
-        origin=origin,
+        origin="bake" if spec_file in found.bake_files else "compose",
         target=spec.target,
         args=spec.args,
-        info=dockerfiles.info(dockerfile),
     )
 
 
@@ -243,14 +204,23 @@ class _Dockerfiles:
 
     def info(self, rel: str) -> DockerfileInfo | None:
         if rel not in self.parsed:
-            try:
-                text = (self.root / rel).read_text(encoding="utf-8", errors="replace")
-            except OSError as exc:
-                self.warnings.append(f"{rel}: cannot read ({exc.strerror})")
-                self.parsed[rel] = None
-            else:
-                self.parsed[rel] = parse_dockerfile(text, rel)
+            self.parsed[rel] = self._read(rel)
         return self.parsed[rel]
+
+    def _read(self, rel: str) -> DockerfileInfo | None:
+        try:
+            raw = (self.root / rel).read_bytes()
+        except OSError as exc:
+            self.warnings.append(f"{rel}: cannot read ({exc.strerror}); not built")
+            return None
+        problem = text_problem(raw)
+        if problem is None:
+            info = parse_dockerfile(raw.decode("utf-8"), rel)
+            if info.stages:
+                return info
+            problem = "it has no FROM instruction"
+        self.warnings.append(f"{rel}: not a Dockerfile, {problem}; not built")
+        return None
 
 
 # --- names and lockfiles ---------------------------------------------------------------------
@@ -280,10 +250,9 @@ def _default_name(image: Image, root_name: str) -> str:
 def _named(images: list[Image], root_name: str) -> list[Image]:
     """Give every image a unique slug: compose/bake names first, then names from paths."""
     wanted = [
-        slug(i.name) if i.origin != "dockerfile" and i.name else _default_name(i, root_name)
-        for i in images
-    ]
-    order = sorted(range(len(images)), key=lambda n: (images[n].origin == "dockerfile", n))
+        slug(i.name) if i.name else _default_name(i, root_name) for i in images
+    ]  # images found from a Dockerfile alone have no name yet; the user's requests have one
+    order = sorted(range(len(images)), key=lambda n: (not images[n].name, n))
     taken: set[str] = set()
     named = list(images)
     for n in order:
@@ -317,6 +286,7 @@ class _Found:
     lockfiles: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     dockerfile_set: frozenset[str] = frozenset()
+    scripts: dict[str, str] = field(default_factory=dict)  # build scripts' text, by path
 
 
 def _walk(root: Path) -> _Found:
@@ -348,12 +318,24 @@ def _walk(root: Path) -> _Found:
                     pending.append((child, rules))
             elif name in _NAMES or _NAME_PATTERNS.fullmatch(name):  # the quick test first
                 _note_file(found, rules, name, prefix + name)
+            elif is_compose_name(name) and not is_ignored(rules, prefix + name, is_dir=False):
+                found.compose_files.append(prefix + name)
+            elif is_build_script(prefix + name):
+                _note_script(found, entry, prefix + name)
     found.dockerfiles.sort()
     found.compose_files.sort()
     found.bake_files.sort()
     found.lockfiles.sort()
     found.dockerfile_set = frozenset(found.dockerfiles)
     return found
+
+
+def _note_script(found: _Found, entry: os.DirEntry[str], child: str) -> None:
+    try:
+        if entry.stat().st_size <= _SCRIPT_MAX_BYTES:
+            found.scripts[child] = Path(entry.path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        pass  # a script mab cannot read names nothing mab could use
 
 
 def _skip_dir(entry: os.DirEntry[str]) -> bool:
@@ -371,8 +353,6 @@ def _note_file(found: _Found, rules: list[IgnoreFile], name: str, child: str) ->
         bucket = None
     elif is_dockerfile_name(name):
         bucket = found.dockerfiles
-    elif name in COMPOSE_FILES:
-        bucket = found.compose_files
     elif name in BAKE_FILES:
         bucket = found.bake_files
     else:

@@ -128,8 +128,27 @@ class Remote:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """A Dockerfile or compose file that detection found and left out, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """An image the user asked for by hand (`images:` in `.mab.yml`)."""
+
+    name: str
+    dockerfile: str
+    context: str | None = None
+    target: str | None = None
+
+
+@dataclass(frozen=True)
 class Project:
     images: tuple[Image, ...]
     lockfiles: tuple[Lockfile, ...] = ()
     remote: Remote | None = None
     warnings: tuple[str, ...] = field(default=())
+    skipped: tuple[Skipped, ...] = field(default=())

@@ -9,6 +9,11 @@ What mab owns, and so rewrites:
 - steps whose `id` starts with `mab-`: rewritten in place (comments on surviving keys kept).
 Everything else — the user's jobs, steps, keys and comments, and their order — is kept.
 A user step stays right after the mab step it followed (or first, if it came first).
+
+Notes: comment lines starting with `# mab:` inside a job mab owns are mab's (a hint such as
+"no dependency cache for npm"). Where ruamel.yaml lodges a comment after a round trip depends on
+the node before it, so each merge drops the old notes and writes the generated ones again: the
+file is the same after every run, and a note that no longer applies goes away.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ import copy
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.tokens import CommentToken
 
 OWNED_PREFIX = "mab-"
+NOTE_PREFIX = "mab: "
 # Job keys mab may emit; if a newer generation no longer emits one, it is removed.
 OWNED_JOB_KEYS = frozenset(
     {
@@ -147,7 +154,70 @@ def merge_steps(old: list[Any], new: list[Any]) -> CommentedSeq:
     return out
 
 
+def set_note(mapping: CommentedMap, key: Any, text: str, indent: int) -> None:
+    """A note of mab's above `key`: every line starts with `# mab:`, so merges can find it."""
+    lines = [f"{NOTE_PREFIX}{line}".rstrip() for line in text.splitlines()]
+    mapping.yaml_set_comment_before_after_key(key, before="\n".join(lines), indent=indent)
+
+
+def _is_note_line(line: str) -> bool:
+    return line.lstrip().startswith("# " + NOTE_PREFIX.rstrip())
+
+
+def _without_notes(token: CommentToken) -> CommentToken | None:
+    lines = token.value.split("\n")
+    kept = [line for line in lines if not _is_note_line(line)]
+    if len(kept) == len(lines):
+        return token
+    value = "\n".join(kept)
+    if not value.strip():
+        # Only notes were there: keep the line end that closed the value before them.
+        if not token.value.startswith("\n"):
+            return None
+        value = "\n"
+    copied = copy.copy(token)
+    copied.value = value
+    return copied
+
+
+def _clean_slot(slot: Any) -> Any:
+    if isinstance(slot, CommentToken):
+        return _without_notes(slot)
+    if isinstance(slot, list):
+        return [_clean_slot(item) for item in slot]
+    return slot
+
+
+def drop_notes(node: Any) -> None:
+    """Remove mab's notes (`# mab: ...` comment lines) anywhere under `node`."""
+    if not isinstance(node, CommentedMap | CommentedSeq):
+        return
+    for key, slots in list(node.ca.items.items()):
+        node.ca.items[key] = _clean_slot(slots)
+    if node.ca.comment is not None:
+        node.ca.comment = _clean_slot(node.ca.comment)
+    children = node.values() if isinstance(node, CommentedMap) else node
+    for child in children:
+        drop_notes(child)
+
+
+def _take_notes(old: CommentedMap, new: Any) -> None:
+    """Put the generated notes above `old`'s keys (they were dropped from `old` first)."""
+    if not isinstance(new, CommentedMap):
+        return
+    for key, slots in new.ca.items.items():
+        before = slots[1] if len(slots) > 1 else None
+        if key in old and before and all(_is_note(token) for token in before):
+            old.ca.items.setdefault(key, [None, None, None, None])[1] = copy.copy(before)
+
+
+def _is_note(token: Any) -> bool:
+    lines = [line for line in getattr(token, "value", "").split("\n") if line.strip()]
+    return bool(lines) and all(_is_note_line(line) for line in lines)
+
+
 def merge_job(old: CommentedMap, new: dict[str, Any]) -> CommentedMap:
+    drop_notes(old)
     for key in [k for k in old if k in OWNED_JOB_KEYS and k not in new]:
         del old[key]
     previous = None
@@ -160,6 +230,7 @@ def merge_job(old: CommentedMap, new: dict[str, Any]) -> CommentedMap:
         else:
             _insert_after(old, previous, key, value, new)
         previous = key
+    _take_notes(old, new)
     return old
 
 

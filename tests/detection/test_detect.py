@@ -25,6 +25,10 @@ def summary(project: Project) -> list[tuple[str, str, str, str, str | None, list
     ]
 
 
+def found_and_left(project: Project) -> list[str]:
+    return [s.path for s in project.skipped]
+
+
 def image(project: Project, name: str) -> Image:
     return next(i for i in project.images if i.name == name)
 
@@ -110,9 +114,10 @@ class TestCorpus:
                 None,
                 ["services/worker/requirements-dev.txt", "services/worker/requirements.txt"],
             ),
-            ("migrate", "dockerfile", "tools/migrate", "tools/migrate/Dockerfile", None, []),
+            ("migrate", "compose", "tools/migrate", "tools/migrate/Dockerfile", None, []),
             ("web", "bake", "web", "web/web.Dockerfile", None, ["web/pnpm-lock.yaml"]),
         ]
+        assert project.skipped == ()
         api, web = image(project, "api"), image(project, "web")
         assert api.args == (("NODE_ENV", "production"), ("NODE_VERSION", "22"))
         assert web.args == (("VITE_API_URL", "/api"),)
@@ -129,11 +134,11 @@ class TestCorpus:
         [warning] = project.warnings
         assert warning.startswith("compose.yaml:")
         assert "compose file ignored" in warning
-        assert [(i.name, i.origin) for i in project.images] == [
-            ("api", "dockerfile"),
-            ("worker", "dockerfile"),
-            ("migrate", "dockerfile"),
-            ("web", "bake"),
+        assert [(i.name, i.origin) for i in project.images] == [("web", "bake")]
+        assert [s.path for s in project.skipped] == [
+            "services/api/Dockerfile",
+            "services/worker/Dockerfile",
+            "tools/migrate/Dockerfile",
         ]
 
 
@@ -154,7 +159,7 @@ class TestWalk:
             },
         )
         project = detect(root)
-        dockerfiles = [i.dockerfile for i in project.images]
+        dockerfiles = sorted([i.dockerfile for i in project.images] + found_and_left(project))
         assert dockerfiles == [
             "services/api/Dockerfile",
             "services/worker/Dockerfile",
@@ -202,7 +207,8 @@ class TestWalk:
             },
         )
         project = detect(root)
-        assert [i.dockerfile for i in project.images] == ["app/Dockerfile", "app/Dockerfile.keep"]
+        assert [i.dockerfile for i in project.images] == ["app/Dockerfile"]
+        assert found_and_left(project) == ["app/Dockerfile.keep"]  # a variant nothing builds
         assert [lf.path for lf in project.lockfiles] == ["app/Cargo.lock"]
 
     def test_cargo_target_dirs_are_skipped_but_other_target_dirs_are_not(
@@ -228,10 +234,11 @@ class TestWalk:
         (root / "gone" / "Dockerfile").symlink_to(root / "missing")
         project = detect(root)
         assert [(i.dockerfile, i.info is None) for i in project.images] == [
-            ("gone/Dockerfile", True),
             ("ok/Dockerfile", False),
         ]
-        assert project.warnings == ("gone/Dockerfile: cannot read (No such file or directory)",)
+        assert project.warnings == (
+            "gone/Dockerfile: cannot read (No such file or directory); not built",
+        )
 
     def test_no_dockerfile_is_an_empty_project(self, tmp_path: Path) -> None:
         root = write(tmp_path / "repo", {"package-lock.json": "{}\n", "README.md": "hi\n"})
@@ -260,6 +267,7 @@ class TestNames:
                 "Dockerfile": "FROM alpine\n",
                 "api.Dockerfile": "FROM alpine\n",
                 "Dockerfile.worker": "FROM alpine\n",
+                "Makefile": "worker:\n\tdocker build -f Dockerfile.worker .\n",
                 "services/API/Dockerfile": "FROM alpine\n",
                 "Containerfile": "FROM alpine\n",
                 ".dockerignore": "*\n",
@@ -302,8 +310,8 @@ class TestNames:
         assert summary(project) == [
             ("admin-panel", "compose", ".", "admin/Dockerfile", None, []),
             ("web", "compose", "frontend", "frontend/Dockerfile", None, []),
-            ("web-2", "dockerfile", "web", "web/Dockerfile", None, []),
         ]
+        assert found_and_left(project) == ["web/Dockerfile"]
         assert project.warnings == (
             "compose.yml: missing: nowhere/Dockerfile does not exist (skipped)",
             "compose.yml: outside: context or Dockerfile is outside the repository (skipped)",

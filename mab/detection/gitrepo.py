@@ -1,0 +1,148 @@
+"""The repository's git metadata: its remote and its default branch. The one module that runs
+`git` (only `git ls-remote`, to ask the remote for its HEAD); everything else is read from the
+files under `.git` so that detection works without git installed.
+
+The default branch is the one whose builds write the shared caches, so a wrong guess is costly:
+a feature branch taken for it gets CI that stops running after the merge. `default_branch`
+asks, in order: `refs/remotes/origin/HEAD`, the remote itself (`git ls-remote --symref origin
+HEAD`, with a short timeout: it usually fails fast without a network), then a local `main` or
+`master`. When the only evidence left is the checked-out branch, it gives no answer.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from mab.detection.project import Remote
+from mab.detection.remote import remote_from_config, remote_urls
+
+LS_REMOTE_TIMEOUT = 5.0  # seconds
+CONVENTIONAL = ("main", "master")
+
+
+@dataclass(frozen=True)
+class BranchChoice:
+    """The default branch found (None when there is no trustworthy evidence) and why."""
+
+    branch: str | None
+    evidence: str
+    checked_out: str | None = None
+
+
+def git_dir(root: Path) -> Path | None:
+    """The git directory of the repository at `root` (following a worktree's `gitdir:`
+    pointer to the common directory), or None when `root` has no `.git`."""
+    git = root / ".git"
+    try:
+        if git.is_file():  # a worktree or submodule: `gitdir: <path>`
+            pointer = git.read_text(encoding="utf-8").strip().removeprefix("gitdir:").strip()
+            git = (root / pointer).resolve()
+            common = git / "commondir"
+            if common.is_file():
+                git = (git / common.read_text(encoding="utf-8").strip()).resolve()
+    except OSError:
+        return None
+    return git if git.is_dir() else None
+
+
+def _head_dir(root: Path) -> Path | None:
+    """Where HEAD lives: a worktree's own git directory, not the common one."""
+    git = root / ".git"
+    try:
+        if git.is_file():
+            pointer = git.read_text(encoding="utf-8").strip().removeprefix("gitdir:").strip()
+            return (root / pointer).resolve()
+    except OSError:
+        return None
+    return git if git.is_dir() else None
+
+
+def _config_text(git: Path) -> str:
+    try:
+        return (git / "config").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def read_remote(root: Path) -> Remote | None:
+    """The `origin` remote (else the first one) from the repository's git config, if any."""
+    git = git_dir(root)
+    return remote_from_config(_config_text(git)) if git is not None else None
+
+
+def _symref(path: Path) -> str | None:
+    """The target of a symbolic ref file (`ref: refs/heads/main`), if it is one."""
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return text[5:].strip() if text.startswith("ref: ") else None
+
+
+def _has_ref(git: Path, ref: str) -> bool:
+    if (git / ref).is_file():
+        return True
+    try:
+        packed = (git / "packed-refs").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return any(line.split(" ", 1)[-1].strip() == ref for line in packed.splitlines())
+
+
+def ask_remote_head(url: str, timeout: float = LS_REMOTE_TIMEOUT) -> str | None:
+    """The branch the remote at `url` names as its HEAD, or None if it cannot be asked (no
+    git, no network, no access, too slow). Never prompts: no terminal, ssh in batch mode."""
+    git = shutil.which("git")
+    if git is None:
+        return None
+    env = dict(os.environ, GIT_TERMINAL_PROMPT="0")
+    env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes -o ConnectTimeout=3")
+    try:
+        done = subprocess.run(
+            [git, "ls-remote", "--symref", url, "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return None
+    for line in done.stdout.splitlines():
+        # ref: refs/heads/main	HEAD
+        if line.startswith("ref: refs/heads/") and line.endswith("\tHEAD"):
+            return line[len("ref: refs/heads/") : -len("\tHEAD")]
+    return None
+
+
+def default_branch(root: Path, *, ask_remote: bool = True) -> BranchChoice:
+    """The repository's default branch and the evidence for it (see the module docstring)."""
+    git, head_dir = git_dir(root), _head_dir(root)
+    if git is None or head_dir is None:
+        return BranchChoice("main", "no git repository here; assuming main")
+    head = _symref(head_dir / "HEAD")
+    checked_out = head.removeprefix("refs/heads/") if head else None
+    origin_head = _symref(git / "refs/remotes/origin/HEAD")
+    if origin_head and origin_head.startswith("refs/remotes/origin/"):
+        branch = origin_head.removeprefix("refs/remotes/origin/")
+        return BranchChoice(branch, f"refs/remotes/origin/HEAD points to {branch}", checked_out)
+    url = remote_urls(_config_text(git)).get("origin")
+    if ask_remote and url:
+        asked = ask_remote_head(url)
+        if asked:
+            return BranchChoice(asked, f"the remote origin names {asked} as its HEAD", checked_out)
+    local = [b for b in CONVENTIONAL if _has_ref(git, f"refs/heads/{b}") or b == checked_out]
+    if local:
+        branch = checked_out if checked_out in local else local[0]
+        how = "checked out" if branch == checked_out else "a local branch"
+        return BranchChoice(branch, f"{branch} is {how} and origin/HEAD is not set", checked_out)
+    if checked_out is None:
+        return BranchChoice("main", "HEAD is detached and no main or master exists; assuming main")
+    return BranchChoice(None, f"only the checked-out branch {checked_out}", checked_out)

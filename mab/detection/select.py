@@ -1,0 +1,196 @@
+"""Which Dockerfiles are images. Pure.
+
+When compose or bake files build something, they are the truth: a Dockerfile they do not build
+is not an image. Without them, Dockerfiles under test, example and fixture folders are left out,
+and so are `Dockerfile.<variant>` files that no build script, Makefile or CI file names when
+the repository has a main Dockerfile. Each one left out is reported with the reason; `images:`
+in `.mab.yml` adds any of them back. A "Dockerfile" that is not text is refused.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+# Folders whose Dockerfiles serve tests, examples and fixtures, not releases.
+NOT_SHIPPED_DIRS = frozenset(
+    [
+        "test",
+        "tests",
+        "testdata",
+        "__tests__",
+        "testing",
+        "e2e",
+        "example",
+        "examples",
+        "fixture",
+        "fixtures",
+    ]
+)
+# Files that build images by naming a Dockerfile: build scripts, task runners, CI files.
+BUILD_SCRIPT_NAMES = frozenset(
+    {
+        "Makefile",
+        "GNUmakefile",
+        "makefile",
+        "justfile",
+        "Justfile",
+        "Taskfile.yml",
+        "Taskfile.yaml",
+        "package.json",
+        ".gitlab-ci.yml",
+        "skaffold.yaml",
+        "skaffold.yml",
+        "Tiltfile",
+        "cloudbuild.yaml",
+        "cloudbuild.yml",
+        "fly.toml",
+        "Earthfile",
+    }
+)
+BUILD_SCRIPT_SUFFIXES = (".sh", ".mk", ".bash")
+MANAGED_MARKER = "Managed by `mab init-ci`"
+
+
+def is_build_script(path: str) -> bool:
+    name = posixpath.basename(path)
+    if name in BUILD_SCRIPT_NAMES or name.endswith(BUILD_SCRIPT_SUFFIXES):
+        return True
+    return path.startswith(".github/workflows/") and name.endswith((".yml", ".yaml"))
+
+
+def not_shipped_dir(path: str) -> str | None:
+    """The test/example/fixture folder `path` lies in, if any."""
+    for part in posixpath.dirname(path).split("/"):
+        if part.lower() in NOT_SHIPPED_DIRS:
+            return part
+    return None
+
+
+def is_variant(path: str) -> bool:
+    """`Dockerfile.dev`, `Containerfile.test`: a variant of a main Dockerfile."""
+    return posixpath.basename(path).lower().startswith(("dockerfile.", "containerfile."))
+
+
+def named_in(path: str, scripts: dict[str, str]) -> str | None:
+    """The first build script (not one mab wrote) that names the Dockerfile at `path`."""
+    pattern = re.compile(r"(?<![\w.-])" + re.escape(posixpath.basename(path)) + r"(?![\w.-])")
+    for script, text in sorted(scripts.items()):
+        if MANAGED_MARKER not in text and pattern.search(text):
+            return script
+    return None
+
+
+def text_problem(raw: bytes) -> str | None:
+    """Why bytes read from a "Dockerfile" are not a Dockerfile's text, or None."""
+    if b"\0" in raw:
+        return "it is not a text file (it holds NUL bytes)"
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"it is not UTF-8 text (undecodable byte at offset {exc.start})"
+    return None
+
+
+def choose(
+    dockerfiles: list[str], built: set[str], specs_exist: bool, scripts: dict[str, str]
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Of the Dockerfiles found, those that are images of their own (not built by a compose
+    service or bake target already), and (path, reason) for each one left out."""
+    rest = [d for d in dockerfiles if d not in built]
+    if specs_exist:
+        reason = "no compose service or bake target builds it"
+        return [], [(d, reason) for d in rest]
+    kept: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    for path in rest:
+        folder = not_shipped_dir(path)
+        if folder is not None:
+            skipped.append((path, f"it is under a {folder}/ folder"))
+        else:
+            kept.append(path)
+    mains = [d for d in kept if not is_variant(d)]
+    if not mains:
+        return kept, skipped
+    images = list(mains)
+    for path in kept:
+        if path in mains:
+            continue
+        if named_in(path, scripts) is not None:
+            images.append(path)
+        else:
+            reason = "a Dockerfile variant that no build script, Makefile or CI file names"
+            skipped.append((path, reason))
+    return sorted(images), skipped
+
+
+# `Dockerfile.<x>` names that are not Dockerfiles: source code (a `dockerfile.py` parser),
+# documents, data, and templates that must be rendered before they can be built.
+_NOT_DOCKERFILE_SUFFIXES = frozenset(
+    [
+        "py",
+        "pyi",
+        "go",
+        "rs",
+        "js",
+        "mjs",
+        "cjs",
+        "ts",
+        "tsx",
+        "java",
+        "kt",
+        "rb",
+        "php",
+        "c",
+        "h",
+        "cc",
+        "cpp",
+        "cs",
+        "swift",
+        "md",
+        "rst",
+        "txt",
+        "adoc",
+        "json",
+        "yaml",
+        "yml",
+        "toml",
+        "ini",
+        "cfg",
+        "sh",
+        "bash",
+        "ps1",
+        "lock",
+        "j2",
+        "jinja",
+        "jinja2",
+        "tmpl",
+        "tpl",
+        "template",
+        "in",
+        "erb",
+        "hbs",
+        "mustache",
+        "bak",
+        "orig",
+        "old",
+        "swp",
+        "tmp",
+        "example",
+        "sample",
+        "dockerignore",
+    ]
+)
+
+
+def is_dockerfile_name(name: str) -> bool:
+    """`Dockerfile`, `Containerfile`, `api.Dockerfile`, `Dockerfile.api`; not `*.dockerignore`,
+    `Dockerfile.j2` or `dockerfile.py`."""
+    lower = name.lower()
+    if lower in ("dockerfile", "containerfile"):
+        return True
+    if lower.endswith((".dockerfile", ".containerfile")):
+        return True
+    if lower.startswith(("dockerfile.", "containerfile.")):
+        return lower.rsplit(".", 1)[1] not in _NOT_DOCKERFILE_SUFFIXES
+    return False
