@@ -20,6 +20,19 @@ FIXTURE_REPOS = (
     "nolock",
     "custom-workflow",
 )
+# Shapes init-ci used to get wrong (each with its test in tests/commands/test_init_ci_repos.py).
+SHAPE_REPOS = (
+    "node-nocache",  # no cache mount: a hint comment in the workflow
+    "compose-override",  # compose.override.yaml adds a service; ${VAR?err}, $$ and .env
+    "dockerfile-variants",  # tests/, examples/ and an unbuilt Dockerfile.dev beside real images
+    "binary-dockerfile",  # a "Dockerfile" of random bytes, one in Latin-1
+    "master-config",  # on master, with a .mab.yml that names no default branch
+)
+# Repositories where init-ci must refuse to write (exit 2), leaving every file as it was.
+REFUSED_REPOS = (
+    "feature-branch",  # only a feature branch checked out, no origin/HEAD
+    "no-remote",  # no git remote, so no registry to push to
+)
 
 
 def copy_fixture_repo(name: str, dest: Path) -> Path:

@@ -109,7 +109,7 @@ def _specs(
         if folder is None:
             spec_files.append(path)
         else:
-            skipped.append(Skipped(path, f"not read: it is under a {folder}/ folder"))
+            skipped.append(Skipped(path, f"not read: it sits in {folder}/ (tests do not ship)"))
     sets, notes = compose_sets([p for p in spec_files if p not in found.bake_files])
     skipped += [Skipped(path, reason) for path, reason in notes]
     for compose_set in sets:

@@ -106,7 +106,7 @@ def choose(
     for path in rest:
         folder = not_shipped_dir(path)
         if folder is not None:
-            skipped.append((path, f"it is under a {folder}/ folder"))
+            skipped.append((path, f"it sits in {folder}/ (tests, examples, fixtures do not ship)"))
         else:
             kept.append(path)
     mains = [d for d in kept if not is_variant(d)]
@@ -121,7 +121,7 @@ def choose(
         else:
             reason = "a Dockerfile variant that no build script, Makefile or CI file names"
             skipped.append((path, reason))
-    return sorted(images), skipped
+    return sorted(images), sorted(skipped)
 
 
 # `Dockerfile.<x>` names that are not Dockerfiles: source code (a `dockerfile.py` parser),

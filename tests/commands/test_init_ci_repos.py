@@ -1,0 +1,204 @@
+"""`mab init-ci` on repository shapes it used to get wrong: re-runs that flipped a file, the
+wrong default branch, Dockerfiles that are not images, compose overrides and variables, no
+remote. Each shape is a fixture under tests/fixtures/repos/."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mab.detection.detect import detect
+from tests.commands.test_init_ci import Mab, mab, tree_digest
+from tests.fixture_repos import FIXTURE_REPOS, REFUSED_REPOS, SHAPE_REPOS, copy_fixture_repo
+
+__all__ = ["mab"]  # the fixture, shared with test_init_ci
+
+WORKFLOW = ".github/workflows/mab.yml"
+README_DEMO = Path(__file__).parents[1] / "e2e" / "project"
+
+
+def workflow(repo: Path) -> str:
+    return (repo / WORKFLOW).read_text(encoding="utf-8")
+
+
+def settings(repo: Path) -> dict[str, object]:
+    data = yaml.safe_load((repo / ".mab.yml").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.mark.parametrize("provider", ["--github", "--gitlab"])
+@pytest.mark.parametrize("name", FIXTURE_REPOS + SHAPE_REPOS)
+def test_check_passes_after_a_run_and_a_second_run_changes_nothing(
+    mab: Mab, tmp_path: Path, name: str, provider: str
+) -> None:
+    repo = copy_fixture_repo(name, tmp_path)
+    code, _, err = mab("init-ci", str(repo), provider, "--force")
+    assert code == 0, err
+    after_first = tree_digest(repo)
+    code, _, err = mab("init-ci", str(repo), "--check")
+    assert code == 0, err
+    code, _, err = mab("init-ci", str(repo))
+    assert code == 0, err
+    assert tree_digest(repo) == after_first
+
+
+def test_the_missing_cache_hint_is_kept_and_goes_when_the_mount_comes(
+    mab: Mab, tmp_path: Path
+) -> None:
+    repo = copy_fixture_repo("node-nocache", tmp_path)
+    assert mab("init-ci", str(repo))[0] == 0
+    assert "# mab: No dependency cache for npm: Dockerfile mounts no cache" in workflow(repo)
+    assert mab("init-ci", str(repo), "--check")[0] == 0
+    dockerfile = repo / "Dockerfile"
+    dockerfile.write_text(
+        dockerfile.read_text().replace(
+            "RUN npm ci", "RUN --mount=type=cache,target=/root/.npm npm ci"
+        )
+    )
+    assert mab("init-ci", str(repo))[0] == 0
+    assert "No dependency cache" not in workflow(repo)
+    assert mab("init-ci", str(repo), "--check")[0] == 0
+
+
+# --- the default branch ---------------------------------------------------------------------
+
+
+def test_a_feature_branch_alone_is_refused(mab: Mab, tmp_path: Path) -> None:
+    repo = copy_fixture_repo("feature-branch", tmp_path)
+    before = tree_digest(repo)
+    code, _, err = mab("init-ci", str(repo))
+    assert code == 2
+    assert "cannot tell the default branch" in err and "add-ci" in err
+    assert "--default-branch" in err and "Traceback" not in err
+    assert tree_digest(repo) == before
+    code, _, err = mab("init-ci", str(repo), "--default-branch", "main")
+    assert code == 0, err
+    on = yaml.safe_load(workflow(repo))["on"]
+    assert on["push"]["branches"] == ["main"]
+    assert on["pull_request"]["branches"] == ["main"]
+    assert settings(repo)["default-branch"] == "main"
+    assert mab("init-ci", str(repo), "--check")[0] == 0  # the file's choice now stands
+
+
+def test_a_settings_file_without_default_branch_still_detects_it(mab: Mab, tmp_path: Path) -> None:
+    repo = copy_fixture_repo("master-config", tmp_path)
+    code, _, err = mab("init-ci", str(repo))
+    assert code == 0, err
+    assert "default branch: master (master is checked out" in err
+    assert yaml.safe_load(workflow(repo))["on"]["push"]["branches"] == ["master"]
+    text = (repo / ".mab.yml").read_text()
+    assert text.startswith("# Our choices; the rest is detected.")
+    assert settings(repo)["default-branch"] == "master"
+
+
+# --- which Dockerfiles are images -----------------------------------------------------------
+
+
+def test_compose_override_services_and_variables(mab: Mab, tmp_path: Path) -> None:
+    repo = copy_fixture_repo("compose-override", tmp_path)
+    code, _, err = mab("init-ci", str(repo))
+    assert code == 0, err
+    text = workflow(repo)
+    assert "${DOMAIN" not in text and "$$" not in text and "SENTRY_DSN" not in text
+    assert "VITE_API_URL=https://api.example.test" in text
+    assert "GREETING=costs $5" in text and "BUILD_CHANNEL=stable" in text
+    assert "APP_MODULE=app.main:dev_app" in text  # the override's arg wins
+    assert "frontend/Dockerfile.playwright" in text
+    # The playwright service exists only in the override, with the repository as its context.
+    builds = {i.name: (i.context, i.dockerfile) for i in detect(repo).images}
+    assert builds == {
+        "backend": ("backend", "backend/Dockerfile"),
+        "frontend": ("frontend", "frontend/Dockerfile"),
+        "playwright": (".", "frontend/Dockerfile.playwright"),
+    }
+    assert "build arg SENTRY_DSN left out: variable SENTRY_DSN is not set" in err
+    assert mab("init-ci", str(repo), "--check")[0] == 0
+
+
+def test_test_example_and_unbuilt_variant_dockerfiles_are_left_out(
+    mab: Mab, tmp_path: Path
+) -> None:
+    repo = copy_fixture_repo("dockerfile-variants", tmp_path)
+    code, _, err = mab("init-ci", str(repo))
+    assert code == 0, err
+    text = workflow(repo)
+    assert "Dockerfile.debug" in text  # the Makefile builds it
+    for left_out in ("tests/Dockerfile", "examples/client/Dockerfile", "Dockerfile.dev"):
+        assert left_out not in text
+        assert f"  {left_out}: " in err
+    assert "add it to .mab.yml" in err
+    # `images:` in .mab.yml brings one back.
+    config = repo / ".mab.yml"
+    config.write_text(
+        config.read_text()
+        + "images:\n  - name: integration\n    dockerfile: tests/Dockerfile\n    context: .\n"
+    )
+    code, _, err = mab("init-ci", str(repo))
+    assert code == 0, err
+    assert "tests/Dockerfile" in workflow(repo)
+    assert "  tests/Dockerfile: " not in err
+    assert mab("init-ci", str(repo), "--check")[0] == 0
+
+
+def test_a_dockerfile_that_is_not_text_is_refused(mab: Mab, tmp_path: Path) -> None:
+    repo = copy_fixture_repo("binary-dockerfile", tmp_path)
+    code, _, err = mab("init-ci", str(repo))
+    assert code == 0, err
+    assert "Dockerfile: not a Dockerfile, it is not a text file (it holds NUL bytes)" in err
+    assert "app/Dockerfile.legacy: not a Dockerfile, it is not UTF-8 text" in err
+    text = workflow(repo)
+    assert "app/Dockerfile" in text and "Dockerfile.legacy" not in text
+    assert "context: ." not in text  # no job for the root's "Dockerfile"
+
+
+def test_only_non_text_dockerfiles_is_a_clear_error(mab: Mab, tmp_path: Path) -> None:
+    repo = copy_fixture_repo("binary-dockerfile", tmp_path)
+    shutil.rmtree(repo / "app")
+    before = tree_digest(repo)
+    code, _, err = mab("init-ci", str(repo))
+    assert code == 2
+    assert "not a text file" in err and "no Dockerfile found" in err
+    assert "Traceback" not in err
+    assert tree_digest(repo) == before
+
+
+def test_no_remote_needs_an_image_before_writing(mab: Mab, tmp_path: Path) -> None:
+    repo = copy_fixture_repo("no-remote", tmp_path)
+    before = tree_digest(repo)
+    for extra in ((), ("--check",)):
+        code, _, err = mab("init-ci", str(repo), *extra)
+        assert code == 2
+        assert "no git remote" in err and "--image" in err and "Traceback" not in err
+        assert tree_digest(repo) == before
+    code, out, err = mab("init-ci", str(repo), "--dry-run")
+    assert code == 0, err
+    assert "warning: no git remote" in err and "registry.example.com" in out
+    assert tree_digest(repo) == before
+    code, _, err = mab("init-ci", str(repo), "--image", "ghcr.io/acme/hello")
+    assert code == 0, err
+    assert "registry.example.com" not in workflow(repo)
+    assert settings(repo)["image"] == "ghcr.io/acme/hello"
+    assert mab("init-ci", str(repo), "--check")[0] == 0
+
+
+@pytest.mark.parametrize("name", REFUSED_REPOS)
+def test_refused_repositories_are_left_byte_for_byte(mab: Mab, tmp_path: Path, name: str) -> None:
+    repo = copy_fixture_repo(name, tmp_path)
+    before = tree_digest(repo)
+    for extra in ((), ("--gitlab",), ("--check",)):
+        code, _, err = mab("init-ci", str(repo), *extra)
+        assert code == 2, err
+        assert "Traceback" not in err
+    assert tree_digest(repo) == before
+
+
+def test_the_readme_demo_builds_only_the_real_image(mab: Mab) -> None:
+    code, out, err = mab("init-ci", "--dry-run", str(README_DEMO))
+    assert code == 0, err
+    assert "Dockerfile.fail" not in out and "Dockerfile.cross" not in out
+    assert "variants/Dockerfile.fail: a Dockerfile variant" in err
+    assert [(i.context, i.dockerfile) for i in detect(README_DEMO).images] == [(".", "Dockerfile")]
