@@ -169,7 +169,7 @@ def default_image(root: Path) -> str:
     settings = load_settings(root)
     if settings.image:
         return settings.image
-    from mab.detection.detect import read_remote
+    from mab.detection.gitrepo import read_remote
 
     remote = read_remote(root)
     if remote is not None:

@@ -5,8 +5,9 @@ from textwrap import dedent
 
 import pytest
 
-from mab.detection.detect import detect, is_dockerfile_name
+from mab.detection.detect import detect
 from mab.detection.project import CacheMount, Image, Project, Remote
+from mab.detection.select import is_dockerfile_name
 from tests.fixture_repos import copy_fixture_repo
 
 
