@@ -33,32 +33,32 @@ class BranchChoice:
     checked_out: str | None = None
 
 
-def git_dir(root: Path) -> Path | None:
-    """The git directory of the repository at `root` (following a worktree's `gitdir:`
-    pointer to the common directory), or None when `root` has no `.git`."""
-    git = root / ".git"
-    try:
-        if git.is_file():  # a worktree or submodule: `gitdir: <path>`
-            pointer = git.read_text(encoding="utf-8").strip().removeprefix("gitdir:").strip()
-            git = (root / pointer).resolve()
-            common = git / "commondir"
-            if common.is_file():
-                git = (git / common.read_text(encoding="utf-8").strip()).resolve()
-    except OSError:
-        return None
-    return git if git.is_dir() else None
-
-
 def _head_dir(root: Path) -> Path | None:
-    """Where HEAD lives: a worktree's own git directory, not the common one."""
+    """Where HEAD lives: `.git`, or for a worktree or submodule the directory its `.git` file
+    points to (`gitdir: <path>`); None when `root` has no `.git`."""
     git = root / ".git"
     try:
         if git.is_file():
             pointer = git.read_text(encoding="utf-8").strip().removeprefix("gitdir:").strip()
-            return (root / pointer).resolve()
+            git = (root / pointer).resolve()
     except OSError:
         return None
     return git if git.is_dir() else None
+
+
+def git_dir(root: Path) -> Path | None:
+    """The repository's common git directory (a worktree's `commondir`, else where HEAD is):
+    where its config, branches and remote-tracking refs are."""
+    head = _head_dir(root)
+    if head is None:
+        return None
+    try:
+        common = head / "commondir"
+        if common.is_file():
+            return (head / common.read_text(encoding="utf-8").strip()).resolve()
+    except OSError:
+        return None
+    return head
 
 
 def _config_text(git: Path) -> str:
