@@ -11,10 +11,9 @@ import pytest
 import yaml
 
 from mab.detection.detect import detect
-from tests.commands.test_init_ci import Mab, mab, tree_digest
+from tests.commands.conftest import Mab
+from tests.commands.test_init_ci import tree_digest
 from tests.fixture_repos import FIXTURE_REPOS, REFUSED_REPOS, SHAPE_REPOS, copy_fixture_repo
-
-__all__ = ["mab"]  # the fixture, shared with test_init_ci
 
 WORKFLOW = ".github/workflows/mab.yml"
 README_DEMO = Path(__file__).parents[1] / "e2e" / "project"
