@@ -126,8 +126,9 @@ class StepRecord:
 
     @property
     def missed(self) -> bool:
-        """Ran (or failed while running): the cache did not have it."""
-        return self.state in MISSED
+        """Ran (or failed while running): the cache did not have it. A FROM that ran pulled
+        its image: not a cache miss."""
+        return self.state in MISSED and not self.is_from
 
     @property
     def is_from(self) -> bool:
