@@ -14,17 +14,26 @@ from mab.errors import EXIT_INTERRUPTED
 if TYPE_CHECKING:
     from mab.commands.replay import ReplayRequest
     from mab.engine.buildcmd import BuildRequest
+    from mab.tui.source.live import HistoryStart
 
 __all__ = ["run_build_app", "run_replay_app"]
 
 
-def run_build_app(request: BuildRequest, record: str | None = None) -> int:
+def run_build_app(
+    request: BuildRequest,
+    record: str | None = None,
+    history: HistoryStart | None = None,
+    image: str | None = None,
+) -> int:
     """Run `request` live in the app; `r` reruns it, `R` without cache. With `record`, the
-    raw progress stream of the last run is saved there for `mab replay`."""
+    raw progress stream of the last run is saved there for `mab replay`. `history(request,
+    notice)` starts a run's build history (`mab.history.session.BuildHistory`); `image` is
+    whose history the `h` screen shows."""
     from mab.tui.app import MabApp
     from mab.tui.source import LiveSource
 
-    source = LiveSource(request, record=Path(record) if record else None)
+    path = Path(record) if record else None
+    source = LiveSource(request, record=path, history=history, image=image)
     code = MabApp(source).run()
     return EXIT_INTERRUPTED if code is None else code
 

@@ -23,6 +23,7 @@ from textual.notifications import SeverityLevel
 from textual.widgets import Footer
 
 from mab.errors import EXIT_INTERRUPTED, MabError
+from mab.history.session import annotate
 from mab.progress.model import BuildModel, BuildStatus, StepDetail, StepState, StepView
 from mab.progress.summary import Summary
 from mab.tui.export import export_summary
@@ -30,6 +31,7 @@ from mab.tui.farewell import farewell_text
 from mab.tui.messages import RunFinished
 from mab.tui.run_state import RunState
 from mab.tui.screens import ConfirmScreen, HelpScreen, LogScreen
+from mab.tui.screens.history import HistoryScreen, finish_run, why_line
 from mab.tui.source import BuildSource, RunOutcome
 from mab.tui.source.replayer import failed_step
 from mab.tui.stats import (
@@ -74,6 +76,7 @@ class MabApp(App[int]):
         Binding("p", "cycle_platforms", "Platforms"),
         Binding("l", "logs", "Log"),
         Binding("e", "export", "Export"),
+        Binding("h", "history", "History", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
     ]
@@ -197,6 +200,10 @@ class MabApp(App[int]):
             return
         code = state.close(message.outcome)
         model = state.model
+        whys, notices = finish_run(state.run, model)
+        self.query_one(StepDetails).why_of = lambda view: why_line(whys, view)
+        for notice in notices:
+            self.notify(notice, title="history")
         first, last = model.span()
         duration = last - first if first is not None and last is not None else 0.0
         record = RunRecord(
@@ -205,7 +212,8 @@ class MabApp(App[int]):
         self.records.append(record)
         if self.previous is not None:
             self.notify(compare_runs(self.previous, record), title=f"run {record.number}")
-        self.query_one(SummaryPanel).show(Summary.from_model(model), record.platforms)
+        summary = annotate(Summary.from_model(model), whys)
+        self.query_one(SummaryPanel).show(summary, record.platforms)
         self.query_one(BuildWide).display = False
         self.query_one(SummaryPanel).display = True
         failed = failed_step(model)
@@ -430,6 +438,9 @@ class MabApp(App[int]):
             self.notify(f"export failed: {exc}", severity="error")
             return
         self.notify("wrote " + " and ".join(str(p) for p in paths), title="summary exported")
+
+    def action_history(self) -> None:
+        self.push_screen(HistoryScreen(getattr(self.source, "image", None)))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

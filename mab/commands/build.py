@@ -212,9 +212,14 @@ def silence_stdout() -> None:
 
 
 def start_history(
-    req: BuildRequest, image: str | None, checked: Preflight | None, history: str | None
+    req: BuildRequest,
+    image: str | None,
+    checked: Preflight | None,
+    history: str | None,
+    notice: Callable[[str], None] | None = None,
 ) -> BuildHistory:
-    """The build's history session (`mab.history.session`); notices go to stderr."""
+    """The build's history session (`mab.history.session`); notices go to stderr unless
+    `notice` takes them (the TUI shows them)."""
     from mab.history.session import BuildHistory
 
     info = checked.builder if checked is not None else None
@@ -224,7 +229,7 @@ def start_history(
         builder=info.name if info else "",
         driver=info.driver if info else "",
         history=history,
-        notice=lambda text: click.echo(f"mab: {text}", err=True),
+        notice=notice or (lambda text: click.echo(f"mab: {text}", err=True)),
     )
 
 
@@ -341,6 +346,13 @@ def build_command(ctx: click.Context, /, **opts: Any) -> int:
     mode = output_mode(opts["as_json"], opts["no_tui"])
     run_build_app = tui_hook("run_build_app") if mode == "tui" and interactive() else None
     if run_build_app is not None:
-        return int(run_build_app(req, record=opts["record"]))
+
+        def history_of(run: BuildRequest, notice: Callable[[str], None]) -> BuildHistory:
+            return start_history(run, image, checked, opts["history"], notice)
+
+        from mab.history.capture import image_key
+
+        shown = image or image_key(req)
+        return int(run_build_app(req, record=opts["record"], history=history_of, image=shown))
     history = start_history(req, image, checked, opts["history"])
     return run_build_plain(req, "json" if mode == "json" else "plain", opts["record"], history)

@@ -9,11 +9,12 @@ is left, newest line last; `l` opens the whole log.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.widget import Widget
 
-from mab.progress.model import StepDetail, StepState
+from mab.progress.model import StepDetail, StepState, StepView
 from mab.tui.render import RED, STATE_STYLE, failure, log_line, one_line, running_for, seconds, size
 
 CACHE_NOTE = {
@@ -39,6 +40,8 @@ class StepDetails(Widget):
         self.detail: StepDetail | None = None
         self._now: float | None = None
         self.empty = PICK
+        # Why a missed step missed (`mab.tui.screens.history.why_line`), set by the app.
+        self.why_of: Callable[[StepView], str | None] | None = None
 
     def show(self, detail: StepDetail | None, now: float | None, *, empty: str = PICK) -> None:
         """`empty`: what to say when no step is shown."""
@@ -92,6 +95,9 @@ class StepDetails(Widget):
             who = "shared by " if len(step.platforms) > 1 else ""
             state.append(f"  {who}{', '.join(step.platforms)}", style="italic")
         head.append(state)
+        why = self.why_of(step) if self.why_of is not None else None
+        if why:
+            head.append(Text(why, style="magenta", no_wrap=True, overflow="ellipsis"))
         for p in step.progress[:MAX_PROGRESS_LINES]:
             amount = f"{size(p.current)}/{size(p.total)}" if p.total else size(p.current)
             done = " done" if p.completed is not None else ""
