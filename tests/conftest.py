@@ -2,12 +2,14 @@
 
 - `engine_ready`: skip (with the reason printed) unless the real engine from
   `scripts/engine-up.sh` is usable; the check itself is `tests/engine_env.py`'s, shared with e2e.
+- every test records builds into its own throwaway history database (`MAB_HISTORY`).
 - `run_mab`: run `mab ARGS...` in this process as the console script does (errors become
   messages on stderr); returns the exit code.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import pytest
@@ -36,3 +38,13 @@ def engine_ready() -> None:
     if not ok:
         print(f"skipping: real engine not available: {reason}")
         pytest.skip(f"real engine not available: {reason}")
+
+
+@pytest.fixture(autouse=True)
+def _private_history(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Builds made by tests record into a throwaway history, never the user's."""
+    if "MAB_HISTORY" not in os.environ:
+        folder = tmp_path_factory.mktemp("history")
+        monkeypatch.setenv("MAB_HISTORY", str(folder / "history.sqlite3"))

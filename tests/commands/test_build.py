@@ -291,8 +291,9 @@ def test_tui_hook_gets_the_request(
 
     seen = []
 
-    def app(request: object, record: str | None = None) -> int:
+    def app(request: object, record: str | None = None, **history: object) -> int:
         seen.append((request, record))
+        assert callable(history["history"])  # each run starts its build history
         return 7
 
     monkeypatch.setattr(build, "interactive", lambda: True)
