@@ -38,6 +38,7 @@ _TARGET_TAILS: tuple[tuple[str, str], ...] = (
     (".gradle/caches", "gradle"),
     ("bundle/cache", "bundler"),
     ("composer/cache", "composer"),
+    (".cache/composer", "composer"),
     ("var/cache/apt", "apt"),
     ("var/lib/apt", "apt"),
     ("var/cache/apk", "apk"),

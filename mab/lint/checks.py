@@ -148,14 +148,6 @@ def _mount_finding(
     if tool == "uv" and "UV_LINK_MODE" not in state.env and "UV_LINK_MODE" not in ins.script:
         work = _applied(work, _uv_link_mode(work, ins))
         extra += "; UV_LINK_MODE=copy set for uv"
-    if tool == "composer" and not any(
-        v in state.env for v in ("COMPOSER_CACHE_DIR", "COMPOSER_HOME")
-    ):
-        prefix = prefix_command(work, ins, f"COMPOSER_CACHE_DIR={missing[0]} ")
-        if prefix is None:
-            return Finding("MAB101", path, ins.line, message)
-        work = _applied(work, (prefix,))
-        extra += "; COMPOSER_CACHE_DIR set to it"
     first = add_run_flags(work, ins, flags)
     if first is None:
         return Finding("MAB101", path, ins.line, message)

@@ -144,7 +144,8 @@ def cache_targets(tool: str, state: StageState) -> tuple[str, ...] | None:
         if own:
             return (own,)
         composer_home = _env(state, "COMPOSER_HOME")
-        return (f"{composer_home}/cache",) if composer_home else under_home(".composer/cache")
+        # Without COMPOSER_HOME, composer on Linux follows XDG: ~/.cache/composer.
+        return (f"{composer_home}/cache",) if composer_home else under_home(".cache/composer")
     return None
 
 
