@@ -27,7 +27,7 @@ from mab.history.session import annotate
 from mab.progress.model import BuildModel, BuildStatus, StepDetail, StepState, StepView
 from mab.progress.summary import Summary
 from mab.tui.export import export_summary
-from mab.tui.farewell import farewell_text
+from mab.tui.farewell import run_farewell
 from mab.tui.messages import RunFinished
 from mab.tui.run_state import RunState
 from mab.tui.screens import ConfirmScreen, HelpScreen, LogScreen
@@ -153,15 +153,11 @@ class MabApp(App[int]):
         return code
 
     def farewell(self) -> str:
-        """The last run's plain summary: per platform hit ratio and time, the error and the
-        failing step's last lines; "" when no run started."""
+        """The last run's plain summary ("" when no run started)."""
         state = self.state
         if state is None:
             return ""
-        model = state.model
-        if state.running:  # quit while it ran: it was canceled
-            model.finish(EXIT_INTERRUPTED, canceled=True)
-        return farewell_text(model, self.source.title, shutil.get_terminal_size().columns)
+        return run_farewell(state, self.source.title, shutil.get_terminal_size().columns)
 
     # -- runs ------------------------------------------------------------------------------
 

@@ -71,7 +71,7 @@ def slowdowns(steps: Sequence[StepView], platforms: Sequence[str]) -> dict[str, 
     return {p: t / fastest for p, t in spent.items()}
 
 
-MIN_COMPARED_S = 0.1
+MIN_COMPARED_S = 1.0  # under a second of work, a ratio is noise
 
 
 def latest_time(*views: Iterable[StepView]) -> float | None:
