@@ -206,13 +206,13 @@ def summaries(repo: Path) -> dict[str, dict[str, Any]]:
     return found
 
 
-def without_services(repo: Path) -> None:
-    """gitlab-ci-local starts a job with `services:` in Docker, and the dind service needs
-    Docker Hub, which is not reachable here: the profile's jobs run in the shell executor
-    with the host's Docker instead (what they run is unchanged)."""
+def without_docker_images(repo: Path) -> None:
+    """gitlab-ci-local runs a job with an `image:` in Docker, with its own helper image and
+    the dind service from Docker Hub, which is not reachable here: the profile's jobs run in
+    the shell executor with the host's Docker and Python instead (what they run is unchanged)."""
     path = repo / ".gitlab/ci/mab.yml"
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    del doc[".mab-runner"]["services"]
+    del doc[".mab-runner"]["services"], doc[".mab-runner"]["image"]
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
 
 
@@ -229,7 +229,7 @@ def test_the_mab_pipeline_reports_each_platform_and_keeps_the_deps_cached(
     init = [sys.executable, "-m", "mab", "init-ci", "--gitlab", "--gitlab-runner", "mab", *tags]
     done = subprocess.run(init, cwd=repo, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
-    without_services(repo)
+    without_docker_images(repo)
     commit(repo, "mab init-ci")
     salt = uuid.uuid4().hex
     image = f"{engine_check.REGISTRY}/test/gitlab-mab-{salt[:12]}"
