@@ -23,9 +23,9 @@ files (GitLab.com takes more now; self-managed instances before that change reje
   image's directories. It is what the per-tool caches fall back to
   (`fallback_keys`, most specific first: this ref's, then the default branch's), since GitLab
   fallback keys are exact keys, not prefixes, and a lockfile hash cannot be guessed.
-- The per-tool caches are saved (`policy: pull-push`) only on the default branch and tags, and
-  only restored (`pull`) elsewhere, through `$MAB_DEPS_POLICY` set by the job's `rules:`: a
-  branch cannot replace what the default branch restores for the same lockfiles.
+- The per-tool caches are saved (`policy: pull-push`) only on the default branch, and only
+  restored (`pull`) elsewhere (tags included), through `$MAB_DEPS_POLICY` set by the job's
+  `rules:`: a branch cannot replace what the default branch restores for the same lockfiles.
 - When the pairs would need more than three caches, the image gets one cache for all its tools
   instead, keyed on its first six key files; a comment names the files left out of the key.
 """

@@ -18,26 +18,28 @@ Runner profiles (`Settings.gitlab_runner`)
     host's Docker; one builder, `mab-builder`, created when missing and kept between jobs (with
     its cache mounts and layers); each job logs in through a Docker config of its own. Shell
     runners get runner tags only where `--gitlab-tag` names them, since GitLab.com's tags mean
-    nothing on a self-managed runner.
+    nothing on a self-managed runner. `mab`: Docker-in-Docker jobs whose build installs mab
+    and runs `mab build --ci` (its summaries kept as artifacts, its metrics as the job's
+    metrics report). What cannot be honoured is refused (`gitlab_choices`).
 
 Strategies (`Settings.strategy`)
     `native`: `parallel: matrix:` with one entry per platform, `tags: [$MAB_RUNNER_TAG]` from
-    `Settings.gitlab_tag` (GitLab.com: `saas-linux-small-amd64`, `saas-linux-small-arm64`; a
-    platform without one builds under QEMU on the first platform's runner). `qemu`: one job
-    registers QEMU's binfmt handlers (`tonistiigi/binfmt`) and builds every platform in one
-    build. Either way each build pushes by digest (`push-by-digest=true,name-canonical=true`),
+    `gitlab_choices.runner_tag` (GitLab.com: `saas-linux-small-amd64`, `saas-linux-small-arm64`;
+    a self-managed remote names its own; a platform without one builds under QEMU on the first
+    platform's runner). `qemu`: one job registers QEMU's binfmt handlers (`tonistiigi/binfmt`)
+    and builds every platform in one build. Either way each build pushes by digest (`push-by-digest=true,name-canonical=true`),
     keeps the digest as a one-day artifact, and `mab-merge-<image>` joins the digests with
-    `docker buildx imagetools create`, tagged `<ref slug>`, `sha-<short sha>`, `latest` on the
-    default branch and the git tag on tags.
+    `docker buildx imagetools create`, tagged `<ref slug>`, `sha-<short sha>`, and on tags the
+    git tag, plus `X.Y.Z`, `X.Y` and `latest` for a release tag `vX.Y.Z` (as on GitHub).
 
 Layer cache
     In the registry next to the image (`$CI_REGISTRY_IMAGE` unless configured), one tag per
     platform, `<image>:buildcache-<os>-<arch>` (`mab.registry.cacherefs`), exported with
     `mode=max`, OCI
     media types, an image manifest and `ignore-error=true`. Every build reads it; only pipelines
-    for the default branch and tags write it (`MAB_CACHE_EXPORT`, set by `rules:`). With QEMU,
-    the per-platform exports are extra `type=cacheonly` builds of layers already built.
-    `Settings.cache` other than `registry` (`gha`, `local`, `s3`) applies to GitHub only.
+    for the default branch write it (`MAB_CACHE_EXPORT`, set by `rules:`; tags only read it).
+    With QEMU, the per-platform exports are extra `type=cacheonly` builds of layers already
+    built. `Settings.cache` other than `registry` (`gha`, `local`, `s3`) is refused.
 
 Dependency caches
     GitLab `cache:` entries carried into the Dockerfile's cache mounts; see `gitlab_deps`.
@@ -60,7 +62,7 @@ from mab.config.settings import Settings
 from mab.detection.project import Image, Project
 from mab.errors import UserError
 from mab.files.yamlio import to_commented
-from mab.generators.gitlab import choices
+from mab.generators.gitlab import choices as gitlab_choices
 from mab.generators.gitlab import deps as gitlab_deps
 from mab.generators.gitlab.component import component_inputs
 from mab.generators.gitlab.jobs import ImageJobValues, Profile, Runner, build_job, merge_job
@@ -78,7 +80,7 @@ CACHE_NOTE = (
 
 def runners(project: Project, settings: Settings) -> tuple[Runner, ...]:
     """The build entries: one per platform (native) or one for all (qemu)."""
-    tags = [choices.runner_tag(project, settings, p) for p in settings.platforms]
+    tags = [gitlab_choices.runner_tag(project, settings, p) for p in settings.platforms]
     first = next((t for t in tags if t), None)
     if settings.strategy == "qemu":
         return (Runner(",".join(settings.platforms), first),)
@@ -148,7 +150,7 @@ def _require_images(project: Project) -> None:
 def pipeline(project: Project, settings: Settings) -> CommentedMap:
     """The document for `.gitlab/ci/mab.yml`."""
     _require_images(project)
-    choices.check_pipeline(project, settings)
+    gitlab_choices.check_pipeline(project, settings)
     entries = runners(project, settings)
     values = [image_values(project, settings, image) for image in project.images]
     runner = profile_name(settings)
@@ -188,7 +190,7 @@ def pipeline(project: Project, settings: Settings) -> CommentedMap:
 def component_include(ref: str, project: Project, settings: Settings) -> CommentedMap:
     """`include: - component: <ref>` with the inputs of each image (for `--use-component`)."""
     _require_images(project)
-    choices.check_component(ref, project, settings)
+    gitlab_choices.check_component(ref, project, settings)
     entries = runners(project, settings)
     includes = []
     for image in project.images:
