@@ -25,12 +25,13 @@ Runner profiles (`Settings.gitlab_runner`)
 Strategies (`Settings.strategy`)
     `native`: `parallel: matrix:` with one entry per platform, `tags: [$MAB_RUNNER_TAG]` from
     `gitlab_choices.runner_tag` (GitLab.com: `saas-linux-small-amd64`, `saas-linux-small-arm64`;
-    a self-managed remote names its own; a platform without one builds under QEMU on the first
-    platform's runner). `qemu`: one job registers QEMU's binfmt handlers (`tonistiigi/binfmt`)
-    and builds every platform in one build. Either way each build pushes by digest (`push-by-digest=true,name-canonical=true`),
-    keeps the digest as a one-day artifact, and `mab-merge-<image>` joins the digests with
-    `docker buildx imagetools create`, tagged `<ref slug>`, `sha-<short sha>`, and on tags the
-    git tag, plus `X.Y.Z`, `X.Y` and `latest` for a release tag `vX.Y.Z` (as on GitHub).
+    a self-managed remote names its own; a platform without one builds under QEMU on the
+    first platform's runner). `qemu`: one job registers QEMU's binfmt handlers
+    (`tonistiigi/binfmt`) and builds every platform in one build. Either way each build
+    pushes by digest (`push-by-digest=true,name-canonical=true`), keeps the digest as a
+    one-day artifact, and `mab-merge-<image>` joins the digests with `docker buildx imagetools
+    create`, tagged `<ref slug>`, `sha-<short sha>`, and on tags the git tag, plus `X.Y.Z`,
+    `X.Y` and `latest` for a release tag `vX.Y.Z` (as on GitHub).
 
 Layer cache
     In the registry next to the image (`$CI_REGISTRY_IMAGE` unless configured), one tag per
