@@ -201,7 +201,7 @@ def summaries(repo: Path) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for path in (repo / STATE / "artifacts").rglob("report/summary.json"):
         summary = json.loads(path.read_text(encoding="utf-8"))
-        (platform,) = [p["platform"] for p in summary["platforms"]]
+        (platform,) = summary["platforms"]  # one platform per build job
         found[platform] = summary
     return found
 
