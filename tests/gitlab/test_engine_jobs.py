@@ -40,6 +40,8 @@ def test_two_shell_jobs_at_once_on_one_engine_both_build_and_push(tmp_path: Path
         "TMPDIR": str(tmp_path / "runner-tmp"),  # one runner host: one lock file
         "BUILDX_CONFIG": str(tmp_path / "buildx"),
         "MAB_BUILDER": f"mab-builder-{os.getpid()}",
+        "MAB_REGISTRY_USER": "mab",  # the local registry on :5000 is open: any login works
+        "MAB_REGISTRY_PASSWORD": "any",
     }
     (tmp_path / "runner-tmp").mkdir()
     jobs = []
