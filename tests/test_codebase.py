@@ -67,7 +67,6 @@ OVERSIZE_FOR_NOW = {
     "mab/progress/decoder.py",
     "mab/registry/client.py",
     "mab/engine/docker.py",
-    "generators/github/render.py",
 }
 
 

@@ -31,6 +31,7 @@ from mab.files.merge import merge_jobs, merge_mapping, merge_workflow
 from mab.files.plan import PlannedFile, apply
 from mab.files.writeset import repo_lock
 from mab.files.yamlio import dump_roundtrip, load_roundtrip, read_text
+from mab.generators.github.migrate import migrate_jobs
 from mab.registry.cacherefs import FALLBACK_IMAGE
 
 MARKER = "Managed by `mab init-ci`"
@@ -151,6 +152,7 @@ def plan_github(root: Path, project: Project, config: Config, force: bool) -> Pl
     old = load_roundtrip(old_text, rel)
     if not isinstance(old, CommentedMap):
         raise UserError(f"{rel}: expected a mapping at the top level")
+    migrate_jobs(old)
     merged = merge_workflow(old, generated)
     if MARKER not in old_text:
         merged.yaml_set_start_comment(HEADER)

@@ -166,12 +166,15 @@ def ci_cache_specs(project: Path, image: str, platforms: Sequence[str]) -> dict[
     if len(builds) != 1:
         raise RuntimeError(f"expected one mab-build step, found {len(builds)}")
     job, step = builds[0]
+    matrix = job["strategy"]["matrix"]
+    if len(matrix["image"]) != 1:
+        raise RuntimeError(f"expected one image, found {[i['name'] for i in matrix['image']]}")
     specs = {}
-    for entry in job["strategy"]["matrix"]["include"]:
-        contexts = {"matrix": entry}
+    for platform in matrix["platform"]:
+        contexts = {"matrix": {"image": matrix["image"][0], "platform": platform}}
         sources = [render(line, contexts) for line in step["with"]["cache-from"].splitlines()]
         target = render(step["with"]["cache-to"], contexts)
-        specs[entry["platform"]] = CacheSpecs(entry["platform"], tuple(sources), target)
+        specs[platform["name"]] = CacheSpecs(platform["name"], tuple(sources), target)
     return specs
 
 

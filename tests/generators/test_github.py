@@ -6,6 +6,7 @@ and review the diff.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,6 +88,11 @@ def test_least_privilege(case: Case, tmp_path: Path) -> None:
         assert "timeout-minutes" in job
 
 
+def _only_when(condition: str, required: str) -> bool:
+    """`condition` is `required`, or `<something> && (required)`."""
+    return condition == required or condition.endswith(f" && ({required})")
+
+
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_caches_are_written_only_on_trusted_runs(case: Case, tmp_path: Path) -> None:
     doc = load(render(case, tmp_path))
@@ -94,9 +100,9 @@ def test_caches_are_written_only_on_trusted_runs(case: Case, tmp_path: Path) -> 
         uses = step.get("uses", "")
         inputs = step.get("with", {})
         if uses.startswith("actions/cache@"):
-            assert step["if"] == ghexpr.CACHE_WRITE
+            assert _only_when(step["if"], ghexpr.CACHE_WRITE), step["if"]
         if uses.startswith("actions/cache/restore@"):
-            assert step["if"] == ghexpr.CACHE_READ_ONLY
+            assert _only_when(step["if"], ghexpr.CACHE_READ_ONLY), step["if"]
         if "cache-to" in inputs:
             trusted_step = step.get("if") == ghexpr.CACHE_WRITE
             guarded = inputs["cache-to"].startswith(f"${{{{ ({ghexpr.CACHE_WRITE}) && ")
@@ -127,9 +133,11 @@ def test_registry_cache_is_per_platform_and_written_by_the_default_branch(tmp_pa
     by_id = {s["id"]: s for s in build["steps"]}
     inputs = by_id["mab-build"]["with"]
     # One ref per platform, read by every run: no per-branch ref that nothing would write.
-    assert inputs["cache-from"] == "type=registry,ref=ghcr.io/acme/go:buildcache-${{ matrix.slug }}"
+    ref = "${{ matrix.image.ref }}:buildcache-${{ matrix.platform.slug }}"
+    assert inputs["cache-from"] == f"type=registry,ref={ref}"
+    assert build["strategy"]["matrix"]["image"][0]["ref"] == "ghcr.io/acme/go"
     assert inputs["cache-to"].startswith(f"${{{{ ({ghexpr.CACHE_WRITE}) && ")
-    own = "format('type=registry,ref=ghcr.io/acme/go:buildcache-{0},mode=max,"
+    own = "format('type=registry,ref={0}:buildcache-{1},mode=max,"
     assert own in inputs["cache-to"]
     assert "oci-mediatypes=true,image-manifest=true,ignore-error=true'" in inputs["cache-to"]
     # Writes happen on the one branch the push trigger runs on (besides tags).
@@ -137,7 +145,7 @@ def test_registry_cache_is_per_platform_and_written_by_the_default_branch(tmp_pa
     assert doc["on"]["push"]["branches"] == ["main"]
     assert "refs/heads/{0}" in ghexpr.CACHE_WRITE and "refs/heads/{0}" in ghexpr.CACHE_READ_ONLY
     assert "push-by-digest=true,name-canonical=true" in inputs["outputs"]
-    assert [e["runner"] for e in build["strategy"]["matrix"]["include"]] == [
+    assert [e["runner"] for e in build["strategy"]["matrix"]["platform"]] == [
         "ubuntu-24.04",
         "ubuntu-24.04-arm",
     ]
@@ -149,7 +157,8 @@ def test_s3_cache_keeps_to_its_prefix_and_takes_secrets_from_env(tmp_path: Path)
     step = next(s for s in build["steps"] if s["id"] == "mab-build")
     first = step["with"]["cache-from"].splitlines()[0]
     assert first.startswith(
-        "type=s3,region=eu-west-1,bucket=acme-build-cache,prefix=mab-cache/,name=go-"
+        "type=s3,region=eu-west-1,bucket=acme-build-cache,prefix=mab-cache/,"
+        "name=${{ matrix.image.name }}-${{ matrix.platform.slug }}"
     )
     assert step["env"] == {
         "AWS_ACCESS_KEY_ID": "${{ secrets.AWS_ACCESS_KEY_ID }}",
@@ -168,17 +177,25 @@ def test_qemu_exports_one_cache_per_platform(tmp_path: Path) -> None:
         export = steps[f"mab-cache-export-{slug}"]
         assert export["if"] == ghexpr.CACHE_WRITE
         assert export["with"]["outputs"] == "type=cacheonly"
-        assert export["with"]["cache-to"] == f"type=gha,scope=go-{slug},mode=max,ignore-error=true"
+        scope = f"${{{{ matrix.image.name }}}}-{slug}"
+        assert export["with"]["cache-to"] == f"type=gha,scope={scope},mode=max,ignore-error=true"
 
 
 def test_cache_mounts_are_carried_with_their_ids(tmp_path: Path) -> None:
     case = next(c for c in CASES if c.name == "rust")
-    steps = {s["id"]: s for s in load(render(case, tmp_path))["jobs"]["build"]["steps"]}
-    cargo = steps["mab-cache-cargo"]["with"]
-    assert cargo["key"] == "${{ matrix.slug }}-cargo-${{ hashFiles('Cargo.lock') }}"
-    assert cargo["restore-keys"] == "${{ matrix.slug }}-cargo-"
+    build = load(render(case, tmp_path))["jobs"]["build"]
+    steps = {s["id"]: s for s in build["steps"]}
+    (image,) = build["strategy"]["matrix"]["image"]
+    assert image["deps"] == "Cargo.lock"
+    cargo = steps["mab-cache-deps"]["with"]
+    base = "${{ matrix.platform.slug }}-deps-${{ matrix.image.name }}@"
+    assert cargo["key"] == base + "${{ steps.mab-deps.outputs.deps }}"
+    assert cargo["restore-keys"] == base
+    cache_map = json.loads(image["cache-map"])
+    assert {"target": "/usr/local/cargo/registry", "id": "cargo-registry"} in cache_map.values()
+    assert all(k.startswith("@cache@/") for k in cache_map)  # the runner's temp folder
     dance = steps["mab-cache-dance"]["with"]
-    assert '"id": "cargo-registry"' in dance["cache-map"]
+    assert dance["cache-map"] == "${{ steps.mab-deps.outputs.cache-map }}"
     assert dance["builder"] == "${{ steps.mab-buildx.outputs.name }}"
     assert "runner.temp" in dance["scratch-dir"]  # never inside the build context
 
@@ -187,28 +204,32 @@ def test_images_without_cache_mounts_get_a_hint_not_a_useless_cache(tmp_path: Pa
     case = next(c for c in CASES if c.name == "monorepo")
     text = render(case, tmp_path)
     doc = load(text)
-    migrate = [s["id"] for s in doc["jobs"]["build-migrate"]["steps"]]
-    assert not any(i.startswith("mab-cache-") for i in migrate)
-    assert "mab-cache-npm" in [s["id"] for s in doc["jobs"]["build-api"]["steps"]]
-    assert doc["jobs"]["merge-api"]["steps"][0]["with"]["pattern"] == "digests-api-linux-*"
+    images = {e["name"]: e for e in doc["jobs"]["build"]["strategy"]["matrix"]["image"]}
+    assert "cache-map" not in images["migrate"] and "deps" not in images["migrate"]
+    assert images["api"]["deps"] == "services/api/package-lock.json"
+    steps = {s["id"]: s for s in doc["jobs"]["build"]["steps"]}
+    assert steps["mab-cache-dance"]["if"] == "matrix.image.cache-map"
+    merge = {s["id"]: s for s in doc["jobs"]["merge"]["steps"]}
+    assert merge["mab-download-digests"]["with"]["pattern"] == "digests@${{ matrix.image.name }}@*"
 
 
 def test_emulated_platform_and_other_registry(tmp_path: Path) -> None:
     doc = load(dump_roundtrip(github.workflow(EMULATED, CASES[-1].settings)))
     build = doc["jobs"]["build"]
-    include = build["strategy"]["matrix"]["include"]
-    assert include[2] == {
-        "platform": "linux/riscv64",
+    platforms = build["strategy"]["matrix"]["platform"]
+    assert platforms[2] == {
+        "name": "linux/riscv64",
         "runner": "ubuntu-24.04",
         "slug": "linux-riscv64",
         "emulated": True,
     }
     steps = {s["id"]: s for s in build["steps"]}
-    assert steps["mab-qemu"]["if"] == "matrix.emulated"
+    assert steps["mab-qemu"]["if"] == "matrix.platform.emulated"
     assert "registry" not in steps["mab-login"]["with"]
     assert steps["mab-login"]["with"]["password"] == "${{ secrets.REGISTRY_PASSWORD }}"
     assert "packages" not in build["permissions"]
-    assert steps["mab-build"]["with"]["build-args"] == "VERSION=1.0"
+    assert steps["mab-build"]["with"]["build-args"] == "${{ matrix.image.build-args }}"
+    assert build["strategy"]["matrix"]["image"][0]["build-args"] == "VERSION=1.0"
     assert doc["on"]["push"]["branches"] == ["trunk"]
 
 

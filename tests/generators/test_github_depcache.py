@@ -44,6 +44,11 @@ def _steps(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {s["id"]: s for job in doc["jobs"].values() for s in job["steps"]}
 
 
+def _image(doc: dict[str, Any]) -> dict[str, Any]:
+    entry: dict[str, Any] = doc["jobs"]["build"]["strategy"]["matrix"]["image"][0]
+    return entry
+
+
 def test_every_option_that_keys_a_cache_mount_reaches_the_cache_map() -> None:
     project = _project(
         CacheMount("/home/node/.npm", 4, uid="1000", gid="1000", mode="0755", sharing="locked"),
@@ -51,7 +56,7 @@ def test_every_option_that_keys_a_cache_mount_reaches_the_cache_map() -> None:
         lockfiles=(Lockfile("package-lock.json", "npm"),),
     )
     _, doc = _render(project)
-    cache_map = json.loads(_steps(doc)["mab-cache-dance"]["with"]["cache-map"])
+    cache_map = json.loads(_image(doc)["cache-map"])
     assert list(cache_map.values()) == [
         {
             "target": "/home/node/.npm",
@@ -62,6 +67,8 @@ def test_every_option_that_keys_a_cache_mount_reaches_the_cache_map() -> None:
         },
         {"target": "/var/cache/apt", "id": "apt-cache", "sharing": "private"},
     ]
+    dance = _steps(doc)["mab-cache-dance"]["with"]
+    assert dance["cache-map"] == "${{ steps.mab-deps.outputs.cache-map }}"
 
 
 def test_build_output_is_saved_per_run_and_downloads_per_lockfile() -> None:
@@ -72,18 +79,25 @@ def test_build_output_is_saved_per_run_and_downloads_per_lockfile() -> None:
         lockfiles=(Lockfile("go.sum", "go"),),
     )
     _, doc = _render(project)
+    image = _image(doc)
+    assert image["deps"] == "go.sum"
+    assert image["builds"] == "go.sum\nDockerfile"
+    cache_map = json.loads(image["cache-map"])
+    assert cache_map["@cache@/deps/go/go-pkg-mod"] == "/go/pkg/mod"
+    assert cache_map["@cache@/builds/go/root-.cache-go-build"] == "/root/.cache/go-build"
+    assert cache_map["@cache@/builds/build/src-target"] == "/src/target"
     steps = _steps(doc)
-    mod = steps["mab-cache-go"]["with"]
-    assert mod["key"] == "${{ matrix.slug }}-go-${{ hashFiles('go.sum') }}"
-    assert mod["restore-keys"] == "${{ matrix.slug }}-go-"
-    compiled = steps["mab-cache-go-build"]["with"]
-    locked = "${{ matrix.slug }}-go-build-${{ hashFiles('go.sum') }}"
-    assert compiled["key"] == f"{locked}-${{{{ github.run_id }}}}"
-    assert compiled["restore-keys"].splitlines() == [f"{locked}-", "${{ matrix.slug }}-go-build-"]
-    assert steps["mab-cache-go-build-ro"]["with"] == compiled
-    target = steps["mab-cache-build"]["with"]
-    assert target["key"].endswith("-${{ github.run_id }}")
-    assert "/root/.cache/go-build" not in mod["path"] and "go-build" in compiled["path"]
+    downloads = steps["mab-cache-deps"]["with"]
+    base = "${{ matrix.platform.slug }}-deps-${{ matrix.image.name }}@"
+    assert downloads["key"] == base + "${{ steps.mab-deps.outputs.deps }}"
+    assert downloads["restore-keys"] == base
+    built = steps["mab-cache-builds"]["with"]
+    base = "${{ matrix.platform.slug }}-builds-${{ matrix.image.name }}@"
+    locked = base + "${{ steps.mab-deps.outputs.builds }}"
+    assert built["key"] == f"{locked}-${{{{ github.run_id }}}}"
+    assert built["restore-keys"].splitlines() == [f"{locked}-", base]
+    assert steps["mab-cache-builds-ro"]["with"] == built
+    assert built["path"] != downloads["path"]
 
 
 def test_a_mount_based_on_a_stage_is_named_not_carried() -> None:

@@ -22,13 +22,18 @@ ECOSYSTEM_FIXTURES = [
 
 
 def cache_keys(workflow: Any) -> list[str]:
-    """Every `key:` of an actions/cache step in the workflow."""
+    """What keys the workflow's dependency caches: the `key:` of each actions/cache step, and
+    the key files the build job's matrix lists per image (`deps`, `builds`)."""
     keys = []
     for job in (workflow.get("jobs") or {}).values():
         for step in job.get("steps") or []:
             uses = str(step.get("uses", ""))
             if uses.startswith(("actions/cache", "actions/cache/restore")):
                 keys.append(str((step.get("with") or {}).get("key", "")))
+        matrix = (job.get("strategy") or {}).get("matrix") or {}
+        for image in matrix.get("image") or []:
+            for kind in ("deps", "builds"):
+                keys += [f"'{path}'" for path in str(image.get(kind) or "").splitlines()]
     return keys
 
 
