@@ -39,23 +39,20 @@ from mab.tui.stats import (
     aligned,
     column_platforms,
     compare_runs,
-    delta,
     platform_name,
     platform_stats,
-    slowdowns,
 )
 from mab.tui.widgets import (
     BuildHeader,
     BuildWide,
-    HeaderInfo,
     PlatformColumns,
-    PlatformLine,
     ProblemPanel,
     StepDetails,
     StepList,
     SummaryPanel,
 )
 from mab.tui.widgets.details import NO_STEP, PICK
+from mab.tui.widgets.header import header_info
 from mab.tui.widgets.notice import NoticeLine
 from mab.tui.widgets.problem import build_problem
 
@@ -279,7 +276,8 @@ class MabApp(App[int]):
         stale = focused is None or not focused.is_attached
         if stale and (shown := platform_columns.shown_lists()):
             shown[0].focus()  # a rerun replaced the lists: keep the keys working
-        self.query_one(BuildHeader).show(self._header(state, now))
+        header = header_info(state, now, self.previous, self.source.title, self.source.builder)
+        self.query_one(BuildHeader).show(header)
         build_wide = self.query_one(BuildWide)
         if build_wide.display:
             build_wide.show(model.build_wide(), now, frame)
@@ -297,40 +295,6 @@ class MabApp(App[int]):
             return model.step(max(running, key=lambda v: v.started or 0.0).key)
         failed = failed_step(model)
         return model.step(failed.key) if failed else None
-
-    def _header(self, state: RunState, now: float | None) -> HeaderInfo:
-        model = state.model
-        stats = platform_stats(model)
-        slower = slowdowns(model.steps(), [p.platform for p in stats])
-        # a rerun is compared with the run before once it ended, not against a run half done
-        previous = self.previous if not state.running else None
-        lines = tuple(
-            PlatformLine(
-                platform_name(p.platform),
-                p.cached,
-                p.steps,
-                p.hit_ratio,
-                round(p.elapsed(now), 1),
-                slower.get(p.platform),
-                delta(p, previous.platform(p.platform) if previous else None, now),
-            )
-            for p in stats
-        )
-        first, last = model.span()
-        end = now if state.running else last
-        total = max(0.0, end - first) if first is not None and end is not None else 0.0
-        status = str(model.status)
-        if state.running and state.cancel_requested:
-            status = "canceling"
-        return HeaderInfo(
-            self.source.title,
-            self.source.builder,
-            status,
-            round(total, 1),
-            state.number,
-            state.no_cache,
-            lines,
-        )
 
     # -- selection -------------------------------------------------------------------------
 
@@ -415,13 +379,17 @@ class MabApp(App[int]):
         self.notify(f"showing {platform_name(shown) if shown is not None else 'all platforms'}")
 
     def action_logs(self) -> None:
-        """The full-screen log of the step the details pane shows (none: the whole build)."""
-        state = self.state
-        shown = self._detail(state) if state is not None else None
-        self.push_screen(LogScreen(self._model, shown.step.key if shown else None))
+        """The full-screen log of the step the details pane shows (none: the whole build);
+        with no step chosen, it follows the one the details pane follows."""
+        self.push_screen(LogScreen(self._model, self._shown_key(), follow=self._shown_key))
 
     def _model(self) -> BuildModel | None:
         return self.state.model if self.state is not None else None
+
+    def _shown_key(self) -> str | None:
+        state = self.state
+        shown = self._detail(state) if state is not None else None
+        return shown.step.key if shown is not None else None
 
     def action_export(self) -> None:
         state = self.state

@@ -188,6 +188,25 @@ async def test_l_opens_the_full_log_of_the_selected_step_and_searches_it() -> No
         assert app.query_one(StepDetails).display
 
 
+async def test_the_log_view_follows_the_running_step_until_one_is_chosen() -> None:
+    source, app = paused(60)
+    async with app.run_test(size=SIZE) as pilot:
+        await at_pause(pilot, source)
+        assert app.selected is None
+        await pilot.press("l")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, LogScreen) and app.state is not None
+        running = app.state.model.view(screen.key or "")
+        assert running is not None and running.state is StepState.RUNNING
+        source.runs[0].release.set()
+        await wait_finished(pilot, app)
+        screen.refresh_log(force=True)
+        assert screen.follow is not None  # still following what the details pane shows
+        await pilot.press("right")
+        assert screen.follow is None and screen.key is not None
+
+
 async def test_e_exports_the_summary_as_json_and_markdown(tmp_path: Path) -> None:
     app = app_for(FakeSource(stream("warm-multi")), tmp_path)
     async with app.run_test(size=SIZE) as pilot:

@@ -1,6 +1,7 @@
 """The full-screen log: the selected step's output, or the whole build's, following the build.
 
-`l` opens it on the step the details pane shows; ← → go to the previous and next step, `a`
+`l` opens it on the step the details pane shows, and follows that one (the newest running
+step, until a step is chosen); ← → go to the previous and next step, `a`
 switches between the step and the whole build (every step's output in Dockerfile order, then
 buildx's own lines). `/` searches, `n`/`N` go to the next and previous match. stdout lines are
 plain, stderr lines marked `!`. The view redraws when the build moved, at most a few times a
@@ -26,6 +27,7 @@ from mab.tui.widgets.log_pane import LogPane
 REFRESH_S = 0.25
 HINT = "stderr marked !  ← → step  a step/whole build  / search  n N match  esc close"
 ModelGetter = Callable[[], BuildModel | None]
+KeyGetter = Callable[[], str | None]
 
 
 def _title(view: StepView) -> str:
@@ -78,10 +80,15 @@ class LogScreen(Screen[None]):
         Binding("right", "step(1)", "Step ▶", key_display="→"),
     ]
 
-    def __init__(self, model: ModelGetter, key: str | None) -> None:
+    def __init__(
+        self, model: ModelGetter, key: str | None, follow: KeyGetter | None = None
+    ) -> None:
+        """`follow`: the step to show while the user has not picked one here (the one the
+        details pane shows: the newest running step until one is chosen)."""
         super().__init__()
         self.model = model
         self.key = key
+        self.follow = follow
         self.all = key is None  # the whole build's log
         self._shown: tuple[int, int, str | None, bool] | None = None
 
@@ -101,6 +108,8 @@ class LogScreen(Screen[None]):
         model = self.model()
         if model is None:
             return
+        if self.follow is not None and not self.all:
+            self.key = self.follow() or self.key
         shown = (id(model), model.version, self.key, self.all)
         if shown == self._shown and not force:
             return
@@ -164,6 +173,7 @@ class LogScreen(Screen[None]):
         keys = [v.key for v in model.steps()]
         if not keys:
             return
+        self.follow = None  # the user picks the step from now on
         if self.all or self.key not in keys:
             self.key = keys[0 if delta > 0 else -1]
         else:

@@ -8,7 +8,15 @@ from rich.text import Text
 from textual.widgets import Static
 
 from mab.tui.render import delta_text, gauge, seconds
-from mab.tui.stats import Delta
+from mab.tui.run_state import RunState
+from mab.tui.stats import (
+    Delta,
+    RunRecord,
+    delta,
+    platform_name,
+    platform_stats,
+    slowdowns,
+)
 
 STATE_STYLE = {
     "running": "bold yellow",
@@ -70,6 +78,36 @@ def render_header(info: HeaderInfo) -> Text:
     width = max((len(p.name) for p in info.platforms), default=0)
     lines += [_platform(p, width) for p in info.platforms]
     return Text("\n").join(lines)
+
+
+def header_info(
+    state: RunState, now: float | None, previous: RunRecord | None, title: str, builder: str
+) -> HeaderInfo:
+    """What the header shows of a run, compared with the `previous` one once it ended (not
+    against a run half done)."""
+    model = state.model
+    stats = platform_stats(model)
+    slower = slowdowns(model.steps(), [p.platform for p in stats])
+    before = previous if not state.running else None
+    lines = tuple(
+        PlatformLine(
+            platform_name(p.platform),
+            p.cached,
+            p.steps,
+            p.hit_ratio,
+            round(p.elapsed(now), 1),
+            slower.get(p.platform),
+            delta(p, before.platform(p.platform) if before else None, now),
+        )
+        for p in stats
+    )
+    first, last = model.span()
+    end = now if state.running else last
+    total = max(0.0, end - first) if first is not None and end is not None else 0.0
+    status = str(model.status)
+    if state.running and state.cancel_requested:
+        status = "canceling"
+    return HeaderInfo(title, builder, status, round(total, 1), state.number, state.no_cache, lines)
 
 
 class BuildHeader(Static):
