@@ -190,8 +190,11 @@ def early_declarations(dockerfile: Dockerfile, path: str, stage: Stage) -> list[
                 f"ARG {what} before the install at line {skipped[0].line} in a stage that runs "
                 f"on the build platform: it runs once per target platform"
             )
-        edits: tuple[Edit, ...]
-        if use is None:
+        edits: tuple[Edit, ...] = ()
+        if ins.keyword == "ENV":
+            # An ENV reaches every later process: a build script may read it unnamed.
+            message += "; move it down if no step reads it (not automatic)"
+        elif use is None:
             last = dockerfile.instructions[stage.items[-1]]
             delete, _ = move_before(dockerfile, ins, 0)
             moved = tuple(dockerfile.lines[delete.start : delete.stop])

@@ -38,7 +38,8 @@ RULES: tuple[Rule, ...] = (
         "volatile-arg-early",
         "a build arg or ENV that changes every build (a date, a commit SHA) is declared "
         "before expensive steps: every RUN after it misses the cache",
-        "`mab lint --fix` moves the declaration down to just before its first use",
+        "`mab lint --fix` moves an ARG down to just before its first use; an ENV is moved by "
+        "hand (a build script may read it without naming it in the Dockerfile)",
     ),
     Rule(
         "MAB104",

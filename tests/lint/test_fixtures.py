@@ -30,7 +30,7 @@ EXPECTED = {
     "gradle": {"MAB101"},
     "ignored": {"MAB104"},
     "maven": {"MAB101"},
-    "no-dockerignore": {"MAB101", "MAB102", "MAB106"},
+    "no-dockerignore": {"MAB101", "MAB102", "MAB103", "MAB106"},
     "npm": {"MAB101"},
     "npm-user": {"MAB101", "MAB102"},
     "pip": {"MAB101"},
