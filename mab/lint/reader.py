@@ -12,6 +12,8 @@ import re
 import shlex
 from dataclasses import dataclass
 
+from mab.lint.rules import rule_id
+
 _DIRECTIVE = re.compile(r"#\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(.*?)\s*$")
 _INSTRUCTION = re.compile(r"\s*([A-Za-z]+)(?:\s+(.*))?$", re.DOTALL)
 _HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
@@ -144,7 +146,8 @@ def _ignored_ids(comment: str) -> list[str]:
     match = _IGNORE.search(comment)
     if match is None:
         return []
-    return [part.strip().upper() for part in match.group(1).split(",") if part.strip()]
+    words = [part.strip() for part in match.group(1).split(",") if part.strip()]
+    return [rule_id(word) or word.upper() for word in words]
 
 
 def _directives(lines: list[str]) -> tuple[tuple[tuple[str, str], ...], str, int]:
