@@ -7,6 +7,7 @@ Exit codes (documented in the README):
      a file mab must write is read-only, the disk is full, another run holds the lock)
   4  a file would be overwritten that mab does not own (use --force)
   5  a registry or network problem
+  6  a replayed build stream ended before the build did (`incomplete`)
 130 interrupted / cancelled
 """
 
@@ -17,6 +18,7 @@ EXIT_USAGE = 2
 EXIT_ENVIRONMENT = 3
 EXIT_NOT_OURS = 4
 EXIT_REGISTRY = 5
+EXIT_INCOMPLETE = 6  # a recorded build stream ended before the build did
 EXIT_INTERRUPTED = 130
 
 

@@ -1,7 +1,8 @@
 """mab's terminal UI: the live view of `mab build` and `mab replay`.
 
-Imported lazily by the CLI, only when stdout is a terminal. Both entry points return the exit
-code of the last run shown (130 when it was cancelled or the app was quit while it ran).
+Imported lazily by the CLI, only when stdout is a terminal, through `ENTRY` (typed by
+`mab.progress.session.TuiEntry`). Both entry points return the exit code of the last run shown
+(130 when it was cancelled or the app was quit while it ran).
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from typing import TYPE_CHECKING
 from mab.errors import EXIT_INTERRUPTED
 
 if TYPE_CHECKING:
-    from mab.commands.replay import ReplayRequest
     from mab.engine.buildcmd import BuildRequest
-    from mab.tui.source.live import HistoryStart
+    from mab.progress.entry import HistoryStart, TuiEntry
+    from mab.progress.replay import ReplayRequest
 
-__all__ = ["run_build_app", "run_replay_app"]
+__all__ = ["ENTRY", "run_build_app", "run_replay_app"]
 
 
 def run_build_app(
@@ -43,6 +44,27 @@ def run_replay_app(request: ReplayRequest) -> int:
     from mab.tui.app import MabApp
     from mab.tui.source import ReplaySource
 
-    source = ReplaySource(request.name, request.data, request.speed)
+    source = ReplaySource(
+        request.name, request.data, request.speed, default_platform=request.default_platform
+    )
     code = MabApp(source).run()
     return EXIT_INTERRUPTED if code is None else code
+
+
+class _Entry:
+    """The app's two doors, as the commands see them."""
+
+    def run_build_app(
+        self,
+        request: BuildRequest,
+        record: str | None = None,
+        history: HistoryStart | None = None,
+        image: str | None = None,
+    ) -> int:
+        return run_build_app(request, record, history, image)
+
+    def run_replay_app(self, request: ReplayRequest) -> int:
+        return run_replay_app(request)
+
+
+ENTRY: TuiEntry = _Entry()

@@ -33,7 +33,6 @@ from mab.tui.run_state import RunState
 from mab.tui.screens import ConfirmScreen, HelpScreen, LogScreen
 from mab.tui.screens.history import HistoryScreen, finish_run, why_line
 from mab.tui.source import BuildSource, RunOutcome
-from mab.tui.source.replayer import failed_step
 from mab.tui.stats import (
     RunRecord,
     aligned,
@@ -209,7 +208,7 @@ class MabApp(App[int]):
         self.query_one(SummaryPanel).show(summary, record.platforms)
         self.query_one(BuildWide).display = False
         self.query_one(SummaryPanel).display = True
-        failed = failed_step(model)
+        failed = model.failed_step()
         if failed is not None:
             self.select_step(failed)
         self.redraw(force=True)
@@ -293,7 +292,7 @@ class MabApp(App[int]):
         running = [v for v in model.steps() if v.state is StepState.RUNNING]
         if running:  # follow the newest running step until one is chosen
             return model.step(max(running, key=lambda v: v.started or 0.0).key)
-        failed = failed_step(model)
+        failed = model.failed_step()
         return model.step(failed.key) if failed else None
 
     # -- selection -------------------------------------------------------------------------

@@ -8,7 +8,6 @@ import time
 from mab.progress.decoder import StreamDecoder
 from mab.progress.model import BuildModel
 from mab.tui.source import BuildRun, RunOutcome
-from mab.tui.source.replayer import recorded_outcome
 from mab.tui.stats import latest_time
 
 
@@ -20,7 +19,9 @@ class RunState:
         self.run = run
         self.no_cache = no_cache
         self.decoder = StreamDecoder()
-        self.model = BuildModel(platforms)
+        # A single-platform stream names no platform: the source may know the builder's.
+        default = getattr(run, "default_platform", None)
+        self.model = BuildModel(platforms, default_platform=default)
         self.cancel_requested = False
         self.feed_seconds = 0.0  # time spent decoding and applying: the engine's share
         self.outcome: RunOutcome | None = None
@@ -49,11 +50,13 @@ class RunState:
         """The run ended: flush the decoder, settle the model; the run's exit code."""
         for event in self.decoder.close():
             self.model.apply(event)
-        if outcome.exit_code is None:
-            code, canceled = recorded_outcome(self.model)
+        if outcome.exit_code is None:  # a recording: what its stream showed
+            recorded = self.model.recorded_outcome()
+            code = recorded.exit_code
+            self.model.finish(code, outcome=recorded)
         else:
-            code, canceled = outcome.exit_code, outcome.canceled
-        self.model.finish(code, canceled or (self.cancel_requested and code != 0))
+            code = outcome.exit_code
+            self.model.finish(code, outcome.canceled or (self.cancel_requested and code != 0))
         self.outcome = outcome
         self.exit_code = code
         return code

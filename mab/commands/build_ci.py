@@ -26,12 +26,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from mab.commands.build import (
-    StreamSession,
+from mab.commands.running import (
     ci_image,
     find_root,
     load_settings,
-    open_record,
     run_cancellable,
     start_history,
 )
@@ -41,7 +39,10 @@ from mab.errors import UserError
 from mab.history.session import BuildHistory
 from mab.progress import ci
 from mab.progress.model import BuildModel
+from mab.progress.outcome import live_outcome
 from mab.progress.plain import step_line
+from mab.progress.recording import Recording
+from mab.progress.session import StreamSession
 from mab.progress.summary import Summary, render_table
 
 METADATA_FILE = "metadata.json"
@@ -95,13 +96,10 @@ def _write(path: Path, text: str, *, append: bool = False) -> None:
 
 
 def _run(req: BuildRequest, session: StreamSession, record: str | None) -> tuple[int, bool, float]:
-    sink = open_record(record, req.platforms)
-    runner = BuildRunner(buildx_argv(req), session.feed, sink, stdout="inherit")
-    try:
+    with Recording.open(record, req.platforms) as recording:
+        runner = BuildRunner(buildx_argv(req), session.feed, recording.file, stdout="inherit")
         result = asyncio.run(run_cancellable(runner))
-    finally:
-        if sink is not None:
-            sink.close()
+        recording.close(live_outcome(result.exit_code, result.canceled))
     return result.exit_code, result.canceled, result.duration
 
 

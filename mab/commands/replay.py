@@ -1,85 +1,28 @@
 """`mab replay FILE|-`: show a recorded `--progress=rawjson` stream again.
 
-The stream goes through the same decoder and build model as a live build. `--speed X` replays
-at X times the original pace, taken from the stream's own timestamps (0: as fast as possible).
-A recording holds no exit code, so the outcome is read from the stream: an `ERROR:` block or a
-failed step is a failed build, steps closed as canceled (or still running when the recording
-stops) a canceled one.
+The stream goes through the same decoder, build model and outcome rule as a live build
+(`mab.progress.replay`). In the TUI the recording plays at its own pace (`--speed X`: X times
+it; 0: as fast as possible); plain lines and `--json` are computed as fast as possible unless
+`--speed` is given. mab exits with the recorded outcome: 0, 1 (failed), 130 (canceled), or
+6 when the stream ends before the build did (`incomplete`).
 """
 
 from __future__ import annotations
 
+import platform as host
 import sys
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import click
 
-from mab.commands.build import (
-    StreamSession,
-    interactive,
-    output_mode,
-    silence_stdout,
-    tui_hook,
-)
-from mab.engine.docker import CHUNK_SIZE
+from mab.commands.running import interactive, output_mode, silence_stdout, tui_entry
+from mab.config.settings import parse_platforms
 from mab.errors import EXIT_INTERRUPTED, UserError
-from mab.progress.decoder import DecoderStats, Event, SolveStatus, StreamDecoder
-from mab.progress.model import BuildModel, BuildStatus, Kind, StepState
+from mab.progress.replay import ReplayRequest, check_speed, replay
+from mab.progress.session import StreamSession
 
-# Idle stretches longer than this (in stream time) are shortened to it, so a replay of a build
-# that waited minutes on a lock does not sit still for minutes.
-MAX_GAP = 5.0
-_CACHE_KINDS = (Kind.CACHE_IMPORT, Kind.CACHE_EXPORT)
-
-
-@dataclass(frozen=True)
-class ReplayRequest:
-    """What `mab.tui.run_replay_app(request)` receives: the recording and the pace."""
-
-    name: str  # the file name, or "-" for stdin
-    data: bytes
-    speed: float = 1.0
-
-
-def event_time(event: Event) -> float | None:
-    """The latest moment an event speaks of (seconds since the epoch), if it has any."""
-    if not isinstance(event, SolveStatus):
-        return None
-    times = [t for v in event.vertexes for t in (v.started, v.completed) if t is not None]
-    times += [s.timestamp for s in event.statuses if s.timestamp is not None]
-    times += [log.timestamp for log in event.logs if log.timestamp is not None]
-    return max(times) if times else None
-
-
-class ReplayClock:
-    """Maps stream time to wall time: `delay(event)` is how long to wait before showing it."""
-
-    def __init__(self, speed: float, now: Callable[[], float] = time.monotonic) -> None:
-        if speed < 0:
-            raise UserError(f"--speed {speed:g} is negative", hint="use 0 (no waiting) or more")
-        self.speed = speed
-        self._now = now
-        self._stream: float | None = None  # latest stream time seen
-        self._due: float | None = None  # wall time at which that stream time is shown
-
-    def delay(self, event: Event) -> float:
-        t = event_time(event)
-        if self.speed == 0 or t is None:
-            return 0.0
-        now = self._now()
-        if self._stream is None or self._due is None:
-            self._stream, self._due = t, now
-            return 0.0
-        if t <= self._stream:
-            return max(0.0, self._due - now)
-        gap = min(t - self._stream, MAX_GAP)
-        self._stream = t
-        self._due = max(self._due, now - 0.5) + gap / self.speed
-        return max(0.0, self._due - now)
+_MACHINES = {"x86_64": "linux/amd64", "amd64": "linux/amd64", "aarch64": "linux/arm64"}
 
 
 def read_recording(source: str, stdin: BinaryIO | None = None) -> tuple[str, bytes]:
@@ -101,63 +44,22 @@ def read_recording(source: str, stdin: BinaryIO | None = None) -> tuple[str, byt
         raise UserError(f"{source}: cannot be read: {exc.strerror or exc}") from None
 
 
-def decode_recording(name: str, data: bytes) -> tuple[list[Event], DecoderStats]:
-    """Every event of a recording, in order; a UserError when it holds no BuildKit progress."""
-    decoder = StreamDecoder()
-    events: list[Event] = []
-    for start in range(0, len(data), CHUNK_SIZE):
-        events += decoder.feed(data[start : start + CHUNK_SIZE])
-    events += decoder.close()
-    if decoder.stats.objects == 0:
-        what = "it is empty" if not data.strip() else f"none in {len(data)} bytes"
+def machine_platform() -> str:
+    """This machine's platform, for a recording that names none (`--platform` overrides)."""
+    machine = host.machine().lower()
+    return _MACHINES.get(machine, f"linux/{machine}" if machine else "linux/amd64")
+
+
+def replay_platform(given: str | None) -> str:
+    if given is None:
+        return machine_platform()
+    platforms = parse_platforms(given)
+    if len(platforms) != 1:
         raise UserError(
-            f"{name}: not a recorded build stream: no BuildKit progress objects ({what})",
-            hint="replay a file written by `mab build --record FILE` or by "
-            "`docker buildx build --progress=rawjson . 2> FILE`",
+            f"--platform {given}: name one platform",
+            hint="it names the platform of a single-platform stream, which buildx leaves out",
         )
-    return events, decoder.stats
-
-
-def recorded_outcome(model: BuildModel) -> tuple[int, bool]:
-    """(exit code, canceled) of the recorded build, read from what the stream showed.
-
-    buildx ends a failed build with an `ERROR:` block; a step's own error counts too when the
-    recording stops before that block. Cache import/export errors do not fail a build."""
-    canceled_text = any("context canceled" in line for line in model.error_text)
-    if model.error_text and not canceled_text:
-        return 1, False
-    views = model.vertices()
-    if any(v.state is StepState.ERROR and v.kind not in _CACHE_KINDS for v in views):
-        return 1, False
-    states = {v.state for v in views}
-    if canceled_text or StepState.CANCELED in states or StepState.RUNNING in states:
-        return 130, True
-    return 0, False
-
-
-def replay(
-    request: ReplayRequest,
-    session: StreamSession,
-    sleep: Callable[[float], None] = time.sleep,
-    now: Callable[[], float] = time.monotonic,
-) -> BuildStatus:
-    """Feed the recording through `session` at the requested pace; the recorded outcome."""
-    clock = ReplayClock(request.speed, now)
-    events, stats = decode_recording(request.name, request.data)
-    if stats.skipped_objects:
-        click.echo(
-            f"mab: warning: {request.name}: {stats.skipped_objects} damaged progress "
-            f"object(s) skipped ({stats.skipped_bytes} bytes)",
-            err=True,
-        )
-    for event in events:
-        wait = clock.delay(event)
-        if wait > 0:
-            sleep(wait)
-        session.apply(event)
-    code, canceled = recorded_outcome(session.model)
-    session.finish(code, canceled)
-    return session.model.status
+    return platforms[0]
 
 
 @click.command("replay")
@@ -165,28 +67,40 @@ def replay(
 @click.option(
     "--speed",
     type=float,
-    default=1.0,
-    show_default=True,
-    help="Pace relative to the original build; 0 replays as fast as possible.",
+    default=None,
+    help="Pace relative to the original build; 0 replays as fast as possible. "
+    "Default: 1 in the TUI; plain lines and --json are not paced unless given.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
 @click.option("--no-tui", is_flag=True, help="Plain lines even in a terminal.")
-def replay_command(source: str, speed: float, as_json: bool, no_tui: bool) -> int:
-    """Show a recorded build stream (`mab build --record FILE`) again."""
-    if speed < 0:
-        raise UserError(f"--speed {speed:g} is negative", hint="use 0 (no waiting) or more")
+@click.option(
+    "--platform",
+    metavar="PLATFORM",
+    help="The platform of a single-platform stream that names none "
+    "(default: mab's recording header, else this machine's).",
+)
+def replay_command(
+    source: str, speed: float | None, as_json: bool, no_tui: bool, platform: str | None
+) -> int:
+    """Show a recorded build stream (`mab build --record FILE`, or `docker buildx build
+    --progress=rawjson . 2> FILE`) again; exit with the recorded outcome."""
+    if speed is not None:
+        check_speed(speed)
+    default = replay_platform(platform)
     name, data = read_recording(source)
-    request = ReplayRequest(name, data, speed)
     mode = output_mode(as_json, no_tui)
-    tui = mode == "tui" and source != "-" and interactive()
-    run_replay_app = tui_hook("run_replay_app") if tui else None
-    if run_replay_app is not None:
-        return int(run_replay_app(request))
-    session = StreamSession((), "json" if as_json else "plain")
+    entry = tui_entry() if mode == "tui" and source != "-" and interactive() else None
+    if entry is not None:
+        request = ReplayRequest(name, data, 1.0 if speed is None else speed, default)
+        return entry.run_replay_app(request)
+    request = ReplayRequest(name, data, speed or 0.0, default)
+    # Progress lines help a person who watches the replay at a pace; unpaced, only the end.
+    session = StreamSession((), "json" if as_json else "plain", default_platform=default)
+    session.progress = not as_json or request.speed > 0
     try:
         replay(request, session)
         session.report()
     except BrokenPipeError:  # `mab replay FILE | head`
         silence_stdout()
         return EXIT_INTERRUPTED
-    return 0
+    return session.model.exit_code or 0

@@ -104,6 +104,7 @@ class Summary:
     steps: tuple[StepSummary, ...]
     slowest: tuple[StepSummary, ...]
     error: ErrorSummary | None
+    platform_inferred: bool = False  # the one platform was named by mab, not by the stream
 
     @classmethod
     def from_model(
@@ -126,6 +127,7 @@ class Summary:
             steps=steps,
             slowest=tuple(ran[:slowest]),
             error=_error(model),
+            platform_inferred=model.platform_inferred,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -133,6 +135,7 @@ class Summary:
             "status": self.status,
             "duration_s": _round(self.duration_s),
             "platforms": {p.platform: p.to_json() for p in self.platforms},
+            "platform_inferred": self.platform_inferred,
             "steps": [s.to_json() for s in self.steps],
             "error": self.error.to_json() if self.error else None,
             "slowest": [s.to_json() for s in self.slowest],
@@ -259,6 +262,8 @@ def render_table(summary: Summary) -> str:
         cells = [row[0].ljust(widths[0])]
         cells += [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
         out.append("  ".join(cells).rstrip())
+    if summary.platform_inferred and summary.platforms:
+        out.append(f"({summary.platforms[0].platform}: the stream names no platform; inferred)")
     misses = [p for p in summary.platforms if p.first_miss]
     if misses:
         out.append("First cache miss:")

@@ -175,7 +175,7 @@ def test_record_keeps_the_raw_stream(fake: Fake, tmp_path: Path, run_mab: RunMab
     assert run_mab("build", "--no-tui", "--record", str(record)) == 0
     header, stream = record.read_bytes().split(b"\n", 1)
     assert header == b"# mab platforms: linux/amd64,linux/arm64"
-    assert stream == multi_platform_stream(pretty=True)
+    assert stream == multi_platform_stream(pretty=True) + b"\n# mab outcome: succeeded 0\n"
 
 
 def test_failed_build_exits_with_buildx_code(
@@ -279,7 +279,7 @@ def test_tui_hook_falls_back_to_plain_lines(
     import mab.commands.build as build
 
     monkeypatch.setattr(build, "interactive", lambda: True)
-    monkeypatch.setattr(build, "tui_hook", lambda name: None)  # no TUI installed
+    monkeypatch.setattr(build, "tui_entry", lambda: None)  # no TUI installed
     assert run_mab("build") == 0
     assert "PLATFORM" in capfd.readouterr().out
 
@@ -291,13 +291,17 @@ def test_tui_hook_gets_the_request(
 
     seen = []
 
-    def app(request: object, record: str | None = None, **history: object) -> int:
-        seen.append((request, record))
-        assert callable(history["history"])  # each run starts its build history
-        return 7
+    class App:
+        def run_build_app(self, request: object, record: str | None = None, **kw: object) -> int:
+            seen.append((request, record))
+            assert callable(kw["history"])  # each run starts its build history
+            return 7
+
+        def run_replay_app(self, request: object) -> int:
+            raise AssertionError("a build replays nothing")
 
     monkeypatch.setattr(build, "interactive", lambda: True)
-    monkeypatch.setattr(build, "tui_hook", lambda name: app if name == "run_build_app" else None)
+    monkeypatch.setattr(build, "tui_entry", App)
     assert run_mab("build", "--platform", "linux/arm64", "--record", "r.json") == 7
     request, record = seen[0]
     assert request.platforms == ("linux/arm64",)  # type: ignore[attr-defined]

@@ -11,17 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from mab.commands.build import StreamSession
-from mab.commands.replay import (
-    MAX_GAP,
-    ReplayClock,
-    ReplayRequest,
-    decode_recording,
-    recorded_outcome,
-    replay,
-)
 from mab.errors import EXIT_USAGE
 from mab.progress.decoder import SolveStatus, TextLine, Vertex
+from mab.progress.replay import MAX_GAP, ReplayClock, ReplayRequest, decode_recording, replay
+from mab.progress.session import StreamSession
 from tests.progress.progress_streams import T0, multi_platform_stream
 
 RunMab = Callable[..., int]  # the `run_mab` fixture of tests/conftest.py
@@ -52,6 +45,15 @@ def test_json_replay(recording: Path, capfd: pytest.CaptureFixture[str], run_mab
     summary = json.loads(out)
     assert summary["status"] == "succeeded"
     assert summary["platforms"]["linux/amd64"]["cached"] >= 3
+    assert err == ""  # unpaced, nobody reads progress lines: only the document
+
+
+def test_json_replay_at_a_pace_shows_progress_on_stderr(
+    recording: Path, capfd: pytest.CaptureFixture[str], run_mab: RunMab
+) -> None:
+    assert run_mab("replay", str(recording), "--speed", "1000", "--json") == 0
+    out, err = capfd.readouterr()
+    assert json.loads(out)["status"] == "succeeded"
     assert "[linux/arm64] deps 4/4 RUN ./install.sh DONE 4.0s" in err
 
 
@@ -80,12 +82,13 @@ def test_failed_build_replays_as_failed(
 ) -> None:
     path = tmp_path / "failed.rawjson"
     path.write_bytes(multi_platform_stream(fail=True))
-    assert run_mab("replay", str(path), "--speed", "0", "--json") == 0  # the replay worked
-    out, err = capfd.readouterr()
+    assert run_mab("replay", str(path), "--json") == 1  # the recorded outcome
+    out, _ = capfd.readouterr()
     summary = json.loads(out)
     assert summary["status"] == "failed"
     assert "tool --check" in summary["error"]["step"]
-    assert "ERROR: failed to solve" in err
+    assert run_mab("replay", str(path), "--no-tui") == 1
+    assert "Build failed" in capfd.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -145,14 +148,19 @@ def test_tui_hook_gets_a_replay_request(
 
     seen: list[ReplayRequest] = []
 
-    def app(request: ReplayRequest) -> int:
-        seen.append(request)
-        return 0
+    class App:
+        def run_build_app(self, request: object, record: str | None = None) -> int:
+            raise AssertionError("a replay runs no build")
+
+        def run_replay_app(self, request: ReplayRequest) -> int:
+            seen.append(request)
+            return 0
 
     monkeypatch.setattr(replay_module, "interactive", lambda: True)
-    monkeypatch.setattr(replay_module, "tui_hook", lambda name: app)
-    assert run_mab("replay", str(recording), "--speed", "3") == 0
-    assert seen == [ReplayRequest(str(recording), recording.read_bytes(), 3.0)]
+    monkeypatch.setattr(replay_module, "tui_entry", App)
+    assert run_mab("replay", str(recording), "--speed", "3", "--platform", "linux/arm64") == 0
+    expected = ReplayRequest(str(recording), recording.read_bytes(), 3.0, "linux/arm64")
+    assert seen == [expected]
 
 
 # --------------------------------------------------------------------------- pacing
@@ -227,8 +235,9 @@ def test_recorded_outcome_of_real_streams(name: str, status: str, code: int) -> 
     session = StreamSession((), "json")
     for event in events:
         session.model.apply(event)
-    assert recorded_outcome(session.model) == (code, code == 130)
-    session.finish(*recorded_outcome(session.model))
+    outcome = session.model.recorded_outcome()
+    assert (outcome.exit_code, outcome.canceled) == (code, code == 130)
+    session.finish(outcome=outcome)
     assert session.model.status == status
 
 

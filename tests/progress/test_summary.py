@@ -41,7 +41,9 @@ def test_json_shape() -> None:
     assert set(data) == {"status", "duration_s", "platforms", "steps", "error"} | {
         "slowest",
         "first_miss",
+        "platform_inferred",
     }
+    assert data["platform_inferred"] is False  # the stream names both platforms
     assert data["status"] == "succeeded"
     assert data["duration_s"] == 7.5
     assert data["error"] is None

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 import mab.tui
-from mab.commands.replay import ReplayRequest
 from mab.engine.buildcmd import BuildRequest
+from mab.progress.replay import ReplayRequest
 from mab.tui.app import MabApp
 from mab.tui.source import LiveSource, ReplaySource
 from tests.tui.fakes import stream

@@ -14,7 +14,7 @@ from mab.progress.model import BuildModel, Progress, StepState
 from mab.tui.render import badge, delta_text, gauge, seconds, size, step_row
 from mab.tui.run_state import RunState
 from mab.tui.source import LiveSource, ReplaySource
-from mab.tui.source.replayer import failed_step, recorded_outcome, split_objects
+from mab.tui.source.replayer import split_objects
 from mab.tui.stats import ALL, Delta, column_platforms, platform_stats, steps_for
 from tests.tui.fakes import STREAMS, stream
 
@@ -46,26 +46,6 @@ def test_split_objects_cuts_before_each_top_level_object_only() -> None:
     assert all(p.startswith(b"{") for p in pieces)
     assert len(pieces) == data.count(b"\n{") + 1
     assert pieces[-1].rstrip().endswith(b"exit code: 1")  # the text block stays attached
-
-
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [
-        ("cold-multi", (0, False)),  # its failed cache import is build-wide: not a failure
-        ("warm-multi", (0, False)),
-        ("single", (0, False)),
-        ("fail", (1, False)),
-        ("cancel", (130, True)),
-    ],
-)
-def test_recorded_outcome(name: str, expected: tuple[int, bool]) -> None:
-    assert recorded_outcome(model_of(name)) == expected
-
-
-def test_failed_step_is_the_dockerfile_step_not_the_cache_import() -> None:
-    assert failed_step(model_of("cold-multi")) is None
-    failed = failed_step(model_of("fail"))
-    assert failed is not None and failed.index == 4 and failed.state is StepState.ERROR
 
 
 @pytest.mark.parametrize("speed", [0.0, 1000.0])

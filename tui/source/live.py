@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from mab.engine.buildcmd import BuildRequest, buildx_argv
 from mab.engine.docker import BuildRunner
-from mab.errors import EXIT_INTERRUPTED, MabError, UserError
+from mab.errors import EXIT_INTERRUPTED, MabError
+from mab.progress.entry import HistoryStart
+from mab.progress.outcome import live_outcome
+from mab.progress.recording import Recording
 from mab.tui.source.base import ChunkSink, RunOutcome
 
 # Starts the build history of one run (given where its notices go); see `run_build_app`.
-HistoryStart = Callable[[BuildRequest, Callable[[str], None]], Any]
 RunHistoryStart = Callable[[Callable[[str], None]], Any]
 
 
@@ -24,10 +25,15 @@ class LiveRun:
     """One `docker buildx build`; its stdout is kept away from the terminal the app draws on."""
 
     def __init__(
-        self, argv: list[str], record: Path | None = None, history: RunHistoryStart | None = None
+        self,
+        argv: list[str],
+        record: Path | None = None,
+        history: RunHistoryStart | None = None,
+        platforms: tuple[str, ...] = (),
     ) -> None:
         self.argv = argv
         self.record = record
+        self.platforms = platforms  # named in the recording's header
         self._runner: BuildRunner | None = None
         self._cancel_requested = False
         self._history_start = history
@@ -40,22 +46,14 @@ class LiveRun:
         if self._history_start is not None:  # hashes sources, reads the cache's record
             self.history = await asyncio.to_thread(self._history_start, self.notices.append)
         try:
-            with contextlib.ExitStack() as stack:
-                sink = stack.enter_context(self._open_record()) if self.record else None
-                runner = self._runner = BuildRunner(self.argv, on_chunk, sink, stdout="capture")
+            with Recording.open(self.record, self.platforms) as recording:
+                runner = BuildRunner(self.argv, on_chunk, recording.file, stdout="capture")
+                self._runner = runner
                 result = await runner.run()
+                recording.close(live_outcome(result.exit_code, result.canceled))
         except MabError as exc:
             return RunOutcome(exc.exit_code, error=exc.render())
         return RunOutcome(result.exit_code, canceled=result.canceled)
-
-    def _open_record(self) -> BinaryIO:
-        assert self.record is not None
-        try:
-            return self.record.open("wb")
-        except OSError as exc:
-            raise UserError(
-                f"{self.record}: cannot write the recording: {exc.strerror or exc}"
-            ) from None
 
     def cancel(self) -> None:
         self._cancel_requested = True
@@ -109,4 +107,5 @@ class LiveSource:
         history: RunHistoryStart | None = None
         if start is not None:
             history = lambda notice: start(request, notice)  # noqa: E731
-        return LiveRun(buildx_argv(request, self.docker), self.record, history)
+        argv = buildx_argv(request, self.docker)
+        return LiveRun(argv, self.record, history, request.platforms)

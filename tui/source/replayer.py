@@ -2,8 +2,10 @@
 
 `speed` 0 plays as fast as possible, in 64 KiB chunks, giving the event loop a turn between
 chunks so the view keeps drawing. Otherwise the recording is cut before each top-level object
-and each piece is delivered when the engine's `ReplayClock` says it is due. `hold_at` stops
-after that many objects and waits until cancelled: a fixed point for tests and snapshots.
+and each piece is delivered when `mab.progress.replay.ReplayClock` says it is due. The
+outcome is not decided here: the run's model reads it from the stream, as every view does.
+`hold_at` stops after that many objects and waits until cancelled: a fixed point for tests and
+snapshots.
 """
 
 from __future__ import annotations
@@ -13,34 +15,13 @@ import re
 import time
 from pathlib import Path
 
-from mab.commands.replay import ReplayClock, event_time
-from mab.errors import EXIT_CHECK_FAILED, EXIT_INTERRUPTED
+from mab.errors import EXIT_INTERRUPTED
 from mab.progress.decoder import StreamDecoder
-from mab.progress.model import BuildModel, StepState, StepView
+from mab.progress.replay import ReplayClock, event_time
 from mab.tui.source.base import ChunkSink, RunOutcome
 
 CHUNK = 64 * 1024
 _OBJECT_START = re.compile(rb"(?m)^\{")
-
-
-def recorded_outcome(model: BuildModel) -> tuple[int, bool]:
-    """(exit code, canceled) of a recording, from what it showed. Only a failed Dockerfile step
-    or buildx's `ERROR:` block fails a build: a cache import that found nothing is an error
-    on a build-wide vertex that buildx carries on from."""
-    states = {v.state for v in model.steps()}
-    text = " ".join(model.error_text).lower()
-    if StepState.ERROR in states or (text and "canceled" not in text):
-        return EXIT_CHECK_FAILED, False
-    if "canceled" in text or states & {StepState.CANCELED, StepState.RUNNING}:
-        return EXIT_INTERRUPTED, True
-    return 0, False
-
-
-def failed_step(model: BuildModel) -> StepView | None:
-    """The first Dockerfile step that failed (build-wide errors, such as a missing cache to
-    import, do not fail a build)."""
-    failed = [v for v in model.steps() if v.state is StepState.ERROR]
-    return min(failed, key=lambda v: v.completed or 0.0) if failed else None
 
 
 def split_objects(data: bytes) -> list[bytes]:
@@ -53,8 +34,11 @@ def split_objects(data: bytes) -> list[bytes]:
 
 
 class ReplayRun:
-    def __init__(self, data: bytes, speed: float, hold_at: int | None) -> None:
+    def __init__(
+        self, data: bytes, speed: float, hold_at: int | None, default_platform: str | None = None
+    ) -> None:
         self.data = data
+        self.default_platform = default_platform  # for a stream that names no platform
         self.speed = speed
         self.hold_at = hold_at
         self._canceled = asyncio.Event()
@@ -84,7 +68,7 @@ class ReplayRun:
             self.holding = False
         if self._canceled.is_set():
             return RunOutcome(EXIT_INTERRUPTED, canceled=True)
-        return RunOutcome(None)
+        return RunOutcome(None)  # the outcome is the recording's: `recorded_outcome()`
 
     async def _fast(self, on_chunk: ChunkSink) -> None:
         data = memoryview(self.data)
@@ -125,12 +109,19 @@ class ReplaySource:
     """Replays one recording each run (a rerun plays it again; `--no-cache` cannot apply)."""
 
     def __init__(
-        self, name: str, data: bytes, speed: float = 1.0, *, hold_at: int | None = None
+        self,
+        name: str,
+        data: bytes,
+        speed: float = 1.0,
+        *,
+        hold_at: int | None = None,
+        default_platform: str | None = None,
     ) -> None:
         self.name = name
         self.data = data
         self.speed = speed
         self.hold_at = hold_at
+        self.default_platform = default_platform
 
     @classmethod
     def from_path(
@@ -155,4 +146,4 @@ class ReplaySource:
         return False
 
     def start(self, *, no_cache: bool = False) -> ReplayRun:
-        return ReplayRun(self.data, self.speed, self.hold_at)
+        return ReplayRun(self.data, self.speed, self.hold_at, self.default_platform)

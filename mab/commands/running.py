@@ -1,0 +1,161 @@
+"""What `mab build`, `mab build --ci` and `mab replay` share: where the project is, how output
+is shown (the TUI, reached through its typed entry point, or plain lines) and running buildx
+so that Ctrl+C cancels it cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import os
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import click
+
+from mab.config.settings import CONFIG_FILE, Settings
+from mab.engine.buildcmd import BuildRequest
+from mab.engine.checks import Preflight
+from mab.engine.docker import BuildResult, BuildRunner
+from mab.errors import UserError
+from mab.progress.entry import TuiEntry
+
+if TYPE_CHECKING:
+    from mab.history.session import BuildHistory
+
+OutputMode = Literal["tui", "plain", "json"]
+_REMOTE_CONTEXT = ("http://", "https://", "git@", "git://", "ssh://", "docker-image://")
+
+
+def output_mode(as_json: bool, no_tui: bool) -> OutputMode:
+    if as_json:
+        return "json"
+    return "plain" if no_tui else "tui"
+
+
+def tui_entry() -> TuiEntry | None:
+    """`mab.tui.ENTRY`, imported only now (the core never imports the TUI at import time);
+    None when the TUI or textual is not installed, and mab falls back to plain lines."""
+    try:
+        module = importlib.import_module("mab.tui")
+    except ImportError:
+        return None
+    entry = getattr(module, "ENTRY", None)
+    return entry if isinstance(entry, TuiEntry) else None
+
+
+def interactive() -> bool:
+    """A terminal on both ends: only then may a full-screen UI take over."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def silence_stdout() -> None:
+    """Whoever read stdout went away (`mab build | head`): drop further output quietly."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def find_root(start: Path) -> Path:
+    """The nearest directory holding `.mab.yml`, else the repository root, else `start`."""
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_FILE).is_file() or (folder / ".git").exists():
+            return folder
+    return start
+
+
+def load_settings(root: Path) -> Settings:
+    from mab.config.file import load_settings as load
+
+    return load(root)
+
+
+def is_remote(context: str) -> bool:
+    return context.startswith(_REMOTE_CONTEXT)
+
+
+def ci_image(root: Path, req: BuildRequest, settings: Settings) -> str | None:
+    """The image whose per-platform caches CI uses for this build
+    (`mab.registry.cacherefs.image_ref` of the detected image with the same context and
+    Dockerfile), or None."""
+    from mab.detection.detect import detect
+    from mab.errors import MabError
+    from mab.registry.cacherefs import FALLBACK_IMAGE, image_ref
+
+    if req.context == "-" or is_remote(req.context) or req.file == "-":
+        return None
+    context = Path(req.context).resolve()
+    dockerfile = Path(req.file).resolve() if req.file else context / "Dockerfile"
+    try:
+        project = detect(root)
+        wanted = (context.relative_to(root.resolve()), dockerfile.relative_to(root.resolve()))
+    except (MabError, ValueError, OSError):  # outside the repository, or not detectable
+        return None
+    for image in project.images:
+        if (Path(image.context), Path(image.dockerfile)) == wanted:
+            ref = image_ref(project, settings, image)
+            return None if ref.startswith(FALLBACK_IMAGE) else ref  # no real registry known
+    return None
+
+
+def check_context(req: BuildRequest) -> None:
+    """A local context must be a directory, and its Dockerfile must exist."""
+    if req.context == "-" or is_remote(req.context):
+        return
+    context = Path(req.context)
+    if not context.is_dir():
+        raise UserError(f"{req.context}: no such directory (the build context)")
+    if req.file is not None:
+        if req.file != "-" and not Path(req.file).is_file():
+            raise UserError(f"{req.file}: no such Dockerfile", hint="check the -f/--file path")
+    elif not (context / "Dockerfile").is_file():
+        raise UserError(
+            f"{context / 'Dockerfile'}: no such file",
+            hint="give the Dockerfile with -f PATH, or the right context directory",
+        )
+
+
+def reads_stdin(req: BuildRequest) -> bool:
+    """`docker buildx build -` (or `-f -`) reads the context or Dockerfile from stdin."""
+    return req.context == "-" or req.file == "-"
+
+
+async def run_cancellable(runner: BuildRunner) -> BuildResult:
+    """Run the build; SIGINT/SIGTERM to mab cancel it (buildx runs in its own session, so the
+    terminal's Ctrl+C reaches only mab; a second Ctrl+C insists)."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+            loop.add_signal_handler(sig, runner.cancel)
+            installed.append(sig)
+    try:
+        return await runner.run()
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+def start_history(
+    req: BuildRequest,
+    image: str | None,
+    checked: Preflight | None,
+    history: str | None,
+    notice: Callable[[str], None] | None = None,
+) -> BuildHistory:
+    """The build's history session (`mab.history.session`); notices go to stderr unless
+    `notice` takes them (the TUI shows them)."""
+    from mab.history.session import BuildHistory
+
+    info = checked.builder if checked is not None else None
+    return BuildHistory.start(
+        req,
+        image,
+        builder=info.name if info else "",
+        driver=info.driver if info else "",
+        history=history,
+        notice=notice or (lambda text: click.echo(f"mab: {text}", err=True)),
+    )

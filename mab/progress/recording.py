@@ -1,0 +1,96 @@
+"""The one recording writer: the raw stream of a build, framed by two lines of mab's own.
+
+`mab build --record FILE` (plain, `--json`, `--ci`) and the TUI's live source both write
+through `Recording`, so every recording reads the same:
+
+    # mab platforms: linux/amd64,linux/arm64      <- the requested platforms
+    {...the build's rawjson stream, untouched...}
+    # mab outcome: failed 1                       <- how the build ended, once it has
+
+buildx never writes a line starting with `#`, and the decoder hands such lines over as text, so
+a replay learns the platforms (a single-platform stream names none) and the true outcome (a
+stream holds no exit code). A recording without the last line stopped before the build did.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import BinaryIO
+
+from mab.errors import UserError
+from mab.progress.outcome import Outcome
+
+__all__ = [
+    "OUTCOME_TRAILER",
+    "PLATFORMS_HEADER",
+    "Recording",
+    "parse_outcome_trailer",
+    "record_header",
+    "record_trailer",
+]
+
+PLATFORMS_HEADER = "# mab platforms: "
+OUTCOME_TRAILER = "# mab outcome: "
+_STATUSES = ("succeeded", "failed", "canceled")
+
+
+def record_header(platforms: tuple[str, ...]) -> bytes:
+    """The first line of a recording: the platforms the build was asked for."""
+    return f"{PLATFORMS_HEADER}{','.join(platforms)}\n".encode()
+
+
+def record_trailer(status: str, exit_code: int) -> bytes:
+    """The last line of a recording: the build's status and mab's exit code."""
+    return f"\n{OUTCOME_TRAILER}{status} {exit_code}\n".encode()
+
+
+def parse_outcome_trailer(text: str) -> tuple[str, int] | None:
+    """(status, exit code) from a trailer line; None when the line is not one."""
+    if not text.startswith(OUTCOME_TRAILER):
+        return None
+    parts = text[len(OUTCOME_TRAILER) :].split()
+    if len(parts) != 2 or parts[0] not in _STATUSES or not parts[1].isdigit():
+        return None
+    return parts[0], int(parts[1])
+
+
+class Recording:
+    """A recording being written (or none, without a path). `file` goes to the engine's
+    `BuildRunner`, which writes the raw chunks as they come; `close(outcome)` ends the file
+    with the outcome line. As a context manager it is closed (without one) on the way out."""
+
+    def __init__(self, path: Path | None, file: BinaryIO | None) -> None:
+        self.path = path
+        self.file = file
+
+    @classmethod
+    def open(cls, path: str | Path | None, platforms: tuple[str, ...]) -> Recording:
+        """Create (or replace) the file and write the header; a UserError when it cannot."""
+        if path is None:
+            return cls(None, None)
+        path = Path(path)
+        try:
+            file = path.open("wb")
+            file.write(record_header(platforms))
+        except OSError as exc:
+            raise UserError(f"{path}: cannot write the recording: {exc.strerror or exc}") from None
+        return cls(path, file)
+
+    def close(self, outcome: Outcome | None = None) -> None:
+        """Write the outcome line (when the build ended) and close; never raises (a full disk
+        was already reported by the runner, and the build's result matters more)."""
+        file = self.file
+        if file is None or file.closed:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            if outcome is not None:
+                file.write(record_trailer(str(outcome.status), outcome.exit_code))
+        with contextlib.suppress(OSError, ValueError):
+            file.close()
+
+    def __enter__(self) -> Recording:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
