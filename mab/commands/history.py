@@ -234,17 +234,12 @@ def prune_command(ctx: click.Context, keep: int, history: str | None) -> int:
 @click.pass_context
 def import_command(ctx: click.Context, file: str, history: str | None) -> int:
     """Store a recorded stream (`mab build --record FILE`) as a build (no fingerprints)."""
-    from mab.commands.replay import decode_recording, read_recording, recorded_outcome
+    from mab.commands.replay import read_recording
     from mab.history.capture import record_of_replay
-    from mab.progress.model import BuildModel
+    from mab.progress.replay import model_of_recording
 
     name, data = read_recording(file)
-    events, _ = decode_recording(name, data)
-    model = BuildModel()
-    for event in events:
-        model.apply(event)
-    code, canceled = recorded_outcome(model)
-    model.finish(code, canceled)
+    model = model_of_recording(name, data)
     record = record_of_replay(name, model, time.time())
     with opened(_store_path(ctx, history)) as store:
         build_id = store.add(record)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from mab.errors import UserError
 from mab.progress.decoder import DecoderStats, Event, SolveStatus, StreamDecoder
+from mab.progress.model import BuildModel
 from mab.progress.session import StreamSession
 from mab.progress.steps import BuildStatus
 
@@ -25,6 +26,7 @@ __all__ = [
     "check_speed",
     "decode_recording",
     "event_time",
+    "model_of_recording",
     "replay",
 ]
 
@@ -110,6 +112,16 @@ def decode_recording(name: str, data: bytes) -> tuple[list[Event], DecoderStats]
     if error is not None:
         raise error
     return events, decoder.stats
+
+
+def model_of_recording(name: str, data: bytes, default_platform: str | None = None) -> BuildModel:
+    """A recording's whole build model, settled with its recorded outcome (no output)."""
+    events, _ = decode_recording(name, data)
+    model = BuildModel(default_platform=default_platform)
+    for event in events:
+        model.apply(event)
+    model.finish(0, outcome=model.recorded_outcome())
+    return model
 
 
 def _warn_damaged(name: str, stats: DecoderStats) -> None:
