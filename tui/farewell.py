@@ -17,7 +17,6 @@ from mab.progress.model import BuildModel, BuildStatus
 from mab.progress.summary import Summary
 from mab.tui.render import failure, seconds
 from mab.tui.run_state import RunState
-from mab.tui.source.replayer import failed_step
 from mab.tui.stats import PlatformStats, platform_name, platform_stats, slowdowns
 from mab.tui.widgets.problem import build_problem
 
@@ -54,7 +53,7 @@ def farewell_text(
             row += f"  {slower[p.platform]:.1f}x slower"
         lines.append(row)
     if model.status is BuildStatus.FAILED:
-        step = failed_step(model)
+        step = model.failed_step()
         if step is not None:
             where = f"[{', '.join(step.platforms)}] " if step.platforms else ""
             lines.append(f"✗ {failure(step).replace(': ', ': ' + where, 1)}")
