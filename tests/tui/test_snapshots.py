@@ -116,3 +116,19 @@ def test_quit_during_a_build_asks_at_80x24(snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(replay_app("cold-multi", 95), run_before=ask, terminal_size=(80, 24))
+
+
+def test_log_view_with_colours_at_80x24(snap_compare: Any) -> None:
+    """The full log of the RUN that wrote control sequences: its colours shown (the red `X`,
+    green `Compiling`), the clear screen, cursor moves, title and bell gone."""
+
+    async def open_log(pilot: Pilot[int]) -> None:
+        await settle(pilot)
+        app = pilot.app
+        assert isinstance(app, MabApp) and app.state is not None
+        run = next(v for v in app.state.model.steps() if v.instruction.startswith("RUN"))
+        app.select_step(run)
+        await pilot.press("l")
+        await pilot.pause()
+
+    assert snap_compare(replay_app("ansi", None), run_before=open_log, terminal_size=(80, 24))
