@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from pathlib import PurePosixPath
 from typing import Any
 
 from mab import __version__
@@ -61,6 +62,13 @@ def as_json(findings: list[Finding], fixed: int = 0) -> str:
     return json.dumps(data, indent=2) + "\n"
 
 
+def _artifact(path: str) -> dict[str, str]:
+    """A SARIF artifact location: relative paths against the checkout's root."""
+    if PurePosixPath(path).is_absolute():
+        return {"uri": PurePosixPath(path).as_uri()}
+    return {"uri": PurePosixPath(path).as_posix(), "uriBaseId": "%SRCROOT%"}
+
+
 def as_sarif(findings: list[Finding]) -> str:
     rules = [
         {
@@ -83,7 +91,7 @@ def as_sarif(findings: list[Finding]) -> str:
             "locations": [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
+                        "artifactLocation": _artifact(f.path),
                         "region": {"startLine": f.line},
                     }
                 }
