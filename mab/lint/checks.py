@@ -135,9 +135,14 @@ def _mount_finding(
             " (with sharing=locked; to keep the downloaded packages, also drop the image's "
             "/etc/apt/apt.conf.d/docker-clean hook — not automatic, it changes the image)"
         )
+        if "/var/lib/apt/lists" in ins.script:
+            message += "; its `rm -rf /var/lib/apt/lists/*` then empties the cache, not the image"
         if not re.search(r"apt(?:-get)?\s+(?:-\S+\s+)*update\b", ins.script):
             message += "; join the `apt-get update` to this RUN first"
             return Finding("MAB101", path, ins.line, message)
+    if tool == "cargo":
+        message += " (a cache mount on target/ also keeps compiled dependencies: add it by hand "
+        message += "when the RUN copies its binaries out of target/, or the image loses them)"
     flag = NO_CACHE_FLAGS.get(tool)
     if flag and flag in ins.script:
         if ins.heredocs:
