@@ -147,7 +147,7 @@ def test_the_shell_pipeline_builds_pushes_and_keeps_the_deps_cached(tmp_path: Pa
     cold = run_pipeline(repo, variables, STATE)
     assert_passed(cold, jobs=3)
     assert manifest_platforms(f"{image}:main") == set(PLATFORMS)
-    assert manifest_platforms(f"{image}:sha-{git(repo, 'rev-parse', '--short', 'HEAD').strip()}")
+    assert manifest_platforms(f"{image}:sha-{git(repo, 'rev-parse', '--short=8', 'HEAD').strip()}")
     for platform in PLATFORMS:
         cache = cache_manifest(f"{image}:buildcache-{platform.replace('/', '-')}")
         assert cache is not None and cache["config"]["mediaType"] == CACHE_CONFIG, platform
