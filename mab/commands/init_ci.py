@@ -65,17 +65,21 @@ def report_skipped(project: Project) -> None:
     click.echo("mab: left out (not images that ship):", err=True)
     for item in project.skipped:
         click.echo(f"  {item.path}: {item.reason}", err=True)
-    example = next(
+    named = next((s for s in project.skipped if s.name), None)
+    path = next(
         (s.path for s in project.skipped if is_dockerfile_name(posixpath.basename(s.path))), None
     )
-    if example is not None:
-        name = slug(posixpath.basename(posixpath.dirname(example)) or "app")
-        click.echo(
-            "  to build one anyway, add it to .mab.yml:\n"
-            f"    images:\n      - name: {name}\n        dockerfile: {example}\n"
-            f"        context: {posixpath.dirname(example) or '.'}",
-            err=True,
+    if named is not None:
+        entry = f"      - name: {slug(named.name or '')}"
+    elif path is not None:
+        folder = posixpath.dirname(path)
+        entry = (
+            f"      - name: {slug(posixpath.basename(folder) or 'app')}\n"
+            f"        dockerfile: {path}\n        context: {folder or '.'}"
         )
+    else:
+        return
+    click.echo(f"  to build one anyway, add it to .mab.yml:\n    images:\n{entry}", err=True)
 
 
 def require_image(project: Project, config: Config, writes: bool) -> None:
@@ -367,9 +371,7 @@ def init_ci_command(
         s3=s3,
     )
     requests = tuple(
-        ImageRequest(i.name, i.dockerfile, i.context, i.target)
-        for i in config.settings.images
-        if i.dockerfile
+        ImageRequest(i.name, i.dockerfile, i.context, i.target) for i in config.settings.images
     )
     project = detect(root, requests)
     for warning in project.warnings:

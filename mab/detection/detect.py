@@ -36,6 +36,7 @@ from mab.detection.select import (
     is_build_script,
     is_dockerfile_name,
     not_shipped_dir,
+    test_runner,
     text_problem,
 )
 from mab.errors import UserError
@@ -48,6 +49,7 @@ _CARGO_MARKERS = ("CACHEDIR.TAG", ".rustc_info.json")
 # A superset of the names `_note_file` records, to pass over the other files quickly.
 _NAMES = frozenset({*LOCKFILE_NAMES, *BAKE_FILES, "Dockerfile", "Containerfile"})
 _SCRIPT_MAX_BYTES = 256 * 1024
+CONFIG_NAME = ".mab.yml"  # where `requests` come from, for warnings
 _NAME_PATTERNS = re.compile(
     r".*\.(?:txt|gradle|gradle\.kts|dockerfile|containerfile)|(?:dockerfile|containerfile)(?:\..*)?",
     re.IGNORECASE | re.DOTALL,
@@ -63,14 +65,23 @@ def detect(root: Path, requests: tuple[ImageRequest, ...] = ()) -> Project:
     warnings = list(found.warnings)
     dockerfiles = _Dockerfiles(root, warnings)
     skipped: list[Skipped] = []
-    images: list[Image] = []
+    built: list[Image] = []
     for spec_file, spec in _specs(root, found, warnings, skipped):
         image = _spec_image(spec, spec_file, found, dockerfiles, warnings)
-        if image is not None and not any(_same_build(image, i) for i in images):
+        if image is not None and not any(_same_build(image, i) for i in built):
+            built.append(image)
+    asked = {r.name for r in requests}
+    images: list[Image] = []
+    for image in built:
+        why = test_runner(image.name, image.dockerfile)
+        if why is None or slug(image.name) in asked:
             images.append(image)
-    wanted = {r.dockerfile: r for r in requests}
+        else:
+            reason = f"{image.origin} builds it for {image.name}, a test runner ({why})"
+            skipped.append(Skipped(image.dockerfile, reason, image.name))
+    wanted = {r.dockerfile: r for r in requests if r.dockerfile}
     chosen, left_out = choose(
-        found.dockerfiles, {i.dockerfile for i in images}, bool(images), found.scripts
+        found.dockerfiles, {i.dockerfile for i in built}, bool(images), found.scripts
     )
     skipped += [Skipped(path, reason) for path, reason in left_out if path not in wanted]
     for path in dict.fromkeys([*chosen, *wanted]):
@@ -85,6 +96,12 @@ def detect(root: Path, requests: tuple[ImageRequest, ...] = ()) -> Project:
     lockfiles = tuple(Lockfile(path, ecosystem) for path, ecosystem in found.lockfiles)
     images = [replace(i, lockfiles=_lockfiles_in(i.context, lockfiles)) for i in images]
     images = _named(images, _root_name(root))
+    names = {i.name for i in images}
+    warnings += [
+        f"{CONFIG_NAME}: images: {r.name}: no image has that name; give its `dockerfile:` to add it"
+        for r in requests
+        if r.name not in names and not r.dockerfile
+    ]
     images.sort(key=lambda i: (i.dockerfile, i.context, i.target or "", i.name))
     return Project(
         images=tuple(images),

@@ -133,6 +133,7 @@ class Skipped:
 
     path: str
     reason: str
+    name: str | None = None  # the compose service or bake target, when one names it
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ class ImageRequest:
     """An image the user asked for by hand (`images:` in `.mab.yml`)."""
 
     name: str
-    dockerfile: str
+    dockerfile: str | None = None  # None: an image detection found and left out, by name
     context: str | None = None
     target: str | None = None
 

@@ -49,6 +49,11 @@ BUILD_SCRIPT_NAMES = frozenset(
     }
 )
 BUILD_SCRIPT_SUFFIXES = (".sh", ".mk", ".bash")
+# Words that name a test runner in a compose service or a Dockerfile (`sut` is the service
+# Docker Hub's automated tests run).
+TEST_RUNNER_WORDS = frozenset(
+    ["test", "tests", "testing", "e2e", "playwright", "cypress", "selenium", "sut"]
+)
 MANAGED_MARKER = "Managed by `mab init-ci`"
 
 
@@ -64,6 +69,20 @@ def not_shipped_dir(path: str) -> str | None:
     for part in posixpath.dirname(path).split("/"):
         if part.lower() in NOT_SHIPPED_DIRS:
             return part
+    return None
+
+
+def test_runner(service: str, dockerfile: str) -> str | None:
+    """Why a compose service or bake target that builds `dockerfile` runs tests instead of
+    shipping, or None: a test word in its name or its Dockerfile's, or a test folder."""
+    folder = not_shipped_dir(dockerfile)
+    if folder is not None:
+        return f"its Dockerfile sits in {folder}/"
+    words = re.split(r"[^a-z0-9]+", service.lower())
+    variant = posixpath.basename(dockerfile).lower().split(".")
+    for word in [*words, *variant[1:]]:
+        if word in TEST_RUNNER_WORDS:
+            return f"{word!r} names a test runner"
     return None
 
 

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from mab.detection.detect import detect
+from mab.detection.project import ImageRequest
 from tests.commands.conftest import Mab
 from tests.commands.test_init_ci import tree_digest
 from tests.fixture_repos import FIXTURE_REPOS, REFUSED_REPOS, SHAPE_REPOS, copy_fixture_repo
@@ -105,17 +106,37 @@ def test_compose_override_services_and_variables(mab: Mab, tmp_path: Path) -> No
     assert "${DOMAIN" not in text and "$$" not in text and "SENTRY_DSN" not in text
     assert "VITE_API_URL=https://api.example.test" in text
     assert "GREETING=costs $5" in text and "BUILD_CHANNEL=stable" in text
-    assert "APP_MODULE=app.main:dev_app" in text  # the override's arg wins
-    assert "frontend/Dockerfile.playwright" in text
-    # The playwright service exists only in the override, with the repository as its context.
-    builds = {i.name: (i.context, i.dockerfile) for i in detect(repo).images}
+    assert "NODE_ENV=development" in text  # the override's arg wins, the base's others stay
+    assert "APP_MODULE=app.main:dev_app" in text
+    assert "build arg SENTRY_DSN left out: variable SENTRY_DSN is not set" in err
+    # The playwright service exists only in the override; it runs tests, so it is left out...
+    assert "Dockerfile.playwright" not in text
+    assert "frontend/Dockerfile.playwright: compose builds it for playwright, a test runner" in err
+    assert "      - name: playwright" in err
+    assert mab("init-ci", str(repo), "--check")[0] == 0
+    # ...and named in .mab.yml, it is built as the override defines it: the repository as context.
+    config = repo / ".mab.yml"
+    config.write_text(config.read_text() + "images:\n  - name: playwright\n")
+    requests = (ImageRequest("playwright"),)
+    builds = {i.name: (i.context, i.dockerfile) for i in detect(repo, requests).images}
     assert builds == {
         "backend": ("backend", "backend/Dockerfile"),
         "frontend": ("frontend", "frontend/Dockerfile"),
         "playwright": (".", "frontend/Dockerfile.playwright"),
     }
-    assert "build arg SENTRY_DSN left out: variable SENTRY_DSN is not set" in err
+    code, _, err = mab("init-ci", str(repo))
+    assert code == 0, err
+    assert "frontend/Dockerfile.playwright" in workflow(repo)
+    assert "VITE_API_URL=http://backend:8000" in workflow(repo)
     assert mab("init-ci", str(repo), "--check")[0] == 0
+
+
+def test_an_unknown_image_name_in_settings_is_a_warning(mab: Mab, tmp_path: Path) -> None:
+    repo = copy_fixture_repo("node", tmp_path)
+    (repo / ".mab.yml").write_text("version: 1\nimages:\n  - name: ghost\n")
+    code, _, err = mab("init-ci", str(repo))
+    assert code == 0, err
+    assert ".mab.yml: images: ghost: no image has that name" in err
 
 
 def test_test_example_and_unbuilt_variant_dockerfiles_are_left_out(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from mab.detection.select import choose, named_in, not_shipped_dir, text_problem
+from mab.detection.select import choose, named_in, not_shipped_dir, test_runner, text_problem
 
 
 @pytest.mark.parametrize(
@@ -65,3 +65,20 @@ def test_compose_and_bake_are_the_truth() -> None:
 def test_text_problem(raw: bytes, problem: str | None) -> None:
     found = text_problem(raw)
     assert found is None if problem is None else (found is not None and problem in found)
+
+
+@pytest.mark.parametrize(
+    ("service", "dockerfile", "runner"),
+    [
+        ("playwright", "frontend/Dockerfile.playwright", True),
+        ("web", "frontend/Dockerfile.playwright", True),
+        ("sut", "result/Dockerfile", True),
+        ("api-e2e", "api/Dockerfile", True),
+        ("worker", "worker/tests/Dockerfile", True),
+        ("api", "api/Dockerfile", False),
+        ("latest-api", "api/Dockerfile.prod", False),
+        ("attestation", "att/Dockerfile", False),
+    ],
+)
+def test_test_runners_among_compose_services(service: str, dockerfile: str, runner: bool) -> None:
+    assert (test_runner(service, dockerfile) is not None) is runner
