@@ -36,7 +36,7 @@ from mab.detection.select import (
     is_build_script,
     is_dockerfile_name,
     not_shipped_dir,
-    test_runner,
+    runs_tests,
     text_problem,
 )
 from mab.errors import UserError
@@ -73,7 +73,7 @@ def detect(root: Path, requests: tuple[ImageRequest, ...] = ()) -> Project:
     asked = {r.name for r in requests}
     images: list[Image] = []
     for image in built:
-        why = test_runner(image.name, image.dockerfile)
+        why = runs_tests(image.name, image.dockerfile)
         if why is None or slug(image.name) in asked:
             images.append(image)
         else:

@@ -72,7 +72,7 @@ def not_shipped_dir(path: str) -> str | None:
     return None
 
 
-def test_runner(service: str, dockerfile: str) -> str | None:
+def runs_tests(service: str, dockerfile: str) -> str | None:
     """Why a compose service or bake target that builds `dockerfile` runs tests instead of
     shipping, or None: a test word in its name or its Dockerfile's, or a test folder."""
     folder = not_shipped_dir(dockerfile)

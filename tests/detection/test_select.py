@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from mab.detection.select import choose, named_in, not_shipped_dir, test_runner, text_problem
+from mab.detection.select import choose, named_in, not_shipped_dir, runs_tests, text_problem
 
 
 @pytest.mark.parametrize(
@@ -81,4 +81,4 @@ def test_text_problem(raw: bytes, problem: str | None) -> None:
     ],
 )
 def test_test_runners_among_compose_services(service: str, dockerfile: str, runner: bool) -> None:
-    assert (test_runner(service, dockerfile) is not None) is runner
+    assert (runs_tests(service, dockerfile) is not None) is runner
