@@ -35,6 +35,7 @@ from mab.detection.select import (
     choose,
     is_build_script,
     is_dockerfile_name,
+    missing_copies,
     not_shipped_dir,
     runs_tests,
     text_problem,
@@ -92,7 +93,11 @@ def detect(root: Path, requests: tuple[ImageRequest, ...] = ()) -> Project:
         target = request.target if request else None
         images.append(Image(request.name if request else "", context, path, target=target))
     images = [replace(i, info=dockerfiles.info(i.dockerfile)) for i in images]
-    images = [i for i in images if i.info is not None]
+    images = [  # what the user asked for is built as asked
+        i
+        for i in images
+        if i.info is not None and (i.name in asked or _buildable(root, i, skipped))
+    ]
     lockfiles = tuple(Lockfile(path, ecosystem) for path, ecosystem in found.lockfiles)
     images = [replace(i, lockfiles=_lockfiles_in(i.context, lockfiles)) for i in images]
     images = _named(images, _root_name(root))
@@ -110,6 +115,17 @@ def detect(root: Path, requests: tuple[ImageRequest, ...] = ()) -> Project:
         warnings=tuple(warnings),
         skipped=tuple(skipped),
     )
+
+
+def _buildable(root: Path, image: Image, skipped: list[Skipped]) -> bool:
+    """False (and why, in `skipped`) when the build needs files the repository lacks."""
+    sources = image.info.local_copies if image.info else ()
+    missing = missing_copies(sources, image.context, lambda p: os.path.lexists(root / p))
+    if missing:
+        what = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+        reason = f"it copies {what}, not in the repository (made outside the Dockerfile?)"
+        skipped.append(Skipped(image.dockerfile, reason, image.name or None))
+    return not missing
 
 
 # --- images from compose and bake files ---------------------------------------------------

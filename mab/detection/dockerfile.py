@@ -57,6 +57,7 @@ def parse_dockerfile(text: str, path: str) -> DockerfileInfo:
     referenced: set[str] = set()
     mounts: list[CacheMount] = []
     copies: list[str] = []
+    local: list[str] = []
     whole_tree_copied = False
 
     for ins in _instructions(text):
@@ -75,9 +76,12 @@ def parse_dockerfile(text: str, path: str) -> DockerfileInfo:
                 whole_tree_copied = False
         elif ins.keyword == "RUN":
             mounts.extend(_cache_mounts(ins))
-        elif ins.keyword in ("COPY", "ADD") and stages and not whole_tree_copied:
+        elif ins.keyword in ("COPY", "ADD") and stages:
             sources = _copy_sources(ins.args)
             if sources is None:
+                continue
+            local.extend(s for s in sources if s not in local)
+            if whole_tree_copied:
                 continue
             for source in sources:
                 if _is_whole_tree(source):
@@ -92,6 +96,7 @@ def parse_dockerfile(text: str, path: str) -> DockerfileInfo:
         cross_compiles=any(s.platform and _BUILDPLATFORM.search(s.platform) for s in stages),
         cache_mounts=tuple(mounts),
         lockfile_copies=tuple(copies),
+        local_copies=tuple(local),
     )
 
 

@@ -76,6 +76,8 @@ class DockerfileInfo:
     cache_mounts: tuple[CacheMount, ...] = ()
     # Source paths of COPY/ADD lines that bring lockfiles in before the rest of the source.
     lockfile_copies: tuple[str, ...] = ()
+    # Source paths of every COPY/ADD from the build context (not `--from=`, not URLs).
+    local_copies: tuple[str, ...] = ()
 
     @property
     def base_images(self) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Callable
 
 # Folders whose Dockerfiles serve tests, examples and fixtures, not releases.
 NOT_SHIPPED_DIRS = frozenset(
@@ -84,6 +85,24 @@ def runs_tests(service: str, dockerfile: str) -> str | None:
         if word in TEST_RUNNER_WORDS:
             return f"{word!r} names a test runner"
     return None
+
+
+def missing_copies(
+    sources: tuple[str, ...], context: str, exists: Callable[[str], bool]
+) -> list[str]:
+    """The COPY/ADD sources that are not in the repository (`exists` is asked about
+    repo-relative paths): a build from a fresh checkout cannot find them. Sources with
+    variables or wildcards, and paths that leave the context, are not judged."""
+    missing = []
+    for source in sources:
+        if any(c in source for c in "$*?[") or source.startswith("<<"):
+            continue
+        path = posixpath.normpath(posixpath.join(context, source.lstrip("/")))
+        if path.startswith("../") or path == "..":
+            continue
+        if not exists(path):
+            missing.append(source)
+    return missing
 
 
 def is_variant(path: str) -> bool:

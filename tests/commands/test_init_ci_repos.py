@@ -147,9 +147,15 @@ def test_test_example_and_unbuilt_variant_dockerfiles_are_left_out(
     assert code == 0, err
     text = workflow(repo)
     assert "Dockerfile.debug" in text  # the Makefile builds it
-    for left_out in ("tests/Dockerfile", "examples/client/Dockerfile", "Dockerfile.dev"):
+    for left_out in (
+        "tests/Dockerfile",
+        "examples/client/Dockerfile",
+        "Dockerfile.dev",
+        "release.Dockerfile",
+    ):
         assert left_out not in text
         assert f"  {left_out}: " in err
+    assert "release.Dockerfile: it copies bin/inventory, not in the repository" in err
     assert "add it to .mab.yml" in err
     # `images:` in .mab.yml brings one back.
     config = repo / ".mab.yml"

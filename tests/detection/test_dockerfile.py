@@ -227,6 +227,17 @@ class TestLockfileCopies:
             """
         )
         assert info.lockfile_copies == ("package-lock.json", "yarn.lock", "requirements*.txt")
+        # Every source from the context, whole-tree copies and all (not --from= ones).
+        assert info.local_copies == (
+            "package.json",
+            "package-lock.json",
+            "yarn.lock",
+            ".",
+            "requirements.txt",
+            "requirements*.txt",
+            "./",
+            "Pipfile.lock",
+        )
 
     def test_copying_only_part_of_the_tree_keeps_looking(self) -> None:
         info = parse(

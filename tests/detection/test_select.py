@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from mab.detection.select import choose, named_in, not_shipped_dir, runs_tests, text_problem
+from mab.detection.select import (
+    choose,
+    missing_copies,
+    named_in,
+    not_shipped_dir,
+    runs_tests,
+    text_problem,
+)
 
 
 @pytest.mark.parametrize(
@@ -82,3 +89,9 @@ def test_text_problem(raw: bytes, problem: str | None) -> None:
 )
 def test_test_runners_among_compose_services(service: str, dockerfile: str, runner: bool) -> None:
     assert (runs_tests(service, dockerfile) is not None) is runner
+
+
+def test_copies_of_files_the_repository_lacks() -> None:
+    present = {"app/go.mod", "app/cmd", "shared/x"}
+    sources = ("go.mod", "cmd", "bin/app", "/bin/tool", "$SRC/x", "*.txt", "../shared/x")
+    assert missing_copies(sources, "app", present.__contains__) == ["bin/app", "/bin/tool"]
