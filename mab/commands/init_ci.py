@@ -72,9 +72,11 @@ def report_skipped(project: Project) -> None:
     if named is not None:
         entry = f"      - name: {slug(named.name or '')}"
     elif path is not None:
-        folder = posixpath.dirname(path)
+        folder, base = posixpath.dirname(path), posixpath.basename(path)
+        stem, _, variant = base.partition(".")
+        name = stem if variant.lower() == "dockerfile" else variant or posixpath.basename(folder)
         entry = (
-            f"      - name: {slug(posixpath.basename(folder) or 'app')}\n"
+            f"      - name: {slug(name or 'app')}\n"
             f"        dockerfile: {path}\n        context: {folder or '.'}"
         )
     else:
