@@ -387,7 +387,7 @@ def init_ci_command(
             "a Dockerfile under `images:` in .mab.yml",
         )
     project = apply_image_overrides(project, config)
-    require_image(project, config, writes=not dry_run)
+    require_image(project, config, writes=not (dry_run or check))
     chosen = choose_providers(root, project, config.providers)
     config = with_overrides(config, providers=chosen)
     files: list[PlannedFile] = []

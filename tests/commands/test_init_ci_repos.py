@@ -195,11 +195,14 @@ def test_only_non_text_dockerfiles_is_a_clear_error(mab: Mab, tmp_path: Path) ->
 def test_no_remote_needs_an_image_before_writing(mab: Mab, tmp_path: Path) -> None:
     repo = copy_fixture_repo("no-remote", tmp_path)
     before = tree_digest(repo)
-    for extra in ((), ("--check",)):
-        code, _, err = mab("init-ci", str(repo), *extra)
-        assert code == 2
-        assert "no git remote" in err and "--image" in err and "Traceback" not in err
-        assert tree_digest(repo) == before
+    code, _, err = mab("init-ci", str(repo))
+    assert code == 2
+    assert "no git remote" in err and "--image" in err and "Traceback" not in err
+    assert tree_digest(repo) == before
+    # --check writes nothing: it warns, and reports the files as not written yet.
+    code, _, err = mab("init-ci", str(repo), "--check")
+    assert code == 1 and "warning: no git remote" in err
+    assert tree_digest(repo) == before
     code, out, err = mab("init-ci", str(repo), "--dry-run")
     assert code == 0, err
     assert "warning: no git remote" in err and "registry.example.com" in out
@@ -215,7 +218,7 @@ def test_no_remote_needs_an_image_before_writing(mab: Mab, tmp_path: Path) -> No
 def test_refused_repositories_are_left_byte_for_byte(mab: Mab, tmp_path: Path, name: str) -> None:
     repo = copy_fixture_repo(name, tmp_path)
     before = tree_digest(repo)
-    for extra in ((), ("--gitlab",), ("--check",)):
+    for extra in ((), ("--gitlab",), ("--github", "--platform", "linux/amd64")):
         code, _, err = mab("init-ci", str(repo), *extra)
         assert code == 2, err
         assert "Traceback" not in err
