@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from mab.errors import UserError
 from mab.history.record import BuildRecord, RecordError, compress, decompress
@@ -82,8 +82,7 @@ class HistoryError(UserError):
     """The history database cannot be opened, read or written."""
 
 
-@dataclass(frozen=True, slots=True)
-class PlatformStat:
+class PlatformStat(NamedTuple):
     platform: str
     steps: int
     cached: int
@@ -94,8 +93,10 @@ class PlatformStat:
         return self.cached / self.steps if self.steps else None
 
 
-@dataclass(frozen=True, slots=True)
-class BuildRow:
+class BuildRow(NamedTuple):
+    """One listed build: the columns as stored (a named tuple, so 100k rows list fast);
+    `platforms` decodes the per-platform figures when asked."""
+
     id: int
     uid: str
     started_at: float
@@ -107,7 +108,11 @@ class BuildRow:
     git_commit: str
     git_branch: str
     builder: str
-    platforms: tuple[PlatformStat, ...]
+    stats: str
+
+    @property
+    def platforms(self) -> tuple[PlatformStat, ...]:
+        return _parse_stats(self.stats)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,11 +140,13 @@ def _stats_text(stats: tuple[PlatformStat, ...]) -> str:
 
 
 def _parse_stats(text: str) -> tuple[PlatformStat, ...]:
-    out = []
-    for part in text.split(";") if text else ():
-        platform, steps, cached, duration = part.split(" ")
-        out.append(PlatformStat(platform, int(steps), int(cached), float(duration)))
-    return tuple(out)
+    if not text:
+        return ()
+    make = PlatformStat._make
+    return tuple(
+        make((p, int(steps), int(cached), float(took)))
+        for p, steps, cached, took in (part.split(" ") for part in text.split(";"))
+    )
 
 
 def platform_stats(record: BuildRecord) -> tuple[PlatformStat, ...]:
@@ -218,44 +225,58 @@ class HistoryStore:
 
     def add(self, record: BuildRecord, whys: Mapping[str, Mapping[str, Why]] | None = None) -> int:
         """Store a record (replacing one with the same uid); returns its build id."""
-        stats = platform_stats(record)
+        return self.add_many([(record, whys)])[0]
+
+    def add_many(
+        self, items: Sequence[tuple[BuildRecord, Mapping[str, Mapping[str, Why]] | None]]
+    ) -> list[int]:
+        """Store several records in one transaction (an import); their build ids."""
         try:
             with self._write() as conn:
-                conn.execute("DELETE FROM builds WHERE uid = ?", (record.uid,))
-                cursor = conn.execute(
-                    "INSERT INTO builds (uid, started_at, duration_s, outcome, image, target, "
-                    "source, git_commit, git_branch, builder, stats, record) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        record.uid,
-                        record.started_at,
-                        record.duration_s,
-                        record.outcome,
-                        record.image,
-                        record.target,
-                        record.source,
-                        record.git_commit,
-                        record.git_branch,
-                        record.builder,
-                        _stats_text(stats),
-                        compress(record),
-                    ),
-                )
-                build_id = int(cursor.lastrowid or 0)
-                conn.executemany(
-                    "INSERT INTO platform_stats VALUES (?, ?, ?, ?, ?)",
-                    [(build_id, s.platform, s.steps, s.cached, s.duration_s) for s in stats],
-                )
-                conn.executemany(
-                    "INSERT INTO misses VALUES (?, ?, ?, ?, ?)",
-                    [
-                        (build_id, platform, sid, w.cause, w.detail)
-                        for platform, steps in (whys or {}).items()
-                        for sid, w in steps.items()
-                    ],
-                )
+                return [self._insert(conn, record, whys) for record, whys in items]
         except sqlite3.Error as exc:
             raise HistoryError(f"{self.path}: cannot store the build: {exc}") from None
+
+    @staticmethod
+    def _insert(
+        conn: sqlite3.Connection,
+        record: BuildRecord,
+        whys: Mapping[str, Mapping[str, Why]] | None,
+    ) -> int:
+        stats = platform_stats(record)
+        conn.execute("DELETE FROM builds WHERE uid = ?", (record.uid,))
+        cursor = conn.execute(
+            "INSERT INTO builds (uid, started_at, duration_s, outcome, image, target, "
+            "source, git_commit, git_branch, builder, stats, record) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.uid,
+                record.started_at,
+                record.duration_s,
+                record.outcome,
+                record.image,
+                record.target,
+                record.source,
+                record.git_commit,
+                record.git_branch,
+                record.builder,
+                _stats_text(stats),
+                compress(record),
+            ),
+        )
+        build_id = int(cursor.lastrowid or 0)
+        conn.executemany(
+            "INSERT INTO platform_stats VALUES (?, ?, ?, ?, ?)",
+            [(build_id, s.platform, s.steps, s.cached, s.duration_s) for s in stats],
+        )
+        conn.executemany(
+            "INSERT INTO misses VALUES (?, ?, ?, ?, ?)",
+            [
+                (build_id, platform, sid, w.cause, w.detail)
+                for platform, steps in (whys or {}).items()
+                for sid, w in steps.items()
+            ],
+        )
         return build_id
 
     def remove(self, build_id: int) -> bool:
@@ -301,11 +322,11 @@ class HistoryStore:
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
-        return [_row(r) for r in self.conn.execute(sql, args)]
+        make = BuildRow._make
+        return [make(r) for r in self.conn.execute(sql, args)]
 
     def row(self, key: str | int) -> BuildRow:
-        found = self._find(key, _ROW)
-        return _row(found)
+        return BuildRow._make(self._find(key, _ROW))
 
     def record(self, key: str | int) -> BuildRecord:
         found = self._find(key, "record")
@@ -384,20 +405,3 @@ class HistoryStore:
 
     def count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM builds").fetchone()[0])
-
-
-def _row(r: Any) -> BuildRow:
-    return BuildRow(
-        id=int(r[0]),
-        uid=str(r[1]),
-        started_at=float(r[2]),
-        duration_s=float(r[3]),
-        outcome=str(r[4]),
-        image=str(r[5]),
-        target=str(r[6]),
-        source=str(r[7]),
-        git_commit=str(r[8]),
-        git_branch=str(r[9]),
-        builder=str(r[10]),
-        platforms=_parse_stats(str(r[11])),
-    )
