@@ -318,8 +318,6 @@ def why_command(
         for step, why in shown:
             click.echo(f"  {p}: {step.label}")
             click.echo(f"      {why.text}")
-            if why.root:
-                click.echo(f"      (the misses began at {why.root})")
         rest = len(whys.get(p, {})) - len(shown)
         if rest > 0:
             click.echo(f"      ({rest} more missed steps; --all lists them)")

@@ -58,7 +58,9 @@ class Why:
 
     @property
     def text(self) -> str:
-        return f"{self.cause.replace('_', ' ')}: {self.detail}"
+        """`parent missed: deps 2/2 RUN make missed (the misses began at deps 1/2 COPY ...)`"""
+        began = f" (the misses began at {self.root})" if self.root not in self.detail else ""
+        return f"{self.cause.replace('_', ' ')}: {self.detail}{began}"
 
     def to_json(self) -> dict[str, Any]:
         out = {"cause": self.cause, "detail": self.detail}

@@ -288,8 +288,8 @@ def _why(step: StepSummary, platform: str) -> str:
     if not found:
         return ""
     text = f"{found.get('cause', '').replace('_', ' ')}: {found.get('detail', '')}"
-    root = found.get("root")
-    return f"{text} (the misses began at {root})" if root else text
+    root = found.get("root", "")
+    return f"{text} (the misses began at {root})" if root not in text else text
 
 
 def _cell(text: str) -> str:

@@ -109,6 +109,5 @@ def why_line(whys: Mapping[str, Mapping[str, Why]], view: StepView) -> str | Non
     for platform in view.platforms:
         found = whys.get(platform, {}).get(f"{view.stage}#{view.index}")
         if found is not None:
-            root = f" (began at {found.root})" if found.root else ""
-            return f"why: {found.text}{root}"
+            return f"why: {found.text}"
     return None
