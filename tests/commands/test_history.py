@@ -1,0 +1,118 @@
+"""`mab history` and `mab why` on a database made of records (no engine)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mab.history.record import BuildRecord, StepInputs, StepRecord
+from mab.history.store import HistoryStore
+
+RunMab = Callable[..., int]
+P = ("linux/amd64", "linux/arm64")
+STREAMS = Path(__file__).resolve().parents[1] / "fixtures" / "streams"
+
+
+def build(uid: str, at: float, files: str, state: str) -> BuildRecord:
+    steps = []
+    for p in P:
+        steps.append(StepRecord(p, "", 1, 3, "FROM busybox@sha256:aa", "cached", 0.0))
+        inputs = StepInputs(
+            f"d{files}", f"o{files}", (), (("src/app.py", files),), files, 1, ("#1",)
+        )
+        steps.append(StepRecord(p, "", 2, 3, "COPY src/ ./src/", state, 0.2, inputs))
+        later = StepInputs(f"e{files}", "o", (), None, "", 0, ("#2",))
+        steps.append(StepRecord(p, "", 3, 3, "RUN make", state, 3.0, later))
+    return BuildRecord(uid, at, 4.0, "succeeded", "app", P, tuple(steps), builder="default")
+
+
+@pytest.fixture
+def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "h.sqlite3"
+    monkeypatch.setenv("MAB_HISTORY", str(path))
+    with HistoryStore.open(path) as store:
+        store.add(build("aaaa1111", 100.0, "1", "ran"))
+        store.add(build("bbbb2222", 200.0, "2", "ran"))
+    return path
+
+
+def test_list_show_and_why(
+    history: Path, run_mab: RunMab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_mab("history", "--json") == 0
+    builds = json.loads(capsys.readouterr().out)["builds"]
+    assert [b["uid"] for b in builds] == ["bbbb2222", "aaaa1111"]
+    assert builds[0]["platforms"]["linux/arm64"] == {
+        "steps": 2,
+        "cached": 0,
+        "hit_ratio": 0.0,
+        "duration_s": 3.2,
+    }
+    assert run_mab("history") == 0
+    assert "linux/arm64 0% 3.2s" in capsys.readouterr().out
+    assert run_mab("history", "show", "bbbb") == 0
+    assert "2/3 COPY src/ ./src/" in capsys.readouterr().out
+    assert run_mab("why", "--platform", "linux/arm64") == 0
+    out = capsys.readouterr().out
+    assert "linux/arm64: 2/3 COPY src/ ./src/" in out
+    assert "sources changed: src/app.py changed" in out
+    assert "linux/amd64" not in out
+    assert run_mab("why", "2", "--json") == 0
+    causes = json.loads(capsys.readouterr().out)["platforms"]["linux/amd64"]
+    assert [c["cause"] for c in causes] == ["sources_changed", "parent_missed"]
+
+
+def test_diff_rm_and_prune(
+    history: Path, run_mab: RunMab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_mab("history", "diff", "1", "2") == 0
+    assert "[linux/amd64] 2/3 COPY src/ ./src/: sources" in capsys.readouterr().out
+    assert run_mab("history", "rm", "1") == 0
+    assert run_mab("history", "prune", "--keep", "0") == 0
+    assert "removed 1 builds" in capsys.readouterr().out
+    with HistoryStore.open(history) as store:
+        assert store.count() == 0
+
+
+def test_import_a_recording(
+    history: Path, run_mab: RunMab, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recording = tmp_path / "warm.rawjson"
+    shutil.copy(STREAMS / "warm-multi.rawjson", recording)
+    assert run_mab("history", "import", str(recording)) == 0
+    assert "imported" in capsys.readouterr().out
+    assert run_mab("history", "show", "last", "--json") == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["source"] == "replay"
+    steps = [s for s in shown["steps"] if not s["instruction"].startswith("FROM ")]
+    assert len(steps) == 14 and {s["state"] for s in steps} == {"cached"}  # 7 per platform
+
+
+def test_bad_input_is_a_message_not_a_traceback(
+    history: Path,
+    run_mab: RunMab,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run_mab("history", "show", "99") == 2
+    assert "no build matches '99'" in capsys.readouterr().err
+    assert run_mab("why", "--platform", "linux/s390x") == 2
+    assert "has no platform linux/s390x" in capsys.readouterr().err
+    broken = tmp_path / "broken.sqlite3"
+    broken.write_bytes(b"this is not a database" * 64)
+    assert run_mab("history", "--history", str(broken)) == 2
+    err = capsys.readouterr().err
+    assert "cannot open the build history" in err and "Traceback" not in err
+    assert broken.read_bytes() == b"this is not a database" * 64
+    monkeypatch.setenv("MAB_HISTORY", "off")
+    assert run_mab("history") == 2
+    assert "build history is off" in capsys.readouterr().err
+    assert (
+        run_mab("history", "import", str(tmp_path / "missing.rawjson"), "--history", str(history))
+        == 2
+    )
