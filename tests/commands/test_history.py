@@ -89,7 +89,7 @@ def test_import_a_recording(
     shown = json.loads(capsys.readouterr().out)
     assert shown["source"] == "replay"
     steps = [s for s in shown["steps"] if not s["instruction"].startswith("FROM ")]
-    assert len(steps) == 14 and {s["state"] for s in steps} == {"cached"}  # 7 per platform
+    assert len(steps) == 16 and {s["state"] for s in steps} == {"cached"}  # 8 per platform
 
 
 def test_bad_input_is_a_message_not_a_traceback(
