@@ -5,6 +5,8 @@ messages and help cover nothing. Driven by Pilot over recorded streams (no engin
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from rich.text import Text
 from textual.pilot import Pilot
@@ -14,7 +16,7 @@ from mab.progress.decoder import StreamDecoder
 from mab.progress.model import BuildModel, StepView
 from mab.tui.app import MabApp
 from mab.tui.screens import ConfirmScreen, HelpScreen
-from mab.tui.source import ReplaySource
+from mab.tui.source import ReplaySource, RunOutcome
 from mab.tui.stats import column_platforms, slowdowns
 from mab.tui.widgets import (
     BuildHeader,
@@ -231,3 +233,26 @@ async def test_q_during_a_build_asks_first_and_a_canceled_one_quits_at_once() ->
         await pilot.press("q")
         await pilot.pause()
     assert app.return_value == 130
+
+
+async def test_a_build_that_could_not_start_says_why_where_the_steps_would_be() -> None:
+    source = FakeSource(b"")
+    app = MabApp(source, animate=False)
+
+    async def no_docker(on_chunk: Any) -> RunOutcome:
+        return RunOutcome(3, error="docker was not found on PATH: install Docker")
+
+    original = source.start
+
+    def start(*, no_cache: bool = False) -> Any:
+        run = original(no_cache=no_cache)
+        run.run = no_docker  # type: ignore[method-assign]
+        return run
+
+    source.start = start  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_finished(pilot, app)
+        panel = app.query_one(ProblemPanel)
+        assert panel.display and panel.problem is not None
+        assert panel.problem.message == "docker was not found on PATH: install Docker"
+        assert "failed before any step" in str(panel.render())
