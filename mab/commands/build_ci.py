@@ -37,6 +37,7 @@ from mab.engine.buildcmd import BuildRequest, buildx_argv, shown_argv, with_defa
 from mab.engine.docker import BuildRunner, preflight
 from mab.errors import UserError
 from mab.history.session import BuildHistory
+from mab.metrics.build import gitlab_report
 from mab.progress import ci
 from mab.progress.model import BuildModel
 from mab.progress.outcome import live_outcome
@@ -203,7 +204,7 @@ def report(env: ci.CiEnv, summary: Summary, digest: str | None, reference: str) 
     markdown = ci.step_summary(summary, reference)
     _write(json_path, json.dumps(summary.to_json(), indent=2) + "\n")
     _write(folder / ci.SUMMARY_MARKDOWN, markdown)
-    _write(folder / ci.METRICS_FILE, ci.metrics(summary))
+    _write(folder / ci.METRICS_FILE, gitlab_report(summary))
     if env.summary_file is not None:
         _write(env.summary_file, markdown + "\n", append=True)
     if env.output_file is not None:

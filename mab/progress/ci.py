@@ -11,9 +11,9 @@ GitHub Actions (`GITHUB_ACTIONS=true`)
     `name<<DELIMITER` … `DELIMITER` blocks with a random delimiter absent from the value.
 GitLab CI (`GITLAB_CI=true`)
     Plain progress in collapsible sections (`section_start`/`section_end`); the JSON summary,
-    the Markdown summary and a metrics report (OpenMetrics text, one `name value` line per
-    figure, for `artifacts:reports:metrics`) are written to a report directory the job keeps
-    as artifacts.
+    the Markdown summary and a metrics report (OpenMetrics text made by `mab.metrics.build`,
+    for `artifacts:reports:metrics`) are written to a report directory the job keeps as
+    artifacts.
 """
 
 from __future__ import annotations
@@ -256,37 +256,6 @@ def step_summary(summary: Summary, reference: str) -> str:
     if reference:
         head += [f"Image: `{reference}`", ""]
     return "\n".join(head) + "\n" + render_markdown(readable(summary))
-
-
-def _labels(platform: str) -> str:
-    return '{platform="' + platform.replace("\\", "\\\\").replace('"', '\\"') + '"}'
-
-
-def _number(value: float) -> str:
-    text = f"{value:.3f}".rstrip("0").rstrip(".")
-    return text or "0"
-
-
-def metrics(summary: Summary) -> str:
-    """The GitLab metrics report: OpenMetrics text, one `name value` line per figure."""
-    lines = [
-        f"mab_build_duration_seconds {_number(summary.duration_s)}",
-        f"mab_build_succeeded {1 if summary.status == 'succeeded' else 0}",
-    ]
-    for p in summary.platforms:
-        lines += _platform_metrics(p)
-    return "\n".join([*lines, "# EOF"]) + "\n"
-
-
-def _platform_metrics(p: PlatformSummary) -> list[str]:
-    labels = _labels(p.platform)
-    return [
-        f"mab_cache_hit_ratio{labels} {_number(p.hit_ratio)}",
-        f"mab_duration_seconds{labels} {_number(p.duration_s)}",
-        f"mab_steps{labels} {p.steps}",
-        f"mab_steps_cached{labels} {p.cached}",
-        f"mab_steps_executed{labels} {p.executed}",
-    ]
 
 
 def platform_title(p: PlatformSummary) -> str:

@@ -60,6 +60,8 @@ def test_gitlab_job_writes_the_summaries_and_the_metrics(engine: Engine, tmp_pat
     assert metrics[-1] == "# EOF"
     values = {}
     for line in metrics[:-1]:
+        if line.startswith("# "):  # HELP and TYPE
+            continue
         name, value = line.rsplit(" ", 1)
         assert re.fullmatch(r'[a-z_]+(\{platform="[a-z0-9/]+"\})?', name), line
         values[name] = float(value)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from mab.metrics.build import gitlab_report
 from mab.progress import ci
 from tests.actions.cases import CASES
 from tests.golden import assert_golden
@@ -27,4 +28,4 @@ def test_step_summary_markdown(case: str) -> None:
 
 @pytest.mark.parametrize("case", ["success", "failure"])
 def test_gitlab_metrics(case: str) -> None:
-    assert_golden(GOLDEN / f"metrics-{case}.txt", ci.metrics(CASES[case]()))
+    assert_golden(GOLDEN / f"metrics-{case}.txt", gitlab_report(CASES[case]()))

@@ -1,0 +1,127 @@
+"""The aggregates of the local build history, computed on every scrape of `mab metrics serve`.
+
+Series (labels: image, platform, and window, outcome or cause; all bounded):
+- `mab_history_builds_total{outcome}`: builds recorded, by outcome;
+- `mab_history_cache_hit_ratio{window}`: cached over all instructions of the builds that
+  finished within the last hour, day, week and 30 days (no sample when none did);
+- `mab_history_build_duration_seconds`: a histogram of the platform's build times;
+- `mab_history_misses_total{cause}`: instructions that missed, by first cause;
+- `mab_history_last_build_timestamp_seconds`.
+
+The history is read through `HistorySource`, so the collector is tested with plain data and
+served from the SQLite store.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+WINDOWS: tuple[tuple[str, float], ...] = (
+    ("1h", 3600.0),
+    ("24h", 86400.0),
+    ("7d", 7 * 86400.0),
+    ("30d", 30 * 86400.0),
+)
+BUCKETS: tuple[float, ...] = (5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600)
+
+
+@dataclass(frozen=True)
+class PlatformBuild:
+    """One platform of one recorded build."""
+
+    image: str
+    platform: str
+    finished_at: float  # epoch seconds
+    outcome: str  # succeeded, failed, canceled, incomplete
+    steps: int
+    cached: int
+    duration_s: float
+    misses_by_cause: Mapping[str, int] = field(default_factory=dict)
+
+
+class HistorySource(Protocol):
+    def platform_builds(self) -> Iterable[PlatformBuild]: ...
+
+
+@dataclass
+class _Series:
+    builds: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    window_steps: dict[str, list[int]] = field(default_factory=dict)
+    durations: list[float] = field(default_factory=list)
+    misses: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    last: float = 0.0
+
+
+class HistoryCollector(Collector):
+    def __init__(self, source: HistorySource, clock: Callable[[], float] = time.time) -> None:
+        self.source = source
+        self.clock = clock
+
+    def collect(self) -> Iterator[Metric]:
+        now = self.clock()
+        series: dict[tuple[str, str], _Series] = defaultdict(_Series)
+        for build in self.source.platform_builds():
+            s = series[(build.image, build.platform)]
+            s.builds[build.outcome] += 1
+            s.durations.append(build.duration_s)
+            s.last = max(s.last, build.finished_at)
+            for cause, count in build.misses_by_cause.items():
+                s.misses[cause] += count
+            for name, span in WINDOWS:
+                if now - build.finished_at <= span:
+                    pair = s.window_steps.setdefault(name, [0, 0])
+                    pair[0] += build.cached
+                    pair[1] += build.steps
+        yield from _families(series)
+
+
+def _families(series: Mapping[tuple[str, str], _Series]) -> Iterator[Metric]:
+    labels = ["image", "platform"]
+    builds = CounterMetricFamily(
+        "mab_history_builds", "builds recorded, by outcome", labels=[*labels, "outcome"]
+    )
+    ratio = GaugeMetricFamily(
+        "mab_history_cache_hit_ratio",
+        "cached over all instructions of the builds finished within the window",
+        labels=[*labels, "window"],
+    )
+    duration = HistogramMetricFamily(
+        "mab_history_build_duration_seconds", "the platform's build time", labels=labels
+    )
+    misses = CounterMetricFamily(
+        "mab_history_misses",
+        "instructions that missed the cache, by first cause",
+        labels=[*labels, "cause"],
+    )
+    last = GaugeMetricFamily(
+        "mab_history_last_build_timestamp_seconds", "when the last build finished", labels=labels
+    )
+    for (image, platform), s in sorted(series.items()):
+        key = [image, platform]
+        for outcome, count in sorted(s.builds.items()):
+            builds.add_metric([*key, outcome], count)
+        for window, (cached, steps) in s.window_steps.items():
+            if steps:
+                ratio.add_metric([*key, window], cached / steps)
+        duration.add_metric(key, _buckets(s.durations), sum(s.durations))
+        for cause, count in sorted(s.misses.items()):
+            misses.add_metric([*key, cause], count)
+        last.add_metric(key, s.last)
+    yield from (builds, ratio, duration, misses, last)
+
+
+def _buckets(values: list[float]) -> list[tuple[str, float]]:
+    counts = [(str(float(b)), float(sum(1 for v in values if v <= b))) for b in BUCKETS]
+    return [*counts, ("+Inf", float(len(values)))]
