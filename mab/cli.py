@@ -26,6 +26,7 @@ def cli() -> None:
     mab history   the builds recorded here: hit ratios, durations, steps, diffs
     mab why       why a build's steps missed the cache, per platform
     mab lint      find and fix what makes a Dockerfile cache-hostile
+    mab metrics   Prometheus metrics of cache hits: serve the history, the Grafana dashboard
     """
 
 
@@ -36,6 +37,7 @@ def _register() -> None:
     from mab.commands.history import history_group, why_command
     from mab.commands.init_ci import init_ci_command
     from mab.commands.lint import lint_command
+    from mab.commands.metrics import metrics_group
     from mab.commands.replay import replay_command
 
     for command in (
@@ -45,6 +47,7 @@ def _register() -> None:
         cache_group,
         doctor_command,
         history_group,
+        metrics_group,
         why_command,
         lint_command,
     ):

@@ -48,6 +48,17 @@ class BuildFacts:
     misses_by_cause: Mapping[tuple[str, str], int] | None = None  # (platform, cause) -> count
 
 
+def misses_by_cause(summary: Summary) -> dict[tuple[str, str], int]:
+    """(platform, cause) -> instructions that missed for that first cause (`steps[].why`)."""
+    counts: dict[tuple[str, str], int] = {}
+    for step in summary.steps:
+        for platform, why in (step.why or {}).items():
+            cause = why.get("cause")
+            if cause:
+                counts[(platform, cause)] = counts.get((platform, cause), 0) + 1
+    return counts
+
+
 def slowdown(summary: Summary) -> dict[str, float]:
     """Per platform, its time for the instructions every platform executed, over the fastest
     platform's time for the same instructions. Steps a platform did not finish (cached,

@@ -18,6 +18,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from prometheus_client.core import (
@@ -27,6 +28,8 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector
+
+from mab.history.store import HistoryStore
 
 WINDOWS: tuple[tuple[str, float], ...] = (
     ("1h", 3600.0),
@@ -48,11 +51,22 @@ class PlatformBuild:
     steps: int
     cached: int
     duration_s: float
-    misses_by_cause: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Misses:
+    """Instructions of one image and platform that missed, by first cause, over all builds."""
+
+    image: str
+    platform: str
+    cause: str
+    count: int
 
 
 class HistorySource(Protocol):
     def platform_builds(self) -> Iterable[PlatformBuild]: ...
+
+    def misses(self) -> Iterable[Misses]: ...
 
 
 @dataclass
@@ -77,13 +91,13 @@ class HistoryCollector(Collector):
             s.builds[build.outcome] += 1
             s.durations.append(build.duration_s)
             s.last = max(s.last, build.finished_at)
-            for cause, count in build.misses_by_cause.items():
-                s.misses[cause] += count
             for name, span in WINDOWS:
                 if now - build.finished_at <= span:
                     pair = s.window_steps.setdefault(name, [0, 0])
                     pair[0] += build.cached
                     pair[1] += build.steps
+        for m in self.source.misses():
+            series[(m.image, m.platform)].misses[m.cause] += m.count
         yield from _families(series)
 
 
@@ -125,3 +139,35 @@ def _families(series: Mapping[tuple[str, str], _Series]) -> Iterator[Metric]:
 def _buckets(values: list[float]) -> list[tuple[str, float]]:
     counts = [(str(float(b)), float(sum(1 for v in values if v <= b))) for b in BUCKETS]
     return [*counts, ("+Inf", float(len(values)))]
+
+
+class StoreSource:
+    """A `HistorySource` over the SQLite history (`mab.history.store`), read on each scrape."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def platform_builds(self) -> Iterator[PlatformBuild]:
+        with HistoryStore.open(self.path) as store:
+            rows = store.builds()
+        for row in rows:
+            if row.source == "registry":  # copies fetched from a registry, not builds here
+                continue
+            for stat in row.platforms:
+                yield PlatformBuild(
+                    image=row.image,
+                    platform=stat.platform,
+                    finished_at=row.started_at + row.duration_s,
+                    outcome=row.outcome,
+                    steps=stat.steps,
+                    cached=stat.cached,
+                    duration_s=stat.duration_s,
+                )
+
+    def misses(self) -> Iterator[Misses]:
+        with HistoryStore.open(self.path) as store:
+            images = sorted({row.image for row in store.builds()})
+            counts = [(image, store.misses_by_cause(image=image)) for image in images]
+        for image, found in counts:
+            for m in found:
+                yield Misses(image, m.platform, m.cause, m.count)

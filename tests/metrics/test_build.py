@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from dataclasses import replace
 
 import pytest
 from prometheus_client import generate_latest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
-from mab.metrics.build import BuildFacts, gitlab_report, registry_for, slowdown
+from mab.metrics.build import BuildFacts, gitlab_report, misses_by_cause, registry_for, slowdown
 from mab.progress.model import StepState
 from mab.progress.summary import StepSummary, Summary
 from tests.actions.cases import AMD, ARM, CASES
@@ -108,3 +109,21 @@ def test_promtool_accepts_the_exposition() -> None:
         ["promtool", "check", "metrics"], input=text, capture_output=True, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_misses_by_cause_counts_each_platforms_first_causes() -> None:
+    base = CASES["success"]()
+    why_src = {"cause": "source_changed", "detail": "src/app.py changed"}
+    why_parent = {"cause": "parent_missed", "detail": "after src 1/2"}
+    steps = (
+        replace(_step(AMD, 1, StepState.DONE, 1.0), why={AMD: why_src}),
+        replace(_step(AMD, 2, StepState.DONE, 1.0), why={AMD: why_parent}),
+        replace(_step(ARM, 1, StepState.DONE, 1.0), why={ARM: why_src}),
+        _step(ARM, 2, StepState.CACHED, None),
+    )
+    summary = Summary(base.status, 1.0, base.platforms, steps, (), None)
+    assert misses_by_cause(summary) == {
+        (AMD, "source_changed"): 1,
+        (AMD, "parent_missed"): 1,
+        (ARM, "source_changed"): 1,
+    }

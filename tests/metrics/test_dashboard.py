@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from mab.metrics.build import BuildFacts, registry_for
-from mab.metrics.history import HistoryCollector, PlatformBuild
+from mab.metrics.history import HistoryCollector, Misses, PlatformBuild
 from tests.actions.cases import CASES
 
 
@@ -28,7 +28,10 @@ def exported_names() -> set[str]:
 
     class Source:
         def platform_builds(self) -> list[PlatformBuild]:
-            return [PlatformBuild("a/b", "linux/amd64", 1.0, "succeeded", 4, 2, 3.0, {"x": 2})]
+            return [PlatformBuild("a/b", "linux/amd64", 1.0, "succeeded", 4, 2, 3.0)]
+
+        def misses(self) -> list[Misses]:
+            return [Misses("a/b", "linux/amd64", "x", 2)]
 
     history = CollectorRegistry()
     history.register(HistoryCollector(Source(), clock=lambda: 2.0))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from mab.metrics.history import HistoryCollector, PlatformBuild
+from mab.metrics.history import HistoryCollector, Misses, PlatformBuild
 
 NOW = 1_800_000_000.0
 DAY = 86400.0
@@ -21,21 +21,27 @@ def build(platform: str, ago: float, cached: int, outcome: str = "succeeded") ->
         steps=10,
         cached=cached,
         duration_s=40.0 if platform.endswith("arm64") else 8.0,
-        misses_by_cause={"source-changed": 10 - cached} if cached < 10 else {},
     )
 
 
 class Source:
-    def __init__(self, builds: list[PlatformBuild]) -> None:
+    def __init__(self, builds: list[PlatformBuild], misses: list[Misses] | None = None) -> None:
         self.builds = builds
+        self.missed = misses or []
 
     def platform_builds(self) -> list[PlatformBuild]:
         return self.builds
 
+    def misses(self) -> list[Misses]:
+        return self.missed
 
-def scrape(builds: list[PlatformBuild]) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(builds: list[PlatformBuild], misses: list[Misses] | None = None) -> Samples:
     registry = CollectorRegistry()
-    registry.register(HistoryCollector(Source(builds), clock=lambda: NOW))
+    registry.register(HistoryCollector(Source(builds, misses), clock=lambda: NOW))
     text = generate_latest(registry).decode()
     return {
         (s.name, frozenset(s.labels.items())): s.value
@@ -72,7 +78,8 @@ def test_builds_by_outcome_misses_by_cause_and_durations() -> None:
             build("linux/amd64", 60, cached=10),
             build("linux/amd64", 120, cached=7, outcome="failed"),
             build("linux/amd64", 180, cached=9),
-        ]
+        ],
+        [Misses("acme/app", "linux/amd64", "source-changed", 4)],
     )
     amd = "linux/amd64"
     assert got[("mab_history_builds_total", labels(amd, outcome="succeeded"))] == 2
