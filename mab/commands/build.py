@@ -43,6 +43,7 @@ from mab.engine.buildcmd import (
 from mab.engine.checks import Preflight
 from mab.engine.docker import BuildRunner, StdoutMode, preflight
 from mab.errors import EXIT_INTERRUPTED
+from mab.metrics.outputs import MetricsOutputs
 from mab.progress.outcome import live_outcome
 from mab.progress.recording import Recording
 from mab.progress.session import SessionMode, StreamSession
@@ -155,6 +156,13 @@ def _request(ctx: click.Context, opts: dict[str, Any]) -> BuildRequest:
 @click.option("--cache-prefix", metavar="REF", help="With --ci: per-platform caches under REF.")
 @click.option("--cache-read-only", is_flag=True, help="With --ci: read the caches, write none.")
 @click.option("--history", metavar="PATH", help="The build history database (or $MAB_HISTORY).")
+@click.option(
+    "--metrics-file",
+    metavar="PATH",
+    type=click.Path(dir_okay=True, path_type=Path),
+    help="Write the build's metrics there (node_exporter textfile format, atomically).",
+)
+@click.option("--pushgateway", metavar="URL", help="Push the build's metrics to a Pushgateway.")
 @click.pass_context
 def build_command(ctx: click.Context, /, **opts: Any) -> int:
     """Build CONTEXT for every platform and show each platform's steps and cache hits.
@@ -163,10 +171,13 @@ def build_command(ctx: click.Context, /, **opts: Any) -> int:
     """
     req = _request(ctx, opts)
     check_context(req)
+    metrics = MetricsOutputs(opts["metrics_file"], opts["pushgateway"])
+    metrics.check()
     if opts["ci"]:
         from mab.commands.build_ci import run_build_ci
 
-        return run_build_ci(req, **{k: opts[k] for k in ("record", "history", *CI_OPTIONS)})
+        chosen = {k: opts[k] for k in ("record", "history", *CI_OPTIONS)}
+        return run_build_ci(req, metrics=metrics, **chosen)
     root = find_root(Path.cwd())
     settings = load_settings(root)
     image = ci_image(root, req, settings)
@@ -178,12 +189,12 @@ def build_command(ctx: click.Context, /, **opts: Any) -> int:
     if entry is not None:
 
         def history_of(run: BuildRequest, notice: Callable[[str], None]) -> BuildHistory:
-            return start_history(run, image, checked, opts["history"], notice)
+            return start_history(run, image, checked, opts["history"], notice, metrics)
 
         from mab.history.capture import image_key
 
         shown = image or image_key(req)
         return entry.run_build_app(req, record=opts["record"], history=history_of, image=shown)
-    history = start_history(req, image, checked, opts["history"])
+    history = start_history(req, image, checked, opts["history"], metrics=metrics)
     as_json = mode == "json"
     return run_build_plain(req, "json" if as_json else "plain", opts["record"], platform, history)

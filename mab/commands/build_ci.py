@@ -38,6 +38,7 @@ from mab.engine.docker import BuildRunner, preflight
 from mab.errors import UserError
 from mab.history.session import BuildHistory
 from mab.metrics.build import gitlab_report
+from mab.metrics.outputs import MetricsOutputs
 from mab.progress import ci
 from mab.progress.model import BuildModel
 from mab.progress.outcome import live_outcome
@@ -224,6 +225,7 @@ def run_build_ci(
     cache_prefix: str | None,
     cache_read_only: bool,
     environ: Mapping[str, str] | None = None,
+    metrics: MetricsOutputs | None = None,
 ) -> int:
     environ = os.environ if environ is None else environ
     env = ci.detect(environ)
@@ -237,7 +239,7 @@ def run_build_ci(
     if plan is None:  # caches named on the command line replace the defaults
         req = with_defaults(req, settings, image=image)
     checked = preflight(req.platforms, req.multi_platform, list(req.cache_exports), req.builder)
-    session = start_history(req, image, checked, history)
+    session = start_history(req, image, checked, history, metrics=metrics)
     metadata_path = env.report_dir / METADATA_FILE
     with contextlib.suppress(OSError):
         metadata_path.parent.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,8 @@ from mab.engine.buildcmd import BuildRequest
 from mab.engine.checks import Preflight
 from mab.engine.docker import BuildResult, BuildRunner
 from mab.errors import UserError
+from mab.metrics.outputs import MetricsOutputs
+from mab.metrics.outputs import hook as metrics_hook
 from mab.progress.entry import TuiEntry
 
 if TYPE_CHECKING:
@@ -145,17 +147,26 @@ def start_history(
     checked: Preflight | None,
     history: str | None,
     notice: Callable[[str], None] | None = None,
+    metrics: MetricsOutputs | None = None,
 ) -> BuildHistory:
     """The build's history session (`mab.history.session`); notices go to stderr unless
-    `notice` takes them (the TUI shows them)."""
+    `notice` takes them (the TUI shows them). With `metrics`, the finished build's metrics
+    are written and pushed (`mab.metrics.outputs`)."""
+    from mab.history.capture import image_key
     from mab.history.session import BuildHistory
 
     info = checked.builder if checked is not None else None
-    return BuildHistory.start(
+    tell = notice or (lambda text: click.echo(f"mab: {text}", err=True))
+    session = BuildHistory.start(
         req,
         image,
         builder=info.name if info else "",
         driver=info.driver if info else "",
         history=history,
-        notice=notice or (lambda text: click.echo(f"mab: {text}", err=True)),
+        notice=tell,
     )
+    if metrics is not None and metrics.wanted:
+        session.after_finish = metrics_hook(
+            metrics, image or image_key(req), session.annotate, tell
+        )
+    return session

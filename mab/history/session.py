@@ -44,6 +44,8 @@ class BuildHistory:
     record: BuildRecord | None = None
     whys: dict[str, dict[str, Why]] = field(default_factory=dict)
     build_id: int | None = None
+    # Called with the finished model once the build is recorded (e.g. to write its metrics).
+    after_finish: Callable[[BuildModel], None] | None = None
 
     @classmethod
     def start(
@@ -90,6 +92,13 @@ class BuildHistory:
                     self.fetched.setdefault(p, got.record)
 
     def finish(self, model: BuildModel, duration_s: float | None) -> BuildRecord | None:
+        try:
+            return self._record(model, duration_s)
+        finally:
+            if self.after_finish is not None:
+                self.after_finish(model)
+
+    def _record(self, model: BuildModel, duration_s: float | None) -> BuildRecord | None:
         if self.inputs is None:
             return None
         record = record_of(self.inputs, model, duration_s)

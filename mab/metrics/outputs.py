@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from mab.errors import MabError
 from mab.metrics import push, textfile
-from mab.metrics.build import BuildFacts, registry_for
+from mab.metrics.build import BuildFacts, misses_by_cause, registry_for
+from mab.progress.model import BuildModel
 from mab.progress.summary import Summary
 
 
@@ -29,16 +32,41 @@ class MetricsOutputs:
             push.check_url(self.pushgateway)
 
     def emit(self, summary: Summary, facts: BuildFacts, warn: Callable[[str], None]) -> None:
-        """Write the file (an OS error raises) and push (a failed push is a warning)."""
+        """Write the file and push. Neither fails the build: the paths were checked before it
+        ran, and what still goes wrong (a full disk, a gateway that is down) is a warning."""
         if not self.wanted:
             return
         registry = registry_for(summary, facts)
         if self.metrics_file is not None:
-            textfile.write(self.metrics_file, registry)
+            try:
+                textfile.write(self.metrics_file, registry)
+            except MabError as exc:
+                warn(f"metrics: {exc.message}")
         if self.pushgateway is not None:
             platforms = tuple(p.platform for p in summary.platforms)
             grouping = push.grouping_key(facts.image, platforms)
             failed = push.push(self.pushgateway, registry, grouping)
             if failed is not None:
                 where = push.check_url(self.pushgateway)
-                warn(f"mab: warning: pushing metrics to {where} failed: {failed}")
+                warn(f"metrics: pushing to {where} failed: {failed}")
+
+
+def hook(
+    outputs: MetricsOutputs,
+    image: str | None,
+    whys: Callable[[Summary], Summary],
+    warn: Callable[[str], None],
+) -> Callable[[BuildModel], None]:
+    """What a finished build calls (`BuildHistory.after_finish`): its metrics out. `whys`
+    adds the history's causes to the summary, so misses are counted by cause."""
+
+    def emit(model: BuildModel) -> None:
+        summary = whys(Summary.from_model(model))
+        facts = BuildFacts(
+            image=image,
+            finished_at=time.time(),
+            misses_by_cause=misses_by_cause(summary),
+        )
+        outputs.emit(summary, facts, warn)
+
+    return emit
