@@ -74,7 +74,12 @@ def pushgateway(tmp: Path) -> Iterator[str]:
     binary = need(PUSHGATEWAY)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    argv = [binary, f"--web.listen-address=127.0.0.1:{port}"]
+    # Its own persistence file: Debian's build otherwise keeps pushes in /var/lib across runs.
+    argv = [
+        binary,
+        f"--web.listen-address=127.0.0.1:{port}",
+        f"--persistence.file={tmp / 'pushgateway.data'}",
+    ]
     with running(argv, f"{url}/-/ready", tmp / "pushgateway.log"):
         yield url
 

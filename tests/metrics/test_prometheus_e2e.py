@@ -93,7 +93,8 @@ def test_prometheus_sees_per_platform_hit_ratios(engine_ready: None, tmp_path: P
                     found = servers.query_until(prom, q)
                     assert found, f"Prometheus has no {q}"
                     assert float(found[0]["value"][1]) == pytest.approx(cached / steps, abs=1e-3)
-                    q = f'mab_cache_hit_ratio{{platform="{platform}",exported_job="mab"}}'
+                    labels = f'platform="{platform}",exported_job="mab",image="{image}"'
+                    q = f"mab_cache_hit_ratio{{{labels}}}"
                     pushed = servers.query_until(prom, q)
                     assert pushed, f"Prometheus has no {q} (from the Pushgateway)"
                     assert float(pushed[0]["value"][1]) == 1.0  # the last push: the warm build
