@@ -20,6 +20,7 @@ from mab.config.settings import (
     GITLAB_RUNNERS,
     STRATEGIES,
     S3Cache,
+    Settings,
     parse_platforms,
 )
 from mab.detection.detect import detect, slug
@@ -56,6 +57,11 @@ def detect_default_branch(root: Path) -> str:
         )
     click.echo(f"mab: default branch: {choice.branch} ({choice.evidence})", err=True)
     return choice.branch
+
+
+def image_requests(settings: Settings) -> tuple[ImageRequest, ...]:
+    """The images `.mab.yml` names under `images:`, for detection to add or keep."""
+    return tuple(ImageRequest(i.name, i.dockerfile, i.context, i.target) for i in settings.images)
 
 
 def report_skipped(project: Project) -> None:
@@ -372,10 +378,7 @@ def init_ci_command(
         use_component=use_component,
         s3=s3,
     )
-    requests = tuple(
-        ImageRequest(i.name, i.dockerfile, i.context, i.target) for i in config.settings.images
-    )
-    project = detect(root, requests)
+    project = detect(root, image_requests(config.settings))
     for warning in project.warnings:
         click.echo(f"mab: warning: {warning}", err=True)
     report_skipped(project)
