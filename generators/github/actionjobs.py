@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml.comments import CommentedMap
 
+from mab.config.distribution import ActionRef
 from mab.config.settings import Settings
 from mab.errors import UserError
 
@@ -45,7 +46,7 @@ NOT_CARRIED = (
 )
 
 
-def jobs(targets: list[Target], settings: Settings) -> dict[str, Any]:
+def jobs(targets: list[Target], settings: Settings, action: ActionRef) -> dict[str, Any]:
     if settings.cache not in ACTION_CACHES:
         raise UserError(
             f"--use-action supports the {' and '.join(ACTION_CACHES)} layer cache, "
@@ -68,7 +69,7 @@ def jobs(targets: list[Target], settings: Settings) -> dict[str, Any]:
     inputs["push"] = ghexpr.wrap(ghexpr.PUBLISH)
     inputs["cache-backend"] = settings.cache
     inputs["cache-read-only"] = ghexpr.wrap(ghexpr.CACHE_READ_ONLY)
-    steps.append(mab_action_step("mab-build", f"Build {IMAGE_NAME} with mab", with_=inputs))
+    steps.append(mab_action_step("mab-build", f"Build {IMAGE_NAME} with mab", action, with_=inputs))
     if native:
         steps += digest_steps(settings)
     return {

@@ -41,11 +41,6 @@ _TABLE = (
 PINS: dict[str, Pin] = {p.repo: p for p in _TABLE}
 
 
-# mab's own composite action (actions/build in mab's repository), used by `--use-action`; its
-# ref is the release of the mab that writes the workflow.
-MAB_ACTION = "mab-dev/mab/actions/build"
-MAB_ACTION_REASON = "mab's own action, at the release of the mab that wrote this workflow"
-
 # Said beside each major-tag reference, so the choice is visible where zizmor would flag it.
 UNPINNED_REASON = "major tags chosen with `pin: false` in .mab.yml"
 

@@ -65,6 +65,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
+from mab.config.distribution import ActionRef, default_action
 from mab.config.settings import GITHUB_DEFAULT_RUNNER, Settings, platform_slug
 from mab.detection.project import Project
 from mab.errors import UserError
@@ -125,11 +126,18 @@ def targets_of(project: Project, settings: Settings) -> list[Target]:
     return targets
 
 
-def workflow(project: Project, settings: Settings, *, use_action: bool = False) -> CommentedMap:
+def workflow(
+    project: Project,
+    settings: Settings,
+    *,
+    use_action: bool = False,
+    action: ActionRef | None = None,
+) -> CommentedMap:
+    """`action`: mab's composite action for `use_action` (default: mab's own repository)."""
     targets = targets_of(project, settings)
     jobs: dict[str, Any]
     if use_action:
-        jobs = actionjobs.jobs(targets, settings)
+        jobs = actionjobs.jobs(targets, settings, action or default_action())
     elif settings.strategy == "qemu":
         jobs = {"build": _qemu_job(targets, settings)}
     else:

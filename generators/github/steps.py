@@ -12,10 +12,10 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
-from mab import __version__
+from mab.config.distribution import ActionRef
 from mab.files.yamlio import to_commented
 
-from .pins import MAB_ACTION, MAB_ACTION_REASON, UNPINNED_REASON, uses
+from .pins import UNPINNED_REASON, uses
 
 ID_PREFIX = "mab-"
 
@@ -101,11 +101,12 @@ def run_step(
     return commented_map(step)
 
 
-def mab_action_step(step_id: str, name: str, *, with_: Mapping[str, Any]) -> CommentedMap:
-    """A step using mab's own composite action, at the release of this mab."""
+def mab_action_step(
+    step_id: str, name: str, action: ActionRef, *, with_: Mapping[str, Any]
+) -> CommentedMap:
+    """A step using mab's own composite action; beside it, where its reference came from."""
     _check_id(step_id)
-    out = commented_map(
-        {"id": step_id, "name": name, "uses": f"{MAB_ACTION}@v{__version__}", "with": dict(with_)}
-    )
-    out.yaml_add_eol_comment(f"zizmor: ignore[unpinned-uses] {MAB_ACTION_REASON}", "uses")
+    out = commented_map({"id": step_id, "name": name, "uses": action.uses, "with": dict(with_)})
+    reason = f"mab's own action, from {action.origin}"
+    out.yaml_add_eol_comment(f"zizmor: ignore[unpinned-uses] {reason}", "uses")
     return out

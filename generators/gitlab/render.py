@@ -55,10 +55,11 @@ Registry logins
 from __future__ import annotations
 
 from dataclasses import replace
-from importlib import metadata
 
 from ruamel.yaml.comments import CommentedMap
 
+from mab import __version__
+from mab.config.distribution import DISTRIBUTION
 from mab.config.settings import Settings
 from mab.detection.project import Image, Project
 from mab.errors import UserError
@@ -133,11 +134,8 @@ def profile_name(settings: Settings) -> RunnerProfile:
 
 
 def mab_pip_spec() -> str:
-    """What the `mab` profile's jobs install: this mab's distribution at this version, named
-    as its package metadata names it."""
-    names = metadata.packages_distributions().get("mab") or ["mab"]
-    name = names[0]
-    return f"{name}=={metadata.version(name)}"
+    """What the `mab` profile's jobs install: this mab's distribution at this version."""
+    return f"{DISTRIBUTION}=={__version__}"
 
 
 def _require_images(project: Project) -> None:

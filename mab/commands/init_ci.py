@@ -13,6 +13,7 @@ from typing import Any
 import click
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from mab.config.distribution import given_action
 from mab.config.file import Config, config_data, load_config, with_overrides
 from mab.config.settings import (
     CACHE_BACKENDS,
@@ -147,11 +148,19 @@ def _render_new(document: Any) -> str:
     return dump_roundtrip(document)
 
 
-def plan_github(root: Path, project: Project, config: Config, force: bool) -> PlannedFile:
+def plan_github(
+    root: Path, project: Project, config: Config, force: bool, *, action_given: bool = False
+) -> PlannedFile:
     from mab.generators import github
 
     rel = f".github/workflows/{config.settings.workflow}.yml"
-    generated = github.workflow(project, config.settings, use_action=config.use_action)
+    action = None
+    if config.action:
+        origin = "--action" if action_given else f"`github: action:` in {CONFIG_FILE}"
+        action = given_action(config.action, origin)
+    generated = github.workflow(
+        project, config.settings, use_action=config.use_action, action=action
+    )
     old_text = _existing(root, rel)
     if old_text is None:
         return PlannedFile(rel, None, _render_new(generated))
@@ -310,6 +319,7 @@ def _one_writer_at_a_time(command: Callable[..., int]) -> Callable[..., int]:
 )
 @click.option("--gitlab-tag", "gitlab_tags", multiple=True, help="PLATFORM=TAG runner tag.")
 @click.option("--use-action", is_flag=True, default=None, help="Use mab's composite action.")
+@click.option("--action", "action", help="With --use-action: OWNER/REPO/PATH@REF of the action.")
 @click.option("--use-component", help="GitLab: include mab's CI/CD component REF instead.")
 @click.option("--s3-bucket", help="S3 cache bucket (with --cache s3).")
 @click.option("--s3-region", help="S3 cache region (with --cache s3).")
@@ -332,6 +342,7 @@ def init_ci_command(
     gitlab_runner: str | None,
     gitlab_tags: tuple[str, ...],
     use_action: bool | None,
+    action: str | None,
     use_component: str | None,
     s3_bucket: str | None,
     s3_region: str | None,
@@ -375,6 +386,7 @@ def init_ci_command(
         gitlab_runner=gitlab_runner,
         gitlab_tags=_runner_pairs(gitlab_tags, "--gitlab-tag"),
         use_action=use_action,
+        action=action,
         use_component=use_component,
         s3=s3,
     )
@@ -395,7 +407,7 @@ def init_ci_command(
     config = with_overrides(config, providers=chosen)
     files: list[PlannedFile] = []
     if "github" in chosen:
-        files.append(plan_github(root, project, config, force))
+        files.append(plan_github(root, project, config, force, action_given=action is not None))
     if "gitlab" in chosen:
         files.extend(plan_gitlab(root, project, config, force))
     files.append(plan_config(root, config))

@@ -34,6 +34,7 @@ class Config:
     settings: Settings = field(default_factory=Settings)
     providers: tuple[str, ...] = ()
     use_action: bool = False
+    action: str | None = None  # mab's composite action, OWNER/REPO/PATH@REF (default: its own)
     use_component: str | None = None
     default_branch_given: bool = False  # `.mab.yml` names it (else detection chooses)
 
@@ -157,6 +158,7 @@ def parse_config(data: Any) -> Config:
         else:
             problems.add("providers", f"{p!r} is not one of: " + ", ".join(PROVIDERS))
     use_action = bool(github.get("use-action", False))
+    action = _str(github, "action", "github.", problems)
     use_component = _str(gitlab, "component", "gitlab.", problems)
     if problems.lines:
         raise UserError(
@@ -167,7 +169,14 @@ def parse_config(data: Any) -> Config:
         settings = Settings(**kwargs)
     except UserError as exc:
         raise UserError(f"{CONFIG_FILE}: {exc.message}", hint=exc.hint) from None
-    return Config(settings, tuple(providers), use_action, use_component, "default_branch" in kwargs)
+    return Config(
+        settings,
+        tuple(providers),
+        use_action,
+        action,
+        use_component,
+        "default_branch" in kwargs,
+    )
 
 
 def load_config(root: Path) -> Config | None:
@@ -206,6 +215,8 @@ def config_data(config: Config) -> Any:
         github["runners"] = dict(s.github_runners)
     if config.use_action:
         github["use-action"] = True
+    if config.action:
+        github["action"] = config.action
     if github:
         data["github"] = github
     gitlab: dict[str, Any] = {}
@@ -231,11 +242,13 @@ def with_overrides(config: Config, **changes: Any) -> Config:
     settings_changes = {k: v for k, v in changes.items() if v is not None and k != "providers"}
     providers = changes.get("providers") or config.providers
     use_action = settings_changes.pop("use_action", config.use_action)
+    action = settings_changes.pop("action", config.action)
     use_component = settings_changes.pop("use_component", config.use_component)
     return replace(
         config,
         settings=replace(config.settings, **settings_changes),
         providers=tuple(providers),
         use_action=use_action,
+        action=action,
         use_component=use_component,
     )

@@ -7,9 +7,11 @@ Update the golden files after an intended change with
 
 from __future__ import annotations
 
+import email.message
 import json
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,8 @@ from click.testing import CliRunner
 
 from mab import __version__
 from mab.cli import cli
+from mab.config import distribution
+from mab.config.distribution import DISTRIBUTION, REPOSITORY_URL, default_action
 from mab.errors import UserError
 from mab.files.yamlio import dump_roundtrip
 from mab.generators import github
@@ -27,7 +31,7 @@ from tests.generators.github_cases import CASES, EMULATED, Case, _settings
 from tests.generators.test_validators import _tool
 from tests.golden import assert_golden
 
-ACTION_USES = f"mab-dev/mab/actions/build@v{__version__}"
+ACTION_USES = f"mab-multiarch/mab/actions/build@v{__version__}"
 _BY_NAME = {c.name: c for c in CASES}
 ACTION_CASES = (
     _BY_NAME["node"],
@@ -53,7 +57,7 @@ def _action_steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
         step
         for job in doc["jobs"].values()
         for step in job["steps"]
-        if str(step.get("uses", "")).startswith("mab-dev/mab/")
+        if "/actions/build@" in str(step.get("uses", ""))
     ]
 
 
@@ -156,3 +160,48 @@ def test_the_action_scripts_pass_shellcheck(tmp_path: Path) -> None:
             script.write_text("set -eo pipefail\n" + step["run"], encoding="utf-8")
             result = _run([shellcheck, "--shell=bash", str(script)])
             assert result.returncode == 0, f"{step['id']}:\n{result.stdout}"
+
+
+def test_the_action_comes_from_mabs_metadata_and_says_so(tmp_path: Path) -> None:
+    # The Repository URL of pyproject.toml is what the installed package's metadata carries,
+    # and what mab falls back to when it is not installed.
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    assert pyproject["project"]["name"] == DISTRIBUTION
+    assert pyproject["project"]["urls"]["Repository"] == REPOSITORY_URL
+    text = render(_BY_NAME["node"], tmp_path)
+    line = next(line for line in text.splitlines() if "/actions/build@" in line)
+    assert line.strip().startswith(f"uses: {ACTION_USES}  # zizmor: ignore[unpinned-uses]")
+    assert "mab's own action, from " in line and REPOSITORY_URL in line
+    assert default_action().uses == ACTION_USES
+
+
+def test_the_action_can_be_named_in_settings_or_by_flag(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM busybox\n", encoding="utf-8")
+    argv = ["init-ci", str(tmp_path), "--github", "--use-action", "--image", "ghcr.io/a/b"]
+    fork = "acme/mab-fork/actions/build@v9.9.9"
+    result = CliRunner().invoke(cli, [*argv, "--action", fork])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / ".github/workflows/mab.yml").read_text("utf-8")
+    assert f"uses: {fork}  # zizmor: ignore[unpinned-uses] mab's own action, from --action" in text
+    config = yaml.safe_load((tmp_path / ".mab.yml").read_text("utf-8"))
+    assert config["github"]["action"] == fork
+    result = CliRunner().invoke(cli, ["init-ci", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / ".github/workflows/mab.yml").read_text("utf-8")
+    assert "from `github: action:` in .mab.yml" in text
+    result = CliRunner().invoke(cli, [*argv, "--action", "not a reference"])
+    assert isinstance(result.exception, UserError)  # main() turns it into exit code 2
+    assert "is not an action reference" in result.exception.message
+
+
+def test_a_fork_with_its_own_repository_url_refers_to_its_own_action(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Mocked: the installed package's metadata, as a fork that changed `[project.urls]` would
+    # have it (installing a second distribution here would disturb the shared environment).
+    message = email.message.Message()
+    message["Project-URL"] = "Repository, https://github.com/acme/mab-fork"
+    monkeypatch.setattr(distribution.metadata, "metadata", lambda name: message)
+    action = distribution.default_action()
+    assert action.uses == f"acme/mab-fork/actions/build@v{__version__}"
+    assert "https://github.com/acme/mab-fork" in action.origin

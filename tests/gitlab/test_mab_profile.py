@@ -8,13 +8,14 @@ called with); `tests/gitlab/test_gitlab_ci_local.py` runs the profile's pipeline
 
 from __future__ import annotations
 
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from mab import __version__
+from mab.config.distribution import DISTRIBUTION
 from mab.config.settings import Settings
 from mab.detection.detect import detect
 from mab.files.yamlio import dump_roundtrip
@@ -68,8 +69,7 @@ def jobs(tmp_path: Path) -> JobRunner:
 def test_build_jobs_install_mab_and_keep_its_reports(tmp_path: Path) -> None:
     doc = mab_pipeline(tmp_path)
     template, build = doc[".mab-runner"], doc["mab-build-node"]
-    name = (metadata.packages_distributions().get("mab") or ["mab"])[0]
-    assert template["variables"]["MAB_PIP_SPEC"] == f"{name}=={metadata.version(name)}"
+    assert template["variables"]["MAB_PIP_SPEC"] == f"{DISTRIBUTION}=={__version__}"
     assert "mab_install" in build["script"]
     assert build["script"].index("mab_install") < build["script"].index("mab_ci_build")
     assert build["artifacts"] == {
