@@ -21,7 +21,7 @@ from mab.registry.reference import parse_reference
 STREAMS = Path(__file__).resolve().parents[1] / "fixtures" / "streams"
 
 
-def cold_summary() -> Summary:
+def cold_model() -> BuildModel:
     model = BuildModel(("linux/amd64", "linux/arm64"))
     decoder = StreamDecoder()
     for event in decoder.feed((STREAMS / "cold-multi.rawjson").read_bytes()):
@@ -29,7 +29,11 @@ def cold_summary() -> Summary:
     for event in decoder.close():
         model.apply(event)
     model.finish(0)
-    return Summary.from_model(model)
+    return model
+
+
+def cold_summary() -> Summary:
+    return Summary.from_model(cold_model())
 
 
 WHYS = {
@@ -120,3 +124,19 @@ def test_a_registry_without_artifacts_gets_a_plain_image_with_one_layer() -> Non
         kept = loads(member.read())
     assert kept.uid == "u1"
     assert kept.build_args[0][1].startswith("sha256:")  # never the value itself
+
+
+def test_a_history_that_cannot_be_written_never_fails_the_build(tmp_path: Path) -> None:
+    from mab.engine.buildcmd import BuildRequest
+    from mab.history.session import BuildHistory
+
+    project = Path(__file__).resolve().parent / "project"
+    blocked = tmp_path / "not-a-file"
+    blocked.mkdir()  # a directory where the database should be
+    said: list[str] = []
+    req = BuildRequest(context=str(project), platforms=("linux/amd64", "linux/arm64"))
+    session = BuildHistory.start(req, None, history=str(blocked), notice=said.append)
+    record = session.finish(cold_model(), 3.0)
+    assert record is not None and record.platforms == ("linux/amd64", "linux/arm64")
+    assert session.build_id is None
+    assert any("cannot open the build history" in s and "not recorded" in s for s in said)

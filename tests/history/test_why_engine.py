@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.cachebuilds import cache_records
 from tests.e2e.conftest import Engine
 
 pytestmark = pytest.mark.engine
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.engine
 PROJECT = Path(__file__).resolve().parent / "project"
 PLATFORMS = ("linux/amd64", "linux/arm64")
 TIMEOUT_S = 240
+MIN_CACHE_RECORDS = 8  # a whole mode=max cache of the project has one per step or more
 
 
 def push_base(engine: Engine, ref: str, salt: str) -> None:
@@ -238,6 +240,7 @@ def test_a_fresh_runner_explains_its_misses_from_the_registry_record(
     first = ci(tmp_path / "runner-a.sqlite3", tmp_path / "a")
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
     assert "build record pushed to" in first.stderr
+    records = {p: cache_records(f"{prefix}:buildcache-{p.replace('/', '-')}") for p in PLATFORMS}
     prune()  # a fresh runner: nothing in the builder, and (below) an empty history
     (project / "src" / "main.sh").write_text('echo "changed on a branch"\n')
     second = ci(tmp_path / "runner-b.sqlite3", tmp_path / "b")
@@ -245,6 +248,14 @@ def test_a_fresh_runner_explains_its_misses_from_the_registry_record(
     assert "build record read from" in second.stderr
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
     expected = ("src 1/2", "sources_changed", "src/main.sh changed")
-    assert first_causes(summary) == dict.fromkeys(PLATFORMS, expected), second.stderr[-3000:]
+    causes = first_causes(summary)
+    short = {p: n for p, n in records.items() if (n or 0) < MIN_CACHE_RECORDS}
+    if causes != dict.fromkeys(PLATFORMS, expected) and short:
+        # An engine fault, not mab's (see tests/e2e/test_cache_hits.py): the export said DONE
+        # but wrote a cache that warms nothing. mab must then not guess a cause.
+        for platform in short:
+            assert causes[platform][1] == "unknown", causes
+        pytest.xfail(f"BuildKit exported an incomplete cache (records: {short}); causes: {causes}")
+    assert causes == dict.fromkeys(PLATFORMS, expected), second.stderr[-3000:]
     markdown = (tmp_path / "b" / "step-summary.md").read_text()
     assert markdown.count("sources changed: src/main.sh changed") == len(PLATFORMS)
