@@ -46,10 +46,16 @@ def declared_names(ins: Instruction) -> list[tuple[str, str | None]]:
 def stages(dockerfile: Dockerfile) -> list[Stage]:
     found: list[Stage] = []
     by_name: dict[str, StageState] = {}
+    global_args: dict[str, str | None] = {}
+    for ins in dockerfile.instructions:
+        if ins.keyword == "FROM":
+            break
+        if ins.keyword == "ARG":
+            global_args.update(declared_names(ins))
     for start, end in _stage_bounds(dockerfile):
         head = dockerfile.instructions[start]
         rest = words(head.args)
-        base = rest[0] if rest else "scratch"
+        base = expand(rest[0], global_args) if rest else "scratch"
         name = rest[2].lower() if len(rest) >= 3 and rest[1].lower() == "as" else None
         platform = head.flag_values("platform")[-1] if head.flag_values("platform") else None
         state = by_name.get(base.lower(), StageState(base=base))
