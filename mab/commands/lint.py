@@ -14,7 +14,8 @@ import click
 from mab.config.settings import CONFIG_FILE
 from mab.errors import EXIT_CHECK_FAILED, UserError
 from mab.files.plan import PlannedFile
-from mab.files.yamlio import read_data, write_atomic
+from mab.files.writeset import check_writable, write_all
+from mab.files.yamlio import read_data
 from mab.lint.report import as_json, as_sarif, as_text, unified_diff
 from mab.lint.rules import Finding
 from mab.lint.run import Selection, fix, lint_text, parse_rules, read_dockerfile_text, targets
@@ -91,11 +92,13 @@ def lint_command(
     diff = "".join(unified_diff(p.path, p.old or "", p.new) for p in planned if p.changed)
     if diff:
         click.echo(diff, nl=False, err=as_json_flag or sarif)
-    if do_fix and not dry_run:
-        for plan in planned:
-            if plan.changed:
-                write_atomic(Path(plan.path), plan.new)
-                click.echo(f"fixed {plan.path}", err=True)
+    changed = {plan.path: plan.new for plan in planned if plan.changed}
+    if do_fix and not dry_run and changed:
+        # All files or none, each through a temporary file and a rename (mab/files/writeset).
+        check_writable(Path.cwd(), list(changed))
+        write_all(Path.cwd(), changed)
+        for path in changed:
+            click.echo(f"fixed {path}", err=True)
     if sarif:
         click.echo(as_sarif(findings), nl=False)
     elif as_json_flag:
