@@ -13,6 +13,7 @@ import bisect
 import os
 import posixpath
 import re
+import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ _CARGO_MARKERS = ("CACHEDIR.TAG", ".rustc_info.json")
 # A superset of the names `_note_file` records, to pass over the other files quickly.
 _NAMES = frozenset({*LOCKFILE_NAMES, *BAKE_FILES, "Dockerfile", "Containerfile"})
 _SCRIPT_MAX_BYTES = 256 * 1024
+DOCKERFILE_MAX_BYTES = 1024 * 1024  # BuildKit's own limit is far beyond any real Dockerfile
 CONFIG_NAME = ".mab.yml"  # where `requests` come from, for warnings
 _NAME_PATTERNS = re.compile(
     r".*\.(?:txt|gradle|gradle\.kts|dockerfile|containerfile)|(?:dockerfile|containerfile)(?:\..*)?",
@@ -241,12 +243,19 @@ class _Dockerfiles:
         return self.parsed[rel]
 
     def _read(self, rel: str) -> DockerfileInfo | None:
+        path = self.root / rel
         try:
-            raw = (self.root / rel).read_bytes()
+            if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or a device would block
+                self.warnings.append(f"{rel}: not a regular file; not built")
+                return None
+            with path.open("rb") as file:
+                raw = file.read(DOCKERFILE_MAX_BYTES + 1)
         except OSError as exc:
             self.warnings.append(f"{rel}: cannot read ({exc.strerror}); not built")
             return None
         problem = text_problem(raw)
+        if len(raw) > DOCKERFILE_MAX_BYTES:
+            problem = f"it is over {DOCKERFILE_MAX_BYTES // 1024 // 1024} MiB"
         if problem is None:
             info = parse_dockerfile(raw.decode("utf-8"), rel)
             if info.stages:

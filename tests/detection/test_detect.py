@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from textwrap import dedent
 
@@ -353,3 +354,21 @@ class TestRemote:
 )
 def test_dockerfile_names(name: str, expected: bool) -> None:
     assert is_dockerfile_name(name) is expected
+
+
+class TestNotDockerfiles:
+    def test_fifo_huge_and_fromless_files_are_refused(self, tmp_path: Path) -> None:
+        root = write(
+            tmp_path / "repo",
+            {"app/Dockerfile": "FROM alpine\n", "notes/Dockerfile": "just some notes\n"},
+        )
+        os.mkfifo(root / "Dockerfile")  # reading it would block forever
+        (root / "big").mkdir()
+        (root / "big" / "Dockerfile").write_bytes(b"FROM alpine\n" + b"# x\n" * 300_000)
+        project = detect(root)
+        assert [i.dockerfile for i in project.images] == ["app/Dockerfile"]
+        assert sorted(project.warnings) == [
+            "Dockerfile: not a regular file; not built",
+            "big/Dockerfile: not a Dockerfile, it is over 1 MiB; not built",
+            "notes/Dockerfile: not a Dockerfile, it has no FROM instruction; not built",
+        ]
