@@ -231,3 +231,19 @@ def test_the_readme_demo_builds_only_the_real_image(mab: Mab) -> None:
     assert "Dockerfile.fail" not in out and "Dockerfile.cross" not in out
     assert "variants/Dockerfile.fail: a Dockerfile variant" in err
     assert [(i.context, i.dockerfile) for i in detect(README_DEMO).images] == [(".", "Dockerfile")]
+
+
+def test_mab_build_finds_the_ci_image_of_an_image_added_by_hand(tmp_path: Path) -> None:
+    from mab.commands.running import ci_image
+    from mab.config.file import load_settings
+    from mab.engine.buildcmd import BuildRequest
+
+    repo = copy_fixture_repo("dockerfile-variants", tmp_path)
+    request = BuildRequest(context=str(repo), file=str(repo / "tests" / "Dockerfile"))
+    assert ci_image(repo, request, load_settings(repo)) is None  # left out: CI builds no such image
+    (repo / ".mab.yml").write_text(
+        "version: 1\nimages:\n  - name: integration\n    dockerfile: tests/Dockerfile\n"
+        "    context: .\n"
+    )
+    found = ci_image(repo, request, load_settings(repo))
+    assert found == "ghcr.io/acme/inventory/integration"
