@@ -44,6 +44,7 @@ from mab.progress.model import BuildModel
 from mab.progress.outcome import live_outcome
 from mab.progress.plain import step_line
 from mab.progress.recording import Recording
+from mab.progress.replay import ReplayRequest, replay
 from mab.progress.session import StreamSession
 from mab.progress.summary import Summary, render_table
 
@@ -249,19 +250,44 @@ def run_build_ci(
     ran = _progress(env, title, req, record, per_platform=True, history=session)
     summary = ran.summary
     digest, reference = ci.built_reference(_read(metadata_path), req.tags)
-    path = report(env, summary, digest, reference)
-    with _quoted(env):  # the table quotes the failed step's output
-        _out("\n" + render_table(summary).rstrip("\n"))
-    _out(f"mab: summary: {path}")
+    _conclude(env, summary, digest, reference)
     exported = req.cache_exports
     if ran.exit_code == 0 and plan is not None and plan.exports:
         _export_caches(env, replace(req, extra_args=()), plan)
         exported = tuple(spec for _, spec in plan.exports)
     if ran.model is not None and not cache_read_only:
         session.publish(ran.model, exported)
-    if ran.exit_code not in (0, 130) and env.github:
+    _annotate(env, summary, ran.exit_code)
+    return ran.exit_code
+
+
+def _conclude(env: ci.CiEnv, summary: Summary, digest: str | None, reference: str) -> None:
+    """The reports, then the summary table in the log."""
+    path = report(env, summary, digest, reference)
+    with _quoted(env):  # the table quotes the failed step's output
+        _out("\n" + render_table(summary).rstrip("\n"))
+    _out(f"mab: summary: {path}")
+
+
+def _annotate(env: ci.CiEnv, summary: Summary, exit_code: int) -> None:
+    """On GitHub, a failed build's error as an annotation on the job."""
+    if exit_code not in (0, 130) and env.github:
         error = summary.error
         where = error.step if error and error.step else "the build"
-        message = error.message if error else f"buildx exited with {ran.exit_code}"
+        message = error.message if error else f"the build exited with {exit_code}"
         _out(ci.error_annotation("mab build failed", f"{where}: {message}"))
-    return ran.exit_code
+
+
+def run_replay_ci(request: ReplayRequest, environ: Mapping[str, str] | None = None) -> int:
+    """`mab replay FILE --ci`: the CI job's log and reports of a recorded build, as `mab build
+    --ci` wrote them, with the recorded outcome as the exit code (no digest: none was built)."""
+    env = ci.detect(os.environ if environ is None else environ)
+    session = StreamSession((), "plain", default_platform=request.default_platform)
+    with _quoted(env, f"Replay of {request.name}"):
+        replay(request, session)
+    assert session.summary is not None
+    _per_platform(env, session, session.summary)
+    _conclude(env, session.summary, None, "")
+    code = session.model.exit_code or 0
+    _annotate(env, session.summary, code)
+    return code

@@ -19,7 +19,7 @@ import click
 from mab.commands.running import interactive, output_mode, silence_stdout, tui_entry
 from mab.config.settings import parse_platforms
 from mab.errors import EXIT_INTERRUPTED, UserError
-from mab.progress.replay import ReplayRequest, check_speed, replay
+from mab.progress.replay import ReplayRequest, check_speed, decode_recording, replay
 from mab.progress.session import StreamSession
 
 _MACHINES = {"x86_64": "linux/amd64", "amd64": "linux/amd64", "aarch64": "linux/arm64"}
@@ -73,6 +73,7 @@ def replay_platform(given: str | None) -> str:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
 @click.option("--no-tui", is_flag=True, help="Plain lines even in a terminal.")
+@click.option("--ci", is_flag=True, help="The CI job's log and reports, as `mab build --ci`.")
 @click.option(
     "--platform",
     metavar="PLATFORM",
@@ -80,7 +81,7 @@ def replay_platform(given: str | None) -> str:
     "(default: mab's recording header, else this machine's).",
 )
 def replay_command(
-    source: str, speed: float | None, as_json: bool, no_tui: bool, platform: str | None
+    source: str, speed: float | None, as_json: bool, no_tui: bool, ci: bool, platform: str | None
 ) -> int:
     """Show a recorded build stream (`mab build --record FILE`, or `docker buildx build
     --progress=rawjson . 2> FILE`) again; exit with the recorded outcome."""
@@ -89,11 +90,17 @@ def replay_command(
     default = replay_platform(platform)
     name, data = read_recording(source)
     mode = output_mode(as_json, no_tui)
-    entry = tui_entry() if mode == "tui" and source != "-" and interactive() else None
+    tui = mode == "tui" and not ci and source != "-" and interactive()
+    entry = tui_entry() if tui else None
     if entry is not None:
+        decode_recording(name, data)  # refuse what is no stream before the app starts
         request = ReplayRequest(name, data, 1.0 if speed is None else speed, default)
         return entry.run_replay_app(request)
     request = ReplayRequest(name, data, speed or 0.0, default)
+    if ci:
+        from mab.commands.build_ci import run_replay_ci
+
+        return run_replay_ci(request)
     # Progress lines help a person who watches the replay at a pace; unpaced, only the end.
     session = StreamSession((), "json" if as_json else "plain", default_platform=default)
     session.progress = not as_json or request.speed > 0

@@ -414,3 +414,15 @@ def _buildx_running(mark: str) -> bool:
 def test_fake_docker_script_is_posix_sh() -> None:
     # the stand-in must run under dash as well as bash
     assert textwrap.dedent(FAKE_DOCKER).startswith("#!/bin/sh\n")
+
+
+def test_the_builder_s_first_platform_is_the_default_of_an_unnamed_build() -> None:
+    from mab.commands.build import default_platform
+    from mab.engine.buildcmd import BuildRequest
+    from mab.engine.checks import BuilderInfo, Preflight
+
+    checked = Preflight((), builder=BuilderInfo("b", "docker", ("linux/arm64", "linux/amd64")))
+    assert default_platform(BuildRequest(context="."), checked) == "linux/arm64"
+    named = BuildRequest(context=".", platforms=("linux/amd64",))
+    assert default_platform(named, checked) is None  # asked for: nothing to infer
+    assert default_platform(BuildRequest(context="."), Preflight(())) is None

@@ -249,3 +249,56 @@ def test_real_stream_replays_through_the_cli(
     summary = json.loads(capfd.readouterr().out)
     assert summary["status"] == "succeeded"
     assert {"linux/amd64", "linux/arm64"} <= set(summary["platforms"])
+
+
+# --------------------------------------------------------------------------- not paced, truthful
+
+
+def test_json_replay_of_a_long_recording_is_not_paced(
+    capfd: pytest.CaptureFixture[str], run_mab: RunMab
+) -> None:
+    """cold-multi spans 65 s of build (about 30 s paced, idle gaps cut to 5 s): `--json`
+    without `--speed` computes it as fast as it can. The budget allows for a loaded machine."""
+    import time
+
+    path = recorded("cold-multi.rawjson")
+    started = time.monotonic()
+    assert run_mab("replay", str(path), "--json") == 0
+    assert time.monotonic() - started < 5.0
+    assert json.loads(capfd.readouterr().out)["status"] == "succeeded"
+
+
+def test_a_raw_single_platform_stream_names_one_inferred_platform(
+    capfd: pytest.CaptureFixture[str], run_mab: RunMab
+) -> None:
+    from mab.commands.replay import machine_platform
+
+    path = recorded("raw-single.rawjson")
+    assert run_mab("replay", str(path), "--json") == 0
+    summary = json.loads(capfd.readouterr().out)
+    assert list(summary["platforms"]) == [machine_platform()]
+    assert summary["platform_inferred"] is True
+    assert summary["platforms"][machine_platform()]["steps"] == 4
+    assert set(summary["first_miss"]) == {machine_platform()}
+    assert run_mab("replay", str(path), "--no-tui", "--platform", "linux/arm64") == 0
+    out = capfd.readouterr().out
+    assert "linux/arm64      4" in out and "inferred" in out
+
+
+def test_a_header_names_the_platform_and_nothing_is_inferred(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], run_mab: RunMab
+) -> None:
+    from mab.progress.recording import record_header
+
+    path = tmp_path / "framed.rawjson"
+    path.write_bytes(record_header(("linux/arm64",)) + recorded("raw-single.rawjson").read_bytes())
+    assert run_mab("replay", str(path), "--json", "--platform", "linux/amd64") == 0
+    summary = json.loads(capfd.readouterr().out)
+    assert list(summary["platforms"]) == ["linux/arm64"]
+    assert summary["platform_inferred"] is False
+
+
+def test_replay_platform_must_be_one(run_mab: RunMab, capfd: pytest.CaptureFixture[str]) -> None:
+    path = recorded("raw-single.rawjson")
+    assert run_mab("replay", str(path), "--platform", "linux/amd64,linux/arm64") == EXIT_USAGE
+    assert "name one platform" in capfd.readouterr().err

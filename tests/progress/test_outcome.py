@@ -69,3 +69,22 @@ def test_failed_step_is_the_dockerfile_step_not_the_cache_import() -> None:
     assert model_of(stream("cold-multi")).failed_step() is None
     failed = model_of(stream("fail")).failed_step()
     assert failed is not None and failed.index == 4 and failed.state is StepState.ERROR
+
+
+def test_a_multi_platform_stream_is_not_given_the_default_platform() -> None:
+    decoder = StreamDecoder()
+    model = BuildModel(default_platform="linux/s390x")
+    for event in [*decoder.feed(stream("cold-multi")), *decoder.close()]:
+        model.apply(event)
+    assert model.platforms() == ("linux/amd64", "linux/arm64")
+    assert not model.platform_inferred
+
+
+def test_a_single_platform_stream_takes_the_default_platform() -> None:
+    decoder = StreamDecoder()
+    model = BuildModel(default_platform="linux/arm64")
+    for event in [*decoder.feed(stream("raw-single")), *decoder.close()]:
+        model.apply(event)
+    assert model.platforms() == ("linux/arm64",)
+    assert model.platform_inferred
+    assert all(v.platforms == ("linux/arm64",) for v in model.steps())

@@ -159,3 +159,20 @@ def test_a_running_pull_shows_its_progress() -> None:
     row = step_row(running, running.started, 0, shared=False, slot=False).plain
     assert row.endswith("5.0MB/12.0MB")
     assert "@sha256:" not in row or "…" in row  # long digests are shortened
+
+
+async def test_live_recordings_are_framed_like_mab_build_record(tmp_path: Path) -> None:
+    """The TUI's recordings go through the one writer: platforms first, the outcome last. A
+    stand-in `docker` (a shell script) writes a recorded stream and exits 1."""
+    docker = tmp_path / "docker"
+    docker.write_text(f"#!/bin/sh\ncat '{STREAMS / 'fail.rawjson'}' >&2\nexit 1\n")
+    docker.chmod(0o755)
+    record = tmp_path / "rec.rawjson"
+    request = BuildRequest(context=str(tmp_path), platforms=("linux/arm64",))
+    source = LiveSource(request, record=record, docker=str(docker))
+    outcome = await source.start().run(lambda _c: None)
+    assert outcome.exit_code == 1
+    data = record.read_bytes()
+    assert data.startswith(b"# mab platforms: linux/arm64\n")
+    assert data.endswith(b"\n# mab outcome: failed 1\n")
+    assert stream("fail") in data
