@@ -3,13 +3,14 @@ code; every `MabError` becomes a message on stderr and its exit code, never a tr
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Sequence
 
 import click
 
 from mab import __version__
-from mab.errors import EXIT_INTERRUPTED, EXIT_USAGE, MabError
+from mab.errors import EXIT_ENVIRONMENT, EXIT_INTERRUPTED, EXIT_USAGE, MabError, WriteError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -57,6 +58,18 @@ def _register() -> None:
 _register()
 
 
+def machine_error(exc: OSError) -> WriteError:
+    """An OSError no command turned into a MabError: what failed, on which file, and what to do.
+    stdout is silenced, so the rest of a document that could not be written is dropped too."""
+    from mab.commands.running import silence_stdout
+
+    silence_stdout()
+    reason = exc.strerror or str(exc)
+    where = f"{exc.filename}: " if exc.filename else "writing the output: "
+    hint = "free some disk space" if exc.errno == errno.ENOSPC else "fix the cause"
+    return WriteError(f"{where}{reason}", hint=f"{hint}, then run again")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point."""
     try:
@@ -73,4 +86,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code if exc.exit_code else EXIT_USAGE)
+    except OSError as exc:  # the machine's fault (a full disk, a read-only file): no traceback
+        click.echo(machine_error(exc).render(), err=True)
+        sys.exit(EXIT_ENVIRONMENT)
     sys.exit(code if isinstance(code, int) else 0)

@@ -113,3 +113,37 @@ def test_json_and_sarif_keep_stdout_a_document(tmp_path: Path, mab: Callable[...
     assert code == 1
     assert {f["rule"] for f in data["findings"]} == {"MAB101", "MAB107"}
     assert all(f["fixable"] for f in data["findings"])
+
+
+QA_FIXTURES = Path(__file__).parent.parent / "fixtures" / "qa"
+
+
+def _immutable(path: Path) -> bool:
+    """`chattr +i`: as root, permission bits are ignored, so a file mab cannot write is made
+    immutable instead (False where the filesystem does not support it)."""
+    import subprocess
+
+    return subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode == 0
+
+
+def test_fix_writes_every_dockerfile_or_none(tmp_path: Path, mab: Callable[..., Run]) -> None:
+    """One of two fixable Dockerfiles cannot be written (made immutable): a clear error and
+    exit 3, no traceback, and the other one is not fixed alone (the set stays as it was)."""
+    import shutil
+    import subprocess
+
+    repo = tmp_path / "repo"
+    shutil.copytree(QA_FIXTURES / "lint-two-services", repo)
+    api, web = repo / "api" / "Dockerfile", repo / "web" / "Dockerfile"
+    before = {p: p.read_bytes() for p in (api, web)}
+    if not _immutable(web):
+        pytest.skip("chattr +i is not supported here")
+    try:
+        code, _, err = mab("lint", "--fix", str(api), str(web))
+    finally:
+        subprocess.run(["chattr", "-i", str(web)], check=True)
+    assert code == 3
+    assert f"cannot write {web}: the file is read-only" in err
+    assert "Traceback" not in err
+    assert {p: p.read_bytes() for p in (api, web)} == before
+    assert sorted(p.name for p in (repo / "web").iterdir()) == ["Dockerfile"]  # no temp file
