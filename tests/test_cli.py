@@ -18,9 +18,10 @@ FIXTURE = Path(__file__).parent / "fixtures" / "qa" / "lint-two-services" / "api
     "argv", [["lint", str(FIXTURE)], ["metrics", "dashboard"], ["lint", "--json", str(FIXTURE)]]
 )
 def test_full_disk_on_stdout_is_an_error_not_a_traceback(argv: list[str]) -> None:
-    if not Path("/dev/full").exists():
+    full_device = Path("/dev/full")
+    if not full_device.exists():
         pytest.skip("no /dev/full here")
-    with open("/dev/full", "w") as full:
+    with full_device.open("w") as full:
         done = subprocess.run(
             [sys.executable, "-m", "mab", *argv], stdout=full, stderr=subprocess.PIPE, text=True
         )
