@@ -92,7 +92,7 @@ def plan_dockerfile(
         words = split_words(ins.args)
         if ins.keyword == "ARG":
             scope = global_args if not stages else stages[-1].args
-            env = {**global_args, **(stages[-1].args if stages else {})}
+            env = _Unset(global_args if not stages else stages[-1].args)
             for name, default in arg_declarations(ins.args):
                 if name in given:
                     scope[name] = given[name]
@@ -105,7 +105,7 @@ def plan_dockerfile(
             _, rest = leading_flags(words)
             if not rest:
                 continue
-            base = expand(rest[0], global_args)
+            base = expand(rest[0], _Unset(global_args))
             alias = rest[2].lower() if len(rest) >= 3 and rest[1].lower() == "as" else None
             stage = _Stage(len(stages), alias, base, base_stage=by_name.get(base.lower()))
             if stage.base_stage is not None:
@@ -146,7 +146,7 @@ def _step(
         else:
             remainder = " ".join(rest)
             words = json_words(remainder) if remainder.startswith("[") else rest
-            paths = [expand(w, env) for w in words[:-1] if not w.startswith("<<")]
+            paths = [expand(w, _Unset(env)) for w in words[:-1] if not w.startswith("<<")]
             if any("://" in p or p.startswith("git@") for p in paths):
                 complete = False
             sources = tuple(p for p in paths if "://" not in p and not p.startswith("git@"))
@@ -194,6 +194,14 @@ def _number(stages: list[_Stage]) -> dict[str, PlannedStep]:
         if previous:
             last[stage.number] = previous
     return out
+
+
+class _Unset(dict[str, str | None]):
+    """Variables as BuildKit expands them: one that is not set (or has no value) is empty."""
+
+    def get(self, key: str, default: object = None) -> str:
+        value = super().get(key)
+        return "" if value is None else value
 
 
 def _uses(text: str, name: str) -> bool:

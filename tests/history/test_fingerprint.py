@@ -123,3 +123,8 @@ def test_the_record_codec_round_trips_and_redacts() -> None:
         loads(b'{"format": "something else"}')
     with pytest.raises(RecordError):
         loads(b"\xff not json")
+
+
+def test_unset_variables_expand_to_nothing_as_in_buildkit() -> None:
+    text = "ARG G=1\nFROM a\nARG URL=${URL}\nARG X=${G}y\nRUN make\n"
+    assert plan_dockerfile(text, {})["#2"].args == (("URL", ""), ("X", "y"))  # G: not redeclared
