@@ -16,6 +16,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from mab.config.distribution import ActionRef
 from mab.config.settings import Settings
+from mab.config.types import CacheBackend
 from mab.errors import UserError
 
 from . import ghexpr
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
 # The layer caches a workflow around mab's composite action can use: `gha` needs the runner's
 # cache token, which GitHub gives JavaScript actions only, not the action's `run:` steps.
-ACTION_CACHES = ("registry",)
+ACTION_CACHES: tuple[CacheBackend, ...] = ("registry",)
 NOT_CARRIED = (
     "mab's action builds with its own builder and layer caches: the dependency caches and\n"
     "OCI labels of the expanded workflow are not applied here. Set `github: use-action: false`\n"

@@ -50,10 +50,10 @@ def check_component(ref: str, project: Project, settings: Settings) -> None:
             hint=f"give the whole path and a version, e.g. {COMPONENT_EXAMPLE} "
             "(the project where mab's gitlab/templates/mab-build.yml is published)",
         )
-    if settings.gitlab_runner != "dind":
+    if settings.gitlab.runner != "dind":
         raise UserError(
             f"mab's CI/CD component runs Docker-in-Docker only, not --gitlab-runner "
-            f"{settings.gitlab_runner}",
+            f"{settings.gitlab.runner}",
             hint="drop --gitlab-runner (or gitlab.runner in .mab.yml) to use the component, "
             "or drop --use-component (gitlab.component) for the inline pipeline",
         )
@@ -73,11 +73,10 @@ def _check_cache(settings: Settings) -> None:
 
 def _check_tags(project: Project, settings: Settings) -> None:
     host = self_managed_host(project)
-    if host is None or settings.gitlab_runner == "shell":  # shell: explicit tags only anyway
+    if host is None or settings.gitlab.runner == "shell":  # shell: explicit tags only anyway
         return
-    explicit = dict(settings.gitlab_tags)
     wanted = settings.platforms if settings.strategy == "native" else settings.platforms[:1]
-    missing = [p for p in wanted if p not in explicit]
+    missing = [p for p in wanted if settings.gitlab.tag_for(p) is None]
     if missing:
         flags = " ".join(f"--gitlab-tag {p}=TAG" for p in missing)
         raise UserError(
@@ -90,9 +89,9 @@ def _check_tags(project: Project, settings: Settings) -> None:
 def runner_tag(project: Project, settings: Settings, platform: str) -> str | None:
     """The runner tag of `platform`'s build job: an explicit one, else GitLab.com's (Docker
     profiles on GitLab.com only), else none."""
-    explicit = dict(settings.gitlab_tags)
-    if platform in explicit or settings.gitlab_runner == "shell":
-        return explicit.get(platform)
+    explicit = settings.gitlab.tag_for(platform)
+    if explicit is not None or settings.gitlab.runner == "shell":
+        return explicit
     if self_managed_host(project) is not None:
         return None
     return settings.gitlab_tag(platform)

@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mab.config.settings import DEFAULT_PLATFORMS, GITLAB_NATIVE_TAGS, STRATEGIES
+from mab.config.settings import GITLAB_NATIVE_TAGS
+from mab.config.types import DEFAULT_PLATFORMS, STRATEGIES
 from mab.files.yamlio import dump_roundtrip, to_commented
 from mab.generators.gitlab.jobs import (
     STAGE,

@@ -17,6 +17,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
+from mab.config.types import GitlabRunner
 from mab.files.yamlio import quoted
 from mab.generators.gitlab import pins as gitlab_pins
 from mab.generators.gitlab import shell as gitlab_shell
@@ -75,7 +76,7 @@ class ImageJobValues:
 class Profile:
     """The runner profile and the shared settings of every job."""
 
-    runner: gitlab_shell.RunnerProfile
+    runner: GitlabRunner
     logins: tuple[gitlab_shell.Login, ...]
     cache_mounts: bool  # some build job carries cache mounts (defines the functions, policy)
     stage: str = STAGE
@@ -146,7 +147,7 @@ def build_job(
     values: ImageJobValues,
     runners: tuple[Runner, ...] | str,
     deps: DepPlan = NO_CACHES,
-    runner: gitlab_shell.RunnerProfile = "dind",
+    runner: GitlabRunner = "dind",
 ) -> dict[str, Any]:
     """`runners`: the entries, or (component) a placeholder for a list of runner tags, whose
     jobs pick their platforms from `values.platforms` when they run (`mab_pick_platforms`)."""

@@ -12,7 +12,7 @@ Jobs
     `workflow:`, `stages:`) is set, since the file is included into the user's pipeline; the jobs
     use stage `build`, which GitLab's default stages have.
 
-Runner profiles (`Settings.gitlab_runner`)
+Runner profiles (`Settings.gitlab.runner`)
     `dind`: `docker:<version>-cli` with a `docker:<version>-dind` service over TLS
     (`DOCKER_TLS_CERTDIR: "/certs"`) and a fresh `docker-container` builder per job. `shell`: the
     host's Docker; one builder, `mab-builder`, created when missing and kept between jobs (with
@@ -54,13 +54,13 @@ Registry logins
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from ruamel.yaml.comments import CommentedMap
 
 from mab import __version__
 from mab.config.distribution import DISTRIBUTION
+from mab.config.file import override
 from mab.config.settings import Settings
+from mab.config.types import GitlabRunner
 from mab.detection.project import Image, Project
 from mab.errors import UserError
 from mab.files.yamlio import to_commented
@@ -69,7 +69,7 @@ from mab.generators.gitlab import deps as gitlab_deps
 from mab.generators.gitlab.component import component_inputs
 from mab.generators.gitlab.jobs import ImageJobValues, Profile, Runner, build_job, merge_job
 from mab.generators.gitlab.jobs import runner_template as _runner_template
-from mab.generators.gitlab.shell import CI_LOGIN, Login, RunnerProfile
+from mab.generators.gitlab.shell import CI_LOGIN, Login
 from mab.registry import cacherefs
 
 TEMPLATE = ".mab-runner"
@@ -90,7 +90,9 @@ def runners(project: Project, settings: Settings) -> tuple[Runner, ...]:
 
 
 def image_values(project: Project, settings: Settings, image: Image) -> ImageJobValues:
-    ref = cacherefs.image_ref(project, replace(settings, image=settings.image or CI_IMAGE), image)
+    ref = cacherefs.image_ref(
+        project, override(settings, {"image": settings.image or CI_IMAGE}), image
+    )
     own = settings.image_settings(image.name)
     extra: list[str] = []
     for name, value in image.args:
@@ -121,16 +123,8 @@ def login_for(project: Project, settings: Settings, ref: str) -> Login:
     return Login(cacherefs.registry_host(ref), user, "$MAB_REGISTRY_PASSWORD")
 
 
-PROFILES: dict[str, RunnerProfile] = {"dind": "dind", "shell": "shell", "mab": "mab"}
-
-
-def profile_name(settings: Settings) -> RunnerProfile:
-    if settings.gitlab_runner not in PROFILES:
-        raise UserError(
-            f"unknown GitLab runner profile {settings.gitlab_runner!r}",
-            hint="use one of: " + ", ".join(PROFILES),
-        )
-    return PROFILES[settings.gitlab_runner]
+def profile_name(settings: Settings) -> GitlabRunner:
+    return settings.gitlab.runner
 
 
 def mab_pip_spec() -> str:

@@ -25,9 +25,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Literal
 
-RunnerProfile = Literal["dind", "shell", "mab"]
+from mab.config.types import GitlabRunner
+
 BUILDER = "mab-builder"
 CI_LOGIN = ("$CI_REGISTRY", "$CI_REGISTRY_USER", "$CI_REGISTRY_PASSWORD")
 RESOURCES = ("mab-build.sh", "mab-shell-runner.sh", "mab-pick.sh", "mab-cache.sh", "mab-ci.sh")
@@ -65,7 +65,7 @@ class Login:
 
 
 def before_script(
-    runner: RunnerProfile,
+    runner: GitlabRunner,
     logins: tuple[Login, ...],
     *,
     cache_mounts: bool,
@@ -89,7 +89,7 @@ def before_script(
     return lines
 
 
-def after_script(runner: RunnerProfile) -> list[str]:
+def after_script(runner: GitlabRunner) -> list[str]:
     """What a job leaves on a long-lived host, removed (none in Docker-in-Docker)."""
     if runner == "shell":
         return [SHELL_CLEANUP]

@@ -33,6 +33,7 @@ from mab.commands.running import (
     tui_entry,
 )
 from mab.config.settings import parse_platforms
+from mab.config.types import CI_CACHES
 from mab.engine.buildcmd import (
     BuildRequest,
     buildx_argv,
@@ -152,7 +153,7 @@ def _request(ctx: click.Context, opts: dict[str, Any]) -> BuildRequest:
 @click.option("--json", "as_json", is_flag=True, help="One JSON summary on stdout.")
 @click.option("--record", metavar="FILE", help="Save the raw progress stream for `mab replay`.")
 @click.option("--ci", is_flag=True, help="CI job: grouped log, job summary, outputs, metrics.")
-@click.option("--cache-backend", type=click.Choice(["registry", "gha", "none"]), help="With --ci.")
+@click.option("--cache-backend", type=click.Choice(CI_CACHES), help="With --ci.")
 @click.option("--cache-prefix", metavar="REF", help="With --ci: per-platform caches under REF.")
 @click.option("--cache-read-only", is_flag=True, help="With --ci: read the caches, write none.")
 @click.option("--history", metavar="PATH", help="The build history database (or $MAB_HISTORY).")

@@ -33,6 +33,7 @@ from mab.commands.running import (
     run_cancellable,
     start_history,
 )
+from mab.config.types import CiCache
 from mab.engine.buildcmd import BuildRequest, buildx_argv, shown_argv, with_defaults
 from mab.engine.docker import BuildRunner, preflight
 from mab.errors import UserError
@@ -57,7 +58,7 @@ def _out(line: str) -> None:
 
 
 def ci_request(
-    req: BuildRequest, backend: str | None, prefix: str | None, read_only: bool
+    req: BuildRequest, backend: CiCache | None, prefix: str | None, read_only: bool
 ) -> tuple[BuildRequest, ci.CachePlan | None]:
     """Apply `--cache-backend`/`--cache-prefix` (before `.mab.yml` defaults, which they
     replace); the plan's exports still to run after the build come back with it."""
@@ -222,7 +223,7 @@ def run_build_ci(
     *,
     record: str | None,
     history: str | None = None,
-    cache_backend: str | None,
+    cache_backend: CiCache | None,
     cache_prefix: str | None,
     cache_read_only: bool,
     environ: Mapping[str, str] | None = None,

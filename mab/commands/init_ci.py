@@ -14,22 +14,23 @@ import click
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from mab.config.distribution import given_action
-from mab.config.file import Config, config_data, load_config, with_overrides
-from mab.config.settings import (
+from mab.config.file import load_config, named_in_file, override, render_config
+from mab.config.settings import CONFIG_FILE, S3Cache, Settings, parse_platforms
+from mab.config.types import (
     CACHE_BACKENDS,
-    CONFIG_FILE,
     GITLAB_RUNNERS,
     STRATEGIES,
-    S3Cache,
-    Settings,
-    parse_platforms,
+    CacheBackend,
+    GitlabRunner,
+    Provider,
+    Strategy,
 )
 from mab.detection.detect import detect, slug
 from mab.detection.gitrepo import default_branch
 from mab.detection.project import ImageRequest, Project
 from mab.detection.select import is_dockerfile_name
 from mab.errors import NotOwnedError, UserError
-from mab.files.merge import merge_jobs, merge_mapping, merge_workflow
+from mab.files.merge import merge_jobs, merge_workflow
 from mab.files.plan import PlannedFile, apply
 from mab.files.writeset import repo_lock
 from mab.files.yamlio import dump_roundtrip, load_roundtrip, read_text
@@ -91,11 +92,11 @@ def report_skipped(project: Project) -> None:
     click.echo(f"  to build one anyway, add it to .mab.yml:\n    images:\n{entry}", err=True)
 
 
-def require_image(project: Project, config: Config, writes: bool) -> None:
+def require_image(project: Project, settings: Settings, writes: bool) -> None:
     """Without a git remote there is no registry to push to: ask for one before writing."""
-    if project.remote is not None or config.settings.image:
+    if project.remote is not None or settings.image:
         return
-    own = [config.settings.image_settings(i.name) for i in project.images]
+    own = [settings.image_settings(i.name) for i in project.images]
     if all(o is not None and o.image for o in own):
         return
     if writes:
@@ -111,10 +112,12 @@ def require_image(project: Project, config: Config, writes: bool) -> None:
     )
 
 
-def choose_providers(root: Path, project: Project, asked: tuple[str, ...]) -> tuple[str, ...]:
+def choose_providers(
+    root: Path, project: Project, asked: tuple[Provider, ...]
+) -> tuple[Provider, ...]:
     if asked:
         return asked
-    found = []
+    found: list[Provider] = []
     remote = project.remote.provider if project.remote else None
     if (root / ".github").is_dir() or remote == "github":
         found.append("github")
@@ -123,10 +126,10 @@ def choose_providers(root: Path, project: Project, asked: tuple[str, ...]) -> tu
     return tuple(found) or ("github",)
 
 
-def apply_image_overrides(project: Project, config: Config) -> Project:
+def apply_image_overrides(project: Project, settings: Settings) -> Project:
     images = []
     for image in project.images:
-        own = config.settings.image_settings(image.name)
+        own = settings.image_settings(image.name)
         if own is not None:
             image = replace(
                 image,
@@ -149,17 +152,17 @@ def _render_new(document: Any) -> str:
 
 
 def plan_github(
-    root: Path, project: Project, config: Config, force: bool, *, action_given: bool = False
+    root: Path, project: Project, settings: Settings, force: bool, *, action_given: bool = False
 ) -> PlannedFile:
     from mab.generators import github
 
-    rel = f".github/workflows/{config.settings.workflow}.yml"
+    rel = f".github/workflows/{settings.github.workflow}.yml"
     action = None
-    if config.action:
+    if settings.github.action:
         origin = "--action" if action_given else f"`github: action:` in {CONFIG_FILE}"
-        action = given_action(config.action, origin)
+        action = given_action(settings.github.action, origin)
     generated = github.workflow(
-        project, config.settings, use_action=config.use_action, action=action
+        project, settings, use_action=settings.github.use_action, action=action
     )
     old_text = _existing(root, rel)
     if old_text is None:
@@ -185,13 +188,13 @@ def _gitlab_job_names(document: Any) -> list[str]:
     return [str(k) for k in document if k not in reserved and not str(k).startswith(".")]
 
 
-def plan_gitlab(root: Path, project: Project, config: Config, force: bool) -> list[PlannedFile]:
+def plan_gitlab(root: Path, project: Project, settings: Settings, force: bool) -> list[PlannedFile]:
     from mab.generators import gitlab
 
-    if config.use_component:
-        generated = gitlab.component_include(config.use_component, project, config.settings)
+    if settings.gitlab.component:
+        generated = gitlab.component_include(settings.gitlab.component, project, settings)
     else:
-        generated = gitlab.pipeline(project, config.settings)
+        generated = gitlab.pipeline(project, settings)
     files = []
     old_text = _existing(root, GITLAB_MAB_FILE)
     if old_text is None:
@@ -263,27 +266,21 @@ def plan_gitlab_root(root: Path, generated: Any) -> PlannedFile:
     return PlannedFile(GITLAB_ROOT_FILE, old_text, dump_roundtrip(doc))
 
 
-def plan_config(root: Path, config: Config) -> PlannedFile:
-    generated = config_data(config)
+def plan_config(root: Path, settings: Settings) -> PlannedFile:
     old_text = _existing(root, CONFIG_FILE)
-    if old_text is None:
-        return PlannedFile(CONFIG_FILE, None, dump_roundtrip(generated))
-    old = load_roundtrip(old_text, CONFIG_FILE)
-    if not isinstance(old, CommentedMap):
-        return PlannedFile(CONFIG_FILE, old_text, dump_roundtrip(generated))
-    return PlannedFile(CONFIG_FILE, old_text, dump_roundtrip(merge_mapping(old, generated)))
+    return PlannedFile(CONFIG_FILE, old_text, render_config(settings, old_text))
 
 
-def _runner_pairs(values: tuple[str, ...], flag: str) -> tuple[tuple[str, str], ...] | None:
+def _runner_labels(values: tuple[str, ...], flag: str) -> dict[str, str] | None:
     if not values:
         return None
-    pairs = []
+    labels = {}
     for value in values:
         platform, sep, label = value.partition("=")
         if not sep or not label:
             raise UserError(f"{flag} {value!r}: expected PLATFORM=LABEL")
-        pairs.append((parse_platforms(platform)[0], label))
-    return tuple(pairs)
+        labels[parse_platforms(platform)[0]] = label
+    return labels
 
 
 def _one_writer_at_a_time(command: Callable[..., int]) -> Callable[..., int]:
@@ -330,16 +327,16 @@ def _one_writer_at_a_time(command: Callable[..., int]) -> Callable[..., int]:
 @_one_writer_at_a_time
 def init_ci_command(
     root: Path,
-    providers: tuple[str, ...],
+    providers: tuple[Provider, ...],
     platforms: str | None,
-    strategy: str | None,
-    cache: str | None,
+    strategy: Strategy | None,
+    cache: CacheBackend | None,
     image: str | None,
     workflow: str | None,
     default_branch: str | None,
     pin: bool | None,
     runners: tuple[str, ...],
-    gitlab_runner: str | None,
+    gitlab_runner: GitlabRunner | None,
     gitlab_tags: tuple[str, ...],
     use_action: bool | None,
     action: str | None,
@@ -360,37 +357,41 @@ def init_ci_command(
     if not root.is_dir():
         raise UserError(f"{root}: no such directory")
     root = root.resolve()
-    file_config = load_config(root)
-    config = file_config or Config()
-    if default_branch is None and not config.default_branch_given:
+    file_settings = load_config(root)
+    settings = file_settings or Settings()
+    if default_branch is None and "default-branch" not in named_in_file(root):
         default_branch = detect_default_branch(root)
     s3 = None
     if s3_bucket or s3_region or s3_prefix:
-        current = config.settings.s3
+        current = settings.s3
         bucket = s3_bucket or (current.bucket if current else None)
         region = s3_region or (current.region if current else None)
         if not bucket or not region:
             raise UserError("--cache s3 needs a bucket and a region", hint="pass both flags")
-        s3 = S3Cache(bucket, region, s3_prefix or (current.prefix if current else "mab-cache/"))
-    config = with_overrides(
-        config,
-        providers=tuple(dict.fromkeys(providers)),
-        platforms=parse_platforms(platforms) if platforms else None,
-        strategy=strategy,
-        cache=cache,
-        image=image,
-        workflow=workflow,
-        default_branch=default_branch,
-        pin=pin,
-        github_runners=_runner_pairs(runners, "--runner"),
-        gitlab_runner=gitlab_runner,
-        gitlab_tags=_runner_pairs(gitlab_tags, "--gitlab-tag"),
-        use_action=use_action,
-        action=action,
-        use_component=use_component,
-        s3=s3,
+        prefix = s3_prefix or (current.prefix if current else None)
+        s3 = S3Cache(bucket=bucket, region=region, **({"prefix": prefix} if prefix else {}))
+    settings = override(
+        settings,
+        {
+            "providers": tuple(dict.fromkeys(providers)) or None,
+            "platforms": parse_platforms(platforms) if platforms else None,
+            "strategy": strategy,
+            "cache": cache,
+            "image": image,
+            "github.workflow": workflow,
+            "default_branch": default_branch,
+            "pin": pin,
+            "github.runners": _runner_labels(runners, "--runner"),
+            "gitlab.runner": gitlab_runner,
+            "gitlab.tags": _runner_labels(gitlab_tags, "--gitlab-tag"),
+            "github.use_action": use_action,
+            "github.action": action,
+            "gitlab.component": use_component,
+            "s3": s3,
+        },
+        hint="pass --s3-bucket and --s3-region (and optionally --s3-prefix)",
     )
-    project = detect(root, image_requests(config.settings))
+    project = detect(root, image_requests(settings))
     for warning in project.warnings:
         click.echo(f"mab: warning: {warning}", err=True)
     report_skipped(project)
@@ -401,14 +402,14 @@ def init_ci_command(
             "build sections of compose/bake files; run it in your repository's root, or name "
             "a Dockerfile under `images:` in .mab.yml",
         )
-    project = apply_image_overrides(project, config)
-    require_image(project, config, writes=not (dry_run or check))
-    chosen = choose_providers(root, project, config.providers)
-    config = with_overrides(config, providers=chosen)
+    project = apply_image_overrides(project, settings)
+    require_image(project, settings, writes=not (dry_run or check))
+    chosen = choose_providers(root, project, settings.providers)
+    settings = override(settings, {"providers": chosen})
     files: list[PlannedFile] = []
-    if "github" in chosen:
-        files.append(plan_github(root, project, config, force, action_given=action is not None))
-    if "gitlab" in chosen:
-        files.extend(plan_gitlab(root, project, config, force))
-    files.append(plan_config(root, config))
+    if "github" in settings.providers:
+        files.append(plan_github(root, project, settings, force, action_given=action is not None))
+    if "gitlab" in settings.providers:
+        files.extend(plan_gitlab(root, project, settings, force))
+    files.append(plan_config(root, settings))
     return apply(root, files, dry_run=dry_run, check=check)

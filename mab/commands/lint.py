@@ -11,11 +11,11 @@ from pathlib import Path
 
 import click
 
+from mab.config.file import load_settings
 from mab.config.settings import CONFIG_FILE
 from mab.errors import EXIT_CHECK_FAILED, UserError
 from mab.files.plan import PlannedFile
 from mab.files.writeset import check_writable, write_all
-from mab.files.yamlio import read_data
 from mab.lint.report import as_json, as_sarif, as_text, unified_diff
 from mab.lint.rules import Finding
 from mab.lint.run import Selection, fix, lint_text, parse_rules, read_dockerfile_text, targets
@@ -24,18 +24,11 @@ from mab.lint.run import Selection, fix, lint_text, parse_rules, read_dockerfile
 def _selection(root: Path, select: str | None, ignore: str | None) -> Selection:
     """`.mab.yml`'s `lint:` section, overridden by --select / --ignore."""
     selection = Selection()
-    config = root / CONFIG_FILE
-    section = read_data(config, where=CONFIG_FILE) if config.is_file() else None
-    section = section.get("lint") if isinstance(section, dict) else None
-    if section is not None and not isinstance(section, dict):
-        raise UserError(f"{CONFIG_FILE}: lint: expected a mapping with select and/or ignore")
-    for key in section or {}:
-        if key not in ("select", "ignore"):
-            raise UserError(f"{CONFIG_FILE}: lint.{key}: unknown setting (known: ignore, select)")
-    if section and section.get("select") is not None:
-        selection = Selection(parse_rules(section["select"], f"{CONFIG_FILE}: lint.select"))
-    if section and section.get("ignore") is not None:
-        ignored = parse_rules(section["ignore"], f"{CONFIG_FILE}: lint.ignore")
+    section = load_settings(root).lint
+    if section.select is not None:
+        selection = Selection(parse_rules(section.select, f"{CONFIG_FILE}: lint.select"))
+    if section.ignore is not None:
+        ignored = parse_rules(section.ignore, f"{CONFIG_FILE}: lint.ignore")
         selection = Selection(selection.select, ignored)
     if select is not None:
         selection = Selection(parse_rules(select, "--select"), selection.ignore)

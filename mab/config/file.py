@@ -1,254 +1,256 @@
-"""`.mab.yml`: the choices `mab init-ci` made, so re-runs are reproducible and `mab build` uses
-the CI's platforms and cache refs. Parsing is strict: every problem is reported as
-`.mab.yml: path.to.field: message`.
+"""Reading and writing `.mab.yml`, all driven by its declaration in `mab.config.settings`.
+
+- `parse_config` turns the file's text into `Settings`, or raises one `UserError`
+  `.mab.yml:LINE: path.to.field: message` (exit code 2) naming the first problem; a `version`
+  newer than this mab's is refused before anything else is read.
+- `render_config` writes the settings back: values that differ from the defaults plus the few a
+  reader wants to see, merged into the file on disk so the user's comments and extra keys stay,
+  with a first-line `# yaml-language-server: $schema=...` comment for editors.
+- `override` applies command-line flags, named by their dotted path in the file.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import re
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from mab.config.settings import (
-    CACHE_BACKENDS,
-    CONFIG_FILE,
-    GITLAB_RUNNERS,
-    STRATEGIES,
-    ImageSettings,
-    S3Cache,
-    Settings,
-    parse_platforms,
-)
-from mab.errors import UserError
-from mab.files.yamlio import read_data, to_commented
+import msgspec
+from ruamel.yaml.comments import CommentedMap
 
-PROVIDERS = ("github", "gitlab")
+from mab import __version__
+from mab.config.settings import ALWAYS_WRITTEN, CONFIG_FILE, Settings
+from mab.config.types import SCHEMA_VERSION
+from mab.errors import UserError
+from mab.files.merge import merge_mapping
+from mab.files.yamlio import (
+    dump_roundtrip,
+    line_of,
+    load_roundtrip,
+    parse_data,
+    read_text,
+    to_commented,
+)
+
 HEADER = (
     "mab settings, written by `mab init-ci` and read by `mab init-ci` and `mab build`.\n"
     "Edit freely: flags given on the command line override these values.\n"
 )
+SCHEMA_COMMENT = "# yaml-language-server: $schema="
+SCHEMA_IN_REPOSITORY = "mab/config/mab.schema.json"
 
 
-@dataclass(frozen=True)
-class Config:
-    settings: Settings = field(default_factory=Settings)
-    providers: tuple[str, ...] = ()
-    use_action: bool = False
-    action: str | None = None  # mab's composite action, OWNER/REPO/PATH@REF (default: its own)
-    use_component: str | None = None
-    default_branch_given: bool = False  # `.mab.yml` names it (else detection chooses)
-
-
-class _Problems:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def add(self, where: str, message: str) -> None:
-        self.lines.append(f"{CONFIG_FILE}: {where}: {message}")
-
-
-def _str(data: dict[str, Any], key: str, where: str, problems: _Problems) -> str | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str | int | float) or isinstance(value, bool):
-        problems.add(f"{where}{key}", f"expected a string, got {type(value).__name__}")
-        return None
-    return str(value)
-
-
-def _mapping(value: Any, where: str, problems: _Problems) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        problems.add(where, f"expected a mapping, got {type(value).__name__}")
-        return {}
-    return value
-
-
-def _pairs(value: Any, where: str, problems: _Problems) -> tuple[tuple[str, str], ...]:
-    mapping = _mapping(value, where, problems)
-    out = []
-    for k, v in mapping.items():
-        if not isinstance(v, str):
-            problems.add(f"{where}.{k}", "expected a string")
-            continue
-        out.append((str(k), v))
-    return tuple(out)
-
-
-def parse_config(data: Any) -> Config:
-    """Validate the parsed content of `.mab.yml`."""
-    problems = _Problems()
-    top = _mapping(data, "(top level)", problems)
-    known = {
-        "version", "platforms", "strategy", "cache", "image", "default-branch", "pin",
-        "providers", "github", "gitlab", "s3", "images",
-    }  # fmt: skip
-    for key in top:
-        if key not in known:
-            problems.add(str(key), "unknown setting (known: " + ", ".join(sorted(known)) + ")")
-    kwargs: dict[str, Any] = {}
-    if "platforms" in top:
-        try:
-            kwargs["platforms"] = parse_platforms(top["platforms"])
-        except UserError as exc:
-            problems.add("platforms", exc.message + (f" ({exc.hint})" if exc.hint else ""))
-    for key, choices in (("strategy", STRATEGIES), ("cache", CACHE_BACKENDS)):
-        value = _str(top, key, "", problems)
-        if value is not None:
-            if value in choices:
-                kwargs[key] = value
-            else:
-                problems.add(key, f"{value!r} is not one of: " + ", ".join(choices))
-    for key, attr in (("image", "image"), ("default-branch", "default_branch")):
-        value = _str(top, key, "", problems)
-        if value is not None:
-            kwargs[attr] = value
-    if "pin" in top:
-        if isinstance(top["pin"], bool):
-            kwargs["pin"] = top["pin"]
-        else:
-            problems.add("pin", "expected true or false")
-    github = _mapping(top.get("github"), "github", problems)
-    if (workflow := _str(github, "workflow", "github.", problems)) is not None:
-        kwargs["workflow"] = workflow
-    kwargs["github_runners"] = _pairs(github.get("runners"), "github.runners", problems)
-    gitlab = _mapping(top.get("gitlab"), "gitlab", problems)
-    if (runner := _str(gitlab, "runner", "gitlab.", problems)) is not None:
-        if runner in GITLAB_RUNNERS:
-            kwargs["gitlab_runner"] = runner
-        else:
-            problems.add("gitlab.runner", f"{runner!r} is not one of: {', '.join(GITLAB_RUNNERS)}")
-    kwargs["gitlab_tags"] = _pairs(gitlab.get("tags"), "gitlab.tags", problems)
-    if "s3" in top:
-        s3 = _mapping(top["s3"], "s3", problems)
-        bucket, region = _str(s3, "bucket", "s3.", problems), _str(s3, "region", "s3.", problems)
-        if bucket and region:
-            prefix = _str(s3, "prefix", "s3.", problems)
-            kwargs["s3"] = S3Cache(bucket, region, prefix if prefix is not None else "mab-cache/")
-        else:
-            problems.add("s3", "needs both bucket and region")
-    images = top.get("images") or []
-    if not isinstance(images, list):
-        problems.add("images", "expected a list of {name, image, context, dockerfile, target}")
-        images = []
-    parsed_images = []
-    for i, item in enumerate(images):
-        entry = _mapping(item, f"images[{i}]", problems)
-        name = _str(entry, "name", f"images[{i}].", problems)
-        if not name:
-            problems.add(f"images[{i}].name", "required")
-            continue
-        parsed_images.append(
-            ImageSettings(
-                name=name,
-                image=_str(entry, "image", f"images[{i}].", problems),
-                context=_str(entry, "context", f"images[{i}].", problems),
-                dockerfile=_str(entry, "dockerfile", f"images[{i}].", problems),
-                target=_str(entry, "target", f"images[{i}].", problems),
-            )
-        )
-    kwargs["images"] = tuple(parsed_images)
-    providers_raw = top.get("providers") or []
-    providers: list[str] = []
-    for p in providers_raw if isinstance(providers_raw, list) else [providers_raw]:
-        if p in PROVIDERS:
-            providers.append(p)
-        else:
-            problems.add("providers", f"{p!r} is not one of: " + ", ".join(PROVIDERS))
-    use_action = bool(github.get("use-action", False))
-    action = _str(github, "action", "github.", problems)
-    use_component = _str(gitlab, "component", "gitlab.", problems)
-    if problems.lines:
-        raise UserError(
-            "invalid settings:\n  " + "\n  ".join(problems.lines),
-            hint=f"fix {CONFIG_FILE} (nothing was written), then run the command again",
-        )
-    try:
-        settings = Settings(**kwargs)
-    except UserError as exc:
-        raise UserError(f"{CONFIG_FILE}: {exc.message}", hint=exc.hint) from None
-    return Config(
-        settings,
-        tuple(providers),
-        use_action,
-        action,
-        use_component,
-        "default_branch" in kwargs,
+def schema_url(repository_url: str) -> str:
+    """The JSON Schema of this mab's version: the committed file at its release tag in mab's
+    repository (`https://github.com/OWNER/REPO`, see `mab.config.distribution`)."""
+    owner_repo = repository_url.removeprefix("https://github.com/").removesuffix(".git")
+    return (
+        f"https://raw.githubusercontent.com/{owner_repo.strip('/')}/v{__version__}/"
+        f"{SCHEMA_IN_REPOSITORY}"
     )
 
 
-def load_config(root: Path) -> Config | None:
+FIX_HINT = f"fix {CONFIG_FILE} (nothing was written), then run the command again"
+
+Path_ = tuple[str | int, ...]  # a field's place in the file: keys and list indexes
+
+
+def parse_config(text: str) -> Settings:
+    """Validate the text of `.mab.yml` (an empty file means every default)."""
+    data = parse_data(text, CONFIG_FILE)
+    version = data.get("version") if isinstance(data, dict) else None
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+        raise _problem(
+            text,
+            ("version",),
+            f"{version} is newer than this mab understands ({SCHEMA_VERSION})",
+            hint="upgrade mab (pip install --upgrade mab), or write the file for version "
+            f"{SCHEMA_VERSION}",
+        )
+    try:
+        return msgspec.convert({} if data is None else data, Settings)
+    except msgspec.ValidationError as exc:
+        path, message = explain(str(exc))
+        raise _problem(text, path, message) from None
+
+
+def load_config(root: Path) -> Settings | None:
     """The repository's `.mab.yml`, or None when there is none."""
     path = root / CONFIG_FILE
     if not path.exists():
         return None
-    return parse_config(read_data(path, where=CONFIG_FILE))
+    return parse_config(read_text(path))
+
+
+def named_in_file(root: Path) -> frozenset[str]:
+    """The top-level keys the repository's `.mab.yml` names (for defaults mab works out itself
+    when the file leaves them out, such as the default branch)."""
+    path = root / CONFIG_FILE
+    data = parse_data(read_text(path), CONFIG_FILE) if path.exists() else None
+    return frozenset(map(str, data)) if isinstance(data, dict) else frozenset()
 
 
 def load_settings(root: Path) -> Settings:
     """Settings for `mab build`: the repository's `.mab.yml`, or the defaults."""
-    config = load_config(root)
-    return config.settings if config else Settings()
+    return load_config(root) or Settings()
 
 
-def config_data(config: Config) -> Any:
-    """The YAML document for `.mab.yml` (only values that differ from the defaults, plus the
-    ones a reader wants to see)."""
-    s, d = config.settings, Settings()
-    data: dict[str, Any] = {"version": 1}
-    if config.providers:
-        data["providers"] = list(config.providers)
-    data["platforms"] = list(s.platforms)
-    data["strategy"] = s.strategy
-    data["cache"] = s.cache
-    if s.image:
-        data["image"] = s.image
-    data["default-branch"] = s.default_branch
-    if s.pin != d.pin:
-        data["pin"] = s.pin
-    github: dict[str, Any] = {}
-    if s.workflow != d.workflow:
-        github["workflow"] = s.workflow
-    if s.github_runners:
-        github["runners"] = dict(s.github_runners)
-    if config.use_action:
-        github["use-action"] = True
-    if config.action:
-        github["action"] = config.action
-    if github:
-        data["github"] = github
-    gitlab: dict[str, Any] = {}
-    if s.gitlab_runner != d.gitlab_runner:
-        gitlab["runner"] = s.gitlab_runner
-    if s.gitlab_tags:
-        gitlab["tags"] = dict(s.gitlab_tags)
-    if config.use_component:
-        gitlab["component"] = config.use_component
-    if gitlab:
-        data["gitlab"] = gitlab
-    if s.s3:
-        data["s3"] = {"bucket": s.s3.bucket, "region": s.s3.region, "prefix": s.s3.prefix}
-    if s.images:
-        data["images"] = [{k: v for k, v in vars(i).items() if v is not None} for i in s.images]
-    doc = to_commented(data)
+def _problem(text: str, path: Path_, message: str, hint: str = FIX_HINT) -> UserError:
+    line = line_of(text, path)
+    where = f"{CONFIG_FILE}:{line}" if line is not None else CONFIG_FILE
+    return UserError(f"{where}: {dotted(path)}: {message}", hint=hint)
+
+
+def dotted(path: Path_) -> str:
+    """("images", 0, "name") -> images[0].name; () -> (top level)."""
+    text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+    return text or "(top level)"
+
+
+# ------------------------------------------------------------------------ msgspec's messages
+
+_TYPE_NAMES = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "null": "null",
+    "array": "a list",
+    "object": "a mapping",
+}
+_FIELD = re.compile(r"^Object (contains unknown|missing required) field `([^`]*)`$")
+_EXPECTED = re.compile(r"^Expected `([^`]*)`(?:, got `([^`]*)`)?$")
+_OWN = re.compile(r"^([a-z0-9_.-]+): (.+)$")  # raised by Settings.__post_init__: "path: message"
+
+
+def _parse_path(text: str) -> Path_:
+    """msgspec's `$.images[0].name` (or `$.github.runners[...]`) as a key path."""
+    parts: list[str | int] = []
+    for key, index in re.findall(r"\.([^.\[]+)|\[(\d+|\.\.\.)\]", text):
+        if key:
+            parts.append(key)
+        elif index != "...":
+            parts.append(int(index))
+    return tuple(parts)
+
+
+def explain(error: str) -> tuple[Path_, str]:
+    """A msgspec validation message as (path in the file, message in mab's words)."""
+    message, _, at = error.partition(" - at `")
+    at = at.removesuffix("`")
+    of_key = at.startswith("key` in `")
+    path = _parse_path(at.removeprefix("key` in `"))
+    if not at and (own := _OWN.match(message)):
+        return _parse_path("." + own[1]), own[2]
+    if field := _FIELD.match(message):
+        if field[1] == "missing required":
+            return (*path, field[2]), "required"
+        known = ", ".join(sorted(_fields_at(path)))
+        return (*path, field[2]), f"unknown setting (known: {known})"
+    if message.startswith("Invalid enum value "):
+        value = message.removeprefix("Invalid enum value ")
+        return path, f"{value} is not one of: " + ", ".join(map(str, _choices_at(path, of_key)))
+    if message.startswith("Expected `array` of length >= "):
+        return path, "needs at least " + message.rsplit(" ", 1)[1] + " entry"
+    if expected := _EXPECTED.match(message):
+        if of_key:
+            return path, "keys must be strings"
+        *others, last = [_TYPE_NAMES.get(t, t) for t in expected[1].split(" | ")]
+        want = f"{', '.join(others)} or {last}" if others else last
+        got = _TYPE_NAMES.get(expected[2] or "", expected[2])
+        return path, f"expected {want}" + (f", got {got}" if got else "")
+    return path, message[:1].lower() + message[1:]
+
+
+def _type_at(path: Path_, of_key: bool = False) -> Any:
+    """The declared type at `path`, from the declaration itself (so new fields need nothing)."""
+    from msgspec import inspect
+
+    def unwrap(t: Any) -> Any:
+        while isinstance(t, inspect.Metadata | inspect.UnionType):
+            if isinstance(t, inspect.Metadata):
+                t = t.type
+            else:
+                t = next(x for x in t.types if not isinstance(x, inspect.NoneType))
+        return t
+
+    t = unwrap(inspect.type_info(Settings))
+    for part in path:
+        if isinstance(t, inspect.StructType) and isinstance(part, str):
+            t = next(f.type for f in t.fields if f.encode_name == part)
+        elif isinstance(t, inspect.VarTupleType | inspect.ListType):
+            t = t.item_type
+        t = unwrap(t)
+    if isinstance(t, inspect.DictType):
+        t = unwrap(t.key_type if of_key else t.value_type)
+    return t
+
+
+def _fields_at(path: Path_) -> list[str]:
+    return [f.encode_name for f in getattr(_type_at(path), "fields", ())]
+
+
+def _choices_at(path: Path_, of_key: bool) -> tuple[object, ...]:
+    return tuple(getattr(_type_at(path, of_key), "values", ()))
+
+
+# ------------------------------------------------------------------------ writing
+
+
+def config_data(settings: Settings) -> CommentedMap:
+    """The YAML document for `.mab.yml`: values that differ from the defaults, plus
+    `ALWAYS_WRITTEN`, in the declaration's order; sections left at their defaults are left out."""
+    written: dict[str, Any] = msgspec.to_builtins(settings)
+    data: dict[str, Any] = {}
+    for info in msgspec.structs.fields(Settings):
+        if info.encode_name in ALWAYS_WRITTEN:
+            data[info.encode_name] = msgspec.to_builtins(getattr(settings, info.name))
+        elif written.get(info.encode_name) not in (None, {}):
+            data[info.encode_name] = written[info.encode_name]
+    doc: CommentedMap = to_commented(data)
     doc.yaml_set_start_comment(HEADER)
     return doc
 
 
-def with_overrides(config: Config, **changes: Any) -> Config:
-    """Apply command-line flags (None means "not given") over the file's settings."""
-    settings_changes = {k: v for k, v in changes.items() if v is not None and k != "providers"}
-    providers = changes.get("providers") or config.providers
-    use_action = settings_changes.pop("use_action", config.use_action)
-    action = settings_changes.pop("action", config.action)
-    use_component = settings_changes.pop("use_component", config.use_component)
-    return replace(
-        config,
-        settings=replace(config.settings, **settings_changes),
-        providers=tuple(providers),
-        use_action=use_action,
-        action=action,
-        use_component=use_component,
+def render_config(settings: Settings, old_text: str | None) -> str:
+    """The text of `.mab.yml` for `settings`, merged into `old_text` (the file on disk) so the
+    user's comments and extra keys stay; the schema comment is the first line either way."""
+    generated = config_data(settings)
+    old = load_roundtrip(old_text, CONFIG_FILE) if old_text is not None else None
+    text = dump_roundtrip(
+        merge_mapping(old, generated) if isinstance(old, CommentedMap) else generated
     )
+    first, _, rest = text.partition("\n")
+    body = rest if first.startswith(SCHEMA_COMMENT) else text
+    from mab.config.distribution import repository_url  # reads package metadata: only here
+
+    return f"{SCHEMA_COMMENT}{schema_url(repository_url())}\n{body}"
+
+
+# ------------------------------------------------------------------------ flags
+
+
+def override(settings: Settings, changes: dict[str, Any], hint: str | None = None) -> Settings:
+    """`settings` with `changes` applied, each named by its attribute path ("github.workflow");
+    None means "flag not given" and changes nothing."""
+    given = {k: v for k, v in changes.items() if v is not None}
+    changed: Settings = _override(settings, given, hint)
+    return changed
+
+
+def _override(struct: Any, changes: dict[str, Any], hint: str | None) -> Any:  # a Section
+    direct: dict[str, Any] = {}
+    nested: dict[str, dict[str, Any]] = defaultdict(dict)
+    for key, value in changes.items():
+        head, dot, rest = key.partition(".")
+        if dot:
+            nested[head][rest] = value
+        else:
+            direct[key] = value
+    for head, sub in nested.items():
+        direct[head] = _override(getattr(struct, head), sub, hint)
+    try:
+        return msgspec.structs.replace(struct, **direct)
+    except ValueError as exc:
+        raise UserError(str(exc), hint=hint) from None

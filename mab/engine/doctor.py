@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mab.config.settings import parse_platforms
+from mab.config.types import CacheBackend
 from mab.engine.docker import (
     BuilderInfo,
     CheckResult,
@@ -101,7 +102,7 @@ class RegistryFacts:
 class Facts:
     preflight: Preflight
     platforms: tuple[str, ...]
-    cache_backend: str  # "registry", "gha", "local", "s3"
+    cache_backend: CacheBackend
     daemon_arch: str | None = None  # `uname -m` of the daemon's machine
     binfmt: tuple[BinfmtEntry, ...] | None = None  # None: binfmt_misc unreadable
     registry: RegistryFacts | None = None

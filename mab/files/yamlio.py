@@ -1,6 +1,7 @@
 """The one module that reads and writes YAML files.
 
-- `read_data` parses a file into plain data (compose files, config) with a `path:line` error.
+- `read_data` parses a file into plain data (compose files, config) with a `path:line` error;
+  `line_of` finds the line of a key path, for errors found after parsing.
 - `load_roundtrip` / `dump_roundtrip` keep comments, key order and quoting (ruamel.yaml), so
   re-running `mab init-ci` keeps what the user wrote.
 - Every string that a YAML 1.1 parser (pyyaml, GitLab's Psych) would read as something else —
@@ -11,6 +12,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +89,32 @@ def parse_data(text: str, where: str) -> Any:
         raise InvalidYamlError(where, line, problem) from None
     except yaml.YAMLError as exc:
         raise InvalidYamlError(where, None, str(exc)) from None
+
+
+def line_of(text: str, path: Sequence[str | int]) -> int | None:
+    """The 1-based line of the deepest node found along `path` (mapping keys, list indexes) in
+    YAML `text`: the key's line for a mapping entry, the item's for a list entry."""
+    try:
+        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return None
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            found = [(k, v) for k, v in node.value if getattr(k, "value", None) == str(part)]
+            if not found:
+                break
+            line, node = found[0][0].start_mark.line + 1, found[0][1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                break
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
 
 
 def read_data(path: Path, where: str | None = None) -> Any:

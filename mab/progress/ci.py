@@ -24,15 +24,11 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
 
+from mab.config.types import CI_CACHES, Provider
 from mab.errors import UserError
 from mab.progress.summary import PlatformSummary, StepSummary, Summary, render_markdown
 from mab.registry import cacherefs
-
-Provider = Literal["github", "gitlab"]
-CacheBackend = Literal["registry", "gha", "none"]
-CACHE_BACKENDS: tuple[CacheBackend, ...] = ("registry", "gha", "none")
 
 REPORT_DIR = "mab-report"
 SUMMARY_JSON = "summary.json"
@@ -283,8 +279,8 @@ def cache_plan(backend: str, prefix: str, platforms: tuple[str, ...]) -> CachePl
     `<prefix>:buildcache-<os>-<arch>`, or `gha` scopes `<prefix>-<os>-<arch>`."""
     if backend == "none":
         return CachePlan((), ())
-    if backend not in CACHE_BACKENDS:
-        raise UserError(f"--cache-backend {backend!r}: expected one of {', '.join(CACHE_BACKENDS)}")
+    if backend not in CI_CACHES:
+        raise UserError(f"--cache-backend {backend!r}: expected one of {', '.join(CI_CACHES)}")
     if not prefix:
         raise UserError(
             f"the {backend} cache needs a prefix",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 
-from mab.config.settings import KNOWN_PLATFORMS
+from mab.config.types import KNOWN_PLATFORMS
 from mab.progress.ansi import clean
 from mab.progress.decoder import Event, SolveStatus, TextLine, Vertex, VertexLog
 from mab.progress.graph import Node, StepGroup

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from mab.config.file import load_settings
-from mab.config.settings import KNOWN_PLATFORMS, platform_slug
+from mab.config.settings import platform_slug
+from mab.config.types import KNOWN_PLATFORMS
 from mab.errors import UserError
 from mab.registry.cacherefs import CACHE_TAG_PREFIX
 from mab.registry.manifest import INDEX_TYPES, Descriptor, Manifest

@@ -145,9 +145,12 @@ def test_invalid_settings_file_is_reported_by_field(mab: Mab, tmp_path: Path) ->
     before = tree_digest(repo)
     code, _, err = mab("init-ci", str(repo))
     assert code == 2
-    assert ".mab.yml: strategy: 'fast' is not one of: native, qemu" in err
-    assert ".mab.yml: colour: unknown setting" in err
+    assert "mab: error: .mab.yml:1: strategy: 'fast' is not one of: native, qemu" in err
     assert tree_digest(repo) == before
+    (repo / ".mab.yml").write_text("strategy: qemu\nplatforms: [linux/amd64]\ncolour: red\n")
+    code, _, err = mab("init-ci", str(repo))
+    assert code == 2
+    assert ".mab.yml:3: colour: unknown setting (known: cache, default-branch," in err
 
 
 def test_dry_run_and_check_together_are_refused(mab: Mab, tmp_path: Path) -> None:

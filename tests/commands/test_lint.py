@@ -60,8 +60,8 @@ def test_config_section_selects_and_flags_override(tmp_path: Path, mab: Callable
         (["--select", "MAB999"], None, "--select: unknown rule 'MAB999'"),
         (["--json", "--sarif"], None, "--json and --sarif cannot be combined"),
         ([], "lint:\n  select: [nope]\n", ".mab.yml: lint.select: unknown rule 'nope'"),
-        ([], "lint:\n  colour: red\n", ".mab.yml: lint.colour: unknown setting"),
-        ([], "lint: [MAB101]\n", ".mab.yml: lint: expected a mapping"),
+        ([], "lint:\n  colour: red\n", ".mab.yml:2: lint.colour: unknown setting"),
+        ([], "lint: [MAB101]\n", ".mab.yml:1: lint: expected a mapping, got a list"),
         ([], "lint: {select: [\n", ".mab.yml"),
     ],
 )

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mab.config.settings import CACHE_BACKENDS, DEFAULT_PLATFORMS, STRATEGIES, S3Cache, Settings
+from mab.config.settings import S3Cache, Settings
+from mab.config.types import CACHE_BACKENDS, DEFAULT_PLATFORMS, STRATEGIES, CacheBackend, Strategy
 from mab.detection.detect import detect
 from mab.detection.project import (
     CacheMount,
@@ -38,8 +39,8 @@ class Case:
 
 
 def _settings(
-    strategy: str = "native",
-    cache: str = "registry",
+    strategy: Strategy = "native",
+    cache: CacheBackend = "registry",
     *,
     pin: bool = True,
     platforms: tuple[str, ...] = DEFAULT_PLATFORMS,

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from ruamel.yaml import YAML
 
-from mab.config.settings import Settings
+from mab.config.settings import GitlabSettings, Settings
 from mab.detection.detect import detect
 from mab.detection.project import CacheMount, DockerfileInfo, Image, Lockfile, Project, Stage
 from mab.errors import UserError
@@ -42,7 +42,8 @@ from tests.golden import assert_golden
 
 GOLDEN_DIR = Path(__file__).parent / "golden_gitlab"
 COMPONENT_REF = "$CI_SERVER_FQDN/acme/ci/mab-build@1.0.0"
-SHELL_TAGS = (("linux/amd64", "docker-amd64"), ("linux/arm64", "docker-arm64"))
+SHELL = Settings(gitlab=GitlabSettings(runner="shell"))
+SHELL_TAGS = {"linux/amd64": "docker-amd64", "linux/arm64": "docker-arm64"}
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,8 @@ class Case:
 CASES = (
     *(Case(name, name) for name in FIXTURE_REPOS),
     Case("node-qemu", "node", Settings(strategy="qemu")),
-    Case("go-shell", "go", Settings(gitlab_runner="shell", gitlab_tags=SHELL_TAGS)),
-    Case("node-mab", "node", Settings(gitlab_runner="mab")),
+    Case("go-shell", "go", Settings(gitlab=GitlabSettings(runner="shell", tags=SHELL_TAGS))),
+    Case("node-mab", "node", Settings(gitlab=GitlabSettings(runner="mab"))),
     Case("rust-armv7", "rust", Settings(platforms=("linux/amd64", "linux/arm64", "linux/arm/v7"))),
     Case("python-uv-ghcr", "python-uv", Settings(image="ghcr.io/acme/api")),
     Case("monorepo-component", "monorepo", component=True),
@@ -143,7 +144,7 @@ def test_native_fans_out_per_platform_on_runner_tags(tmp_path: Path) -> None:
 
 
 def test_runner_tags_come_from_settings(tmp_path: Path) -> None:
-    settings = Settings(gitlab_tags=(("linux/arm64", "my-arm"),))
+    settings = Settings(gitlab=GitlabSettings(tags={"linux/arm64": "my-arm"}))
     matrix = pipeline_of(fixture("go", tmp_path), settings)["mab-build-go"]["parallel"]["matrix"]
     assert [e["MAB_RUNNER_TAG"] for e in matrix] == ["saas-linux-small-amd64", "my-arm"]
 
@@ -175,7 +176,7 @@ def test_dind_profile(tmp_path: Path) -> None:
 
 
 def test_shell_profile_reuses_a_named_builder_and_no_image(tmp_path: Path) -> None:
-    settings = Settings(gitlab_runner="shell")
+    settings = SHELL
     doc = pipeline_of(fixture("node", tmp_path), settings)
     template = doc[".mab-runner"]
     assert "image" not in template and "services" not in template
@@ -377,7 +378,7 @@ def test_branches_read_the_cache_but_never_write_it(run_job: RunJob, tmp_path: P
 
 
 def test_shell_runner_jobs_log_in_outside_the_project(run_job: RunJob, tmp_path: Path) -> None:
-    doc = pipeline_of(fixture("go", tmp_path / "repo"), Settings(gitlab_runner="shell"))
+    doc = pipeline_of(fixture("go", tmp_path / "repo"), SHELL)
     calls = run_job(doc, "mab-build-go", TMPDIR=str(tmp_path / "tmp"))
     (login,) = [c for c in calls if c.startswith("logged in")]
     assert login == f"logged in, config in {tmp_path}/tmp/mab-docker-42"
@@ -385,7 +386,7 @@ def test_shell_runner_jobs_log_in_outside_the_project(run_job: RunJob, tmp_path:
 
 
 def test_shell_runner_keeps_its_container_builder(run_job: RunJob, tmp_path: Path) -> None:
-    doc = pipeline_of(fixture("go", tmp_path / "repo"), Settings(gitlab_runner="shell"))
+    doc = pipeline_of(fixture("go", tmp_path / "repo"), SHELL)
     (tmp_path / "docker-state/builder-mab-builder").mkdir()  # an earlier job made it
     calls = run_job(doc, "mab-build-go")
     assert "buildx inspect --bootstrap mab-builder" in calls
@@ -399,7 +400,7 @@ def test_without_a_container_builder_the_docker_driver_pushes_a_pipeline_tag(
 ) -> None:
     """No BuildKit image to start a `docker-container` builder with: the current builder, whose
     `docker` driver cannot push by digest, pushes a tag of the pipeline's own instead."""
-    doc = pipeline_of(fixture("go", tmp_path / "repo"), Settings(gitlab_runner="shell"))
+    doc = pipeline_of(fixture("go", tmp_path / "repo"), SHELL)
     env = {"MAB_TEST_NO_CONTAINERS": "1", "MAB_TEST_DRIVER": "docker", "CI_PIPELINE_ID": "907"}
     calls = run_job(doc, "mab-build-go", entry=1, **env)
     create = "buildx create --name mab-builder --driver docker-container"
@@ -415,7 +416,7 @@ def test_without_a_container_builder_the_docker_driver_pushes_a_pipeline_tag(
 
 
 def test_a_platform_the_builder_lists_needs_no_emulator(run_job: RunJob, tmp_path: Path) -> None:
-    doc = pipeline_of(fixture("go", tmp_path / "repo"), Settings(gitlab_runner="shell"))
+    doc = pipeline_of(fixture("go", tmp_path / "repo"), SHELL)
     calls = run_job(doc, "mab-build-go", entry=1, MAB_TEST_PLATFORMS="linux/amd64, linux/arm64*")
     assert not any("binfmt" in c for c in calls)
     assert builds(calls)[0].startswith("buildx build --platform linux/arm64 ")
@@ -488,7 +489,7 @@ def test_merge_fails_when_a_platform_was_not_built(run_job: RunJob, tmp_path: Pa
 
 
 def test_the_shell_parses_under_dash_and_bash(tmp_path: Path) -> None:
-    doc = pipeline_of(fixture("rust", tmp_path), Settings(gitlab_runner="shell"))
+    doc = pipeline_of(fixture("rust", tmp_path), SHELL)
     text = "\n".join(doc[".mab-runner"]["before_script"])
     for shell in ("dash", "bash"):
         if shutil.which(shell):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mab.config.settings import Settings
+from mab.config.settings import GitlabSettings, Settings
 from mab.detection.project import DockerfileInfo, Image, Project, Stage
 from mab.files.yamlio import dump_roundtrip
 from mab.generators import gitlab
@@ -33,7 +33,9 @@ def test_two_shell_jobs_at_once_on_one_engine_both_build_and_push(tmp_path: Path
     repo = f"{engine_check.REGISTRY}/mabtest/gitlab-two-{os.getpid()}"
     info = DockerfileInfo("Dockerfile", (Stage(0, BASE, 1),))
     project = Project(images=(Image("app", ".", "Dockerfile", info=info),))
-    settings = Settings(gitlab_runner="shell", image=repo, platforms=("linux/amd64",))
+    settings = Settings(
+        gitlab=GitlabSettings(runner="shell"), image=repo, platforms=("linux/amd64",)
+    )
     doc = yaml.safe_load(dump_roundtrip(gitlab.pipeline(project, settings)))
     script = "\n".join([*doc[".mab-runner"]["before_script"], *doc["mab-build-app"]["script"]])
     shared = {

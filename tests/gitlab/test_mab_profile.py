@@ -16,7 +16,7 @@ import yaml
 
 from mab import __version__
 from mab.config.distribution import DISTRIBUTION
-from mab.config.settings import Settings
+from mab.config.settings import GitlabSettings, Settings
 from mab.detection.detect import detect
 from mab.files.yamlio import dump_roundtrip
 from mab.generators import gitlab
@@ -24,7 +24,7 @@ from mab.progress.ci import METRICS_FILE, SUMMARY_JSON, SUMMARY_MARKDOWN
 from tests.fixture_repos import copy_fixture_repo
 from tests.gitlab.fakejob import JobRunner
 
-MAB = Settings(gitlab_runner="mab")
+MAB = Settings(gitlab=GitlabSettings(runner="mab"))
 # python3 -m venv DIR: a venv whose python is this script and whose mab is FAKE_MAB.
 FAKE_PYTHON = r"""#!/bin/sh
 case "$1 $2" in

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from mab.config.settings import Settings
+from mab.config.settings import GitlabSettings, Settings
+from mab.config.types import GitlabRunner
 from mab.detection.detect import detect
 from mab.detection.project import Project, Remote
 from mab.errors import UserError
@@ -28,7 +29,7 @@ from tests.gitlab.fakejob import JobRunner, builds, job_env
 
 IMAGE = "registry.example.com/acme/app"
 TAG_PIPELINE = {"CI_COMMIT_BRANCH": "", "CI_COMMIT_TAG": "v1.2.0", "CI_COMMIT_REF_SLUG": "v1-2-0"}
-SHELL = Settings(gitlab_runner="shell")
+SHELL = Settings(gitlab=GitlabSettings(runner="shell"))
 
 
 def project(tmp: Path, repo: str = "node", remote: str | None = None) -> Project:
@@ -127,26 +128,30 @@ def test_gitlab_com_gets_its_runner_tags(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("runner", ["dind", "mab"])
-def test_a_self_managed_gitlab_needs_runner_tags(tmp_path: Path, runner: str) -> None:
+def test_a_self_managed_gitlab_needs_runner_tags(tmp_path: Path, runner: GitlabRunner) -> None:
     found = project(tmp_path, remote="gitlab.example.com")
     with pytest.raises(UserError) as raised:
-        pipeline(found, Settings(gitlab_runner=runner))
+        pipeline(found, Settings(gitlab=GitlabSettings(runner=runner)))
     assert "gitlab.example.com" in str(raised.value)
     assert "--gitlab-tag linux/amd64=TAG --gitlab-tag linux/arm64=TAG" in (raised.value.hint or "")
     with pytest.raises(UserError):  # one is not enough for the native strategy
-        pipeline(found, Settings(gitlab_tags=(("linux/amd64", "amd"),)))
+        pipeline(found, Settings(gitlab=GitlabSettings(tags={"linux/amd64": "amd"})))
 
 
 def test_a_self_managed_gitlab_uses_the_tags_it_names(tmp_path: Path) -> None:
     found = project(tmp_path, remote="gitlab.example.com")
-    tags = (("linux/amd64", "amd"), ("linux/arm64", "arm"))
-    text = dump_roundtrip(gitlab.pipeline(found, Settings(gitlab_tags=tags)))
+    tags = {"linux/amd64": "amd", "linux/arm64": "arm"}
+    text = dump_roundtrip(gitlab.pipeline(found, Settings(gitlab=GitlabSettings(tags=tags))))
     assert "saas-" not in text
-    qemu = pipeline(found, Settings(strategy="qemu", gitlab_tags=tags[:1]))
+    qemu = pipeline(
+        found, Settings(strategy="qemu", gitlab=GitlabSettings(tags={"linux/amd64": "amd"}))
+    )
     assert qemu["mab-build-node"]["tags"] == ["amd"]
     include = dump_roundtrip(
         gitlab.component_include(
-            "gitlab.example.com/ci/mab/mab-build@1.0.0", found, Settings(gitlab_tags=tags)
+            "gitlab.example.com/ci/mab/mab-build@1.0.0",
+            found,
+            Settings(gitlab=GitlabSettings(tags=tags)),
         )
     )
     assert "saas-" not in include and "- arm" in include
