@@ -91,7 +91,7 @@ def test_a_settings_file_without_default_branch_still_detects_it(mab: Mab, tmp_p
     assert "default branch: master (master is checked out" in err
     assert yaml.safe_load(workflow(repo))["on"]["push"]["branches"] == ["master"]
     text = (repo / ".mab.yml").read_text()
-    assert text.startswith("# Our choices; the rest is detected.")
+    assert text.splitlines()[1] == "# Our choices; the rest is detected."  # after the schema
     assert settings(repo)["default-branch"] == "master"
 
 
