@@ -28,7 +28,7 @@ def lint(dockerfile: Dockerfile, path: str, context: Context) -> list[Finding]:
     found: list[Finding] = []
     all_stages = stages(dockerfile)
     for stage in all_stages:
-        found.extend(_cache_mounts(dockerfile, path, stage))
+        found.extend(_cache_mounts(dockerfile, path, stage, context))
         found.extend(source_first(dockerfile, path, stage, context))
         found.extend(early_declarations(dockerfile, path, stage))
         found.extend(_apt_update_alone(dockerfile, path, stage))
@@ -82,7 +82,9 @@ def _uid_gid(dockerfile: Dockerfile, state: StageState) -> tuple[int, int] | Non
     return _KNOWN_UIDS.get(user)
 
 
-def _cache_mounts(dockerfile: Dockerfile, path: str, stage: Stage) -> list[Finding]:
+def _cache_mounts(
+    dockerfile: Dockerfile, path: str, stage: Stage, context: Context
+) -> list[Finding]:
     found = []
     for index, state in zip(stage.items, stage.states, strict=True):
         ins = dockerfile.instructions[index]
@@ -95,6 +97,13 @@ def _cache_mounts(dockerfile: Dockerfile, path: str, stage: Stage) -> list[Findi
                 targets = targets[:1]  # `go mod download` fills the module cache only
             missing = [t for t in targets or () if not any(covers(tool, t, m) for m in mounted)]
             if targets is not None and not missing:
+                continue
+            if tool == "yarn" and context.exists(".yarnrc.yml"):
+                message = (
+                    "yarn (Berry: .yarnrc.yml) installs without a cache mount: mount the "
+                    "folder its cacheFolder setting names (not automatic)"
+                )
+                found.append(Finding("MAB101", path, ins.line, message))
                 continue
             found.append(_mount_finding(dockerfile, path, ins, state, tool, missing, targets))
     return found

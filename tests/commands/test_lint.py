@@ -147,3 +147,13 @@ def test_fix_writes_every_dockerfile_or_none(tmp_path: Path, mab: Callable[..., 
     assert "Traceback" not in err
     assert {p: p.read_bytes() for p in (api, web)} == before
     assert sorted(p.name for p in (repo / "web").iterdir()) == ["Dockerfile"]  # no temp file
+
+
+def test_yarn_berry_is_reported_not_fixed(tmp_path: Path, mab: Callable[..., Run]) -> None:
+    """Yarn Berry keeps its cache where .yarnrc.yml says, not in yarn v1's folder."""
+    repo = copy_fixture("yarn", tmp_path)
+    (repo / ".yarnrc.yml").write_text("nodeLinker: node-modules\n")
+    code, out, _ = mab("lint", "--json", str(repo))
+    [finding] = json.loads(out)["findings"]
+    assert (code, finding["rule"], finding["fixable"]) == (1, "MAB101", False)
+    assert "Berry" in finding["message"]
