@@ -128,3 +128,9 @@ def test_the_record_codec_round_trips_and_redacts() -> None:
 def test_unset_variables_expand_to_nothing_as_in_buildkit() -> None:
     text = "ARG G=1\nFROM a\nARG URL=${URL}\nARG X=${G}y\nRUN make\n"
     assert plan_dockerfile(text, {})["#2"].args == (("URL", ""), ("X", "y"))  # G: not redeclared
+
+
+def test_a_stage_built_on_another_sees_its_args() -> None:
+    # BuildKit on the engine here prints `x=[1]` for this Dockerfile: the arg is inherited
+    text = "FROM a AS a\nARG X=1\nFROM a AS b\nRUN echo x=[$X]\n"
+    assert plan_dockerfile(text, {})["b#1"].args == (("X", "1"),)
