@@ -5,8 +5,9 @@ most specific first:
 
 1. `cache_disabled`: `--no-cache`, or `--no-cache-filter` naming the step's stage;
 2. `sources_changed`: a COPY/ADD took other context files (`src/app.py changed, 2 added`);
-3. `arg_changed`: a build arg the step sees changed (`DEPS_WORK: 120000 → 240000`), or the
-   target did;
+3. `arg_changed`: a build arg the step sees changed (`DEPS_WORK: 120000 → 240000`) (a
+   different `--target` is not a cause of its own: the build compared with has the same
+   target when there is one, see `HistoryStore.previous`);
 4. `base_moved`: its stage's FROM resolved to another digest;
 5. `instruction_changed`: its own text (or an ENV/USER/SHELL line before it) changed;
 6. `parent_missed`: a step it builds on missed; `root` names the step where the chain began;
