@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -59,20 +60,45 @@ Path_ = tuple[str | int, ...]  # a field's place in the file: keys and list inde
 def parse_config(text: str) -> Settings:
     """Validate the text of `.mab.yml` (an empty file means every default)."""
     data = parse_data(text, CONFIG_FILE)
+    data = {} if data is None else data
     version = data.get("version") if isinstance(data, dict) else None
     if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+        from mab.config.distribution import DISTRIBUTION  # reads package metadata: only here
+
         raise _problem(
             text,
             ("version",),
             f"{version} is newer than this mab understands ({SCHEMA_VERSION})",
-            hint="upgrade mab (pip install --upgrade mab), or write the file for version "
-            f"{SCHEMA_VERSION}",
+            hint=f"upgrade mab (pip install --upgrade {DISTRIBUTION}), or write the file for "
+            f"version {SCHEMA_VERSION}",
         )
     try:
-        return msgspec.convert({} if data is None else data, Settings)
+        return msgspec.convert(data, Settings)
     except msgspec.ValidationError as exc:
         path, message = explain(str(exc))
+        if "[...]" in str(exc):  # a mapping's value: msgspec does not say which key
+            path = _entry_at_fault(data, path)
         raise _problem(text, path, message) from None
+
+
+def _entry_at_fault(data: Any, path: Path_) -> Path_:
+    """The key, in the mapping at `path`, whose value alone fails the declaration."""
+    mapping = data
+    for part in path:
+        mapping = mapping[part]
+    for key in mapping:
+        trial = copy.deepcopy(data)
+        inner = trial
+        for part in path:
+            inner = inner[part]
+        for other in [k for k in inner if k != key]:
+            del inner[other]
+        try:
+            msgspec.convert(trial, Settings)
+        except msgspec.ValidationError as exc:
+            if "[...]" in str(exc):
+                return (*path, str(key))
+    return path
 
 
 def load_config(root: Path) -> Settings | None:

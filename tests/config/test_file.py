@@ -105,7 +105,15 @@ ERRORS = {
     ),
     "runner label not a string": (
         "gitlab:\n  tags:\n    linux/arm64: 3\n",
-        "2: gitlab.tags: expected a string, got an integer",
+        "3: gitlab.tags.linux/arm64: expected a string, got an integer",
+    ),
+    "second runner label not a string": (
+        "github:\n  runners:\n    linux/amd64: big\n    linux/arm64: [a]\n",
+        "4: github.runners.linux/arm64: expected a string, got a list",
+    ),
+    "a bad label beside another problem": (
+        "cache: s3\ngitlab:\n  tags: {linux/amd64: x, linux/arm64: 3}\n",
+        "3: gitlab.tags.linux/arm64: expected a string, got an integer",
     ),
     "runners a list": (
         "github:\n  runners: [linux/arm64=big]\n",
@@ -141,7 +149,9 @@ def test_a_newer_version_is_refused_before_anything_else() -> None:
     with pytest.raises(UserError) as info:
         parse_config("# written by a newer mab\nversion: 2\nlint: {strict: true}\n")
     assert info.value.message == (".mab.yml:2: version: 2 is newer than this mab understands (1)")
-    assert info.value.hint is not None and "upgrade mab" in info.value.hint
+    assert info.value.hint == (
+        "upgrade mab (pip install --upgrade mab-multiarch), or write the file for version 1"
+    )
 
 
 @pytest.mark.parametrize(
