@@ -231,15 +231,23 @@ def prune_command(ctx: click.Context, keep: int, history: str | None) -> int:
 @history_group.command("import")
 @click.argument("file")
 @HISTORY_OPTION
+@click.option(
+    "--platform",
+    metavar="PLATFORM",
+    help="The platform of a single-platform stream that names none (as `mab replay`).",
+)
 @click.pass_context
-def import_command(ctx: click.Context, file: str, history: str | None) -> int:
+def import_command(ctx: click.Context, file: str, history: str | None, platform: str | None) -> int:
     """Store a recorded stream (`mab build --record FILE`) as a build (no fingerprints)."""
-    from mab.commands.replay import read_recording
+    from mab.commands.replay import read_recording, replay_platform
     from mab.history.capture import record_of_replay
     from mab.progress.replay import model_of_recording
 
+    # A single-platform stream names no platform: the same default as `mab replay`, so its
+    # steps are stored, not dropped.
+    default = replay_platform(platform)
     name, data = read_recording(file)
-    model = model_of_recording(name, data)
+    model = model_of_recording(name, data, default)
     record = record_of_replay(name, model, time.time())
     with opened(_store_path(ctx, history)) as store:
         build_id = store.add(record)

@@ -33,7 +33,11 @@ def serve_command(addr: str, port: int, history: str | None) -> int:
             "the build history is off (MAB_HISTORY=off), so there is nothing to serve",
             hint="unset MAB_HISTORY or give --history PATH",
         )
-    serve(StoreSource(path), addr, port, lambda text: click.echo(text, err=True))
+    source = StoreSource(path)
+    # Read it once now: a history that cannot be read (a folder, a corrupt file) is an error
+    # here, not a traceback and a 500 on every scrape.
+    next(iter(source.platform_builds()), None)
+    serve(source, addr, port, lambda text: click.echo(text, err=True))
     return 0
 
 

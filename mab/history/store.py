@@ -164,6 +164,16 @@ _ROW = (
 )
 
 
+def _misplaced(path: Path) -> str | None:
+    """A folder where the database file should be, or a file where one of its folders should."""
+    if path.is_dir():
+        return "it is a folder, not a history file"
+    for folder in path.parents:
+        if folder.exists():
+            return None if folder.is_dir() else f"{folder} is a file, not a folder"
+    return None
+
+
 class HistoryStore:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
@@ -171,6 +181,12 @@ class HistoryStore:
 
     @classmethod
     def open(cls, path: Path) -> HistoryStore:
+        misplaced = _misplaced(path)
+        if misplaced:
+            raise HistoryError(
+                f"{path}: cannot open the build history: {misplaced}",
+                hint=f"give --history (or {ENV}) a file path in a folder, or move that away",
+            )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)

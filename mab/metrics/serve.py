@@ -8,13 +8,14 @@ that finished a moment ago is in the next scrape. Stops cleanly on SIGINT or SIG
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from types import FrameType
 
 from prometheus_client import CollectorRegistry, start_http_server
 
-from mab.errors import EnvironmentNotReady
+from mab.errors import EnvironmentNotReady, UserError
 from mab.metrics.history import HistoryCollector, HistorySource
 
 DEFAULT_ADDR = "127.0.0.1"
@@ -31,6 +32,12 @@ def serve(source: HistorySource, addr: str, port: int, announce: Callable[[str],
     """Serve until SIGINT/SIGTERM; `EnvironmentNotReady` when the address cannot be bound."""
     try:
         server, thread = start_http_server(port, addr=addr, registry=registry_for(source))
+    except socket.gaierror as exc:  # `--addr nonsense`, `--addr 127.0.0.1:9000`
+        raise UserError(
+            f"--addr {addr}: not an address to listen on ({exc.strerror or exc})",
+            hint="give a host name or IP address alone (the port goes in --port), "
+            f"for example --addr 0.0.0.0 --port {port}",
+        ) from None
     except OSError as exc:
         raise EnvironmentNotReady(
             f"cannot listen on {addr}:{port}: {exc.strerror or exc}",

@@ -116,3 +116,38 @@ def test_bad_input_is_a_message_not_a_traceback(
         run_mab("history", "import", str(tmp_path / "missing.rawjson"), "--history", str(history))
         == 2
     )
+
+
+QA = Path(__file__).resolve().parents[1] / "fixtures" / "qa"
+
+
+def test_import_of_a_stream_that_names_no_platform_keeps_its_steps(
+    run_mab: RunMab, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`docker buildx build --progress=rawjson` of one platform (recorded on the engine, no
+    mab header): its steps were dropped (0 steps); now they are stored under the platform
+    `mab replay` would infer, or the one given with --platform."""
+    db = str(tmp_path / "h.sqlite3")
+    recording = str(QA / "single-raw.rawjson")
+    assert run_mab("history", "import", recording, "--history", db) == 0
+    assert "(3 steps)" in capsys.readouterr().out
+    argv = ("history", "import", recording, "--history", db, "--platform", "linux/arm64")
+    assert run_mab(*argv) == 0
+    assert run_mab("history", "show", "last", "--json", "--history", db) == 0
+    shown = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert {s["platform"] for s in shown["steps"]} == {"linux/arm64"}
+
+
+def test_a_history_path_through_a_file_or_at_a_folder_is_named(
+    run_mab: RunMab, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file where a folder should be (the fixture as a folder) and a folder where the file
+    should be: what is wrong, not `[Errno 17] File exists`; nothing is created or changed."""
+    corrupt = tmp_path / "history-corrupt.db"
+    shutil.copyfile(QA / "history-corrupt.db", corrupt)
+    assert run_mab("history", "--history", str(corrupt / "h.db")) == 2
+    err = capsys.readouterr().err
+    assert f"{corrupt} is a file, not a folder" in err and "Errno" not in err
+    assert corrupt.read_bytes() == (QA / "history-corrupt.db").read_bytes()
+    assert run_mab("why", "--history", str(tmp_path)) == 2
+    assert "it is a folder, not a history file" in capsys.readouterr().err
