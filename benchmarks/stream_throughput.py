@@ -1,22 +1,23 @@
-"""How fast mab follows a build's progress stream, against a floor and a named baseline.
+"""How fast mab digests a build's progress stream, against the JSON decoders' floors.
 
-    python benchmarks/stream_throughput.py [--mb 50] [--rss-mb 200] [--repeat 3] [--whales-mb 8]
+    python benchmarks/stream_throughput.py [--mb 40] [--rss-mb 200] [--repeat 3] [--whales-mb 8]
 
-Synthesises a realistic `--progress=rawjson` stream (two platforms, dozens of steps, layer
-pulls, base64 log chunks; compact and buildx 0.13's pretty-printed form), then streams it the
-way a live build is read: a child process writes it to a pipe (stderr, as buildx does) and
-asyncio reads it in chunks, fed to `StreamDecoder` and `BuildModel`. Prints one table:
+Two stream shapes, both made by concatenating the real recordings in tests/fixtures/streams:
+event-heavy (every recording but `loglines`: many small vertex and status objects, few logs) and
+log-heavy (`loglines`: a step printing 30,000 lines). Each is streamed the way a live build is
+read (a child process writes it to a pipe, asyncio reads it in 64 KiB chunks into
+`StreamDecoder` and `BuildModel`). Printed side by side in one run:
 
-- mab: MB/s and events/s through decoder + model, compact and pretty;
-- floor: bare `json.loads` per object on the same bytes (objects split beforehand, untimed);
-- python-on-whales' `stream_stdout_and_stderr` (line streaming only, no decoding); it keeps
-  all stderr in a growing `bytes`, so its run is capped and the full size extrapolated;
-- linearity: time for 2x the input over time for 1x (target <= 2.2);
-- peak RSS of a child process following a 200 MB stream (target < 300 MB).
+- mab: MB/s of this process's CPU time through decoder + model;
+- floors: bare `json.loads` per object, and `msgspec.json.decode` per object, on the same bytes
+  (objects split beforehand, untimed); mab ÷ the json.loads floor is the figure (target >= 0.5);
+- python-on-whales' `stream_stdout_and_stderr` on a synthetic stream (line streaming only, no
+  decoding; it keeps all stderr in one growing `bytes`, so its run is capped, then extrapolated);
+- linearity: CPU time for half the input over the time for all of it (target <= 0.55);
+- `--json`'s per-event progress on stderr: the cost of printing it;
+- peak RSS of a child process following a 200 MB event-heavy stream (target < 300 MB).
 
-Targets: >= 50 MB/s. Figures only; nothing here asserts. Each figure is the best of `--repeat`
-runs; "MB/s CPU" counts this process's own CPU time, which other load on the machine disturbs
-far less than the wall clock.
+Figures only; nothing here asserts. Each figure is the best of `--repeat` runs.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from mab.progress.decoder import StreamDecoder
 from mab.progress.model import BuildModel
@@ -185,19 +188,55 @@ def follow(path: Path) -> tuple[int, int, float, float]:
     return asyncio.run(_follow(path))
 
 
-def floor(path: Path, pretty: bool) -> tuple[int, int, float, float]:
+STREAMS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "streams"
+SHAPES = {
+    "event-heavy": [p for p in sorted(STREAMS.glob("*.rawjson")) if p.stem != "loglines"],
+    "log-heavy": [STREAMS / "loglines.rawjson"],
+}
+
+
+def concatenated(path: Path, shape: str, size: int) -> None:
+    """At least `size` bytes of the shape's recordings, one after another, whole."""
+    block = b"".join(p.read_bytes().rstrip(b"\n") + b"\n" for p in SHAPES[shape])
+    with path.open("wb") as f:
+        for _ in range(max(1, -(-size // len(block)))):
+            f.write(block)
+
+
+def _objects(data: bytes) -> list[bytes]:
+    """The stream's JSON objects (buildx 0.13 pretty-prints them); text lines left out."""
+    parts = (p if p.startswith(b"{") else p[p.find(b"\n{") + 1 :] for p in data.split(b"\n}\n"))
+    return [p + b"\n}" for p in parts if p.startswith(b"{")]
+
+
+def floor(path: Path, decoder: str) -> tuple[int, int, float, float]:
+    """One decoder's bare per-object time on the stream's objects (split beforehand)."""
     data = path.read_bytes()
-    if pretty:
-        parts = data.split(b"\n}\n")
-        objects = [p + b"\n}" for p in parts if p.strip()]
-    else:
-        objects = [line for line in data.split(b"\n") if line]
-    loads = json.loads
+    objects = _objects(data)
+    loads = json.loads if decoder == "json" else msgspec.json.decode
     start = time.perf_counter()
     cpu = time.process_time()
     for obj in objects:
         loads(obj)
     return len(data), len(objects), time.perf_counter() - start, time.process_time() - cpu
+
+
+def json_mode_progress(path: Path, progress: bool) -> float:
+    """CPU seconds of a `--json` replay, with or without per-event progress on stderr (sent to
+    /dev/null here, as it would go to a log nobody reads)."""
+    from mab.progress.replay import ReplayRequest, replay
+    from mab.progress.session import StreamSession
+
+    data = path.read_bytes()
+    with open(os.devnull, "w") as devnull:  # noqa: PTH123
+        saved, sys.stderr = sys.stderr, devnull
+        try:
+            session = StreamSession((), "json", progress=progress)
+            cpu = time.process_time()
+            replay(ReplayRequest(path.name, data, 0.0), session)
+            return time.process_time() - cpu
+        finally:
+            sys.stderr = saved
 
 
 def whales(path: Path, cap: int, seconds: float) -> tuple[int, int, float, float] | None:
@@ -256,7 +295,7 @@ def peak_rss(path: Path) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--mb", type=int, default=50, help="stream size for throughput (MB)")
+    parser.add_argument("--mb", type=int, default=40, help="stream size for throughput (MB)")
     parser.add_argument("--rss-mb", type=int, default=200, help="stream size for peak RSS (MB)")
     parser.add_argument("--whales-mb", type=int, default=8, help="python-on-whales cap (MB)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best counts")
@@ -271,47 +310,52 @@ def main() -> None:
         )
 
     load_before = os.getloadavg()[0]
+    notes: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         rss_path = d / "rss.rawjson"
-        synthesize(rss_path, args.rss_mb * MB, True)
+        concatenated(rss_path, "event-heavy", args.rss_mb * MB)
         maxrss, hwm = peak_rss(rss_path)  # first: see peak_rss
         rss_path.unlink()
-        files = {}
-        for pretty in (False, True):
-            kind = "pretty" if pretty else "compact"
-            for factor in (1, 2):
-                path = d / f"{kind}-{factor}x.rawjson"
-                synthesize(path, args.mb * MB * factor, pretty)
-                files[kind, factor] = path
-        cpu_1x: dict[str, float] = {}
-        for kind in ("compact", "pretty"):
-            runs = [follow(files[kind, 1]) for _ in range(args.repeat)]
+        for shape in SHAPES:
+            full, half = d / f"{shape}.rawjson", d / f"{shape}-half.rawjson"
+            concatenated(full, shape, args.mb * MB)
+            half.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+            runs = [follow(full) for _ in range(args.repeat)]
             size, events = runs[0][:2]
             wall, cpu = min(r[2] for r in runs), min(r[3] for r in runs)
-            cpu_1x[kind] = cpu
-            row(f"mab: pipe -> decoder + model ({kind})", size, events, wall, cpu, "events")
-        for kind in ("compact", "pretty"):
-            runs = [floor(files[kind, 1], kind == "pretty") for _ in range(args.repeat)]
-            size, objects = runs[0][:2]
-            wall, cpu = min(r[2] for r in runs), min(r[3] for r in runs)
-            row(f"floor: json.loads per object ({kind})", size, objects, wall, cpu, "objects")
-        result = whales(files["compact", 1], args.whales_mb * MB, 30.0)
+            row(f"mab: pipe -> decoder + model ({shape})", size, events, wall, cpu, "events")
+            floors = {}
+            for decoder in ("json", "msgspec"):
+                fl = [floor(full, decoder) for _ in range(args.repeat)]
+                fsize, objects = fl[0][:2]
+                fwall, fcpu = min(r[2] for r in fl), min(r[3] for r in fl)
+                floors[decoder] = fcpu
+                name = "json.loads" if decoder == "json" else "msgspec.json.decode"
+                row(f"floor: {name} per object ({shape})", fsize, objects, fwall, fcpu, "objects")
+            halves, fulls = [], []
+            for _ in range(args.repeat):  # interleaved, so drifting load hits both alike
+                halves.append(follow(half)[3])
+                fulls.append(follow(full)[3])
+            quiet = min(json_mode_progress(full, False) for _ in range(args.repeat))
+            loud = min(json_mode_progress(full, True) for _ in range(args.repeat))
+            notes.append(
+                f"{shape}: mab / json.loads floor = {floors['json'] / cpu:.2f} (target >= 0.5),"
+                f" / msgspec floor = {floors['msgspec'] / cpu:.2f}; linearity CPU(half)/CPU(all)"
+                f" = {min(halves) / min(fulls):.2f} (target <= 0.55); --json with per-event"
+                f" progress on stderr costs {loud / quiet:.2f}x the replay without it"
+            )
+            full.unlink()
+            half.unlink()
+        synthetic = d / "synthetic.rawjson"
+        synthesize(synthetic, args.whales_mb * MB, False)
+        result = whales(synthetic, args.whales_mb * MB, 30.0)
         if result:
             size, lines, wall, cpu = result
             # It appends every stderr line to one bytes object: time grows with size squared.
             extrapolated = cpu * (args.mb * MB / size) ** 2
             note = f"lines; {args.mb} MB would take ~{extrapolated:,.0f}s CPU (n^2)"
             row("python-on-whales stream_stdout_and_stderr", size, lines, wall, cpu, note)
-        linear = []
-        for kind in ("compact", "pretty"):
-            once, twice = cpu_1x[kind], float("inf")
-            for _ in range(args.repeat):  # interleaved, so drifting load hits both alike
-                twice = min(twice, follow(files[kind, 2])[3])
-                once = min(once, follow(files[kind, 1])[3])
-            linear.append(f"{kind} {twice / once:.2f}")
-        for path in files.values():
-            path.unlink()
     load_after = os.getloadavg()[0]
 
     head = ("path", "MB", "MB/s wall", "MB/s CPU", "per CPU s", "")
@@ -320,9 +364,10 @@ def main() -> None:
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     print(f"(best of {args.repeat} runs each)")
-    print(f"linearity, CPU time(2x) / time(1x): {', '.join(linear)}  (target <= 2.2)")
+    for note in notes:
+        print(note)
     print(
-        f"peak RSS following a {args.rss_mb} MB pretty stream: {maxrss:.0f} MB ru_maxrss"
+        f"peak RSS following a {args.rss_mb} MB event-heavy stream: {maxrss:.0f} MB ru_maxrss"
         f" of the child (its VmHWM: {hwm:.0f} MB)  (target < 300)"
     )
     print(

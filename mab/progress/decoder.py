@@ -22,6 +22,7 @@ from typing import Any
 from mab.progress import events
 from mab.progress.events import *  # noqa: F403 - the events are part of the decoder's interface
 from mab.progress.events import DecoderStats, Event, SolveStatus, TextLine, to_event
+from mab.progress.fastjson import fast_event, fast_events
 
 __all__ = ["MAX_OBJECT_BYTES", "MAX_TEXT_CHARS", "StreamDecoder", *events.__all__]
 
@@ -69,8 +70,19 @@ class StreamDecoder:
 
     def feed(self, data: bytes) -> list[Event]:
         self.stats.bytes_in += len(data)
-        self._buf += data
         out: list[Event] = []
+        if self._mode != _LINE:
+            # An object began in an earlier chunk: scan up to its likely end first, so the
+            # whole objects after it can go the fast way (any split of the input is safe).
+            cut = data.find(b"\n}\n")
+            cut = cut + 3 if cut >= 0 else data.find(b"}\n") + 2
+            if cut > 1:
+                self._buf += data[:cut]
+                self._scan(out)
+                data = data[cut:]
+        self._buf += data
+        if self._mode == _LINE:
+            self._batch(out)
         self._scan(out)
         self._compact()
         return out
@@ -91,6 +103,28 @@ class StreamDecoder:
         self._mode = _LINE
         self._oversized = False
         return out
+
+    def _batch(self, out: list[Event]) -> None:
+        """The common case at C speed: the whole objects in the buffer decoded in one call
+        (`mab.progress.fastjson.fast_events`); whatever does not fit is left to the scanner."""
+        buf, start = self._buf, self._pos
+        if start >= len(buf) or buf[start] != _LBRACE:
+            return
+        last = buf.rfind(b"\n}\n", start)
+        if last >= 0:  # pretty (buildx 0.13): the end of the last whole object
+            end = last + 2
+        elif start + 1 < len(buf) and buf[start + 1] not in (_NL, 0x0D):  # compact: whole lines
+            end = buf.rfind(b"}\n", start) + 1
+            if end <= start:
+                return
+        else:
+            return  # a pretty object not whole yet
+        events = fast_events(bytes(buf[start:end]))
+        if events is None:
+            return
+        self.stats.objects += len(events)
+        out += events
+        self._pos = self._start = end + 1  # past the newline after the last "}"
 
     def _compact(self) -> None:
         start = self._start
@@ -140,6 +174,11 @@ class StreamDecoder:
 
     def _whole(self, out: list[Event], end: int) -> bool:
         """Emit buf[start:end] if it is one valid JSON value; False to let the scanner decide."""
+        event = fast_event(memoryview(self._buf)[self._start : end])
+        if event is not None:
+            self.stats.objects += 1
+            out.append(event)
+            return True
         try:
             text = self._buf[self._start : end].decode()
             value, stop = _scan_value(text, 0)
