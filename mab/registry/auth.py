@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
+import urllib.parse
 from dataclasses import dataclass
 from typing import Literal
 
+from mab.errors import RegistryError
 from mab.registry.dockerconfig import Credentials
+from mab.registry.reference import is_loopback
+from mab.registry.replies import Reply, login_needed, rejected, strip_query
 
 Action = Literal["pull", "push", "delete"]
 
@@ -43,3 +48,44 @@ def scope_text(repository: str, action: Action) -> str:
 def basic_header(creds: Credentials) -> dict[str, str]:
     pair = f"{creds.username}:{creds.secret}".encode()
     return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+
+
+def token_realm(registry: str, challenge: Challenge, creds: Credentials | None) -> str:
+    """The token service to ask, refusing one that would get credentials over plain HTTP."""
+    realm = challenge.get("realm")
+    if not realm or not realm.startswith(("https://", "http://")):
+        raise RegistryError(
+            f"{registry} asked for a bearer token without a usable realm",
+            hint="the registry's token service is misconfigured; ask its operator",
+        )
+    host = urllib.parse.urlsplit(realm).netloc
+    if creds is not None and realm.startswith("http://") and not is_loopback(host):
+        raise RegistryError(
+            f"{registry} asked for a login over plain HTTP ({strip_query(realm)})",
+            hint="mab only sends credentials over HTTPS (or to this machine); "
+            "check the registry's token service address",
+        )
+    return realm
+
+
+def token_of(registry: str, realm: str, reply: Reply, creds: Credentials | None) -> str:
+    """The bearer token in the token service's reply, or the error that says why not."""
+    service = strip_query(realm)
+    if reply.status_code in (401, 403):
+        raise rejected(registry, creds, realm) if creds else login_needed(registry, realm)
+    if reply.status_code != 200:
+        raise RegistryError(
+            f"the token service {service} of {registry} answered {reply.status_code}",
+            hint="retry later; if it persists, check the registry's status page",
+        )
+    try:
+        data = json.loads(reply.body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = None
+    token = (data.get("token") or data.get("access_token")) if isinstance(data, dict) else None
+    if not isinstance(token, str) or not token:
+        raise RegistryError(
+            f"the token service {service} of {registry} did not return a token",
+            hint="the registry's token service is misconfigured; ask its operator",
+        )
+    return token

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,7 +22,15 @@ from typing import Any
 import httpx
 
 from mab.errors import RegistryError
-from mab.registry.auth import Action, Challenge, basic_header, parse_challenge, scope_text
+from mab.registry.auth import (
+    Action,
+    Challenge,
+    basic_header,
+    parse_challenge,
+    scope_text,
+    token_of,
+    token_realm,
+)
 from mab.registry.dockerconfig import Credentials, credentials_for
 from mab.registry.manifest import (
     ACCEPT_MANIFESTS,
@@ -35,44 +41,27 @@ from mab.registry.manifest import (
     Manifest,
     parse_manifest,
 )
-from mab.registry.reference import DIGEST_RE, Reference, base_url, is_loopback
+from mab.registry.reference import DIGEST_RE, Reference, base_url
+from mab.registry.replies import (
+    REJECTIONS,
+    Ping,
+    Reply,
+    json_of,
+    login_needed,
+    malformed,
+    next_page,
+    reason,
+    rejected,
+    status_error,
+    strip_query,
+    too_big,
+)
 
 MAX_BLOB_JSON_BYTES = 64 * 1024 * 1024
 MAX_SMALL_BYTES = 1024 * 1024  # tag lists, tokens, error bodies
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 30.0
-_REJECTIONS = frozenset({"MANIFEST_INVALID", "UNSUPPORTED", "MANIFEST_BLOB_UNKNOWN"})
-_LINK_RE = re.compile(r"<([^>]+)>")
-
-
-@dataclass(frozen=True)
-class Ping:
-    """What `GET /v2/` said: reachable at all, and which auth scheme it asks for."""
-
-    status: int
-    auth_scheme: str | None  # None when anonymous access is fine
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A finished, size-capped HTTP exchange."""
-
-    status_code: int
-    headers: httpx.Headers
-    body: bytes
-    url: str
-
-    def json_error(self) -> dict[str, Any]:
-        """The first entry of the distribution spec's `{"errors": [...]}` body, if any."""
-        try:
-            data = json.loads(self.body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return {}
-        errors = data.get("errors") if isinstance(data, dict) else None
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            return errors[0]
-        return {}
 
 
 @dataclass
@@ -137,7 +126,7 @@ class RegistryClient:
             challenge = parse_challenge(r.headers.get("WWW-Authenticate"))
             return Ping(401, challenge.scheme if challenge else "unknown")
         if r.status_code != 200:
-            raise self._status_error(r, "GET /v2/")
+            raise status_error(self.registry, r, "GET /v2/")
         return Ping(200, None)
 
     def list_tags(self, repository: str) -> list[str]:
@@ -151,15 +140,17 @@ class RegistryClient:
             if r.status_code == 404:
                 return tags
             if r.status_code != 200:
-                raise self._status_error(r, f"listing the tags of {repository}")
-            data = self._json(r, f"the tag list of {repository}")
+                raise status_error(self.registry, r, f"listing the tags of {repository}")
+            data = json_of(self.registry, r, f"the tag list of {repository}")
             page = data.get("tags") if isinstance(data, dict) else None
             if page is not None and (
                 not isinstance(page, list) or not all(isinstance(t, str) for t in page)
             ):
-                raise self._malformed(r, f"the tag list of {repository} is not a list of strings")
+                raise malformed(
+                    self.registry, r, f"the tag list of {repository} is not a list of strings"
+                )
             tags += page or []
-            path = self._next_page(r.headers.get("Link"))
+            path = next_page(r.headers.get("Link"))
         return tags
 
     def get_manifest(self, ref: Reference) -> Manifest:
@@ -173,15 +164,17 @@ class RegistryClient:
                 hint="check the name and tag (`mab cache ls` lists the cache refs)",
             )
         if r.status_code != 200:
-            raise self._status_error(r, where)
+            raise status_error(self.registry, r, where)
         computed = "sha256:" + hashlib.sha256(r.body).hexdigest()
         header = r.headers.get("Docker-Content-Digest")
         if header and header.startswith("sha256:") and header != computed:
-            raise self._malformed(r, f"{where}: its bytes do not match Docker-Content-Digest")
+            raise malformed(
+                self.registry, r, f"{where}: its bytes do not match Docker-Content-Digest"
+            )
         try:
             return parse_manifest(r.body, r.headers.get("Content-Type"), header or computed)
         except MalformedReply as exc:
-            raise self._malformed(r, f"{where}: {exc}") from None
+            raise malformed(self.registry, r, f"{where}: {exc}") from None
 
     def manifest_digest(self, ref: Reference) -> str | None:
         """`HEAD` a manifest: its digest, or None when there is no such tag."""
@@ -191,21 +184,15 @@ class RegistryClient:
         if r.status_code == 404:
             return None
         if r.status_code != 200:
-            raise self._status_error(r, f"the manifest of {ref}")
+            raise status_error(self.registry, r, f"the manifest of {ref}")
         digest = str(r.headers.get("Docker-Content-Digest") or "")
         if DIGEST_RE.match(digest):
             return digest
         return self.get_manifest(ref).digest  # some registries only send it on GET
 
     def get_json_blob(self, repository: str, digest: str, limit: int = MAX_BLOB_JSON_BYTES) -> Any:
-        where = f"blob {digest} of {self.registry}/{repository}"
-        r = self._send("GET", f"/v2/{repository}/blobs/{digest}", (repository, "pull"), limit)
-        if r.status_code != 200:
-            raise self._status_error(r, where)
-        computed = "sha256:" + hashlib.sha256(r.body).hexdigest()
-        if digest.startswith("sha256:") and computed != digest:
-            raise self._malformed(r, f"{where}: its bytes do not match its digest")
-        return self._json(r, where)
+        reply = self._blob(repository, digest, limit)
+        return json_of(self.registry, reply, f"blob {digest} of {self.registry}/{repository}")
 
     def delete_manifest(self, repository: str, digest: str) -> None:
         where = f"deleting {self.registry}/{repository}@{digest}"
@@ -221,7 +208,7 @@ class RegistryClient:
             )
         if r.status_code == 404:
             raise RegistryError(f"{where}: not found (already deleted?)")
-        raise self._status_error(r, where)
+        raise status_error(self.registry, r, where)
 
     def can_push(self, repository: str) -> bool:
         """Start a blob upload and cancel it at once: proves push access without writing."""
@@ -230,7 +217,7 @@ class RegistryClient:
         if r.status_code in (401, 403):
             return False
         if r.status_code != 202:
-            raise self._status_error(r, f"starting an upload to {repository}")
+            raise status_error(self.registry, r, f"starting an upload to {repository}")
         location = r.headers.get("Location")
         if location:  # a registry that cannot cancel just lets the upload expire
             url = location if "://" in location else self.base + location
@@ -245,15 +232,10 @@ class RegistryClient:
         Its only blob is the 2-byte `{}` (the OCI empty descriptor), uploaded when missing."""
         self._ensure_blob(repository, EMPTY_JSON, EMPTY_JSON_DIGEST)
         digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
-        path = f"/v2/{repository}/manifests/{digest}"
-        headers = {"Content-Type": media_type}
-        scope: tuple[str, Action] = (repository, "push")
-        r = self._send("PUT", path, scope, MAX_SMALL_BYTES, headers=headers, content=manifest)
-        if r.status_code in (400, 415) or r.json_error().get("code") in _REJECTIONS:
+        if self.put_manifest(repository, digest, media_type, manifest) is None:
             return False
-        if r.status_code not in (200, 201):
-            raise self._status_error(r, f"pushing a test manifest to {repository}")
         with contextlib.suppress(RegistryError):  # best effort: it is untagged anyway
+            path = f"/v2/{repository}/manifests/{digest}"
             self._send("DELETE", path, (repository, "delete"), MAX_SMALL_BYTES)
         return True
 
@@ -265,25 +247,30 @@ class RegistryClient:
 
     def get_blob(self, repository: str, digest: str, limit: int = MAX_SMALL_BYTES) -> bytes:
         """A blob's bytes, checked against its digest."""
+        return self._blob(repository, digest, limit).body
+
+    def _blob(self, repository: str, digest: str, limit: int) -> Reply:
         where = f"blob {digest} of {self.registry}/{repository}"
         r = self._send("GET", f"/v2/{repository}/blobs/{digest}", (repository, "pull"), limit)
         if r.status_code != 200:
-            raise self._status_error(r, where)
-        if "sha256:" + hashlib.sha256(r.body).hexdigest() != digest:
-            raise self._malformed(r, f"{where}: its bytes do not match its digest")
-        return r.body
+            raise status_error(self.registry, r, where)
+        computed = "sha256:" + hashlib.sha256(r.body).hexdigest()
+        if digest.startswith("sha256:") and computed != digest:
+            raise malformed(self.registry, r, f"{where}: its bytes do not match its digest")
+        return r
 
     def put_manifest(self, repository: str, tag: str, media_type: str, body: bytes) -> str | None:
-        """Push a manifest under a tag: its digest, or None when the registry rejects that
-        kind of manifest (400/415, MANIFEST_INVALID, UNSUPPORTED) so a caller can fall back."""
+        """Push a manifest under a tag (or its digest): its digest, or None when the registry
+        rejects that kind of manifest (400/415, MANIFEST_INVALID, UNSUPPORTED) so a caller can
+        fall back."""
         path = f"/v2/{repository}/manifests/{tag}"
         headers = {"Content-Type": media_type}
         scope: tuple[str, Action] = (repository, "push")
         r = self._send("PUT", path, scope, MAX_SMALL_BYTES, headers=headers, content=body)
-        if r.status_code in (400, 415) or r.json_error().get("code") in _REJECTIONS:
+        if r.status_code in (400, 415) or r.json_error().get("code") in REJECTIONS:
             return None
         if r.status_code not in (200, 201):
-            raise self._status_error(r, f"pushing {repository}:{tag}")
+            raise status_error(self.registry, r, f"pushing {repository}:{tag}")
         return "sha256:" + hashlib.sha256(body).hexdigest()
 
     def _ensure_blob(self, repository: str, data: bytes, digest: str) -> None:
@@ -294,13 +281,13 @@ class RegistryClient:
         r = self._send("POST", f"/v2/{repository}/blobs/uploads/", scope, MAX_SMALL_BYTES)
         location = r.headers.get("Location")
         if r.status_code != 202 or not location:
-            raise self._status_error(r, f"starting an upload to {repository}")
+            raise status_error(self.registry, r, f"starting an upload to {repository}")
         url = location if "://" in location else self.base + location
         url += ("&" if "?" in url else "?") + f"digest={digest}"
         headers = {"Content-Type": "application/octet-stream"}
         r = self._send("PUT", url, scope, MAX_SMALL_BYTES, headers=headers, content=data)
         if r.status_code not in (201, 204):
-            raise self._status_error(r, f"uploading a blob to {repository}")
+            raise status_error(self.registry, r, f"uploading a blob to {repository}")
 
     # -- HTTP with auth, retries and limits
 
@@ -322,9 +309,13 @@ class RegistryClient:
             if reply.status_code != 401 or not auth:
                 return reply
             if sent_credentials:
-                raise self._rejected(url)
+                raise rejected(self.registry, self.credentials, url)
             sent_credentials = self._answer_challenge(reply, scope, url)
-        raise self._rejected(url) if self.credentials else self._login_needed(url)
+        raise (
+            rejected(self.registry, self.credentials, url)
+            if self.credentials
+            else login_needed(self.registry, url)
+        )
 
     def _with_retries(
         self,
@@ -364,7 +355,7 @@ class RegistryClient:
             cap = limit if ok else MAX_SMALL_BYTES  # an error page: its start is enough
             declared = response.headers.get("Content-Length", "")
             if ok and method != "HEAD" and declared.isdigit() and int(declared) > cap:
-                raise self._too_big(url, cap)
+                raise too_big(self.registry, url, cap)
             chunks: list[bytes] = []
             total = 0
             if method != "HEAD":
@@ -372,7 +363,7 @@ class RegistryClient:
                     total += len(chunk)
                     if total > cap:
                         if ok:
-                            raise self._too_big(url, cap)
+                            raise too_big(self.registry, url, cap)
                         break
                     chunks.append(chunk)
             return Reply(
@@ -407,7 +398,7 @@ class RegistryClient:
             )
         if challenge.scheme == "basic":
             if creds is None or creds.identity_token:
-                raise self._login_needed(url)
+                raise login_needed(self.registry, url)
             self._auth.basic = True
             return True
         key = scope_text(*scope) if scope else (challenge.get("scope") or "")
@@ -417,18 +408,7 @@ class RegistryClient:
     def _fetch_token(
         self, challenge: Challenge, scope: tuple[str, Action] | None, creds: Credentials | None
     ) -> str:
-        realm = challenge.get("realm")
-        if not realm or not realm.startswith(("https://", "http://")):
-            raise RegistryError(
-                f"{self.registry} asked for a bearer token without a usable realm",
-                hint="the registry's token service is misconfigured; ask its operator",
-            )
-        if creds is not None and realm.startswith("http://") and not _loopback_url(realm):
-            raise RegistryError(
-                f"{self.registry} asked for a login over plain HTTP ({_strip_query(realm)})",
-                hint="mab only sends credentials over HTTPS (or to this machine); "
-                "check the registry's token service address",
-            )
+        realm = token_realm(self.registry, challenge, creds)
         params: list[tuple[str, str]] = []
         if challenge.get("service"):
             params.append(("service", challenge.get("service") or ""))
@@ -448,109 +428,19 @@ class RegistryClient:
             query = httpx.QueryParams([*params, *(("scope", s) for s in scopes)])
             method, url, body = "GET", str(httpx.URL(realm).copy_merge_params(query)), None
         response = self._with_retries(method, url, None, MAX_SMALL_BYTES, headers, False, body)
-        service = _strip_query(realm)
-        if response.status_code in (401, 403):
-            raise self._rejected(realm) if creds else self._login_needed(realm)
-        if response.status_code != 200:
-            raise RegistryError(
-                f"the token service {service} of {self.registry} answered {response.status_code}",
-                hint="retry later; if it persists, check the registry's status page",
-            )
-        try:
-            data = json.loads(response.body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            data = None
-        token = None
-        if isinstance(data, dict):
-            token = data.get("token") or data.get("access_token")
-        if not isinstance(token, str) or not token:
-            raise RegistryError(
-                f"the token service {service} of {self.registry} did not return a token",
-                hint="the registry's token service is misconfigured; ask its operator",
-            )
-        return token
-
-    # -- messages
-
-    def _login_needed(self, url: str) -> RegistryError:
-        return RegistryError(
-            f"{self.registry} needs a login for {_strip_query(url)}, and no credentials were found",
-            hint=f"run `docker login {self.registry}` (mab reads the Docker config's logins "
-            "and credential helpers)",
-        )
-
-    def _rejected(self, url: str) -> RegistryError:
-        creds = self.credentials
-        who = creds.describe() if creds else "anonymous access"
-        return RegistryError(
-            f"{self.registry} rejected the credentials ({who}) for {_strip_query(url)}",
-            hint=f"log in again with `docker login {self.registry}`, "
-            "and check the account may read (and push to) this repository",
-        )
-
-    def _status_error(self, reply: Reply, what: str) -> RegistryError:
-        error = reply.json_error()
-        code = str(error.get("code") or "")
-        detail = f" ({code}: {str(error.get('message') or '')[:200]})" if code else ""
-        status = reply.status_code
-        if status == 403:
-            hint = "the account is logged in but lacks permission: check its access rights"
-        elif status >= 500:
-            hint = "the registry is failing; retry later"
-        else:
-            hint = "check the reference and the registry address"
-        return RegistryError(f"{self.registry} answered {status} for {what}{detail}", hint=hint)
-
-    def _malformed(self, reply: Reply, problem: str) -> RegistryError:
-        return RegistryError(
-            f"{self.registry} sent a malformed reply for {_strip_query(reply.url)}: {problem}",
-            hint="the registry (or a proxy in front of it) is not speaking the registry API v2; "
-            "check the address",
-        )
-
-    def _too_big(self, url: str, limit: int) -> RegistryError:
-        return RegistryError(
-            f"{self.registry} sent more than {limit // 1024} KiB for {_strip_query(url)}",
-            hint="that is far larger than a manifest should be; check the reference and the "
-            "registry address",
-        )
+        return token_of(self.registry, realm, response, creds)
 
     def _transport_error(self, url: str, exc: httpx.HTTPError | httpx.InvalidURL) -> RegistryError:
         if isinstance(exc, httpx.TooManyRedirects):
             problem, hint = "too many redirects", "check the registry address and any proxy"
         elif isinstance(exc, httpx.ConnectError):
-            problem = f"cannot connect ({_reason(exc)})"
+            problem = f"cannot connect ({reason(exc)})"
             hint = "check the address, that the registry is running, and your network or proxy"
         elif isinstance(exc, httpx.TimeoutException):
             problem, hint = "timed out", "the registry is slow or unreachable; retry later"
         elif isinstance(exc, httpx.UnsupportedProtocol):
             problem, hint = "redirected to an unsupported URL", "check the registry address"
         else:
-            problem = f"{type(exc).__name__}: {_reason(exc)}"
+            problem = f"{type(exc).__name__}: {reason(exc)}"
             hint = "check the registry address and your network"
-        return RegistryError(f"{self.registry}: {problem} ({_strip_query(url)})", hint=hint)
-
-    def _json(self, reply: Reply, what: str) -> Any:
-        try:
-            return json.loads(reply.body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise self._malformed(reply, f"{what} is not valid JSON") from None
-
-    def _next_page(self, link: str | None) -> str | None:
-        if not link or 'rel="next"' not in link:
-            return None
-        m = _LINK_RE.search(link)
-        return m.group(1) if m else None
-
-
-def _loopback_url(url: str) -> bool:
-    return is_loopback(httpx.URL(url).netloc.decode("ascii"))
-
-
-def _strip_query(url: str) -> str:
-    return url.split("?", 1)[0]
-
-
-def _reason(exc: Exception) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:200]
+        return RegistryError(f"{self.registry}: {problem} ({strip_query(url)})", hint=hint)
