@@ -36,6 +36,7 @@ _TARGET_TAILS: tuple[tuple[str, str], ...] = (
     (".m2/repository", "maven"),
     (".gradle", "gradle"),
     (".gradle/caches", "gradle"),
+    (".gradle/wrapper", "gradle"),
     ("bundle/cache", "bundler"),
     ("composer/cache", "composer"),
     (".cache/composer", "composer"),

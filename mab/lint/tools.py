@@ -129,11 +129,15 @@ def cache_targets(tool: str, state: StageState) -> tuple[str, ...] | None:
         if cargo_home is None:
             return under_home(".cargo/registry", ".cargo/git/db")
         return (f"{cargo_home}/registry", f"{cargo_home}/git/db")
+    # Maven's and Gradle's homes also hold settings a Dockerfile may COPY in (settings.xml,
+    # gradle.properties): mount only the download folders, never hide those.
     if tool == "maven":
-        return under_home(".m2")
+        return under_home(".m2/repository")
     if tool == "gradle":
         own = _env(state, "GRADLE_USER_HOME")
-        return (own,) if own else under_home(".gradle")
+        if own:
+            return (f"{own}/caches", f"{own}/wrapper")
+        return under_home(".gradle/caches", ".gradle/wrapper")
     if tool == "bundler":
         gem_home = _env(state, "GEM_HOME") or (
             "/usr/local/bundle" if base.startswith("ruby") else None
@@ -161,7 +165,7 @@ _TAILS: Mapping[str, tuple[str, ...]] = {
     "go": ("pkg/mod", ".cache/go-build"),
     "cargo": ("cargo/registry", "cargo/git", "cargo/git/db"),
     "maven": (".m2", ".m2/repository"),
-    "gradle": (".gradle", ".gradle/caches"),
+    "gradle": (".gradle", ".gradle/caches", ".gradle/wrapper"),
     "bundler": ("bundle/cache", ".gem", "/cache"),
     "composer": ("composer/cache", ".cache/composer", "/cache"),
 }
