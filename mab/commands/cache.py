@@ -216,6 +216,8 @@ def rm_command(refs: tuple[str, ...], yes: bool) -> int:
             "refusing to delete without confirmation: stdin is not a terminal",
             hint="pass --yes to delete " + ", ".join(str(t) for t in targets),
         )
+    for target in targets:  # every ref is checked before anything is deleted
+        _check_is_cache(target)
     for target in targets:
         with RegistryClient(target.registry) as client:
             digest = target.digest or client.manifest_digest(target)
@@ -233,6 +235,20 @@ def rm_command(refs: tuple[str, ...], yes: bool) -> int:
             client.delete_manifest(target.repository, digest)
             click.echo(f"deleted {target} ({digest})")
     return 0
+
+
+def _check_is_cache(target: Reference) -> None:
+    """Refuse a ref that holds no BuildKit cache (an image, whatever its tag says): deleting
+    it by digest would delete the image, and every tag of it, for good."""
+    with RegistryClient(target.registry) as client:
+        manifest = client.get_manifest(target)
+    if not summarize(target, manifest).buildkit_cache:
+        kind = _SHORT_TYPES.get(manifest.media_type, manifest.media_type)
+        raise UserError(
+            f"{target} is not a BuildKit cache ({kind}); nothing was deleted",
+            hint="`mab cache rm` deletes only cache refs (`mab cache ls` lists them); "
+            "delete images with the registry's own tools",
+        )
 
 
 def _other_caches(client: RegistryClient, target: Reference) -> dict[str, Manifest]:

@@ -482,3 +482,30 @@ def test_layers_shared_with_other_cache_refs() -> None:
         ("buildcache-linux-arm64-main", "buildcache-linux-arm64-old"),
         ("buildcache-linux-arm64-main", "buildcache-linux-arm64-old"),
     ]
+
+
+@pytest.mark.engine
+def test_rm_refuses_a_ref_that_is_not_a_cache(
+    pushed: Pushed, as_user: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An image pushed under a cache-looking tag (here the base image, copied by docker's own
+    client into a fresh repository) next to a real cache ref: `rm --yes` of both deletes
+    neither, where it deleted the cache and then the image, with every tag of its digest."""
+    as_user.setenv("DOCKER_CONFIG", str(pushed.anonymous))
+    image = pushed.fresh("linux/arm64")
+    cache = f"{image}:buildcache-linux-arm64"
+    not_cache = f"{image}:buildcache-linux-amd64"
+    subprocess.run(
+        ["docker", "buildx", "imagetools", "create", "-t", not_cache, BASE_IMAGE],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    code, out, err = run_mab(["cache", "rm", "--yes", cache, not_cache], capsys)
+    assert code == EXIT_USAGE
+    assert f"mab: error: {not_cache} is not a BuildKit cache" in err
+    assert "nothing was deleted" in err and "Traceback" not in err
+    assert out == ""
+    with RegistryClient(REGISTRY, lookup_credentials=False) as client:
+        for ref in (cache, not_cache):
+            assert client.manifest_digest(parse_reference(ref)) is not None
