@@ -96,6 +96,7 @@ from .steps import action_step, commented_map, run_step
 
 CONCURRENCY_GROUP = "${{ github.workflow }}-${{ github.event.pull_request.number || github.ref }}"
 MERGE_TIMEOUT_MINUTES = 15
+MAX_MATRIX_JOBS = 256  # GitHub's limit on the jobs one matrix makes
 # An image's merge runs when its own digests are all there, whatever happened to the others.
 MERGE_IF = f"!cancelled() && {ghexpr.PUBLISH}"
 _MERGE_SCRIPT = """
@@ -167,6 +168,14 @@ def workflow(
 
 
 def _native_build_job(targets: list[Target], settings: Settings) -> CommentedMap:
+    jobs = len(targets) * len(settings.platforms)
+    if jobs > MAX_MATRIX_JOBS:
+        raise UserError(
+            f"{len(targets)} images x {len(settings.platforms)} platforms make {jobs} build "
+            f"jobs; GitHub runs at most {MAX_MATRIX_JOBS} from one matrix",
+            hint="split the images over several workflows (--workflow NAME and `images:` in "
+            ".mab.yml), or use --strategy qemu (one job per image)",
+        )
     keys = entry_keys(targets)
     emulated = [p for p in settings.platforms if settings.github_runner(p) is None]
     cache = layer_cache(settings, IMAGE_REF, IMAGE_NAME, (PLATFORM_SLUG,), PLATFORM_SLUG)

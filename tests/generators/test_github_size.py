@@ -11,6 +11,7 @@ import pytest
 
 from mab.config.settings import Settings
 from mab.detection.project import CacheMount, Lockfile, Project
+from mab.errors import UserError
 from mab.files.yamlio import dump_roundtrip
 from mab.generators import github
 from tests.generators.github_cases import CASES, Case
@@ -56,3 +57,12 @@ def test_each_more_image_costs_about_ten_lines() -> None:
     ]
     assert all(g <= 10 for g in growth), (sizes, growth)
     assert sizes[-1] <= 150 + 10 * 9 + DEPS_BLOCK
+
+
+def test_more_jobs_than_one_matrix_takes_is_refused() -> None:
+    one = _project()
+    (image,) = one.images
+    images = tuple(replace(image, name=f"svc{i}", context=f"svc{i}") for i in range(129))
+    with pytest.raises(UserError, match="258 build jobs; GitHub runs at most 256"):
+        github.workflow(replace(one, images=images), Settings())
+    assert github.workflow(replace(one, images=images), Settings(strategy="qemu"))
