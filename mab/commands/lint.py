@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from mab.config.file import load_settings
+from mab.config.file import load_config
 from mab.config.settings import CONFIG_FILE
 from mab.errors import EXIT_CHECK_FAILED, UserError
 from mab.files.plan import PlannedFile
@@ -22,12 +22,14 @@ from mab.lint.run import Selection, fix, lint_text, parse_rules, read_dockerfile
 
 
 def _selection(root: Path, select: str | None, ignore: str | None) -> Selection:
-    """`.mab.yml`'s `lint:` section, overridden by --select / --ignore."""
+    """`.mab.yml`'s `lint:` section (declared in mab/config/settings.py), overridden by
+    --select / --ignore."""
+    config = load_config(root)
+    section = config.lint if config is not None else None
     selection = Selection()
-    section = load_settings(root).lint
-    if section.select is not None:
+    if section is not None and section.select is not None:
         selection = Selection(parse_rules(section.select, f"{CONFIG_FILE}: lint.select"))
-    if section.ignore is not None:
+    if section is not None and section.ignore is not None:
         ignored = parse_rules(section.ignore, f"{CONFIG_FILE}: lint.ignore")
         selection = Selection(selection.select, ignored)
     if select is not None:

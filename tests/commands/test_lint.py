@@ -52,6 +52,12 @@ def test_config_section_selects_and_flags_override(tmp_path: Path, mab: Callable
     assert {f["rule"] for f in json.loads(out)["findings"]} == {"MAB101"}
     _, out, _ = mab("lint", "--json", "--ignore", "MAB101", str(repo))
     assert {f["rule"] for f in json.loads(out)["findings"]} == {"MAB104", "MAB105"}
+    # init-ci rewrites .mab.yml and keeps the section (it is declared with the others)
+    (repo / ".github").mkdir()
+    assert mab("init-ci", str(repo), "--image", "ghcr.io/acme/app")[0] == 0
+    assert "ignore: [MAB104, apt-update-alone]" in (repo / ".mab.yml").read_text()
+    _, out, _ = mab("lint", "--json", str(repo))
+    assert {f["rule"] for f in json.loads(out)["findings"]} == {"MAB101"}
 
 
 @pytest.mark.parametrize(
