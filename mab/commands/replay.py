@@ -9,6 +9,7 @@ it; 0: as fast as possible); plain lines and `--json` are computed as fast as po
 
 from __future__ import annotations
 
+import codecs
 import platform as host
 import sys
 from pathlib import Path
@@ -29,10 +30,10 @@ def read_recording(source: str, stdin: BinaryIO | None = None) -> tuple[str, byt
     """(name, bytes) of FILE, or of stdin for `-`; a clear UserError when it cannot be read."""
     if source == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
-        return "<stdin>", stream.read()
+        return "<stdin>", as_utf8(stream.read())
     path = Path(source)
     try:
-        return source, path.read_bytes()
+        return source, as_utf8(path.read_bytes())
     except FileNotFoundError:
         raise UserError(
             f"{source}: no such file",
@@ -42,6 +43,16 @@ def read_recording(source: str, stdin: BinaryIO | None = None) -> tuple[str, byt
         raise UserError(f"{source}: is a directory, not a recorded stream") from None
     except OSError as exc:
         raise UserError(f"{source}: cannot be read: {exc.strerror or exc}") from None
+
+
+def as_utf8(data: bytes) -> bytes:
+    """A recording that an editor or a shell saved with a byte order mark (UTF-8, or UTF-16 as
+    Windows PowerShell's `2>` and `Out-File` write) as the UTF-8 buildx wrote."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8) :]
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", errors="replace").encode("utf-8")
+    return data
 
 
 def machine_platform() -> str:

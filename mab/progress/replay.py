@@ -7,6 +7,7 @@ clock and the same outcome rule, so every view ends a recording the same way.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -49,6 +50,8 @@ class ReplayRequest:
 def check_speed(speed: float) -> float:
     if speed < 0:
         raise UserError(f"--speed {speed:g} is negative", hint="use 0 (no waiting) or more")
+    if math.isnan(speed):
+        raise UserError("--speed nan is not a number", hint="use 0 (no waiting) or more")
     return speed
 
 

@@ -302,3 +302,26 @@ def test_replay_platform_must_be_one(run_mab: RunMab, capfd: pytest.CaptureFixtu
     path = recorded("raw-single.rawjson")
     assert run_mab("replay", str(path), "--platform", "linux/amd64,linux/arm64") == EXIT_USAGE
     assert "name one platform" in capfd.readouterr().err
+
+
+QA = Path(__file__).resolve().parents[1] / "fixtures" / "qa"
+
+
+@pytest.mark.parametrize("saved_as", ["single-raw.bom.rawjson", "single-raw.utf16.rawjson"])
+def test_a_recording_saved_with_a_byte_order_mark_replays_as_recorded(
+    saved_as: str, capfd: pytest.CaptureFixture[str], run_mab: RunMab
+) -> None:
+    """The same stream behind a UTF-8 BOM (its first object was 'damaged' and the BOM printed)
+    or as UTF-16 (rejected: 'not a recorded build stream'): the very same summary, no warning."""
+    assert run_mab("replay", str(QA / "single-raw.rawjson"), "--json") == 0
+    expected = json.loads(capfd.readouterr().out)
+    assert run_mab("replay", str(QA / saved_as), "--json") == 0
+    out, err = capfd.readouterr()
+    assert json.loads(out) == expected
+    assert err == ""
+    assert expected["platforms"]["linux/amd64"]["executed"] == 2  # RUN and COPY
+
+
+def test_speed_nan_is_a_usage_error(capfd: pytest.CaptureFixture[str], run_mab: RunMab) -> None:
+    assert run_mab("replay", str(QA / "single-raw.rawjson"), "--speed", "nan") == EXIT_USAGE
+    assert "--speed nan is not a number" in capfd.readouterr().err
