@@ -200,3 +200,39 @@ def cache_reference(text: str) -> Reference:
             "(`mab cache ls` lists them)",
         )
     return ref
+
+
+# --------------------------------------------------------------------------- reading a cache back
+
+
+@dataclass(frozen=True)
+class CacheContents:
+    """A registry cache read back: the manifest its ref names, its layers and records."""
+
+    digest: str
+    layers: tuple[str, ...]
+    records: int | None  # None: not a BuildKit cache (no cache config)
+
+
+def contents_of(manifest: Manifest, cache_config: Any) -> CacheContents:
+    config, layers = cache_parts(manifest)
+    records = None
+    if config is not None and isinstance(cache_config, dict):
+        raw = cache_config.get("records")
+        records = len(raw) if isinstance(raw, list) else 0
+    return CacheContents(manifest.digest, tuple(d.digest for d in layers), records)
+
+
+def platform_layers(
+    index: Manifest, manifests: Mapping[str, Manifest]
+) -> dict[str, tuple[str, ...]]:
+    """`os/arch[/variant]` -> layer digests of a multi-platform image, from its index and the
+    per-platform manifests (`manifests`: digest -> manifest) fetched beside it."""
+    out: dict[str, tuple[str, ...]] = {}
+    for entry in index.manifests:
+        platform = entry.platform
+        one = manifests.get(entry.digest)
+        if platform is None or one is None or platform.startswith("unknown"):
+            continue
+        out[platform] = tuple(d.digest for d in one.layers)
+    return out

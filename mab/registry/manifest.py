@@ -28,6 +28,7 @@ class Descriptor:
     digest: str
     size: int
     annotations: tuple[tuple[str, str], ...] = ()
+    platform: str | None = None  # `os/arch[/variant]` of an index entry that names one
 
     def annotation(self, key: str) -> str | None:
         return dict(self.annotations).get(key)
@@ -64,7 +65,17 @@ def _descriptor(value: Any, where: str) -> Descriptor:
         raise MalformedReply(f"{where} has no valid digest")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise MalformedReply(f"{where} has no valid size")
-    return Descriptor(media_type, digest, size, _annotations(value.get("annotations"), where))
+    annotations = _annotations(value.get("annotations"), where)
+    return Descriptor(media_type, digest, size, annotations, _platform(value.get("platform")))
+
+
+def _platform(value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return None
+    parts = [value.get("os"), value.get("architecture"), value.get("variant")]
+    if not all(isinstance(p, str) and p for p in parts[:2]):
+        return None
+    return "/".join(p for p in parts if isinstance(p, str) and p)
 
 
 def _annotations(value: Any, where: str) -> tuple[tuple[str, str], ...]:
