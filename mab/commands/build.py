@@ -45,6 +45,7 @@ from mab.engine.checks import Preflight
 from mab.engine.docker import BuildRunner, StdoutMode, preflight
 from mab.errors import EXIT_INTERRUPTED
 from mab.metrics.outputs import MetricsOutputs
+from mab.progress.cacheverify import verified
 from mab.progress.outcome import live_outcome
 from mab.progress.recording import Recording
 from mab.progress.session import SessionMode, StreamSession
@@ -73,6 +74,7 @@ def run_build_plain(
     argv = buildx_argv(req)
     click.echo("mab: " + shown_argv(argv), err=True)
     session = StreamSession(req.platforms, mode, default_platform=platform)
+    session.model.cache_to = req.cache_exports
     stdout: StdoutMode = "stderr" if mode == "json" else "inherit"
     with Recording.open(record, req.platforms) as recording:
         runner = BuildRunner(
@@ -81,12 +83,18 @@ def run_build_plain(
         try:
             result = asyncio.run(run_cancellable(runner))
             recording.close(live_outcome(result.exit_code, result.canceled))
-            summary = session.finish(result.exit_code, result.canceled, result.duration)
+            summary = verified(
+                session.finish(result.exit_code, result.canceled, result.duration), session.model
+            )
+            session.summary = summary
             if history is not None:
                 history.finish(session.model, result.duration)
                 session.summary = history.annotate(summary)
                 history.publish(session.model, req.cache_exports)
             session.report()
+            for export in session.summary.cache_exports:
+                if export.problem:
+                    click.echo(f"mab: warning: {export.message()}", err=True)
         except BrokenPipeError:
             silence_stdout()
             click.echo("mab: stdout was closed, so the build was canceled", err=True)

@@ -41,6 +41,7 @@ from mab.history.session import BuildHistory
 from mab.metrics.build import gitlab_report
 from mab.metrics.outputs import MetricsOutputs
 from mab.progress import ci
+from mab.progress.cacheverify import verified
 from mab.progress.model import BuildModel
 from mab.progress.outcome import live_outcome
 from mab.progress.plain import step_line
@@ -153,20 +154,31 @@ def _progress(
 ) -> Ran:
     """Run one build with its plain progress (in a group, on GitHub)."""
     session = StreamSession(req.platforms, "plain")
+    session.model.cache_to = req.cache_exports
     code, canceled, duration = 1, False, None
     with _quoted(env, title):
         _out("mab: " + shown_argv(buildx_argv(req)))
         try:
             code, canceled, duration = _run(req, session, record)
         finally:
-            summary = session.finish(code, canceled, duration)
+            summary = verified(session.finish(code, canceled, duration), session.model)
             session.printer.update()
             if history is not None:
                 history.finish(session.model, duration)
                 summary = history.annotate(summary)
     if per_platform:
         _per_platform(env, session, summary)
+    _warn_exports(env, summary)
     return Ran(summary, 130 if canceled else code, session.model)
+
+
+def _warn_exports(env: ci.CiEnv, summary: Summary) -> None:
+    """A cache export that failed or came out wrong is never silent: a warning annotation on
+    GitHub, a warning line in the GitLab job log (the build's exit code stays its own)."""
+    for export in summary.cache_exports:
+        if export.problem:
+            text = export.message()
+            _out(f"::warning::{ci.escape_data(text)}" if env.github else f"mab: warning: {text}")
 
 
 def _per_platform(env: ci.CiEnv, session: StreamSession, summary: Summary) -> None:

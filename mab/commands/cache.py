@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -14,15 +15,19 @@ from typing import Any
 
 import click
 
-from mab.errors import RegistryError, UserError
+from mab.errors import MabError, RegistryError, UserError
 from mab.history.record import BuildRecord
 from mab.history.remote import fetch_record
+from mab.progress.cacheexport import Coverage, coverage
+from mab.progress.cacheverify import read_base_layers
 from mab.registry.cacherefs import CACHE_TAG_PREFIX
 from mab.registry.caches import (
+    CacheContents,
     CacheLayer,
     CacheRef,
     cache_parts,
     cache_reference,
+    contents_of,
     default_image,
     describe_layers,
     image_reference,
@@ -30,7 +35,7 @@ from mab.registry.caches import (
 )
 from mab.registry.client import RegistryClient
 from mab.registry.manifest import OCI_INDEX, OCI_MANIFEST, Manifest
-from mab.registry.reference import Reference
+from mab.registry.reference import Reference, parse_reference
 
 _SHORT_TYPES = {
     OCI_MANIFEST: "oci-manifest",
@@ -166,13 +171,20 @@ def inspect_command(ref: str, as_json: bool) -> int:
         cache_config = client.get_json_blob(target.repository, config.digest) if config else None
         others = _other_caches(client, target)
         fetched = fetch_record(client, target)
-    summary = summarize(target, manifest)
+        summary = summarize(target, manifest)
+        record = fetched.record
+        covered = _coverage(client, summary, record, contents_of(manifest, cache_config))
     layers = describe_layers(manifest, cache_config, others)
-    record = fetched.record
     if as_json:
         found = record.to_json() if record else None
+        judged = asdict(covered) if covered else None
         _emit_json(
-            {**asdict(summary), "layer_details": [asdict(x) for x in layers], "record": found}
+            {
+                **asdict(summary),
+                "layer_details": [asdict(x) for x in layers],
+                "record": found,
+                "coverage": judged,
+            }
         )
         return 0
     fmt = _SHORT_TYPES.get(summary.media_type, summary.media_type)
@@ -187,10 +199,45 @@ def inspect_command(ref: str, as_json: bool) -> int:
     click.echo(f"size:     {human_size(summary.size)} in {summary.layers} layers")
     click.echo(f"updated:  {short_time(summary.updated)}")
     click.echo(f"record:   {record_line(record) if record else fetched.notice}")
+    if covered is not None:
+        detail = f": {covered.detail}" if covered.detail else ""
+        click.echo(f"coverage: {covered.status}{detail}")
     if layers:
         click.echo("")
         click.echo(layers_table(layers))
     return 0
+
+
+_FROM = re.compile(r"^FROM\s+(?:--platform=\S+\s+)?(\S+)", re.IGNORECASE)
+
+
+def _coverage(
+    client: RegistryClient, summary: CacheRef, record: BuildRecord | None, contents: CacheContents
+) -> Coverage | None:
+    """The cache against the build that wrote it (its record beside the cache): one record
+    per step at least (mab writes mode=max), and the tag's platform's base image layers."""
+    platform = summary.platform
+    if record is None or platform is None or platform not in record.platforms:
+        return None
+    bases: dict[str, list[str]] = {}
+    for step in record.platform_steps(platform):
+        found = _FROM.match(step.instruction) if step.is_from else None
+        if found is None or found.group(1).lower() == "scratch":
+            continue
+        try:
+            image = parse_reference(found.group(1))
+            if image.registry == client.registry:
+                layers = read_base_layers(client, image)
+            else:
+                with RegistryClient(image.registry) as other:
+                    layers = read_base_layers(other, image)
+        except MabError:
+            continue
+        for p, digests in layers.items():
+            bases.setdefault(p, []).extend(digests)
+    steps = len(record.counted(platform))
+    known = {p: tuple(d) for p, d in bases.items()}
+    return coverage(platform, steps, "max", contents, known)
 
 
 def record_line(record: BuildRecord) -> str:

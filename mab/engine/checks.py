@@ -42,7 +42,7 @@ _BINFMT_ARCH = {
     "loong64": "loong64",
 }
 
-CheckStatus = Literal["ok", "fail", "skip"]
+CheckStatus = Literal["ok", "warn", "fail", "skip"]  # warn: works, with a caveat and advice
 
 
 @dataclass(frozen=True)

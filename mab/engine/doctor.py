@@ -177,6 +177,45 @@ def check_driver(facts: Facts) -> CheckResult:
     return CheckResult("driver", verdict.status, summary, verdict.fix)
 
 
+def check_cache_export(facts: Facts) -> CheckResult:
+    """What the builder is known to do to cache exports. A failed export is ignored by mab's
+    pipelines (`ignore-error=true`) and reported by `mab build`; this says what makes one fail.
+    Seen on this project's engine: a `docker builder prune` while another build exports its
+    cache fails that build with `failed to solve: not found` or cuts the export short."""
+    pre = facts.preflight
+    if pre.builder is None:
+        return CheckResult("cache-export", "skip", "not checked: no usable builder")
+    if facts.cache_backend != "registry":
+        return CheckResult("cache-export", "ok", f"type={facts.cache_backend}: not checked here")
+    if pre.builder.driver == "docker" and not pre.containerd_store:
+        return CheckResult(
+            "cache-export",
+            "fail",
+            "the docker driver with the classic image store cannot export a registry cache",
+            "enable the containerd image store, or use a docker-container builder",
+        )
+    notes = []
+    if pre.builder.driver == "docker":
+        notes.append(
+            "the docker driver shares the daemon's build cache: a `docker builder prune` or "
+            "`docker system prune` during a build fails its cache export or cuts it short"
+        )
+    if len(facts.platforms) > 1:
+        notes.append(
+            "one cache ref for a multi-platform build keeps one platform's records "
+            "(docker/buildx#1044): export one ref per platform, as mab init-ci writes"
+        )
+    if not notes:
+        return CheckResult("cache-export", "ok", f"driver {pre.builder.driver}: no known issue")
+    return CheckResult(
+        "cache-export",
+        "warn",
+        "; ".join(notes),
+        "prune only between builds; mab build reads every export back and says when one "
+        "failed, came out short or holds another platform's records",
+    )
+
+
 def _platform_line(platform: str, builder: BuilderInfo, facts: Facts) -> tuple[str, bool, str]:
     """(how it runs, ok, why-not) for one requested platform."""
     arch = _arch(platform)
@@ -305,11 +344,11 @@ def evaluate(facts: Facts) -> Report:
     ]
     engine_up = all(c.ok and c.status != "skip" for c in checks)
     if engine_up:
-        checks += [check_driver(facts), check_emulators(facts)]
+        checks += [check_driver(facts), check_cache_export(facts), check_emulators(facts)]
     else:
         reason = "not checked: " + next(c.name for c in checks if not c.ok or c.status == "skip")
         reason += " not ready"
-        checks += [CheckResult(n, "skip", reason) for n in ("driver", "platforms")]
+        checks += [CheckResult(n, "skip", reason) for n in ("driver", "cache-export", "platforms")]
     if facts.registry is not None:
         checks += _registry_checks(facts.registry)
     else:
@@ -321,12 +360,12 @@ def evaluate(facts: Facts) -> Report:
 
 def render(report: Report) -> str:
     """The table a person reads: one line per check, its fix under a failure."""
-    marks = {"ok": "ok", "fail": "FAIL", "skip": "skip"}
+    marks = {"ok": "ok", "warn": "warn", "fail": "FAIL", "skip": "skip"}
     width = max(len(c.name) for c in report.checks)
     lines = []
     for c in report.checks:
         lines.append(f"{marks[c.status]:<4}  {c.name:<{width}}  {c.summary}")
-        if c.status == "fail" and c.fix:
+        if c.status in ("fail", "warn") and c.fix:
             lines.append(f"{'':<4}  {'':<{width}}  fix: {c.fix}")
     failed = sum(1 for c in report.checks if c.status == "fail")
     lines.append("")

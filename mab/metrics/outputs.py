@@ -62,9 +62,11 @@ def hook(
 
     def emit(model: BuildModel) -> None:
         summary = whys(Summary.from_model(model))
+        failed = model.exports.failed_imports()  # an import serves every platform of the build
         facts = BuildFacts(
             image=image,
             finished_at=time.time(),
+            cache_import_failures={p.platform: failed for p in summary.platforms},
             misses_by_cause=misses_by_cause(summary),
         )
         outputs.emit(summary, facts, warn)

@@ -17,6 +17,7 @@ Verification compares the cache read back with the build that wrote it:
   steps`;
 - `wrong-platform`: the cache holds another platform's base image layers and not this one's;
 - `verified`: none of the above.
+An export a build never finished (it failed, or was canceled, first) is `unfinished`.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from mab.progress.decoder import Event, SolveStatus
+from mab.progress.decoder import Event, SolveStatus, Vertex
 from mab.registry.caches import CacheContents
 
 ExportStatus = Literal[
     "running",
+    "unfinished",
     "exported",
     "failed",
     "verified",
@@ -99,25 +101,30 @@ class ExportTracker:
 
     def __init__(self) -> None:
         self._exports: dict[str, _Seen] = {}
+        self._others: set[str] = set()  # vertices that are not exports
+        self._imports: dict[str, str] = {}  # `importing cache manifest` vertex -> its error
         self._bases: dict[str, None] = {}
 
     def apply(self, event: Event) -> None:
         if not isinstance(event, SolveStatus):
             return
+        exports, others = self._exports, self._others
         for v in event.vertexes:
-            if m := _METADATA.search(v.name):
-                self._bases.setdefault(m.group(1))
-            seen = self._exports.get(v.digest)
+            if v.digest in self._imports:
+                self._imports[v.digest] = v.error or self._imports[v.digest]
+                continue
+            seen = exports.get(v.digest)
             if seen is None:
-                backend = backend_of(v.name)
-                if backend is None:
+                if v.digest in others or not v.name:
                     continue
-                seen = self._exports[v.digest] = _Seen(backend)
+                seen = self._new(v)
+                if seen is None:
+                    continue
             seen.started = v.started if v.started is not None else seen.started
             seen.completed = v.completed if v.completed is not None else seen.completed
             seen.error = v.error or seen.error
         for s in event.statuses:
-            seen = self._exports.get(s.vertex)
+            seen = exports.get(s.vertex)
             if seen is None:
                 continue
             if m := _LAYER.match(s.id):
@@ -127,6 +134,26 @@ class ExportTracker:
                 seen.manifest = m.group(1)
             elif m := _CONFIG.match(s.id):
                 seen.config = m.group(1)
+
+    def _new(self, v: Vertex) -> _Seen | None:
+        """A vertex seen for the first time: an export to follow, or one to skip from now on
+        (noting the base image a `load metadata` vertex names)."""
+        name = v.name
+        if m := _METADATA.search(name):
+            self._bases.setdefault(m.group(1))
+        if name.startswith("importing cache manifest"):
+            self._imports[v.digest] = v.error
+            return None
+        backend = backend_of(name)
+        if backend is None:
+            self._others.add(v.digest)
+            return None
+        seen = self._exports[v.digest] = _Seen(backend)
+        return seen
+
+    def failed_imports(self) -> int:
+        """Cache imports that failed or found nothing (`importing cache manifest` errors)."""
+        return sum(1 for error in self._imports.values() if error)
 
     def bases(self) -> tuple[str, ...]:
         return tuple(self._bases)
@@ -213,16 +240,19 @@ def exports(
     platforms: tuple[str, ...],
     cache_to: tuple[str, ...],
     steps: Mapping[str, int] | None = None,
+    *,
+    ended: bool = True,
 ) -> tuple[CacheExport, ...]:
     """Pair the exports the stream showed with the `--cache-to` values, in order (BuildKit
-    exports them in the order given), and name each one's platform."""
+    exports them in the order given), and name each one's platform. `ended`: the build is
+    over, so an export still open never finished."""
     specs = [CacheSpec.parse(s) for s in cache_to]
     platform = ",".join(platforms) if platforms else "unknown"
     out = []
     for i, s in enumerate(seen):
         spec = specs[i] if i < len(specs) and len(specs) == len(seen) else None
         if s.completed is None:
-            status: ExportStatus = "running"
+            status: ExportStatus = "unfinished" if ended else "running"
         else:
             status = "failed" if s.error else "exported"
         out.append(
@@ -242,14 +272,44 @@ def exports(
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class Coverage:
+    """How a cache read back compares with the build that wrote it."""
+
+    status: ExportStatus  # verified, incomplete or wrong-platform
+    detail: str | None = None
+
+
+def coverage(
+    platform: str,
+    steps: int | None,
+    mode: str,
+    contents: CacheContents,
+    base_layers: Mapping[str, tuple[str, ...]] | None = None,
+) -> Coverage:
+    """Judge a cache's records and layers against its build's steps and platform: a mode=max
+    cache holds at least one record per step; a cache holds its platform's base image layers
+    (`base_layers`: platform -> layers; empty when unknown, e.g. `FROM scratch`)."""
+    records = contents.records
+    if mode == "max" and steps is not None and records is not None and records < steps:
+        return Coverage(
+            "incomplete", f"{platform} cache holds {records} records, the build has {steps} steps"
+        )
+    holder = _platform_of(contents.layers, base_layers or {})
+    if holder is not None and "," not in platform and holder != platform:
+        return Coverage(
+            "wrong-platform", f"the cache holds {holder}'s base image layers, not {platform}'s"
+        )
+    return Coverage("verified")
+
+
 def verify(
     export: CacheExport,
     contents: CacheContents | None,
     seen: ExportSeen,
     base_layers: Mapping[str, tuple[str, ...]] | None = None,
 ) -> CacheExport:
-    """Judge a finished registry export against what its ref holds now. `base_layers`: the
-    build's base image layers per platform (empty when unknown, e.g. `FROM scratch`)."""
+    """Judge a finished registry export against what its ref holds now."""
     if export.status != "exported":
         return export
     if contents is None:
@@ -270,26 +330,8 @@ def verify(
             detail=f"{len(absent)} of the {len(seen.layers)} layers this build wrote are "
             "not in the cache",
         )
-    if (
-        export.mode == "max"
-        and export.steps is not None
-        and contents.records is not None
-        and contents.records < export.steps
-    ):
-        return replace(
-            found,
-            status="incomplete",
-            detail=f"{export.platform} cache holds {contents.records} records, "
-            f"the build has {export.steps} steps",
-        )
-    holder = _platform_of(contents.layers, base_layers or {})
-    if holder is not None and "," not in export.platform and holder != export.platform:
-        return replace(
-            found,
-            status="wrong-platform",
-            detail=f"the cache holds {holder}'s base image layers, not {export.platform}'s",
-        )
-    return replace(found, status="verified")
+    judged = coverage(export.platform, export.steps, export.mode, contents, base_layers)
+    return replace(found, status=judged.status, detail=judged.detail)
 
 
 def _platform_of(layers: tuple[str, ...], base: Mapping[str, tuple[str, ...]]) -> str | None:

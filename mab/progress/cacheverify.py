@@ -9,6 +9,8 @@ from dataclasses import replace
 
 from mab.errors import MabError
 from mab.progress.cacheexport import CacheExport, ExportSeen, verify
+from mab.progress.model import BuildModel
+from mab.progress.summary import Summary
 from mab.registry.caches import CacheContents, cache_parts, contents_of, platform_layers
 from mab.registry.client import RegistryClient
 from mab.registry.manifest import Manifest
@@ -104,3 +106,11 @@ def _bases(
         for platform, layers in per_platform.items():
             merged.setdefault(platform, []).extend(layers)
     return {p: tuple(ls) for p, ls in merged.items()}
+
+
+def verified(summary: Summary, model: BuildModel, factory: ClientFactory = _client) -> Summary:
+    """The summary with each finished registry export read back and judged."""
+    if not summary.cache_exports:
+        return summary
+    found = verify_all(summary.cache_exports, model.exports.seen(), model.exports.bases(), factory)
+    return replace(summary, cache_exports=found)

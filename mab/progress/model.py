@@ -12,6 +12,7 @@ from collections import OrderedDict, deque
 
 from mab.config.types import KNOWN_PLATFORMS
 from mab.progress.ansi import clean
+from mab.progress.cacheexport import ExportTracker
 from mab.progress.decoder import Event, SolveStatus, TextLine, Vertex, VertexLog
 from mab.progress.graph import Node, StepGroup
 from mab.progress.logs import LOG_BUDGET, LOG_BYTES, LOG_LINES, LogTail, StepLog
@@ -88,6 +89,8 @@ class BuildModel:
         self.error_text: list[str] = []
         self.warnings: deque[tuple[str, str, tuple[str, ...]]] = deque(maxlen=MAX_WARNINGS)
         self.events = 0
+        self.exports = ExportTracker()  # what became of the cache exports
+        self.cache_to: tuple[str, ...] = ()  # the request's `--cache-to` values, when known
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -112,6 +115,7 @@ class BuildModel:
             self._log(log)
         for w in event.warnings:
             self.warnings.append((w.vertex, w.short, w.detail))
+        self.exports.apply(event)
         self.version += 1
 
     def finish(

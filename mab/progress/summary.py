@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mab.progress.model import BuildModel, Kind, StepState, StepView
+from mab.progress.cacheexport import CacheExport, exports
+from mab.progress.model import BuildModel, BuildStatus, Kind, StepState, StepView
 
 __all__ = [
     "ErrorSummary",
@@ -105,6 +106,7 @@ class Summary:
     slowest: tuple[StepSummary, ...]
     error: ErrorSummary | None
     platform_inferred: bool = False  # the one platform was named by mab, not by the stream
+    cache_exports: tuple[CacheExport, ...] = ()  # in stream order; verified by the caller
 
     @classmethod
     def from_model(
@@ -128,6 +130,13 @@ class Summary:
             slowest=tuple(ran[:slowest]),
             error=_error(model),
             platform_inferred=model.platform_inferred,
+            cache_exports=exports(
+                model.exports.seen(),
+                tuple(model.platforms()),
+                model.cache_to,
+                {p.platform: p.steps for p in platforms},
+                ended=model.status is not BuildStatus.RUNNING,
+            ),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -142,7 +151,20 @@ class Summary:
             "first_miss": {
                 p.platform: p.first_miss.to_json() if p.first_miss else None for p in self.platforms
             },
+            "cache_export": _exports_json(self.cache_exports),
         }
+
+
+def _exports_json(found: tuple[CacheExport, ...]) -> dict[str, Any]:
+    """Keyed by platform (a second export of the same platforms gets ` (2)`, and so on)."""
+    out: dict[str, Any] = {}
+    for export in found:
+        key, n = export.platform, 1
+        while key in out:
+            n += 1
+            key = f"{export.platform} ({n})"
+        out[key] = export.to_json()
+    return out
 
 
 def _round(value: float | None) -> float | None:
@@ -273,6 +295,9 @@ def render_table(summary: Summary) -> str:
                 why = _why(m, p.platform)
                 out.append(f"  {p.platform.ljust(width)}  {m.label}")
                 out += [f"  {''.ljust(width)}    why: {why}"] if why else []
+    if summary.cache_exports:
+        out.append("Cache export:")
+        out += [f"  {'!' if e.problem else ' '} {e.message()}" for e in summary.cache_exports]
     if summary.slowest:
         out.append("Slowest steps:")
         out += [f"  {_seconds(s.duration_s):>7}  {_where(s)}{s.label}" for s in summary.slowest]
@@ -344,6 +369,11 @@ def render_markdown(summary: Summary) -> str:
                 out.append(
                     f"- {_code(p.platform)}: {_cell(where)} {instruction} ({step.state}){why}"
                 )
+        out.append("")
+    if summary.cache_exports:
+        out += ["**Cache export**", ""]
+        for e in summary.cache_exports:
+            out.append(f"- {'⚠️ ' if e.problem else ''}{_cell(e.message())}")
         out.append("")
     if summary.slowest:
         out += ["**Slowest steps**", "", "| Step | Platforms | Duration |", "| --- | --- | ---: |"]

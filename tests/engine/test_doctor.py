@@ -58,7 +58,7 @@ def test_healthy_engine_passes_every_check() -> None:
     report = evaluate(HEALTHY)
     assert report.ok and report.exit_code == 0
     assert [c.name for c in report.checks] == [
-        "docker", "buildx", "daemon", "builder", "driver", "platforms",
+        "docker", "buildx", "daemon", "builder", "driver", "cache-export", "platforms",
         "registry", "registry-push", "cache-format", "disk",
     ]  # fmt: skip
     checks = by_name(HEALTHY)
@@ -251,3 +251,29 @@ def test_parse_binfmt_and_read_a_binfmt_dir(tmp_path: Path) -> None:
     entries = read_binfmt(tmp_path)
     assert entries is not None and not any(e.enabled for e in entries)
     assert read_binfmt(tmp_path / "missing") is None
+
+
+def test_cache_export_caveats_of_the_docker_driver_are_a_warning_with_advice() -> None:
+    """The docker driver shares the daemon's cache (a prune during an export breaks it, as
+    seen on this project's engine) and one ref per multi-platform build keeps one platform:
+    a warning that still passes, with what to do."""
+    check = by_name(HEALTHY)["cache-export"]
+    assert check.status == "warn" and check.ok
+    assert "prune" in check.summary and "docker/buildx#1044" in check.summary
+    assert check.fix is not None and "prune only between builds" in check.fix
+    assert "fix: prune only between builds" in render(evaluate(HEALTHY))
+
+
+def test_cache_export_impossible_with_the_classic_store() -> None:
+    classic = replace(HEALTHY, preflight=replace(HEALTHY.preflight, containerd_store=False))
+    check = by_name(classic)["cache-export"]
+    assert check.status == "fail" and "classic image store" in check.summary
+
+
+def test_cache_export_one_platform_on_a_container_builder_has_no_caveat() -> None:
+    container = replace(
+        HEALTHY,
+        platforms=("linux/amd64",),
+        preflight=replace(HEALTHY.preflight, builder=replace(BUILDER, driver="docker-container")),
+    )
+    assert by_name(container)["cache-export"].status == "ok"

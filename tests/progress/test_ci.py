@@ -199,5 +199,5 @@ def test_gitlab_report_writes_artifacts_only(tmp_path: Path) -> None:
     names = sorted(p.name for p in (tmp_path / "mab-report").iterdir())
     assert names == [ci.METRICS_FILE, ci.SUMMARY_JSON, ci.SUMMARY_MARKDOWN]
     metrics = (tmp_path / "mab-report" / ci.METRICS_FILE).read_text(encoding="utf-8")
-    assert 'mab_cache_hit_ratio{platform="linux/arm64"} 0' in metrics.splitlines()
+    assert 'mab_cache_hit_ratio{platform="linux/arm64"} 0.0' in metrics.splitlines()
     assert metrics.endswith("# EOF\n")

@@ -42,7 +42,9 @@ def test_json_shape() -> None:
         "slowest",
         "first_miss",
         "platform_inferred",
+        "cache_export",
     }
+    assert data["cache_export"]["linux/amd64,linux/arm64"]["status"] == "exported"
     assert data["platform_inferred"] is False  # the stream names both platforms
     assert data["status"] == "succeeded"
     assert data["duration_s"] == 7.5
