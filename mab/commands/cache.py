@@ -173,7 +173,13 @@ def inspect_command(ref: str, as_json: bool) -> int:
         fetched = fetch_record(client, target)
         summary = summarize(target, manifest)
         record = fetched.record
-        covered = _coverage(client, summary, record, contents_of(manifest, cache_config))
+        covered = _coverage(
+            client,
+            summary,
+            record or fetched.stale,
+            contents_of(manifest, cache_config),
+            fresh=record is not None,
+        )
     layers = describe_layers(manifest, cache_config, others)
     if as_json:
         found = record.to_json() if record else None
@@ -212,10 +218,16 @@ _FROM = re.compile(r"^FROM\s+(?:--platform=\S+\s+)?(\S+)", re.IGNORECASE)
 
 
 def _coverage(
-    client: RegistryClient, summary: CacheRef, record: BuildRecord | None, contents: CacheContents
+    client: RegistryClient,
+    summary: CacheRef,
+    record: BuildRecord | None,
+    contents: CacheContents,
+    *,
+    fresh: bool,
 ) -> Coverage | None:
     """The cache against the build that wrote it (its record beside the cache): one record
-    per step at least (mab writes mode=max), and the tag's platform's base image layers."""
+    per step at least (mab writes mode=max), and the tag's platform's base image layers. A
+    stale record (the ref was overwritten since) only names the platform's base images."""
     platform = summary.platform
     if record is None or platform is None or platform not in record.platforms:
         return None
@@ -237,7 +249,7 @@ def _coverage(
             bases.setdefault(p, []).extend(digests)
     steps = len(record.counted(platform))
     known = {p: tuple(d) for p, d in bases.items()}
-    return coverage(platform, steps, "max", contents, known)
+    return coverage(platform, steps, "max" if fresh else "min", contents, known)
 
 
 def record_line(record: BuildRecord) -> str:

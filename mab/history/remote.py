@@ -47,6 +47,10 @@ class Fetched:
     cache_ref: str
     record: BuildRecord | None
     notice: str  # what happened, for the log
+    # The record beside the cache when it describes an older cache than the ref names now:
+    # no base for explaining misses, but it still names the platform and base images the
+    # ref was written for (`mab cache inspect` checks the cache against them).
+    stale: BuildRecord | None = None
 
 
 def record_ref(cache: Reference) -> Reference:
@@ -169,7 +173,10 @@ def fetch_record(client: RegistryClient, cache: Reference) -> Fetched:
         return Fetched(str(cache), None, f"cannot read the build record {target}: {message}")
     if now is not None and written_for and written_for != now:
         return Fetched(
-            str(cache), None, f"the build record {target} describes an older cache; not used"
+            str(cache),
+            None,
+            f"the build record {target} describes an older cache; not used",
+            stale=record,
         )
     from dataclasses import replace
 
