@@ -19,7 +19,9 @@ from mab.progress.steps import BuildStatus, StepState, StepView
 __all__ = ["Outcome", "failed_step", "live_outcome", "recorded_outcome"]
 
 _CACHE_KINDS = (Kind.CACHE_IMPORT, Kind.CACHE_EXPORT)
-_RESULT_KINDS = (Kind.IMAGE_EXPORT, Kind.PUSH)
+# A build's last steps: its output, or (`-o type=cacheonly`) its cache export, even a failed
+# one that `ignore-error=true` let the build succeed past.
+_RESULT_KINDS = (Kind.IMAGE_EXPORT, Kind.PUSH, Kind.CACHE_EXPORT)
 _NO_OUTPUT = "no output specified"  # buildx's warning when a build exports nothing
 
 
