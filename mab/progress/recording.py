@@ -15,10 +15,11 @@ stream holds no exit code). A recording without the last line stopped before the
 from __future__ import annotations
 
 import contextlib
+import errno
 from pathlib import Path
 from typing import BinaryIO
 
-from mab.errors import UserError
+from mab.errors import MabError, UserError, WriteError
 from mab.progress.outcome import Outcome
 
 __all__ = [
@@ -74,7 +75,7 @@ class Recording:
             file = path.open("wb")
             file.write(record_header(platforms))
         except OSError as exc:
-            raise UserError(f"{path}: cannot write the recording: {exc.strerror or exc}") from None
+            raise _cannot_record(path, exc) from None
         return cls(path, file)
 
     def close(self, outcome: Outcome | None = None) -> None:
@@ -94,3 +95,12 @@ class Recording:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _cannot_record(path: Path, exc: OSError) -> MabError:
+    """A wrong --record path is the user's to fix (exit 2); a read-only folder or a full disk
+    is the machine's (exit 3). Either way before the build starts."""
+    reason = f"{path}: cannot write the recording: {exc.strerror or exc}"
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EISDIR):
+        return UserError(reason, hint="give --record a file path in an existing folder")
+    return WriteError(reason, hint="record into a writable folder with free space, then run again")
