@@ -20,6 +20,11 @@ it took from the cache, and the lockfile change's time; a shared-ref build does 
 at once, so its times are that one build's. Then the CPU-bound install step (the `deps` stage's
 RUN) natively and under QEMU, from the cold per-platform builds.
 
+`--floor-only`: the cold builds, then per platform the warm build on a fresh runner beside the
+floor (the same warm build on a builder that kept the cold build's local cache), warm ÷ floor,
+and where the fixed cost goes: the durations of cache import, image export, push, cache export
+and of the cache hits themselves, read from each build's recorded stream.
+
 Figures only; nothing here asserts. The builder is the engine's own and is pruned before every
 build: other builds on the same engine lose their local cache hits meanwhile. Wall times
 include cache import and export and the push to the local registry; the load average printed
@@ -29,6 +34,7 @@ with the table says how busy the machine was.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -38,8 +44,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from mab.progress.names import Kind  # noqa: E402
+from mab.progress.replay import model_of_recording  # noqa: E402
+from mab.progress.steps import StepState  # noqa: E402
 from tests import engine_env as engine_check  # noqa: E402
-from tests.e2e.cachebuilds import DEPS_STAGE, MabRun, Scenario, deps_cached, table  # noqa: E402
+from tests.e2e.cachebuilds import (  # noqa: E402
+    DEPS_STAGE,
+    MabRun,
+    Scenario,
+    deps_cached,
+    mab_build,
+    prune,
+    table,
+)
 
 SEED_WARM_RATIO = 131 / 383  # 6m23s -> 2m11s with a registry cache
 SEED_QEMU_FACTOR = 2.8
@@ -86,6 +103,105 @@ def _row(label: str, platform: str, cold: MabRun, warm: MabRun, lock: MabRun) ->
 HEADER = ("CACHE", "PLATFORM", "COLD", "WARM", "WARM/COLD", "HIT", "DEPS CACHED", "LOCK CHANGE")
 
 
+FIXED = {
+    "cache import": (Kind.CACHE_IMPORT,),
+    "image export": (Kind.IMAGE_EXPORT,),
+    "push": (Kind.PUSH,),
+    "cache export": (Kind.CACHE_EXPORT,),
+    "cached steps": (),
+}
+
+
+def fixed_costs(recording: Path) -> dict[str, float]:
+    """Seconds of the build-wide work a warm build pays whatever it builds, read from the
+    durations (merged run intervals) of those vertices in its recorded stream."""
+    model = model_of_recording(recording.name, recording.read_bytes())
+    views = model.vertices()
+    costs = {
+        name: sum(v.duration_s or 0.0 for v in views if v.kind in kinds)
+        for name, kinds in FIXED.items()
+        if kinds
+    }
+    # Cache hits are not free: on a fresh runner they fetch and unpack the imported layers.
+    costs["cached steps"] = sum(
+        v.duration_s or 0.0 for v in model.steps() if v.state is StepState.CACHED
+    )
+    return costs
+
+
+def floor_table(
+    s: Scenario, work: Path, platforms: tuple[str, ...], cold: dict[str, MabRun]
+) -> None:
+    """Per platform: the warm build after the source-only change on a fresh runner (pruned
+    builder, layers from the registry cache), and the same warm build on a builder that kept
+    the cold build's local cache (no prune): the floor. Both import, export and push as CI
+    does (the floor exports to a ref of its own, so the fresh runner reads only what the cold
+    build wrote). The cold builds ran one platform after the other on a pruned builder, so the
+    last one's cache is still there; the others are built cold once more first."""
+    rows, costs = [], []
+    work_recs = {p: work / f"{p.replace('/', '-')}" for p in platforms}
+
+    def build(project: Path, what: str, platform: str, record: Path | None) -> MabRun:
+        specs = s.specs[platform]
+        if what != "warm":  # export beside the real cache, so the fresh runner cannot use it
+            aside = specs.cache_to.replace(specs.ref, f"{specs.ref}-{what}")
+            specs = dataclasses.replace(specs, cache_to=aside)
+        run = mab_build(
+            project,
+            [platform],
+            specs,
+            s._tag(what, platform),
+            base=s.base,
+            record=record,
+        )
+        return _checked(run, f"{what} {platform}")
+
+    floors = {}
+    for n, p in enumerate(reversed(platforms)):
+        if n:
+            prune()
+            build(s.original, "cold-again", p, None)
+        floors[p] = build(s.source_changed, "floor", p, work_recs[p].with_suffix(".floor"))
+    for p in platforms:
+        prune()
+        fresh = build(s.source_changed, "warm", p, work_recs[p].with_suffix(".fresh"))
+        floor = floors[p]
+        fresh_rec, floor_rec = (
+            work_recs[p].with_suffix(".fresh"),
+            work_recs[p].with_suffix(".floor"),
+        )
+        print(f"{p}: warm and floor builds done", flush=True)
+        rows.append(
+            (
+                p,
+                _time(cold[p]),
+                _time(fresh),
+                _time(floor),
+                f"{fresh.wall_s / floor.wall_s:.2f}",
+                f"{fresh.platform(p)['hit_ratio'] * 100:.0f}%",
+                f"{floor.platform(p)['hit_ratio'] * 100:.0f}%",
+            )
+        )
+        for label, rec in (("fresh-runner warm", fresh_rec), ("floor", floor_rec)):
+            c = fixed_costs(rec)
+            costs.append((p, label, *(_seconds(c[k]) for k in FIXED)))
+    print()
+    head = (
+        "PLATFORM",
+        "COLD",
+        "WARM (FRESH RUNNER)",
+        "FLOOR (KEPT CACHE)",
+        "WARM/FLOOR",
+        "HIT",
+        "FLOOR HIT",
+    )
+    print(table(head, rows))
+    print()
+    print("where the fixed cost goes (durations of the build-wide vertices in each stream):")
+    print(table(("PLATFORM", "BUILD", *(k.upper() for k in FIXED)), costs))
+    print(f"load average after: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--platforms", default=",".join(engine_check.PLATFORMS))
@@ -95,6 +211,13 @@ def main() -> None:
         default=360_000,
         help="CPU work per package in the dependency install (the tests use 120000); the "
         "default makes the native install take about as long as a small real npm ci",
+    )
+    parser.add_argument(
+        "--floor-only",
+        action="store_true",
+        help="only the cold builds, then per platform the warm build on a fresh runner beside "
+        "the same build on a builder that kept its local cache (the floor), and where the "
+        "fixed cost goes",
     )
     args = parser.parse_args()
     os.environ["MAB_DEPS_WORK"] = str(args.deps_work)
@@ -112,6 +235,9 @@ def main() -> None:
         cold = {p: _checked(r, f"cold {p}") for p, r in s.cold().items()}
         print("cold per-platform builds done", flush=True)
         cold_records = dict(s.cold_records)
+        if args.floor_only:
+            floor_table(s, Path(tmp), platforms, cold)
+            return
         warm = {p: _checked(r, f"warm {p}") for p, r in s.warm().items()}
         print("warm per-platform builds done", flush=True)
         lock = {p: _checked(r, f"lockfile {p}") for p, r in s.lock().items()}

@@ -260,8 +260,10 @@ def mab_build(
     tag: str,
     push: bool = True,
     base: str | None = None,
+    record: Path | None = None,
 ) -> MabRun:
     argv = [sys.executable, "-m", "mab", "build", "--no-tui", "--json", *_build_args(base)]
+    argv += ["--record", str(record)] if record else []
     argv += ["--platform", ",".join(platforms), "--tag", tag, *_cache_args(specs)]
     argv += ["--push", "."] if push else ["."]
     start = time.monotonic()
