@@ -64,11 +64,16 @@ def _yaml() -> YAML:
     return y
 
 
-def _problem_line(exc: yaml.MarkedYAMLError | MarkedYAMLError) -> tuple[int | None, str]:
+def _problem_line(exc: yaml.MarkedYAMLError | MarkedYAMLError, text: str) -> tuple[int | None, str]:
     mark = exc.problem_mark or exc.context_mark
     line = mark.line + 1 if mark is not None else None
-    problem = exc.problem or exc.context or "invalid YAML"
-    return line, str(problem)
+    problem = str(exc.problem or exc.context or "invalid YAML")
+    lines = text.splitlines()
+    if line is not None and 0 < line <= len(lines):
+        indent = lines[line - 1][: len(lines[line - 1]) - len(lines[line - 1].lstrip())]
+        if "\t" in indent:  # the parsers' words for it do not say "tab"
+            problem += " (a tab in the indentation: YAML indents with spaces only)"
+    return line, problem
 
 
 def read_text(path: Path) -> str:
@@ -85,7 +90,7 @@ def parse_data(text: str, where: str) -> Any:
     try:
         return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.MarkedYAMLError as exc:
-        line, problem = _problem_line(exc)
+        line, problem = _problem_line(exc, text)
         raise InvalidYamlError(where, line, problem) from None
     except yaml.YAMLError as exc:
         raise InvalidYamlError(where, None, str(exc)) from None
@@ -128,7 +133,7 @@ def load_roundtrip(text: str, where: str) -> Any:
     try:
         return _yaml().load(text)
     except MarkedYAMLError as exc:
-        line, problem = _problem_line(exc)
+        line, problem = _problem_line(exc, text)
         raise InvalidYamlError(where, line, problem) from None
     except Exception as exc:  # ruamel raises a few unmarked errors (duplicate keys, ...)
         raise InvalidYamlError(where, None, str(exc).splitlines()[0]) from None

@@ -53,3 +53,23 @@ def test_write_atomic_replaces_and_keeps_mode(tmp_path: Path) -> None:
     assert path.read_text() == "new"
     assert path.stat().st_mode & 0o777 == 0o600
     assert [p.name for p in tmp_path.iterdir()] == ["f.yml"]
+
+
+TABS = Path(__file__).resolve().parents[1] / "fixtures" / "qa" / "tabs.mab.yml"
+
+
+def test_a_tab_in_the_indentation_is_named() -> None:
+    """Both parsers say "found character that cannot start any token", which does not tell a
+    user their editor put a tab there."""
+    text = TABS.read_text(encoding="utf-8")
+    for parse in (lambda: read_data(TABS, ".mab.yml"), lambda: load_roundtrip(text, ".mab.yml")):
+        with pytest.raises(InvalidYamlError) as info:
+            parse()
+        assert info.value.line == 3
+        assert "a tab in the indentation: YAML indents with spaces only" in info.value.message
+
+
+def test_a_tab_elsewhere_is_not_blamed() -> None:
+    with pytest.raises(InvalidYamlError) as info:
+        load_roundtrip("a: [1,\n  b: \t2\n", "x.yml")
+    assert "tab" not in info.value.message
