@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from mab.errors import UserError
+from mab.errors import EXIT_ENVIRONMENT, UserError
 from mab.history.record import BuildRecord, RecordError, compress, decompress
 from mab.history.why import Why
 
@@ -164,6 +164,24 @@ _ROW = (
 )
 
 
+class HistoryWriteError(HistoryError):
+    """The history is read-only or its disk is full: the machine's to fix, not the input's."""
+
+    exit_code = EXIT_ENVIRONMENT
+
+
+_MACHINE_CODES = (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)
+
+
+def _store_error(path: Path, exc: sqlite3.Error) -> HistoryError:
+    reason = f"{path}: cannot store the build: {exc}"
+    if (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF in _MACHINE_CODES:  # primary code
+        return HistoryWriteError(
+            reason, hint=f"make it writable or free disk space, or point {ENV}=PATH elsewhere"
+        )
+    return HistoryError(reason)
+
+
 def _misplaced(path: Path) -> str | None:
     """A folder where the database file should be, or a file where one of its folders should."""
     if path.is_dir():
@@ -251,7 +269,7 @@ class HistoryStore:
             with self._write() as conn:
                 return [self._insert(conn, record, whys) for record, whys in items]
         except sqlite3.Error as exc:
-            raise HistoryError(f"{self.path}: cannot store the build: {exc}") from None
+            raise _store_error(self.path, exc) from None
 
     @staticmethod
     def _insert(

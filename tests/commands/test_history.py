@@ -151,3 +151,26 @@ def test_a_history_path_through_a_file_or_at_a_folder_is_named(
     assert corrupt.read_bytes() == (QA / "history-corrupt.db").read_bytes()
     assert run_mab("why", "--history", str(tmp_path)) == 2
     assert "it is a folder, not a history file" in capsys.readouterr().err
+
+
+def test_import_into_a_read_only_history_is_the_environment(
+    run_mab: RunMab, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The history file made immutable (`chattr +i`: root ignores permission bits): exit 3
+    with a hint, as the README says of a file mab must write; the file is left as it was."""
+    import subprocess
+
+    db = tmp_path / "h.sqlite3"
+    recording = str(QA / "single-raw.rawjson")
+    assert run_mab("history", "import", recording, "--history", str(db)) == 0
+    before = db.read_bytes()
+    if subprocess.run(["chattr", "+i", str(db)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not supported here")
+    try:
+        assert run_mab("history", "import", recording, "--history", str(db)) == 3
+    finally:
+        subprocess.run(["chattr", "-i", str(db)], check=True)
+    err = capsys.readouterr().err
+    assert "cannot store the build: attempt to write a readonly database" in err
+    assert "hint: make it writable" in err
+    assert db.read_bytes() == before
