@@ -26,11 +26,11 @@ JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 
 
 @contextmanager
-def opened(history: str | None) -> Iterator[HistoryStore]:
+def opened(history: str | None, *, create: bool = False) -> Iterator[HistoryStore]:
     path = default_path(history)
     if path is None:
         raise UserError("build history is off (MAB_HISTORY=off)", hint="unset MAB_HISTORY")
-    store = HistoryStore.open(path)
+    store = HistoryStore.open(path, create=create)
     try:
         yield store
     finally:
@@ -249,7 +249,7 @@ def import_command(ctx: click.Context, file: str, history: str | None, platform:
     name, data = read_recording(file)
     model = model_of_recording(name, data, default)
     record = record_of_replay(name, model, time.time())
-    with opened(_store_path(ctx, history)) as store:
+    with opened(_store_path(ctx, history), create=True) as store:
         build_id = store.add(record)
     click.echo(f"imported {name} as build {build_id} ({len(record.steps)} steps)")
     return 0

@@ -198,7 +198,9 @@ class HistoryStore:
         self.path = path
 
     @classmethod
-    def open(cls, path: Path) -> HistoryStore:
+    def open(cls, path: Path, *, create: bool = True) -> HistoryStore:
+        """The history at `path`; without `create`, a missing file reads as an empty history
+        and nothing (no file, no folder) is made for a command that only reads."""
         misplaced = _misplaced(path)
         if misplaced:
             raise HistoryError(
@@ -206,8 +208,11 @@ class HistoryStore:
                 hint=f"give --history (or {ENV}) a file path in a folder, or move that away",
             )
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            if create or path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            else:
+                conn = sqlite3.connect(":memory:", isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")

@@ -148,7 +148,7 @@ class StoreSource:
         self.path = path
 
     def platform_builds(self) -> Iterator[PlatformBuild]:
-        with HistoryStore.open(self.path) as store:
+        with HistoryStore.open(self.path, create=False) as store:
             rows = store.builds()
         for row in rows:
             if row.source == "registry":  # copies fetched from a registry, not builds here
@@ -165,7 +165,7 @@ class StoreSource:
                 )
 
     def misses(self) -> Iterator[Misses]:
-        with HistoryStore.open(self.path) as store:
+        with HistoryStore.open(self.path, create=False) as store:
             images = sorted({row.image for row in store.builds()})
             counts = [(image, store.misses_by_cause(image=image)) for image in images]
         for image, found in counts:

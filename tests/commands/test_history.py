@@ -174,3 +174,20 @@ def test_import_into_a_read_only_history_is_the_environment(
     assert "cannot store the build: attempt to write a readonly database" in err
     assert "hint: make it writable" in err
     assert db.read_bytes() == before
+
+
+def test_reading_a_history_that_is_not_there_makes_nothing(
+    run_mab: RunMab, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mab history`, `why`, `show`, `prune` with --history in a folder that does not exist:
+    the answers of an empty history, and no folder and no database file left behind (they were
+    made by a command that only reads)."""
+    db = str(tmp_path / "not" / "yet" / "h.sqlite3")
+    assert run_mab("history", "--history", db) == 0
+    assert "no builds recorded yet" in capsys.readouterr().err
+    assert run_mab("why", "--history", db) == 2
+    assert run_mab("history", "show", "last", "--history", db) == 2
+    assert run_mab("history", "prune", "--keep", "1", "--history", db) == 0
+    assert not (tmp_path / "not").exists()
+    assert run_mab("history", "import", str(QA / "single-raw.rawjson"), "--history", db) == 0
+    assert Path(db).is_file()
