@@ -110,10 +110,17 @@ def check_context(req: BuildRequest) -> None:
         return
     context = Path(req.context)
     if not context.is_dir():
-        raise UserError(f"{req.context}: no such directory (the build context)")
+        what = "is a file, not a folder" if context.exists() else "no such directory"
+        raise UserError(
+            f"{req.context}: {what} (the build context)",
+            hint="give the folder to build, e.g. `mab build .`; a Dockerfile goes in -f",
+        )
     if req.file is not None:
         if req.file != "-" and not Path(req.file).is_file():
-            raise UserError(f"{req.file}: no such Dockerfile", hint="check the -f/--file path")
+            what = (
+                "is a folder, not a Dockerfile" if Path(req.file).is_dir() else "no such Dockerfile"
+            )
+            raise UserError(f"{req.file}: {what}", hint="check the -f/--file path")
     elif not (context / "Dockerfile").is_file():
         raise UserError(
             f"{context / 'Dockerfile'}: no such file",

@@ -213,6 +213,9 @@ def test_closed_stdout_cancels_quietly(fake: Fake) -> None:
     assert "Traceback" not in err
 
 
+QA_API = Path(__file__).resolve().parents[1] / "fixtures" / "qa" / "lint-two-services" / "api"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -221,6 +224,9 @@ def test_closed_stdout_cancels_quietly(fake: Fake) -> None:
         (["--push", "--load"], "--push and --load cannot be used together"),
         (["--build-arg", "JUSTKEY"], "is not KEY=VALUE"),
         (["--platform", "linux/z80"], "unknown platform 'linux/z80'"),
+        # a Dockerfile given as the context, a folder as -f: said as such, not "no such"
+        ([str(QA_API / "Dockerfile")], "Dockerfile: is a file, not a folder (the build context)"),
+        (["-f", str(QA_API)], "api: is a folder, not a Dockerfile"),
     ],
 )
 def test_user_mistakes_exit_2_without_traceback(
