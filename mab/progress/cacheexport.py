@@ -108,14 +108,17 @@ class ExportTracker:
     def apply(self, event: Event) -> None:
         if not isinstance(event, SolveStatus):
             return
-        exports, others = self._exports, self._others
+        exports, others, imports = self._exports, self._others, self._imports
         for v in event.vertexes:
-            if v.digest in self._imports:
-                self._imports[v.digest] = v.error or self._imports[v.digest]
+            digest = v.digest
+            if digest in others:  # most vertices: known, and no export
                 continue
-            seen = exports.get(v.digest)
+            if digest in imports:
+                imports[digest] = v.error or imports[digest]
+                continue
+            seen = exports.get(digest)
             if seen is None:
-                if v.digest in others or not v.name:
+                if not v.name:
                     continue
                 seen = self._new(v)
                 if seen is None:
@@ -123,7 +126,7 @@ class ExportTracker:
             seen.started = v.started if v.started is not None else seen.started
             seen.completed = v.completed if v.completed is not None else seen.completed
             seen.error = v.error or seen.error
-        for s in event.statuses:
+        for s in event.statuses if exports else ():
             seen = exports.get(s.vertex)
             if seen is None:
                 continue
