@@ -30,9 +30,9 @@ PLATFORM_ARGS = frozenset(
     }
 )
 
-_DIRECTIVE = re.compile(r"#\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(.*?)\s*$")
-_INSTRUCTION = re.compile(r"\s*([A-Za-z]+)(?:\s+(.*))?$", re.DOTALL)
-_HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
+DIRECTIVE_RE = re.compile(r"#\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(.*?)\s*$")
+INSTRUCTION_RE = re.compile(r"\s*([A-Za-z]+)(?:\s+(.*))?$", re.DOTALL)
+HEREDOC_RE = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
 _VAR = re.compile(
     r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))"
 )
@@ -126,7 +126,7 @@ def _instructions(text: str) -> Iterator[_Instruction]:
     escape, first = _directives(lines)
     i = first
     while i < len(lines):
-        if _is_blank_or_comment(lines[i]):
+        if is_blank_or_comment(lines[i]):
             i += 1
             continue
         start = i
@@ -138,16 +138,16 @@ def _instructions(text: str) -> Iterator[_Instruction]:
                 parts.append(lines[i - 1])
                 break
             parts.append(line[:-1])
-            while i < len(lines) and _is_blank_or_comment(lines[i]):
+            while i < len(lines) and is_blank_or_comment(lines[i]):
                 i += 1
-        match = _INSTRUCTION.match("".join(parts))
+        match = INSTRUCTION_RE.match("".join(parts))
         if match is None:
             continue
         keyword, args = match.group(1).upper(), (match.group(2) or "").strip()
         bodies: list[str] = []
         if keyword in ("RUN", "COPY", "ADD"):
-            for strip_tabs, _, word in _HEREDOC.findall(args):
-                body, i = _heredoc_body(lines, i, word, strip_tabs == "-")
+            for strip_tabs, _, word in HEREDOC_RE.findall(args):
+                body, i = heredoc_body(lines, i, word, strip_tabs == "-")
                 bodies.append(body)
         yield _Instruction(keyword, args, start + 1, "\n".join(bodies))
 
@@ -156,7 +156,7 @@ def _directives(lines: list[str]) -> tuple[str, int]:
     """The escape character and the index of the first line after the parser directives."""
     escape = "\\"
     for index, line in enumerate(lines):
-        match = _DIRECTIVE.match(line)
+        match = DIRECTIVE_RE.match(line)
         if match is None:
             return escape, index
         if match.group(1).lower() == "escape" and match.group(2) in ("\\", "`"):
@@ -164,12 +164,12 @@ def _directives(lines: list[str]) -> tuple[str, int]:
     return escape, len(lines)
 
 
-def _is_blank_or_comment(line: str) -> bool:
+def is_blank_or_comment(line: str) -> bool:
     stripped = line.strip()
     return not stripped or stripped.startswith("#")
 
 
-def _heredoc_body(lines: list[str], i: int, word: str, strip_tabs: bool) -> tuple[str, int]:
+def heredoc_body(lines: list[str], i: int, word: str, strip_tabs: bool) -> tuple[str, int]:
     body: list[str] = []
     while i < len(lines):
         line = lines[i]

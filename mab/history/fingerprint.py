@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from mab.history.dockerignore import DockerIgnore, load, pattern_regex
-from mab.history.plan import PlannedStep, plan_dockerfile
+from mab.history.plan import PlannedStep, parts_digest, plan_dockerfile
 from mab.history.record import StepInputs
 
 MAX_LISTED_FILES = 2000  # per step; beyond, only the count and the digest over all are kept
@@ -69,14 +69,14 @@ class Fingerprinter:
             parents = [p for p in (resolve(p) for p in step.parents) if p is not None]
             own = step.own
             if step.keyword == "FROM" and sid in from_names:
-                own = _digest("FROM", from_names[sid])
+                own = parts_digest("FROM", from_names[sid])
             files = self._files_of(step.sources) if step.sources is not None else None
             files_digest = _files_digest(files) if files is not None else ""
-            own = _digest(own, files_digest)
+            own = parts_digest(own, files_digest)
             complete = step.complete and all(p.complete for p in parents)
             listed = files if files is None or len(files) <= MAX_LISTED_FILES else None
             out[sid] = StepInputs(
-                digest=_digest(own, *(p.digest for p in parents)),
+                digest=parts_digest(own, *(p.digest for p in parents)),
                 own=own,
                 args=step.args,
                 files=listed,
@@ -159,7 +159,7 @@ class Fingerprinter:
         try:
             info = path.lstat()
             if stat.S_ISLNK(info.st_mode):
-                value = "l:" + _digest(str(path.readlink()))
+                value = "l:" + parts_digest(str(path.readlink()))
             else:
                 h = hashlib.sha256()
                 with path.open("rb") as handle:
@@ -176,12 +176,4 @@ def _files_digest(files: tuple[tuple[str, str], ...]) -> str:
     h = hashlib.sha256()
     for path, digest in files:
         h.update(f"{path}\0{digest}\n".encode())
-    return h.hexdigest()[:16]
-
-
-def _digest(*parts: str) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(part.encode())
-        h.update(b"\0")
     return h.hexdigest()[:16]

@@ -112,7 +112,7 @@ def plan_dockerfile(
                 stage.args = dict(stage.base_stage.args)
                 stage.config = list(stage.base_stage.config)
             elif base.lower() != "scratch":
-                stage.steps.append(_Raw("FROM", ins.args, own=_digest("FROM", ins.args)))
+                stage.steps.append(_Raw("FROM", ins.args, own=parts_digest("FROM", ins.args)))
             stages.append(stage)
             by_name[str(len(stages) - 1)] = stage
             if alias:
@@ -163,7 +163,7 @@ def _step(
     kept = tuple(
         (name, keep_arg_value(name, value)) for name, value in sorted(used) if value is not None
     )
-    own = _digest(keyword, args, heredocs, "\n".join(stage.config), repr(kept))
+    own = parts_digest(keyword, args, heredocs, "\n".join(stage.config), repr(kept))
     return _Raw(keyword, args, kept, sources, tuple(froms), complete, own)
 
 
@@ -209,7 +209,8 @@ def _uses(text: str, name: str) -> bool:
     return re.search(r"\$\{?" + re.escape(name) + r"(?![A-Za-z0-9_])", text) is not None
 
 
-def _digest(*parts: str) -> str:
+def parts_digest(*parts: str) -> str:
+    """A short digest of the parts, each ended by a NUL (no two lists of parts collide)."""
     h = hashlib.sha256()
     for part in parts:
         h.update(part.encode())

@@ -12,11 +12,15 @@ import re
 import shlex
 from dataclasses import dataclass
 
+from mab.detection.dockerfile import (
+    DIRECTIVE_RE,
+    HEREDOC_RE,
+    INSTRUCTION_RE,
+    heredoc_body,
+    is_blank_or_comment,
+)
 from mab.lint.rules import rule_id
 
-_DIRECTIVE = re.compile(r"#\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(.*?)\s*$")
-_INSTRUCTION = re.compile(r"\s*([A-Za-z]+)(?:\s+(.*))?$", re.DOTALL)
-_HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
 _IGNORE = re.compile(r"#\s*mab:\s*ignore\[([A-Za-z0-9_,\s-]+)\]")
 
 
@@ -90,19 +94,19 @@ def read_dockerfile(text: str) -> Dockerfile:
                 parts.append(bare[i - 1])
                 break
             parts.append(line[:-1])
-            while i < len(bare) and _blank_or_comment(bare[i]):
+            while i < len(bare) and is_blank_or_comment(bare[i]):
                 if bare[i].strip().startswith("#"):
                     comments.append(bare[i].strip())
                 i += 1
-        match = _INSTRUCTION.match("".join(parts))
+        match = INSTRUCTION_RE.match("".join(parts))
         if match is None:
             comments.clear()
             continue
         keyword, rest = match.group(1).upper(), (match.group(2) or "").strip()
         bodies: list[str] = []
         if keyword in ("RUN", "COPY", "ADD"):
-            for strip_tabs, _, word in _HEREDOC.findall(rest):
-                body, i = _heredoc_body(bare, i, word, strip_tabs == "-")
+            for strip_tabs, _, word in HEREDOC_RE.findall(rest):
+                body, i = heredoc_body(bare, i, word, strip_tabs == "-")
                 bodies.append(body)
         flags, args = split_flags(rest)
         ignored = frozenset(rule for c in comments for rule in _ignored_ids(c))
@@ -154,7 +158,7 @@ def _directives(lines: list[str]) -> tuple[tuple[tuple[str, str], ...], str, int
     found: list[tuple[str, str]] = []
     escape = "\\"
     for index, line in enumerate(lines):
-        match = _DIRECTIVE.match(line)
+        match = DIRECTIVE_RE.match(line)
         if match is None:
             return tuple(found), escape, index
         name, value = match.group(1).lower(), match.group(2)
@@ -162,19 +166,3 @@ def _directives(lines: list[str]) -> tuple[tuple[tuple[str, str], ...], str, int
         if name == "escape" and value in ("\\", "`"):
             escape = value
     return tuple(found), escape, len(lines)
-
-
-def _blank_or_comment(line: str) -> bool:
-    stripped = line.strip()
-    return not stripped or stripped.startswith("#")
-
-
-def _heredoc_body(lines: list[str], i: int, word: str, strip_tabs: bool) -> tuple[str, int]:
-    body: list[str] = []
-    while i < len(lines):
-        line = lines[i]
-        i += 1
-        if (line.lstrip("\t") if strip_tabs else line) == word:
-            break
-        body.append(line)
-    return "\n".join(body), i
