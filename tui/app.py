@@ -29,6 +29,7 @@ from mab.progress.summary import Summary
 from mab.tui.export import export_summary
 from mab.tui.farewell import run_farewell
 from mab.tui.messages import RunFinished
+from mab.tui.render import ENDED
 from mab.tui.run_state import RunState
 from mab.tui.screens import ConfirmScreen, HelpScreen, LogScreen
 from mab.tui.screens.history import HistoryScreen, finish_run, why_line
@@ -266,7 +267,7 @@ class MabApp(App[int]):
         self._drawn = model.version
         self.redraws += 1
         now = state.now()
-        frame = self.frame if self.animated else 0
+        frame = (self.frame if self.animated else 0) if state.running else ENDED
         platforms = column_platforms(model)
         columns = list(zip(platforms, aligned(model.steps(), platforms), strict=True))
         platform_columns = self.query_one(PlatformColumns)

@@ -69,8 +69,13 @@ def running_for(view: StepView, now: float | None) -> float | None:
     return max(0.0, (now or view.started) - view.started)
 
 
+ENDED = -1  # the `frame` of a run that is over: a step still running there never finished
+
+
 def badge(view: StepView, now: float | None, frame: int) -> Text:
     state = view.state
+    if state is StepState.RUNNING and frame == ENDED:
+        return Text("UNFINISHED".ljust(BADGE_WIDTH), style=GREY)
     if state is StepState.RUNNING:
         word = f"{SPINNER[frame % len(SPINNER)]} {seconds(running_for(view, now))}"
     elif state is StepState.DONE:

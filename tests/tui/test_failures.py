@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 from textual.widgets._toast import ToastRack
 
 from mab.progress.decoder import StreamDecoder
-from mab.progress.model import BuildModel, StepView
+from mab.progress.model import BuildModel, StepState, StepView
 from mab.tui.app import MabApp
 from mab.tui.screens import ConfirmScreen, HelpScreen
 from mab.tui.source import ReplaySource, RunOutcome
@@ -256,3 +256,37 @@ async def test_a_build_that_could_not_start_says_why_where_the_steps_would_be() 
         assert panel.display and panel.problem is not None
         assert panel.problem.message == "docker was not found on PATH: install Docker"
         assert "failed before any step" in str(panel.render())
+
+
+def _first_cut_with_a_running_step(data: bytes) -> int:
+    """The end of the first whole object after which a Dockerfile step is running."""
+    end = 0
+    while (end := data.find(b"\n}\n", end) + 3) > 2:
+        model = BuildModel()
+        decoder = StreamDecoder()
+        for event in [*decoder.feed(data[:end]), *decoder.close()]:
+            model.apply(event)
+        if any(v.state is StepState.RUNNING and v.is_instruction for v in model.steps()):
+            return end
+    raise AssertionError("no step ever runs in this recording")
+
+
+async def test_a_step_of_a_stream_that_ended_early_is_unfinished_not_running(
+    tmp_path: Any,
+) -> None:
+    """A recording cut while the deps step ran (a truncated file): the build is incomplete,
+    and the step reads UNFINISHED, not a spinner stuck at 0.0s."""
+    data = stream("cold-multi-linux-amd64")
+    cut = _first_cut_with_a_running_step(data)
+    path = tmp_path / "cut.rawjson"
+    path.write_bytes(data[:cut])
+    app = MabApp(ReplaySource.from_path(path, 0), animate=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_finished(pilot, app)
+        rows = [
+            text.plain
+            for lst in app.query_one(PlatformColumns).lists.values()
+            for text in lst._texts
+        ]
+        assert any(row.startswith("UNFINISHED") for row in rows), rows
+        assert not any(row[:1] in "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏" and row.strip() for row in rows), rows
