@@ -67,7 +67,11 @@ def test_provisioned_engine_passes_everything(
     engine: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, checks = run_doctor(["--platform", PLATFORMS, "--image", image()], capsys)
-    failed = {n: c for n, c in checks.items() if c["status"] != "ok"}
+    # The docker driver's known caveats for cache exports are a warning that still passes.
+    assert (
+        checks["cache-export"]["status"] == "warn" and "prune" in checks["cache-export"]["summary"]
+    )
+    failed = {n: c for n, c in checks.items() if c["status"] != "ok" and n != "cache-export"}
     assert code == 0 and not failed, failed
     assert "linux/arm64: emulated (qemu-aarch64" in checks["platforms"]["summary"]
     assert "containerd image store" in checks["daemon"]["summary"]

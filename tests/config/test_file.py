@@ -158,7 +158,12 @@ def test_a_newer_version_is_refused_before_anything_else() -> None:
     "text, line, problem",
     [
         ("strategy: [native\n", 2, "did not find expected ',' or ']'"),
-        ("github:\n\tworkflow: ci\n", 2, "found character that cannot start any token"),
+        (
+            "github:\n\tworkflow: ci\n",
+            2,
+            "found character that cannot start any token"
+            " (a tab in the indentation: YAML indents with spaces only)",
+        ),
         ("a: b\n c: d\n", 2, "mapping values are not allowed in this context"),
     ],
 )
