@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from mab.progress.decoder import Event, SolveStatus, Vertex
+from mab.progress.decoder import Event, SolveStatus, Vertex, VertexStatus
 from mab.registry.caches import CacheContents
 
 ExportStatus = Literal[
@@ -106,37 +106,42 @@ class ExportTracker:
         self._bases: dict[str, None] = {}
 
     def apply(self, event: Event) -> None:
-        if not isinstance(event, SolveStatus):
+        if isinstance(event, SolveStatus):
+            for v in event.vertexes:
+                self.vertex(v)
+            for s in event.statuses:
+                self.status(s)
+
+    def vertex(self, v: Vertex) -> None:
+        """One vertex update (the build model hands over only those that may matter here)."""
+        digest = v.digest
+        if digest in self._others:  # known, and no export
             return
-        exports, others, imports = self._exports, self._others, self._imports
-        for v in event.vertexes:
-            digest = v.digest
-            if digest in others:  # most vertices: known, and no export
-                continue
-            if digest in imports:
-                imports[digest] = v.error or imports[digest]
-                continue
-            seen = exports.get(digest)
+        if digest in self._imports:
+            self._imports[digest] = v.error or self._imports[digest]
+            return
+        seen = self._exports.get(digest)
+        if seen is None:
+            if not v.name:
+                return
+            seen = self._new(v)
             if seen is None:
-                if not v.name:
-                    continue
-                seen = self._new(v)
-                if seen is None:
-                    continue
-            seen.started = v.started if v.started is not None else seen.started
-            seen.completed = v.completed if v.completed is not None else seen.completed
-            seen.error = v.error or seen.error
-        for s in event.statuses if exports else ():
-            seen = exports.get(s.vertex)
-            if seen is None:
-                continue
-            if m := _LAYER.match(s.id):
-                if m.group(1) not in seen.layers:
-                    seen.layers.append(m.group(1))
-            elif m := _MANIFEST.match(s.id):
-                seen.manifest = m.group(1)
-            elif m := _CONFIG.match(s.id):
-                seen.config = m.group(1)
+                return
+        seen.started = v.started if v.started is not None else seen.started
+        seen.completed = v.completed if v.completed is not None else seen.completed
+        seen.error = v.error or seen.error
+
+    def status(self, s: VertexStatus) -> None:
+        seen = self._exports.get(s.vertex)
+        if seen is None:
+            return
+        if m := _LAYER.match(s.id):
+            if m.group(1) not in seen.layers:
+                seen.layers.append(m.group(1))
+        elif m := _MANIFEST.match(s.id):
+            seen.manifest = m.group(1)
+        elif m := _CONFIG.match(s.id):
+            seen.config = m.group(1)
 
     def _new(self, v: Vertex) -> _Seen | None:
         """A vertex seen for the first time: an export to follow, or one to skip from now on

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 __all__ = [
     "DecoderStats",
     "Event",
@@ -27,15 +29,13 @@ __all__ = [
 # Events: parsed and checked here, trusted everywhere else.
 
 
-@dataclass(frozen=True, slots=True)
-class ProgressGroup:
+class ProgressGroup(msgspec.Struct, frozen=True, gc=False):
     id: str
     name: str
     weak: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Vertex:
+class Vertex(msgspec.Struct, frozen=True, gc=False):
     """One operation of the build graph; re-sent whole whenever it changes."""
 
     digest: str
@@ -48,8 +48,7 @@ class Vertex:
     progress_group: ProgressGroup | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class VertexStatus:
+class VertexStatus(msgspec.Struct, frozen=True, gc=False):
     """Sub-progress of a vertex: a layer pull, extraction, a push."""
 
     id: str
@@ -62,16 +61,14 @@ class VertexStatus:
     completed: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class VertexLog:
+class VertexLog(msgspec.Struct, frozen=True, gc=False):
     vertex: str
     stream: int  # 1 stdout, 2 stderr
     data: bytes
     timestamp: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class VertexWarning:
+class VertexWarning(msgspec.Struct, frozen=True, gc=False):
     vertex: str
     level: int = 0
     short: str = ""
@@ -79,16 +76,14 @@ class VertexWarning:
     url: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class SolveStatus:
+class SolveStatus(msgspec.Struct, frozen=True, gc=False):
     vertexes: tuple[Vertex, ...] = ()
     statuses: tuple[VertexStatus, ...] = ()
     logs: tuple[VertexLog, ...] = ()
     warnings: tuple[VertexWarning, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class TextLine:
+class TextLine(msgspec.Struct, frozen=True, gc=False):
     """A line of the stream that is not JSON, without its line ending."""
 
     text: str

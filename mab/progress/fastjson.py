@@ -9,8 +9,6 @@ None, and the decoder takes its careful path.
 
 from __future__ import annotations
 
-import functools
-
 import msgspec
 
 from mab.progress.events import (
@@ -80,11 +78,22 @@ _decode = msgspec.json.Decoder(_Solve).decode
 _decode_many = msgspec.json.Decoder(list[_Solve]).decode
 
 
-_cached_time = functools.lru_cache(maxsize=16384)(parse_time)  # a vertex repeats its times
+_TIMES: dict[str, float | None] = {}  # a vertex repeats its times: parse each once
+_MAX_TIMES = 16384
 
 
 def _t(value: str | None) -> float | None:
-    return None if value is None else _cached_time(value)
+    if value is None:
+        return None
+    found = _TIMES.get(value, _MISSING)
+    if found is _MISSING:
+        if len(_TIMES) >= _MAX_TIMES:
+            _TIMES.clear()
+        found = _TIMES[value] = parse_time(value)
+    return found  # type: ignore[return-value]  # not _MISSING here
+
+
+_MISSING = object()
 
 
 def _vertex(v: _Vertex) -> Vertex | None:
@@ -93,7 +102,7 @@ def _vertex(v: _Vertex) -> Vertex | None:
     g = v.progress_group
     return Vertex(
         v.digest,
-        tuple(i for i in v.inputs if i) if v.inputs else (),
+        tuple(filter(None, v.inputs)) if v.inputs else (),
         v.name,
         _t(v.started),
         _t(v.completed),
@@ -118,7 +127,7 @@ def _warning(w: _Warning) -> VertexWarning:
 def _event(o: _Solve) -> SolveStatus | None:
     if o.vertexes is None and o.statuses is None and o.logs is None and o.warnings is None:
         return None
-    vertexes = () if not o.vertexes else tuple(x for x in map(_vertex, o.vertexes) if x)
+    vertexes = () if not o.vertexes else tuple(filter(None, map(_vertex, o.vertexes)))
     return SolveStatus(
         vertexes,
         tuple(map(_status, o.statuses)) if o.statuses else (),

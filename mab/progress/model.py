@@ -53,6 +53,10 @@ MAX_WARNINGS = 1000
 BUILD_DEFINITION = "[internal] load build definition"
 
 
+# Vertices the cache-export tracker never needs to see (most of a stream).
+_BUILD_STEPS = frozenset({Kind.STEP, Kind.INTERNAL})
+
+
 class BuildModel:
     """Everything known about one build. Single-threaded: apply and read from one thread."""
 
@@ -101,10 +105,15 @@ class BuildModel:
             return
         if not isinstance(event, SolveStatus):
             return
+        exports = self.exports
         for v in event.vertexes:
-            self._vertex(v)
+            parsed = self._vertex(v).parsed
+            if parsed is None or parsed.kind not in _BUILD_STEPS:  # exports, imports, bases
+                exports.vertex(v)
         for s in event.statuses:
             node = self._node(s.vertex)
+            if node.parsed is None or node.parsed.kind not in _BUILD_STEPS:
+                exports.status(s)
             if s.id not in node.progress and len(node.progress) >= MAX_PROGRESS:
                 continue
             node.progress[s.id] = Progress(
@@ -115,7 +124,6 @@ class BuildModel:
             self._log(log)
         for w in event.warnings:
             self.warnings.append((w.vertex, w.short, w.detail))
-        self.exports.apply(event)
         self.version += 1
 
     def finish(
@@ -174,7 +182,7 @@ class BuildModel:
             node = self._nodes[digest] = Node(digest, len(self._nodes))
         return node
 
-    def _vertex(self, v: Vertex) -> None:
+    def _vertex(self, v: Vertex) -> Node:
         node = self._node(v.digest)
         if not node.known:
             node.known = True
@@ -222,6 +230,7 @@ class BuildModel:
             node.group = group
             self._attach(node)
         self._touch(node)
+        return node
 
     def _attach(self, node: Node) -> None:
         if node.step is not None:  # moving into a progress group

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+import msgspec
+
 from mab.progress.logs import LogTail
 from mab.progress.names import Kind
 
@@ -28,8 +30,7 @@ class BuildStatus(StrEnum):
     INCOMPLETE = "incomplete"  # a recorded stream that ended before the build did
 
 
-@dataclass(frozen=True, slots=True)
-class Progress:
+class Progress(msgspec.Struct, frozen=True, gc=False):
     """Sub-progress of a step: a layer pull, an extraction, a push."""
 
     id: str
