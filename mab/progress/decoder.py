@@ -119,7 +119,10 @@ class StreamDecoder:
                 return
         else:
             return  # a pretty object not whole yet
-        events = fast_events(bytes(buf[start:end]))
+        raw = bytes(buf[start:end])
+        if _BREAKS.search(raw.replace(b"}\n{", b"} {")):
+            return  # a line that breaks an object (see _BREAK): the scanner's rules decide
+        events = fast_events(raw)
         if events is None:
             return
         self.stats.objects += len(events)

@@ -245,3 +245,11 @@ def test_text_after_a_truncated_object_is_not_swallowed() -> None:
 def test_parse_time_never_raises(text: str) -> None:
     parse_time(text)
     parse_time("2023-11-14T22:13:20" + text)
+
+
+def test_a_brace_opening_a_line_inside_an_object_decodes_the_same_however_chunked() -> None:
+    """Found by the property above: a `{` opening a line inside a pretty-printed object (here
+    34 bytes of a vertex replaced by it) makes valid JSON. The run decoder took it whole while
+    the scanner, fed the same bytes in two pieces, broke the object at that line."""
+    bad = _mutate(FAILED, [(10634, 34, b"{"), (0, 4, b"")])
+    assert decode(bad, [7]) == decode(bad)
