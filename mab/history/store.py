@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -208,40 +207,17 @@ class HistoryStore:
                 f"{path}: cannot open the build history: {misplaced}",
                 hint=f"give --history (or {ENV}) a file path in a folder, or move that away",
             )
-        deadline = time.monotonic() + BUSY_TIMEOUT_S
-        while True:
-            try:
-                return cls._connect(path, create)
-            except sqlite3.OperationalError as exc:
-                # Two writers creating the file at once: switching it to WAL needs a lock that
-                # SQLite's busy handler does not wait for. Try again until the usual timeout.
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise HistoryError(
-                        f"{path}: cannot open the build history: {exc}",
-                        hint=f"move the file away (mab starts a new one), or point {ENV}=PATH "
-                        "elsewhere",
-                    ) from None
-                time.sleep(0.05)
-
-    @classmethod
-    def _connect(cls, path: Path, create: bool) -> HistoryStore:
         try:
             if create or path.exists():
                 path.parent.mkdir(parents=True, exist_ok=True)
                 conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             else:
                 conn = sqlite3.connect(":memory:", isolation_level=None)
-            try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                conn.execute("PRAGMA foreign_keys=ON")
-                store = cls(conn, path)
-                store._migrate()
-            except sqlite3.OperationalError:
-                conn.close()
-                raise
-        except sqlite3.OperationalError:
-            raise
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            store = cls(conn, path)
+            store._migrate()
         except (sqlite3.Error, OSError) as exc:
             raise HistoryError(
                 f"{path}: cannot open the build history: {exc}",
