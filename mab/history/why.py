@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from mab.history.record import BuildRecord, StepInputs, StepRecord
 
@@ -37,16 +37,7 @@ Cause = Literal[
     "cache_unavailable",
     "unknown",
 ]
-CAUSES: tuple[Cause, ...] = (
-    "cache_disabled",
-    "sources_changed",
-    "arg_changed",
-    "base_moved",
-    "instruction_changed",
-    "parent_missed",
-    "cache_unavailable",
-    "unknown",
-)
+CAUSES: tuple[Cause, ...] = get_args(Cause)  # most specific first
 MAX_NAMED_FILES = 3
 
 
