@@ -108,3 +108,30 @@ if __name__ == "__main__":  # `python tests/engine_env.py`: a quick check from t
     ok, reason = engine_available()
     print(("engine available: " if ok else "engine NOT available: ") + reason)
     raise SystemExit(0 if ok else 1)
+
+
+# Debian's docker-registry (distribution 2.8, filesystem storage) writes a tag's link file by
+# truncating it first; a HEAD that lands in that moment reads an empty digest and answers
+# "500 Internal Server Error" (its log: "invalid checksum digest format"). A push through the
+# docker driver HEADs the tag from buildkit and the daemon at once, so about one push in a few
+# hundred meets it. The push is idempotent: try again.
+_REGISTRY_RACE = "500 Internal Server Error"
+PUSH_ATTEMPTS = 3
+
+
+def push_image(ref: str, dockerfile: str, platforms: tuple[str, ...] = PLATFORMS) -> None:
+    """Build `dockerfile` (no context) for `platforms` and push it as `ref`; raises
+    RuntimeError with buildx's stderr when it cannot."""
+    argv = ["docker", "buildx", "build", "--progress=quiet", "--push", "--tag", ref]
+    argv += ["--platform", ",".join(platforms), "-"]
+    stderr = ""
+    for _ in range(PUSH_ATTEMPTS):
+        done = subprocess.run(
+            argv, input=dockerfile, capture_output=True, text=True, timeout=300, check=False
+        )
+        if done.returncode == 0:
+            return
+        stderr = done.stderr
+        if _REGISTRY_RACE not in stderr:
+            break
+    raise RuntimeError(f"cannot push {ref}:\n{stderr}")

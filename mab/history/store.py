@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,52 +31,13 @@ from typing import Any, NamedTuple
 
 from mab.errors import EXIT_ENVIRONMENT, UserError
 from mab.history.record import BuildRecord, RecordError, compress, decompress
+from mab.history.schema import MIGRATIONS, SCHEMA_VERSION
 from mab.history.why import Why
 
 ENV = "MAB_HISTORY"
 OFF = "off"
 FILE_NAME = "history.sqlite3"
 BUSY_TIMEOUT_S = 30.0
-
-_SCHEMA_V1 = """
-CREATE TABLE builds (
-    id INTEGER PRIMARY KEY,
-    uid TEXT NOT NULL UNIQUE,
-    started_at REAL NOT NULL,
-    duration_s REAL NOT NULL,
-    outcome TEXT NOT NULL,
-    image TEXT NOT NULL,
-    target TEXT NOT NULL,
-    source TEXT NOT NULL,
-    git_commit TEXT NOT NULL,
-    git_branch TEXT NOT NULL,
-    builder TEXT NOT NULL,
-    stats TEXT NOT NULL,
-    record BLOB NOT NULL
-);
-CREATE INDEX builds_by_time ON builds (started_at);
-CREATE INDEX builds_by_image ON builds (image, started_at);
-CREATE TABLE platform_stats (
-    build_id INTEGER NOT NULL REFERENCES builds (id) ON DELETE CASCADE,
-    platform TEXT NOT NULL,
-    steps INTEGER NOT NULL,
-    cached INTEGER NOT NULL,
-    duration_s REAL NOT NULL,
-    PRIMARY KEY (build_id, platform)
-) WITHOUT ROWID;
-CREATE INDEX platform_stats_by_platform ON platform_stats (platform, build_id);
-CREATE TABLE misses (
-    build_id INTEGER NOT NULL REFERENCES builds (id) ON DELETE CASCADE,
-    platform TEXT NOT NULL,
-    step TEXT NOT NULL,
-    cause TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    PRIMARY KEY (build_id, platform, step)
-) WITHOUT ROWID;
-CREATE INDEX misses_by_cause ON misses (cause);
-"""
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1,)  # MIGRATIONS[n] takes version n to n + 1
-SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class HistoryError(UserError):
@@ -207,22 +169,43 @@ class HistoryStore:
                 f"{path}: cannot open the build history: {misplaced}",
                 hint=f"give --history (or {ENV}) a file path in a folder, or move that away",
             )
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                return cls._connect(path, create)
+            except sqlite3.OperationalError as exc:
+                # Two processes making a new history at once: switching it to WAL can fail
+                # at once with "locked" (SQLite's busy timeout does not cover that); wait.
+                if "locked" in str(exc) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                raise cls._open_error(path, exc) from None
+            except (sqlite3.Error, OSError) as exc:
+                raise cls._open_error(path, exc) from None
+
+    @staticmethod
+    def _open_error(path: Path, exc: Exception) -> HistoryError:
+        return HistoryError(
+            f"{path}: cannot open the build history: {exc}",
+            hint=f"move the file away (mab starts a new one), or point {ENV}=PATH elsewhere",
+        )
+
+    @classmethod
+    def _connect(cls, path: Path, create: bool) -> HistoryStore:
+        if create or path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        else:
+            conn = sqlite3.connect(":memory:", isolation_level=None)
         try:
-            if create or path.exists():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            else:
-                conn = sqlite3.connect(":memory:", isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             store = cls(conn, path)
             store._migrate()
-        except (sqlite3.Error, OSError) as exc:
-            raise HistoryError(
-                f"{path}: cannot open the build history: {exc}",
-                hint=f"move the file away (mab starts a new one), or point {ENV}=PATH elsewhere",
-            ) from None
+        except BaseException:
+            conn.close()
+            raise
         return store
 
     def close(self) -> None:

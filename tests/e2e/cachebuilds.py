@@ -81,14 +81,9 @@ def private_base(image: str, salt: str) -> str:
     key of the build, the base stage's included, this run's own: other builds on the shared
     builder (which may re-warm it between a prune and a build) cannot hand it a local hit."""
     ref = f"{image}-base:1"
-    dockerfile = f"FROM {engine_check.BASE_IMAGE}\nLABEL org.mab.test.salt={salt}\n"
-    argv = ["docker", "buildx", "build", "--progress=quiet", "--push", "--tag", ref]
-    argv += ["--platform", ",".join(engine_check.PLATFORMS), "-"]
-    done = subprocess.run(
-        argv, input=dockerfile, capture_output=True, text=True, timeout=300, check=False
+    engine_check.push_image(
+        ref, f"FROM {engine_check.BASE_IMAGE}\nLABEL org.mab.test.salt={salt}\n"
     )
-    if done.returncode != 0:
-        raise RuntimeError(f"cannot push {ref}:\n{done.stderr}")
     return ref
 
 

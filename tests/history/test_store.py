@@ -122,6 +122,46 @@ def test_two_builds_writing_at_once_both_land(tmp_path: Path) -> None:
         assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+OPENER = """
+import sys, time
+from pathlib import Path
+from mab.history.store import HistoryStore
+from tests.history.test_store import record
+print("ready", flush=True)
+sys.stdin.readline()
+with HistoryStore.open(Path(sys.argv[1])) as store:
+    store.add(record(sys.argv[2], time.time()))
+"""
+
+
+def test_builds_making_a_new_history_at_once_all_open_it(tmp_path: Path) -> None:
+    # Switching a new database to WAL fails at once with "database is locked" when another
+    # process is doing the same (SQLite's busy timeout does not cover it). The race is narrow:
+    # many first builds, imports done, are released together, on several new files.
+    root = Path(__file__).resolve().parents[2]
+    for round_ in range(10):
+        path = tmp_path / f"h{round_}.db"
+        argv = [sys.executable, "-c", OPENER, str(path)]
+        pipe = subprocess.PIPE
+        openers = [
+            subprocess.Popen(
+                [*argv, f"{round_}-{n}"], cwd=root, text=True, stdin=pipe, stdout=pipe, stderr=pipe
+            )
+            for n in range(6)
+        ]
+        for o in openers:
+            assert o.stdout is not None and o.stdout.readline() == "ready\n"
+        for o in openers:
+            assert o.stdin is not None
+            o.stdin.write("go\n")
+            o.stdin.flush()
+        for o in openers:
+            _, err = o.communicate(timeout=120)
+            assert o.returncode == 0, err
+        with HistoryStore.open(path) as store:
+            assert store.count() == 6
+
+
 def test_a_killed_writer_leaves_every_committed_build(tmp_path: Path) -> None:
     path = tmp_path / "h.db"
     writer = _writer(path, "k", 100000)

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests import engine_env
 from tests.e2e.conftest import Engine
 
 pytestmark = pytest.mark.engine
@@ -32,13 +33,7 @@ TIMEOUT_S = 240
 
 def push_base(engine: Engine, ref: str, salt: str) -> None:
     # a layer of its own: a base that differs only in its config keeps the same cache keys
-    dockerfile = f"FROM {engine.base_image}\nRUN echo {salt} > /etc/mab-test-salt\n"
-    argv = ["docker", "buildx", "build", "--progress=quiet", "--push", "--tag", ref]
-    argv += ["--platform", ",".join(PLATFORMS), "-"]
-    done = subprocess.run(
-        argv, input=dockerfile, capture_output=True, text=True, timeout=300, check=False
-    )
-    assert done.returncode == 0, done.stderr
+    engine_env.push_image(ref, f"FROM {engine.base_image}\nRUN echo {salt} > /etc/mab-test-salt\n")
 
 
 @pytest.fixture
