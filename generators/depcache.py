@@ -145,11 +145,23 @@ def _mount(m: CacheMount, tool: str) -> Mount:
     return Mount(m.target, m.id, f"{tool}/{_slug(m.id or m.target)}", kept)
 
 
-def uncarried(image: Image) -> tuple[CacheMount, ...]:
-    """Cache mounts no runner-side cache can reach: `from=` bases them on a stage of the build,
-    which the injection cannot reproduce."""
+def not_carried(m: CacheMount) -> str | None:
+    """Why no runner-side cache can reach the mount `m` (None when one can): the copy is made
+    in a build of its own, which cannot reproduce a stage of the project's build (`from=`) nor
+    the value of a build argument or ENV the mount's options name."""
+    if m.source_stage:
+        return f"starts from stage {m.source_stage} (from=), which only the build can make"
+    named = (("target", m.target), ("id", m.id), ("uid", m.uid), ("gid", m.gid), ("mode", m.mode))
+    variable = next((f"{k}={v}" for k, v in named if v and "$" in v), None)
+    if variable:
+        return f"takes {variable} from a variable, which only the build resolves"
+    return None
+
+
+def uncarried(image: Image) -> tuple[tuple[CacheMount, str], ...]:
+    """The cache mounts no runner-side cache can reach, each with the reason."""
     mounts: tuple[CacheMount, ...] = image.info.cache_mounts if image.info else ()
-    return tuple(m for m in mounts if m.source_stage)
+    return tuple((m, why) for m in mounts if (why := not_carried(m)))
 
 
 def dep_caches(image: Image) -> tuple[DepCache, ...]:
@@ -159,7 +171,7 @@ def dep_caches(image: Image) -> tuple[DepCache, ...]:
     seen: set[str] = set()
     for m in mounts:
         identity = m.id or m.target
-        if identity in seen or m.source_stage:
+        if identity in seen or not_carried(m):
             continue
         seen.add(identity)
         tool = tool_for_target(m.target)

@@ -83,9 +83,8 @@ def cache_notes(targets: list[Target]) -> str:
                     mount = f"--mount=type=cache,target={target}"
                     lines.append(f"  {tool}: add {mount} to its install RUN.")
         lines.extend(
-            f"{who}Not carried between runs: the cache mount on {m.target} (line {m.line}) "
-            f"starts from stage {m.source_stage} (from=), which only the build can make."
-            for m in uncarried(t.image)
+            f"{who}Not carried between runs: the cache mount on {m.target} (line {m.line}) {why}."
+            for m, why in uncarried(t.image)
         )
     if any(line.startswith(" ") for line in lines):
         lines.append(

@@ -5,7 +5,10 @@ it is carried into a `RUN --mount=type=cache` directory; which directories an im
 which lockfiles key each, comes from `depcache.dep_caches` (shared with the GitHub generator).
 With the Docker-in-Docker profile every job starts from an empty builder: the job restores the
 GitLab cache, copies it into the cache mount before the build (`mab_cache_in`) and back out after
-it (`mab_cache_out`), and GitLab saves it. A shell runner's long-lived builder keeps its cache
+it (`mab_cache_out`), and GitLab saves it. Both name the mount with the uid, gid, mode and
+sharing the Dockerfile writes (BuildKit keys a cache mount on them), and what goes in gets the
+mount's owner; a mount whose options come from a variable, or from a stage (`from=`), cannot be
+reproduced by the copy and is not carried. A shell runner's long-lived builder keeps its cache
 mounts itself, so it gets no GitLab cache. Directories live under `.mab-cache/<image>/<tool>/`
 (GitLab caches only paths inside the project directory).
 
@@ -37,7 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mab.detection.project import Image
-from mab.generators.depcache import DepCache, dep_caches
+from mab.generators.depcache import DepCache, Mount, dep_caches, uncarried
 
 CACHE_ROOT = ".mab-cache"
 MAX_CACHES = 4  # per job, GitLab's limit
@@ -58,6 +61,7 @@ class DepPlan:
     before: tuple[str, ...] = ()  # script lines before the build
     after: tuple[str, ...] = ()  # script lines after it
     unkeyed: tuple[str, ...] = ()  # key files left out of every key (too many)
+    not_carried: tuple[str, ...] = ()  # the cache mounts no copy can reach, and why
 
 
 NO_CACHES = DepPlan()
@@ -85,8 +89,11 @@ def _keyed(
 def plan(image: Image) -> DepPlan:
     """The dependency caches of `image`'s build job."""
     groups = dep_caches(image)
+    not_carried = tuple(
+        f"the cache mount on {m.target} (line {m.line}) {why}" for m, why in uncarried(image)
+    )
     if not groups:
-        return NO_CACHES
+        return DepPlan(not_carried=not_carried)
     root = f"{CACHE_ROOT}/{image.name}"
     rolling = f"{JOB}-deps"
     fallback = [f"{rolling}-$CI_COMMIT_REF_SLUG", f"{rolling}-$CI_DEFAULT_BRANCH"]
@@ -102,7 +109,9 @@ def plan(image: Image) -> DepPlan:
     ]
     caches.append({"key": fallback[0], "paths": [f"{root}/"], "policy": "push"})
     mounts = [
-        (f"{root}/{m.runner_dir}", m.id or m.target, m.target) for g in groups for m in g.mounts
+        (f"{root}/{m.runner_dir}", m.id or m.target, m.target, *_options(m))
+        for g in groups
+        for m in g.mounts
     ]
     return DepPlan(
         caches=tuple(caches),
@@ -111,7 +120,15 @@ def plan(image: Image) -> DepPlan:
         before=(*(_call("mab_cache_in", *m) for m in mounts), f"rm -rf {CACHE_ROOT}"),
         after=tuple(_call("mab_cache_out", *m) for m in mounts),
         unkeyed=unkeyed,
+        not_carried=not_carried,
     )
+
+
+def _options(mount: Mount) -> tuple[str, ...]:
+    """The mount's own options (`uid=1000,gid=1000`) for the copy, which must name the same
+    cache as the build: none when the Dockerfile writes none."""
+    text = ",".join(f"{k}={v}" for k, v in mount.options)
+    return (text,) if text else ()
 
 
 def _call(function: str, *args: str) -> str:

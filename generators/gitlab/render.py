@@ -167,10 +167,11 @@ def pipeline(project: Project, settings: Settings) -> CommentedMap:
         build: CommentedMap = to_commented(build_job(TEMPLATE, v, entries, d, runner))
         doc[build_name] = build
         doc[merge_name] = to_commented(merge_job(TEMPLATE, v, build_name, entries[0].tag))
+        not_carried = "".join(f"\nNot carried between runs: {note}." for note in d.not_carried)
         doc.yaml_set_comment_before_after_key(
             build_name,
             before=f"{v.image}: each runner builds its platforms and pushes them by digest;\n"
-            f"{merge_name} tags them as one multi-platform image.",
+            f"{merge_name} tags them as one multi-platform image.{not_carried}",
         )
         if d.caches:
             note = CACHE_NOTE

@@ -105,3 +105,12 @@ def test_a_mount_based_on_a_stage_is_named_not_carried() -> None:
     text, doc = _render(project)
     assert "mab-cache-dance" not in _steps(doc)
     assert "the cache mount on /cache (line 6) starts from stage seed" in text
+
+
+def test_a_mount_whose_options_name_a_variable_is_named_not_carried() -> None:
+    # The copy is made in a build of its own, where `$UID` is not set: BuildKit would key it
+    # on other options than the project's build (or refuse an empty uid).
+    project = _project(CacheMount("/home/app/.npm", 7, uid="$UID", gid="1000"))
+    text, doc = _render(project)
+    assert "mab-cache-dance" not in _steps(doc)
+    assert "the cache mount on /home/app/.npm (line 7) takes uid=$UID from a variable" in text

@@ -275,13 +275,36 @@ def test_cache_mounts_are_carried_in_and_out_around_the_build(tmp_path: Path) ->
     script = pipeline_of(fixture("rust", tmp_path))["mab-build-rust"]["script"]
     registry = ".mab-cache/rust/cargo/cargo-registry cargo-registry /usr/local/cargo/registry"
     target = ".mab-cache/rust/build/usr-src-app-target /usr/src/app/target /usr/src/app/target"
-    assert script == [
+    assert script == [  # the target mount's own option travels with it
         f"mab_cache_in {registry}",
-        f"mab_cache_in {target}",
+        f"mab_cache_in {target} sharing=locked",
         "rm -rf .mab-cache",
         "mab_build",
         f"mab_cache_out {registry}",
-        f"mab_cache_out {target}",
+        f"mab_cache_out {target} sharing=locked",
+    ]
+
+
+def test_a_mount_is_carried_with_the_options_it_is_written_with() -> None:
+    # BuildKit keys a cache mount on its uid, gid and mode: a copy made without them fills a
+    # cache the build never reads (shown on the engine in tests/gitlab/test_cache_functions.py).
+    # A mount whose options name a variable cannot be reproduced by the copy: not carried.
+    owned = CacheMount("/home/node/.npm", 4, uid="1000", gid="1000", mode="0775")
+    image = _image([("package-lock.json", "npm")], [])
+    assert image.info is not None
+    mounts = (owned, CacheMount("/home/node/.cache/yarn", 5, uid="$UID"))
+    info = DockerfileInfo("Dockerfile", image.info.stages, cache_mounts=mounts)
+    image = Image("app", ".", "Dockerfile", info=info, lockfiles=image.lockfiles)
+    text = dump_roundtrip(gitlab.pipeline(Project(images=(image,)), Settings()))
+    script = load(text)["mab-build-app"]["script"]
+    carried = ".mab-cache/app/npm/home-node-.npm /home/node/.npm /home/node/.npm"
+    note = "the cache mount on /home/node/.cache/yarn (line 5) takes uid=$UID from a variable"
+    assert f"# Not carried between runs: {note}, which only the build resolves." in text
+    assert script == [
+        f"mab_cache_in {carried} uid=1000,gid=1000,mode=0775",
+        "rm -rf .mab-cache",
+        "mab_build",
+        f"mab_cache_out {carried} uid=1000,gid=1000,mode=0775",
     ]
 
 
