@@ -176,6 +176,7 @@ class MabApp(App[int]):
         self._drawn = -1
         self._drawn_at = (time.perf_counter(), 0.0)
         self._run(state)
+        self.refresh_bindings()
         self.redraw(force=True)
         return state
 
@@ -192,6 +193,7 @@ class MabApp(App[int]):
         if state is None or state.number != message.number:
             return
         code = state.close(message.outcome)
+        self.refresh_bindings()
         model = state.model
         whys, notices = finish_run(state.run, model)
         self.query_one(StepDetails).why_of = lambda view: why_line(whys, view)
@@ -304,6 +306,15 @@ class MabApp(App[int]):
         self.redraw(force=True)
 
     # -- actions ---------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers what applies now: cancel while a build runs, a rerun without the
+        cache only for a live build (a replay cannot)."""
+        if action == "cancel":
+            return self.running
+        if action == "rerun_no_cache":
+            return self.source.supports_no_cache
+        return True
 
     def action_rerun(self) -> None:
         if self.running:

@@ -13,9 +13,10 @@ from textual.pilot import Pilot
 from mab.progress.model import BuildStatus, StepState
 from mab.tui.app import MabApp
 from mab.tui.screens import ConfirmScreen, HelpScreen, LogScreen
+from mab.tui.source import ReplaySource
 from mab.tui.widgets import PlatformColumns, StepDetails, StepList
 from mab.tui.widgets.log_pane import LogPane
-from tests.tui.fakes import FakeSource, stream
+from tests.tui.fakes import STREAMS, FakeSource, stream
 from tests.tui.helpers import wait_finished, wait_until
 
 SIZE = (120, 40)
@@ -114,6 +115,31 @@ async def test_c_cancels_the_running_build_cleanly() -> None:
         await pilot.press("q")
         await pilot.pause()
     assert app.return_value == 130  # the exit code of a cancelled build
+
+
+def offered(app: MabApp) -> set[str]:
+    """The keys the footer shows now."""
+    return {b.binding.key for b in app.active_bindings.values() if b.binding.show and b.enabled}
+
+
+async def test_the_footer_offers_cancel_only_while_a_build_runs() -> None:
+    source, app = paused(60)
+    async with app.run_test(size=SIZE) as pilot:
+        await at_pause(pilot, source)
+        assert {"c", "R"} <= offered(app)
+        source.runs[0].release.set()
+        await wait_finished(pilot, app)
+        assert "c" not in offered(app) and "R" in offered(app)
+        await pilot.press("c")  # not offered: nothing happens, no notice either
+        await pilot.pause()
+        assert not app._notifications
+
+
+async def test_a_replay_does_not_offer_a_rerun_without_the_cache() -> None:
+    app = MabApp(ReplaySource.from_path(STREAMS / "cold-multi.rawjson", 0), animate=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_finished(pilot, app)
+        assert "R" not in offered(app) and "r" in offered(app)
 
 
 async def test_ctrl_c_cancels_then_a_second_ctrl_c_quits() -> None:

@@ -1,7 +1,10 @@
-"""A long log, one line per row, scrollable both ways, with search matches marked.
+"""A long log, its long lines wrapped to the width (as a terminal shows them), with search
+matches marked.
 
-A line-API widget like `StepList`: only the rows on screen are rendered. When the view is at
-the bottom, new lines keep it there (it follows the log); scrolled up, it stays put.
+A line-API widget like `StepList`: only the rows on screen are rendered. A log line longer
+than the pane takes as many rows as it needs, cut at the width, character by character (a log
+is not prose: no word wrapping). When the view is at the bottom, new lines keep it there (it
+follows the log); scrolled up, it stays put.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -29,7 +33,9 @@ class LogPane(ScrollView, can_focus=True):
         self.needle = ""
         self.matches: list[int] = []  # line indexes with a match
         self.current: int | None = None  # the match the view is on
-        self._width = 0
+        self._rows: list[tuple[int, Text]] = []  # (line index, the part of it on that row)
+        self._first_row: list[int] = []  # per line, its first row
+        self._laid_out_at = 0  # the width the rows were cut for
 
     @property
     def at_end(self) -> bool:
@@ -38,19 +44,32 @@ class LogPane(ScrollView, can_focus=True):
     def set_lines(self, lines: Sequence[Text]) -> None:
         follow = self.at_end or not self.lines
         self.lines = list(lines)
-        self._width = max((line.cell_len for line in self.lines), default=0)
-        self.virtual_size = Size(self._width, len(self.lines))
+        self._layout()
         self._find()
         self.refresh()
         if follow:
             self.call_after_refresh(self.scroll_end, animate=False)
+
+    def _layout(self) -> None:
+        width = max(1, self.size.width)
+        rows: list[tuple[int, Text]] = []
+        first: list[int] = []
+        for index, line in enumerate(self.lines):
+            first.append(len(rows))
+            rows.extend((index, part) for part in _cut(line, width))
+        self._rows, self._first_row, self._laid_out_at = rows, first, width
+        self.virtual_size = Size(width, len(rows))
+
+    def _line_at_top(self) -> int:
+        top = self.scroll_offset.y
+        return self._rows[top][0] if 0 <= top < len(self._rows) else 0
 
     def search(self, query: str) -> int:
         """Mark every line matching `query` (case-insensitive) and go to the first one at or
         below the top of the view; returns how many lines match."""
         self.needle = query
         self._find()
-        top = self.scroll_offset.y
+        top = self._line_at_top()
         after = [i for i in self.matches if i >= top]
         self._go(after[0] if after else (self.matches[0] if self.matches else None))
         return len(self.matches)
@@ -60,7 +79,7 @@ class LogPane(ScrollView, can_focus=True):
         if not self.matches:
             return
         if self.current not in self.matches:
-            top = self.scroll_offset.y
+            top = self._line_at_top()
             ahead = [i for i in self.matches if i >= top] if delta > 0 else []
             self._go(ahead[0] if ahead else self.matches[0 if delta > 0 else -1])
             return
@@ -80,16 +99,16 @@ class LogPane(ScrollView, can_focus=True):
     def _go(self, index: int | None) -> None:
         self.current = index
         self.refresh()
-        if index is not None:
-            top = max(0, index - self.size.height // 3)
+        if index is not None and index < len(self._first_row):
+            top = max(0, self._first_row[index] - self.size.height // 3)
             self.scroll_to(y=top, animate=False)
 
     def render_line(self, y: int) -> Strip:
-        index = y + self.scroll_offset.y
+        row = y + self.scroll_offset.y
         width = self.size.width
-        if not 0 <= index < len(self.lines):
+        if not 0 <= row < len(self._rows):
             return Strip.blank(width, self.rich_style)
-        text = self.lines[index]
+        index, text = self._rows[row]
         if self.needle and index in self.matches:
             text = text.copy()
             text.highlight_regex(re.compile(re.escape(self.needle), re.IGNORECASE), MATCH)
@@ -97,8 +116,27 @@ class LogPane(ScrollView, can_focus=True):
                 text.stylize(self.get_component_rich_style("log-pane--current"))
         segments = list(text.render(self.app.console))
         segments = list(Segment.apply_style(segments, self.rich_style))
-        x = self.scroll_offset.x
-        return Strip(segments).crop(x, x + width).extend_cell_length(width, self.rich_style)
+        return Strip(segments).crop(0, width).extend_cell_length(width, self.rich_style)
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self._width, len(self.lines))
+        if self.size.width != self._laid_out_at:
+            line = self._line_at_top()
+            self._layout()
+            if line < len(self._first_row):
+                self.scroll_to(y=self._first_row[line], animate=False)
+
+
+def _cut(line: Text, width: int) -> list[Text]:
+    """`line` in parts of at most `width` cells (a wide character is never split)."""
+    plain = line.plain
+    if cell_len(plain) <= width:
+        return [line]
+    offsets: list[int] = []
+    used = 0
+    for at, char in enumerate(plain):
+        size = cell_len(char)
+        if used + size > width and used:
+            offsets.append(at)
+            used = 0
+        used += size
+    return list(line.divide(offsets))
