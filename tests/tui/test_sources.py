@@ -84,9 +84,10 @@ async def test_replay_holds_at_a_fixed_point_until_cancelled() -> None:
 
 def test_replay_source_from_path_and_labels() -> None:
     source = ReplaySource.from_path(STREAMS / "single.rawjson", 2)
-    assert source.title == "replay of single.rawjson"
-    assert "2x" in source.builder
+    assert source.title == "replay of single.rawjson at 2x"
+    assert source.builder == ""  # the header says "on <builder>" only for a live build
     assert not source.supports_no_cache
+    assert ReplaySource.from_path(STREAMS / "single.rawjson", 0).title == "replay of single.rawjson"
 
 
 def test_live_source_builds_the_request_and_adds_no_cache_on_demand(tmp_path: Path) -> None:

@@ -131,11 +131,12 @@ class ReplaySource:
 
     @property
     def title(self) -> str:
-        return f"replay of {Path(self.name).name}"
+        pace = "" if self.speed in (0, 1) else f" at {self.speed:g}x"
+        return f"replay of {Path(self.name).name}{pace}"
 
     @property
     def builder(self) -> str:
-        return "recording" if self.speed <= 0 else f"recording at {self.speed:g}x"
+        return ""  # a recording names no builder
 
     @property
     def platforms(self) -> tuple[str, ...]:

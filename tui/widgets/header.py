@@ -71,7 +71,8 @@ def render_header(info: HeaderInfo) -> Text:
         top.append(f"  run {info.run}{' (no cache)' if info.no_cache else ''}", style="dim")
     top.append("  mab ", style="bold")
     top.append(info.title, style="bold")
-    top.append(f" on {info.builder}", style="dim")
+    if info.builder:
+        top.append(f" on {info.builder}", style="dim")
     top.no_wrap = True
     top.overflow = "ellipsis"
     lines = [top]
