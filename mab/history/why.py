@@ -5,9 +5,9 @@ most specific first:
 
 1. `cache_disabled`: `--no-cache`, or `--no-cache-filter` naming the step's stage;
 2. `sources_changed`: a COPY/ADD took other context files (`src/app.py changed, 2 added`);
-3. `arg_changed`: a build arg the step sees changed (`DEPS_WORK: 120000 → 240000`) (a
-   different `--target` is not a cause of its own: the build compared with has the same
-   target when there is one, see `HistoryStore.previous`);
+3. `arg_changed`: a build arg the step sees changed (`DEPS_WORK: 120000 → 240000`), or the
+   `--target` changed and the build compared with never built the step's stage (it has the
+   same target when there is one, see `HistoryStore.previous`);
 4. `base_moved`: its stage's FROM resolved to another digest;
 5. `instruction_changed`: its own text (or an ENV/USER/SHELL line before it) changed;
 6. `parent_missed`: a step it builds on missed; `root` names the step where the chain began;
@@ -142,6 +142,11 @@ def _first_cause(
         root = parent[1].root if parent[1].cause == "parent_missed" else parent[0].label
         return Why("parent_missed", f"{parent[0].label} missed", root)
     if prev is not None and old is None and step.index:
+        if prev.target != build.target and all(
+            s.stage != step.stage for s in prev.platform_steps(platform)
+        ):
+            targets = f"{_target(prev.target)} → {_target(build.target)}"
+            return Why("arg_changed", f"--target {targets}: stage {step.stage} was not built then")
         return Why("instruction_changed", "no step at this position in the build compared with")
     return _unavailable(build, platform, prev, step, old)
 
@@ -192,6 +197,10 @@ def _args(mine: StepInputs, theirs: StepInputs) -> Why | None:
         else:
             parts.append(f"{name}: {_value(a)} → {_value(b)}")
     return Why("arg_changed", "; ".join(parts))
+
+
+def _target(target: str) -> str:
+    return target or "(the last stage)"
 
 
 def _value(value: str | None) -> str:

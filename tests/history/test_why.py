@@ -169,3 +169,23 @@ def test_incomplete_fingerprints_say_unknown() -> None:
 def test_hits_are_not_explained() -> None:
     new = build(BASE, replace(OLD.steps[1], state="cached"), replace(OLD.steps[2], state="cached"))
     assert why_of(new) == {}
+
+
+def test_another_target_names_the_target_for_a_stage_it_never_built() -> None:
+    # The only earlier build made the `test` stage; this one builds the image (no --target):
+    # the new stage's first step names the target change, the steps after it cascade.
+    test_stage = step("t#1", "RUN ./run-tests", "ran", parents=("s#1",))
+    old = build(BASE, test_stage, uid="a", started_at=1.0, target="test")
+    new = build(
+        BASE,
+        step("p#1", "COPY dist/ /srv/", "ran", parents=("s#1",)),
+        step("p#2", "RUN chown -R app /srv", "ran", parents=("p#1",)),
+    )
+    whys = why_of(new, old)
+    assert whys["p#1"] == Why(
+        "arg_changed", "--target test → (the last stage): stage p was not built then", against="a"
+    )
+    assert whys["p#2"].cause == "parent_missed" and whys["p#2"].root.startswith("p 1/3 COPY")
+    # The same target, a new step in a stage it built: the instruction is what changed.
+    same = build(BASE, step("s#2", "RUN make lint", "ran", parents=("s#1",)))
+    assert why_of(same, build(BASE, uid="a", started_at=1.0))["s#2"].cause == "instruction_changed"
