@@ -326,9 +326,6 @@ class MabApp(App[int]):
         if self.running:
             self.notify("a build is running: cancel it first (c)", severity="warning")
             return
-        if not self.source.supports_no_cache:
-            self.notify("a replay cannot run without cache; r replays it again", severity="warning")
-            return
 
         def answer(yes: bool | None) -> None:
             if yes:
@@ -337,10 +334,10 @@ class MabApp(App[int]):
         self.push_screen(ConfirmScreen("Rerun the whole build without the cache?"), answer)
 
     def action_cancel(self) -> None:
-        state = self.state
-        if state is None or not state.running:
-            self.notify("no build is running")
-        elif state.cancel():
+        state = self.state  # check_action offers this only while a build runs
+        if state is None:
+            return
+        if state.cancel():
             self.notify("canceling the build… (ctrl+c again quits)")
             self.redraw(force=True)
         else:
