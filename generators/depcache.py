@@ -158,10 +158,15 @@ def not_carried(m: CacheMount) -> str | None:
     return None
 
 
-def uncarried(image: Image) -> tuple[tuple[CacheMount, str], ...]:
-    """The cache mounts no runner-side cache can reach, each with the reason."""
+def uncarried(image: Image) -> tuple[str, ...]:
+    """A sentence per cache mount no runner-side cache can reach, saying which and why (for
+    the pipeline's comments)."""
     mounts: tuple[CacheMount, ...] = image.info.cache_mounts if image.info else ()
-    return tuple((m, why) for m in mounts if (why := not_carried(m)))
+    return tuple(
+        f"Not carried between runs: the cache mount on {m.target} (line {m.line}) {why}."
+        for m in mounts
+        if (why := not_carried(m))
+    )
 
 
 def dep_caches(image: Image) -> tuple[DepCache, ...]:

@@ -82,10 +82,7 @@ def cache_notes(targets: list[Target]) -> str:
                 if target:
                     mount = f"--mount=type=cache,target={target}"
                     lines.append(f"  {tool}: add {mount} to its install RUN.")
-        lines.extend(
-            f"{who}Not carried between runs: the cache mount on {m.target} (line {m.line}) {why}."
-            for m, why in uncarried(t.image)
-        )
+        lines.extend(f"{who}{note}" for note in uncarried(t.image))
     if any(line.startswith(" ") for line in lines):
         lines.append(
             "`mab lint --fix` adds it; then run `mab init-ci` again to carry it between runs."

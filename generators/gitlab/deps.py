@@ -61,7 +61,7 @@ class DepPlan:
     before: tuple[str, ...] = ()  # script lines before the build
     after: tuple[str, ...] = ()  # script lines after it
     unkeyed: tuple[str, ...] = ()  # key files left out of every key (too many)
-    not_carried: tuple[str, ...] = ()  # the cache mounts no copy can reach, and why
+    not_carried: tuple[str, ...] = ()  # a sentence per cache mount no copy can reach
 
 
 NO_CACHES = DepPlan()
@@ -89,9 +89,7 @@ def _keyed(
 def plan(image: Image) -> DepPlan:
     """The dependency caches of `image`'s build job."""
     groups = dep_caches(image)
-    not_carried = tuple(
-        f"the cache mount on {m.target} (line {m.line}) {why}" for m, why in uncarried(image)
-    )
+    not_carried = uncarried(image)
     if not groups:
         return DepPlan(not_carried=not_carried)
     root = f"{CACHE_ROOT}/{image.name}"

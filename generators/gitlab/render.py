@@ -167,7 +167,7 @@ def pipeline(project: Project, settings: Settings) -> CommentedMap:
         build: CommentedMap = to_commented(build_job(TEMPLATE, v, entries, d, runner))
         doc[build_name] = build
         doc[merge_name] = to_commented(merge_job(TEMPLATE, v, build_name, entries[0].tag))
-        not_carried = "".join(f"\nNot carried between runs: {note}." for note in d.not_carried)
+        not_carried = "".join(f"\n{note}" for note in d.not_carried)
         doc.yaml_set_comment_before_after_key(
             build_name,
             before=f"{v.image}: each runner builds its platforms and pushes them by digest;\n"
