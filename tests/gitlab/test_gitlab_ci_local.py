@@ -121,6 +121,21 @@ def assert_passed(run: PipelineRun, jobs: int) -> None:
 
 @pytest.mark.engine
 @pytest.mark.usefixtures("engine_ready")  # skips, with the reason, where there is no engine
+def default_branch_pipeline(image: str, salt: str) -> dict[str, str]:
+    """The variables of a pipeline on the default branch pushing `image` to the local registry."""
+    return {
+        # The reference Dockerfile's base image, a copy of this run's own: no other build on
+        # the shared engine has its cache keys (see tests/e2e/cachebuilds.py).
+        "MAB_BUILD_ARGS": f"BASE={private_base(image, salt)}",
+        "CI_REGISTRY": engine_check.REGISTRY,
+        "CI_REGISTRY_IMAGE": image,
+        "CI_REGISTRY_USER": "gitlab-ci-token",
+        "CI_REGISTRY_PASSWORD": "job-token",  # the local registry is open: any login works
+        "CI_DEFAULT_BRANCH": "main",
+        "CI_COMMIT_BRANCH": "main",  # the default branch writes the layer caches
+    }
+
+
 def test_the_shell_pipeline_builds_pushes_and_keeps_the_deps_cached(tmp_path: Path) -> None:
     gitlab_ci_local()  # skips, with the reason, when it is not installed
     repo = git_repo(copy_project(tmp_path / "app", uuid.uuid4().hex))  # a salted lockfile
@@ -131,15 +146,7 @@ def test_the_shell_pipeline_builds_pushes_and_keeps_the_deps_cached(tmp_path: Pa
     salt = uuid.uuid4().hex
     image = f"{engine_check.REGISTRY}/test/gitlab-shell-{salt[:12]}"
     variables = {
-        # The reference Dockerfile's base image, a copy of this run's own: no other build on
-        # the shared engine has its cache keys (see tests/e2e/cachebuilds.py).
-        "MAB_BUILD_ARGS": f"BASE={private_base(image, salt)}",
-        "CI_REGISTRY": engine_check.REGISTRY,
-        "CI_REGISTRY_IMAGE": image,
-        "CI_REGISTRY_USER": "gitlab-ci-token",
-        "CI_REGISTRY_PASSWORD": "job-token",  # the local registry is open: any login works
-        "CI_DEFAULT_BRANCH": "main",
-        "CI_COMMIT_BRANCH": "main",  # the default branch writes the layer caches
+        **default_branch_pipeline(image, salt),
         "BUILDKIT_PROGRESS": "rawjson",  # buildx's stream, for mab to read from the job logs
     }
 
@@ -233,16 +240,7 @@ def test_the_mab_pipeline_reports_each_platform_and_keeps_the_deps_cached(
     commit(repo, "mab init-ci")
     salt = uuid.uuid4().hex
     image = f"{engine_check.REGISTRY}/test/gitlab-mab-{salt[:12]}"
-    variables = {
-        "MAB_BUILD_ARGS": f"BASE={private_base(image, salt)}",
-        "MAB_PIP_SPEC": str(wheel),
-        "CI_REGISTRY": engine_check.REGISTRY,
-        "CI_REGISTRY_IMAGE": image,
-        "CI_REGISTRY_USER": "gitlab-ci-token",
-        "CI_REGISTRY_PASSWORD": "job-token",  # the local registry is open: any login works
-        "CI_DEFAULT_BRANCH": "main",
-        "CI_COMMIT_BRANCH": "main",  # the default branch writes the layer caches
-    }
+    variables = {**default_branch_pipeline(image, salt), "MAB_PIP_SPEC": str(wheel)}
 
     prune()
     cold = run_pipeline(repo, variables, STATE)
