@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 REGISTRY = "localhost:5000"
@@ -135,3 +136,15 @@ def push_image(ref: str, dockerfile: str, platforms: tuple[str, ...] = PLATFORMS
         if _REGISTRY_RACE not in stderr:
             break
     raise RuntimeError(f"cannot push {ref}:\n{stderr}")
+
+
+def own_project(folder: Path, last_run: str) -> Path:
+    """A two-file project in `folder` whose every step is this call's own (a token no other
+    build on the shared engine has): a RUN writing the token, a COPY, then `last_run`."""
+    folder.mkdir(parents=True)
+    token = uuid.uuid4().hex
+    (folder / "Dockerfile").write_text(
+        f'FROM {BASE_IMAGE}\nRUN echo "{token}" > /token\nCOPY app.txt /app.txt\nRUN {last_run}\n'
+    )
+    (folder / "app.txt").write_text("hello\n")
+    return folder

@@ -25,17 +25,9 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 @pytest.fixture
 def project(tmp_path: Path, engine_ready: None) -> Path:
-    folder = tmp_path / "project"
-    folder.mkdir()
-    token = uuid.uuid4().hex  # no step shared with other builds on the engine
-    (folder / "Dockerfile").write_text(
-        f"FROM {engine_env.BASE_IMAGE}\n"
-        f'RUN echo "{token}" > /token\n'
-        "COPY app.txt /app.txt\n"
-        "RUN cat /token /app.txt > /both && ls /bin | wc -l > /tools\n"
+    return engine_env.own_project(
+        tmp_path / "project", "cat /token /app.txt > /both && ls /bin | wc -l > /tools"
     )
-    (folder / "app.txt").write_text("hello\n")
-    return folder
 
 
 def mab(

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,20 +19,6 @@ from tests.metrics import servers
 
 pytestmark = pytest.mark.engine
 PLATFORMS = "linux/amd64,linux/arm64"
-
-
-def _project(tmp: Path) -> Path:
-    project = tmp / "project"
-    project.mkdir()
-    token = uuid.uuid4().hex  # no step shared with any other build on the engine
-    (project / "Dockerfile").write_text(
-        f"FROM {engine_env.BASE_IMAGE}\n"
-        f'RUN echo "{token}" > /token\n'
-        "COPY greeting.txt /greeting.txt\n"
-        "RUN cat /token /greeting.txt > /both\n"
-    )
-    (project / "greeting.txt").write_text("hello\n")
-    return project
 
 
 def _mab(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -59,7 +44,7 @@ def _serving(history: Path, tmp: Path) -> Iterator[str]:
 def test_prometheus_sees_per_platform_hit_ratios(engine_ready: None, tmp_path: Path) -> None:
     servers.need(servers.PROMETHEUS)
     servers.need(servers.PUSHGATEWAY)
-    project = _project(tmp_path)
+    project = engine_env.own_project(tmp_path / "project", "cat /token /app.txt > /both")
     history = tmp_path / "history.sqlite3"
     image = f"{engine_env.REGISTRY}/metrics-e2e/app"
     with servers.pushgateway(tmp_path) as gateway:
