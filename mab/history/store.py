@@ -175,8 +175,9 @@ class HistoryStore:
                 return cls._connect(path, create)
             except sqlite3.OperationalError as exc:
                 # Two processes making a new history at once: switching it to WAL can fail
-                # at once with "locked" (SQLite's busy timeout does not cover that); wait.
-                if "locked" in str(exc) and time.monotonic() < deadline:
+                # at once with SQLITE_BUSY (its busy timeout does not cover that); wait.
+                busy = (exc.sqlite_errorcode & 0xFF) == sqlite3.SQLITE_BUSY  # primary code
+                if busy and time.monotonic() < deadline:
                     time.sleep(0.05)
                     continue
                 raise cls._open_error(path, exc) from None
