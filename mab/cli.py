@@ -1,9 +1,18 @@
 """The `mab` command line. Thin: each subcommand lives in `mab/commands/` and returns an exit
-code; every `MabError` becomes a message on stderr and its exit code, never a traceback."""
+code; every `MabError` becomes a message on stderr and its exit code, never a traceback.
+
+Commands load lazily: `mab --version` and `mab --help` import no command at all, and `mab lint`
+imports only `mab.commands.lint` (and what it needs), so a pre-commit hook does not pay for the
+TUI, the registry client or Prometheus. A new command is one line in `COMMANDS` below: its name,
+`module:attribute` of its click command, and the one-line help `mab --help` shows. Keep heavy
+imports (textual, rich, httpx, prometheus_client, python_on_whales) out of module level on the
+paths that do not use them; tests/test_startup.py walks those paths' imports.
+"""
 
 from __future__ import annotations
 
 import errno
+import importlib
 import sys
 from collections.abc import Sequence
 
@@ -12,50 +21,70 @@ import click
 from mab import __version__
 from mab.errors import EXIT_ENVIRONMENT, EXIT_INTERRUPTED, EXIT_USAGE, MabError, WriteError
 
+# name: (module:attribute of the click command, the line `mab --help` shows for it)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init-ci": (
+        "mab.commands.init_ci:init_ci_command",
+        "write cache-aware GitHub Actions / GitLab CI pipelines",
+    ),
+    "build": (
+        "mab.commands.build:build_command",
+        "run docker buildx build, show each platform's steps and cache hits",
+    ),
+    "replay": ("mab.commands.replay:replay_command", "show a recorded build stream again"),
+    "doctor": (
+        "mab.commands.doctor:doctor_command",
+        "check docker, buildx, the builder, emulators and the registry",
+    ),
+    "cache": (
+        "mab.commands.cache:cache_group",
+        "list, inspect and remove the registry layer caches",
+    ),
+    "history": (
+        "mab.commands.history:history_group",
+        "the builds recorded here: hit ratios, durations, steps, diffs",
+    ),
+    "why": (
+        "mab.commands.history:why_command",
+        "why a build's steps missed the cache, per platform",
+    ),
+    "lint": (
+        "mab.commands.lint:lint_command",
+        "find and fix what makes a Dockerfile cache-hostile",
+    ),
+    "metrics": (
+        "mab.commands.metrics:metrics_group",
+        "Prometheus metrics of cache hits: serve the history, the dashboard",
+    ),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported only when one of them runs (or is asked about)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*COMMANDS, *(name for name in self.commands if name not in COMMANDS)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands or cmd_name not in COMMANDS:
+            return self.commands.get(cmd_name)
+        module, _, attribute = COMMANDS[cmd_name][0].partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        self.commands[cmd_name] = command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands with their one-line help from `COMMANDS`, none of them imported."""
+        rows = [(name, COMMANDS[name][1]) for name in COMMANDS]
+        rows += [(n, c.get_short_help_str()) for n, c in self.commands.items() if n not in COMMANDS]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mab")
 def cli() -> None:
-    """Fast, visible multi-arch container builds.
-
-    \b
-    mab init-ci   write cache-aware GitHub Actions / GitLab CI pipelines
-    mab build     run docker buildx build and show every platform's steps and cache hits
-    mab replay    show a recorded build stream again
-    mab doctor    check docker, buildx, the builder, emulators and the registry
-    mab cache     list, inspect and remove the registry layer caches
-    mab history   the builds recorded here: hit ratios, durations, steps, diffs
-    mab why       why a build's steps missed the cache, per platform
-    mab lint      find and fix what makes a Dockerfile cache-hostile
-    mab metrics   Prometheus metrics of cache hits: serve the history, the Grafana dashboard
-    """
-
-
-def _register() -> None:
-    from mab.commands.build import build_command
-    from mab.commands.cache import cache_group
-    from mab.commands.doctor import doctor_command
-    from mab.commands.history import history_group, why_command
-    from mab.commands.init_ci import init_ci_command
-    from mab.commands.lint import lint_command
-    from mab.commands.metrics import metrics_group
-    from mab.commands.replay import replay_command
-
-    for command in (
-        init_ci_command,
-        build_command,
-        replay_command,
-        cache_group,
-        doctor_command,
-        history_group,
-        metrics_group,
-        why_command,
-        lint_command,
-    ):
-        cli.add_command(command)
-
-
-_register()
+    """Fast, visible multi-arch container builds. `mab COMMAND --help` tells more."""
 
 
 def machine_error(exc: OSError) -> WriteError:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import posixpath
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,6 @@ from mab.detection.select import is_dockerfile_name
 from mab.errors import NotOwnedError, UserError
 from mab.files.merge import merge_jobs, merge_workflow
 from mab.files.plan import PlannedFile, apply
-from mab.files.writeset import repo_lock
 from mab.files.yamlio import dump_roundtrip, load_roundtrip, read_text
 from mab.generators.github.migrate import migrate_jobs
 from mab.registry.cacherefs import FALLBACK_IMAGE
@@ -290,8 +288,11 @@ def _one_writer_at_a_time(command: Callable[..., int]) -> Callable[..., int]:
     @functools.wraps(command)
     def locked(**kwargs: Any) -> int:
         root = Path(kwargs["root"])
-        reading_only = kwargs["dry_run"] or kwargs["check"] or not root.is_dir()
-        with nullcontext() if reading_only else repo_lock(root.resolve()):
+        if kwargs["dry_run"] or kwargs["check"] or not root.is_dir():
+            return command(**kwargs)
+        from mab.files.writeset import repo_lock
+
+        with repo_lock(root.resolve()):
             return command(**kwargs)
 
     return locked

@@ -11,11 +11,9 @@ from pathlib import Path
 
 import click
 
-from mab.config.file import load_config
-from mab.config.settings import CONFIG_FILE
+from mab.config.types import CONFIG_FILE
 from mab.errors import EXIT_CHECK_FAILED, UserError
 from mab.files.plan import PlannedFile
-from mab.files.writeset import check_writable, write_all
 from mab.lint.report import as_json, as_sarif, as_text, unified_diff
 from mab.lint.rules import Finding
 from mab.lint.run import Selection, fix, lint_text, parse_rules, read_dockerfile_text, targets
@@ -24,8 +22,12 @@ from mab.lint.run import Selection, fix, lint_text, parse_rules, read_dockerfile
 def _selection(root: Path, select: str | None, ignore: str | None) -> Selection:
     """`.mab.yml`'s `lint:` section (declared in mab/config/settings.py), overridden by
     --select / --ignore."""
-    config = load_config(root)
-    section = config.lint if config is not None else None
+    section = None
+    if (root / CONFIG_FILE).exists():  # reading YAML costs its imports: only when there is one
+        from mab.config.file import load_config
+
+        config = load_config(root)
+        section = config.lint if config is not None else None
     selection = Selection()
     if section is not None and section.select is not None:
         selection = Selection(parse_rules(section.select, f"{CONFIG_FILE}: lint.select"))
@@ -90,6 +92,8 @@ def lint_command(
     changed = {plan.path: plan.new for plan in planned if plan.changed}
     if do_fix and not dry_run and changed:
         # All files or none, each through a temporary file and a rename (mab/files/writeset).
+        from mab.files.writeset import check_writable, write_all
+
         check_writable(Path.cwd(), list(changed))
         write_all(Path.cwd(), changed)
         for path in changed:

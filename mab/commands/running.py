@@ -4,7 +4,6 @@ so that Ctrl+C cancels it cleanly."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import importlib
 import os
@@ -16,17 +15,17 @@ from typing import TYPE_CHECKING, Literal
 
 import click
 
-from mab.config.settings import CONFIG_FILE, Settings
-from mab.engine.buildcmd import BuildRequest
-from mab.engine.checks import Preflight
-from mab.engine.docker import BuildResult, BuildRunner
+from mab.config.types import CONFIG_FILE
 from mab.errors import UserError
-from mab.metrics.outputs import MetricsOutputs
-from mab.metrics.outputs import hook as metrics_hook
 from mab.progress.entry import TuiEntry
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where a build runs: `mab replay` needs none of them
+    from mab.config.settings import Settings
+    from mab.engine.buildcmd import BuildRequest
+    from mab.engine.checks import Preflight
+    from mab.engine.docker import BuildResult, BuildRunner
     from mab.history.session import BuildHistory
+    from mab.metrics.outputs import MetricsOutputs
 
 OutputMode = Literal["tui", "plain", "json"]
 _REMOTE_CONTEXT = ("http://", "https://", "git@", "git://", "ssh://", "docker-image://")
@@ -136,6 +135,8 @@ def reads_stdin(req: BuildRequest) -> bool:
 async def run_cancellable(runner: BuildRunner) -> BuildResult:
     """Run the build; SIGINT/SIGTERM to mab cancel it (buildx runs in its own session, so the
     terminal's Ctrl+C reaches only mab; a second Ctrl+C insists)."""
+    import asyncio
+
     loop = asyncio.get_running_loop()
     installed = []
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -162,6 +163,7 @@ def start_history(
     are written and pushed (`mab.metrics.outputs`)."""
     from mab.history.capture import image_key
     from mab.history.session import BuildHistory
+    from mab.metrics.outputs import hook as metrics_hook
 
     info = checked.builder if checked is not None else None
     tell = notice or (lambda text: click.echo(f"mab: {text}", err=True))

@@ -10,8 +10,9 @@ action. A `.mab.yml` (`github: action:`) or `--action` value overrides it.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
-from importlib import metadata
+from pathlib import Path
 
 from mab import __version__
 from mab.errors import UserError
@@ -32,14 +33,40 @@ class ActionRef:
     origin: str
 
 
+def project_urls() -> list[str]:
+    """The `Project-URL` fields of the installed distribution's metadata, found on `sys.path`
+    as `importlib.metadata` finds it (the first `.dist-info` or `.egg-info` of the name). Read
+    here directly: importing `importlib.metadata` and the email package it parses with would
+    cost a fifth of a `mab init-ci --check` run."""
+    name = DISTRIBUTION.replace("-", "_")
+    for entry in sys.path:
+        try:
+            names = sorted(p.name for p in Path(entry or ".").iterdir())
+        except OSError:
+            continue
+        for found in names:
+            if found.startswith(f"{name}-") and found.endswith(".dist-info"):
+                meta = Path(entry, found, "METADATA")
+            elif found == f"{name}.egg-info":
+                meta = Path(entry, found, "PKG-INFO")
+            else:
+                continue
+            try:
+                headers = meta.read_text("utf-8", errors="replace").split("\n\n", 1)[0]
+            except OSError:
+                continue
+            return [
+                line.partition(":")[2].strip()
+                for line in headers.splitlines()
+                if line.lower().startswith("project-url:")
+            ]
+    return []
+
+
 def repository_url() -> str:
     """mab's repository URL, from the installed package's metadata (the built-in copy of it
     when the metadata cannot be read)."""
-    try:
-        urls = metadata.metadata(DISTRIBUTION).get_all("Project-URL") or []
-    except metadata.PackageNotFoundError:
-        urls = []
-    for entry in urls:
+    for entry in project_urls():
         label, _, url = str(entry).partition(",")
         if label.strip().lower() == "repository" and _GITHUB.match(url.strip()):
             return url.strip()

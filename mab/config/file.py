@@ -15,16 +15,14 @@ import copy
 import re
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-from ruamel.yaml.comments import CommentedMap
 
 from mab import __version__
 from mab.config.settings import ALWAYS_WRITTEN, CONFIG_FILE, Settings
 from mab.config.types import SCHEMA_VERSION
 from mab.errors import UserError
-from mab.files.merge import merge_mapping
 from mab.files.yamlio import (
     dump_roundtrip,
     line_of,
@@ -33,6 +31,9 @@ from mab.files.yamlio import (
     read_text,
     to_commented,
 )
+
+if TYPE_CHECKING:  # ruamel is imported where a file is written, not where one is read
+    from ruamel.yaml.comments import CommentedMap
 
 HEADER = (
     "mab settings, written by `mab init-ci` and read by `mab init-ci` and `mab build`.\n"
@@ -242,6 +243,10 @@ def config_data(settings: Settings) -> CommentedMap:
 def render_config(settings: Settings, old_text: str | None) -> str:
     """The text of `.mab.yml` for `settings`, merged into `old_text` (the file on disk) so the
     user's comments and extra keys stay; the schema comment is the first line either way."""
+    from ruamel.yaml.comments import CommentedMap
+
+    from mab.files.merge import merge_mapping
+
     generated = config_data(settings)
     old = load_roundtrip(old_text, CONFIG_FILE) if old_text is not None else None
     text = dump_roundtrip(

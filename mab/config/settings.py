@@ -23,6 +23,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta, Struct, field
 
+from mab.config.types import CONFIG_FILE as CONFIG_FILE  # here too, where the settings are
 from mab.config.types import (
     DEFAULT_PLATFORMS,
     KNOWN_PLATFORMS,
@@ -34,8 +35,6 @@ from mab.config.types import (
     Strategy,
 )
 from mab.errors import UserError
-
-CONFIG_FILE = ".mab.yml"
 
 # Native GitHub-hosted runners per platform; anything else is emulated with QEMU.
 GITHUB_NATIVE_RUNNERS: Mapping[str, str] = {

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-# The `.mab.yml` format this mab reads and writes; a newer file is refused.
+# The settings file's name (in the repository's root) and the format this mab reads and writes;
+# a newer file is refused.
+CONFIG_FILE = ".mab.yml"
 SCHEMA_VERSION: Literal[1] = 1
 
 Provider = Literal["github", "gitlab"]

@@ -12,8 +12,6 @@ HEAD`, with a short timeout: it usually fails fast without a network), then a lo
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,6 +94,9 @@ def _has_ref(git: Path, ref: str) -> bool:
 def ask_remote_head(url: str, timeout: float = LS_REMOTE_TIMEOUT) -> str | None:
     """The branch the remote at `url` names as its HEAD, or None if it cannot be asked (no
     git, no network, no access, too slow). Never prompts: no terminal, ssh in batch mode."""
+    import shutil
+    import subprocess  # here: every other path of detection reads files and runs nothing
+
     git = shutil.which("git")
     if git is None:
         return None

@@ -14,7 +14,6 @@ from pathlib import Path
 import click
 
 from mab.errors import EXIT_CHECK_FAILED
-from mab.files.writeset import check_writable, resolve_target, write_all
 
 
 @dataclass(frozen=True)
@@ -55,6 +54,8 @@ def apply(root: Path, files: list[PlannedFile], *, dry_run: bool, check: bool) -
         if not changed:
             click.echo("nothing to change", err=True)
         return 0
+    from mab.files.writeset import check_writable, resolve_target, write_all  # writes only
+
     check_writable(root, [f.path for f in changed])
     write_all(root, {f.path: f.new for f in changed})
     for f in changed:

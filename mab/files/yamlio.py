@@ -11,20 +11,21 @@
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
-from ruamel.yaml.representer import RoundTripRepresenter
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString, ScalarString
 
 from mab.errors import InvalidYamlError, UserError
-from mab.files.writeset import temp_beside
+
+if TYPE_CHECKING:  # ruamel.yaml is imported by the functions that edit, not by those that read
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError
+    from ruamel.yaml.representer import RoundTripRepresenter
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 _RESOLVER_11 = yaml.resolver.Resolver()
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -37,6 +38,8 @@ def ambiguous_in_yaml11(value: str) -> bool:
 
 
 def _represent_str(representer: RoundTripRepresenter, data: str) -> Any:
+    from ruamel.yaml.scalarstring import ScalarString
+
     if isinstance(data, ScalarString):
         return representer.represent_str(data)
     if any(not c.isprintable() and c != "\n" for c in data):
@@ -48,16 +51,22 @@ def _represent_str(representer: RoundTripRepresenter, data: str) -> Any:
     return representer.represent_str(data)
 
 
-class _Representer(RoundTripRepresenter):
-    pass
+@functools.cache
+def _representer() -> type[RoundTripRepresenter]:
+    from ruamel.yaml.representer import RoundTripRepresenter
 
+    class _Representer(RoundTripRepresenter):
+        pass
 
-_Representer.add_representer(str, _represent_str)
+    _Representer.add_representer(str, _represent_str)
+    return _Representer
 
 
 def _yaml() -> YAML:
+    from ruamel.yaml import YAML
+
     y = YAML(typ="rt")
-    y.Representer = _Representer
+    y.Representer = _representer()
     y.width = 4096
     y.indent(mapping=2, sequence=4, offset=2)
     y.preserve_quotes = True
@@ -129,6 +138,8 @@ def read_data(path: Path, where: str | None = None) -> Any:
 def load_roundtrip(text: str, where: str) -> Any:
     """Parse for editing: comments, order and quotes are kept. Also checked with pyyaml, so a
     file that only one of the two parsers accepts is refused."""
+    from ruamel.yaml.error import MarkedYAMLError
+
     parse_data(text, where)
     try:
         return _yaml().load(text)
@@ -147,6 +158,8 @@ def dump_roundtrip(data: Any) -> str:
 
 def to_commented(data: Any) -> Any:
     """Plain dicts/lists to ruamel's commented containers (so comments can be attached)."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     if isinstance(data, CommentedMap | CommentedSeq):
         return data
     if isinstance(data, dict):
@@ -160,11 +173,15 @@ def to_commented(data: Any) -> Any:
 
 
 def quoted(value: str) -> DoubleQuotedScalarString:
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
     return DoubleQuotedScalarString(value)  # type: ignore[no-any-return]
 
 
 def write_atomic(path: Path, text: str) -> None:
     """Write `text` to `path` through a temporary file and a rename, keeping the file's mode."""
+    from mab.files.writeset import temp_beside
+
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     tmp = temp_beside(path, text.encode("utf-8"), mode)

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mab.detection.detect import detect
 from mab.errors import UserError
 from mab.lint.checks import lint
 from mab.lint.context import Context
@@ -79,6 +78,8 @@ def targets(paths: tuple[str, ...]) -> list[Target]:
 
 
 def _in_directory(root: Path) -> list[Target]:
+    from mab.detection.detect import detect  # only for a directory: one file needs none of it
+
     project = detect(root)
     return [
         Target(root / i.dockerfile, os.path.normpath(root / i.dockerfile), root / i.context)

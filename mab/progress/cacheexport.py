@@ -25,10 +25,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mab.progress.decoder import Event, SolveStatus, Vertex, VertexStatus
-from mab.registry.caches import CacheContents
+
+if TYPE_CHECKING:  # the registry is read when an export is verified, never while following
+    from mab.registry.caches import CacheContents
 
 ExportStatus = Literal[
     "running",

@@ -7,7 +7,6 @@ Update the golden files after an intended change with
 
 from __future__ import annotations
 
-import email.message
 import json
 import shutil
 import subprocess
@@ -195,13 +194,17 @@ def test_the_action_can_be_named_in_settings_or_by_flag(tmp_path: Path) -> None:
 
 
 def test_a_fork_with_its_own_repository_url_refers_to_its_own_action(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    # Mocked: the installed package's metadata, as a fork that changed `[project.urls]` would
-    # have it (installing a second distribution here would disturb the shared environment).
-    message = email.message.Message()
-    message["Project-URL"] = "Repository, https://github.com/acme/mab-fork"
-    monkeypatch.setattr(distribution.metadata, "metadata", lambda name: message)
+    # The metadata a fork that changed `[project.urls]` installs, first on sys.path (installing
+    # a second distribution here would disturb the shared environment).
+    meta = tmp_path / f"{DISTRIBUTION.replace('-', '_')}-9.9.dist-info" / "METADATA"
+    meta.parent.mkdir()
+    meta.write_text(
+        f"Metadata-Version: 2.1\nName: {DISTRIBUTION}\nVersion: 9.9\n"
+        "Project-URL: Repository, https://github.com/acme/mab-fork\n\nThe description.\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
     action = distribution.default_action()
     assert action.uses == f"acme/mab-fork/actions/build@v{__version__}"
     assert "https://github.com/acme/mab-fork" in action.origin
