@@ -1,4 +1,4 @@
-"""`mab history` (list, show, diff, rm, prune, import) and `mab why`: the build history.
+"""`mab history` (ls/list, show, diff, rm, prune, import) and `mab why`: the build history.
 
 The database is `mab.history.store`'s (`--history PATH`, `$MAB_HISTORY`, else the platformdirs
 state directory); every subcommand has `--json`.
@@ -15,9 +15,9 @@ from typing import Any
 import click
 
 from mab.errors import UserError
-from mab.history.record import BuildRecord
+from mab.history.record import BuildRecord, StepRecord
 from mab.history.store import BuildRow, HistoryStore, default_path
-from mab.history.why import Why, explain, first_misses
+from mab.history.why import Why, comparable, explain, first_misses, sources_changed, unfinished
 
 HISTORY_OPTION = click.option(
     "--history", "history", metavar="PATH", help="The history database (or $MAB_HISTORY)."
@@ -109,6 +109,34 @@ def history_group(
     ctx.obj["history"] = history
     if ctx.invoked_subcommand is not None:
         return 0
+    return _list(history, as_json, image, platform, limit)
+
+
+@history_group.command("ls")
+@HISTORY_OPTION
+@JSON_OPTION
+@click.option("--image", help="Only builds of this image.")
+@click.option("--platform", help="Only builds for this platform.")
+@click.option("--limit", "-n", type=int, default=20, show_default=True, help="0: all.")
+@click.pass_context
+def ls_command(
+    ctx: click.Context,
+    history: str | None,
+    as_json: bool,
+    image: str | None,
+    platform: str | None,
+    limit: int,
+) -> int:
+    """List recent builds (the same as `mab history` alone)."""
+    return _list(_store_path(ctx, history), as_json, image, platform, limit)
+
+
+history_group.add_command(ls_command, "list")
+
+
+def _list(
+    history: str | None, as_json: bool, image: str | None, platform: str | None, limit: int
+) -> int:
     with opened(history) as store:
         rows = store.builds(image=image, platform=platform, limit=limit or None)
     if as_json:
@@ -125,12 +153,13 @@ def _store_path(ctx: click.Context, history: str | None) -> str | None:
 
 
 @history_group.command("show")
-@click.argument("build")
+@click.argument("build", default="last")
 @HISTORY_OPTION
 @JSON_OPTION
 @click.pass_context
 def show_command(ctx: click.Context, build: str, history: str | None, as_json: bool) -> int:
-    """One build: what was asked, and every platform's steps (BUILD: id, uid or `last`)."""
+    """One build: what was asked, and every platform's steps (BUILD: id, uid or `last`, the
+    default)."""
     with opened(_store_path(ctx, history)) as store:
         record = store.record(build)
         row = store.row(build)
@@ -142,8 +171,7 @@ def show_command(ctx: click.Context, build: str, history: str | None, as_json: b
     click.echo(f"  {when(record.started_at)}, {record.git_branch or '-'}@{record.git_commit[:12]}")
     click.echo(f"  builder {record.builder or '?'} ({record.driver or '?'})")
     for imp in record.imports:
-        state = "imported" if imp.ok else f"FAILED: {imp.error}"
-        click.echo(f"  cache {imp.ref}: {state}")
+        click.echo(f"  cache {imp.ref}: {imp.state}")
     for platform in record.platforms:
         click.echo(f"{platform}:")
         for step in record.platform_steps(platform):
@@ -153,6 +181,9 @@ def show_command(ctx: click.Context, build: str, history: str | None, as_json: b
 
 
 def _diff_lines(a: BuildRecord, b: BuildRecord) -> list[dict[str, Any]]:
+    """Per platform and step (`stage#index`, the same on every platform and in every build):
+    what changed from A to B. Inputs count as changed upstream only when the step's own parts
+    did not change and a step it builds on did."""
     out = []
     for platform in dict.fromkeys(a.platforms + b.platforms):
         old = {s.id: s for s in a.platform_steps(platform)}
@@ -163,22 +194,29 @@ def _diff_lines(a: BuildRecord, b: BuildRecord) -> list[dict[str, Any]]:
             if x is None or y is None:
                 changes.append("only in " + ("B" if x is None else "A"))
             else:
-                if " ".join(x.instruction.split()) != " ".join(y.instruction.split()):
-                    changes.append("instruction")
-                if x.inputs and y.inputs:
-                    if x.inputs.files_digest != y.inputs.files_digest:
-                        changes.append("sources")
-                    if x.inputs.args != y.inputs.args:
-                        changes.append("args")
-                    if x.inputs.digest != y.inputs.digest and not changes:
-                        changes.append("inputs upstream")
-                if x.state != y.state:
-                    changes.append(f"state {x.state} → {y.state}")
+                changes = _step_changes(x, y)
             if changes:
                 shown = y or x
                 label = shown.label if shown is not None else sid
                 out.append({"platform": platform, "step": label, "changes": changes})
     return out
+
+
+def _step_changes(x: StepRecord, y: StepRecord) -> list[str]:
+    changes = []
+    if " ".join(x.instruction.split()) != " ".join(y.instruction.split()):
+        changes.append("instruction")
+    if x.inputs and y.inputs:
+        sources = sources_changed(y.inputs, x.inputs)
+        if sources is not None:
+            changes.append(f"sources: {sources.detail}")
+        if x.inputs.args != y.inputs.args:
+            changes.append("args")
+        if x.inputs.own != y.inputs.own and not changes:
+            changes.append("an ENV, USER or SHELL line before it")
+    if x.state != y.state:
+        changes.append(f"state {x.state} → {y.state}")
+    return changes
 
 
 @history_group.command("diff")
@@ -269,12 +307,10 @@ def explain_build(
         for uid in against:
             if store.has(uid):
                 candidate = store.record(uid)
-                if platform in candidate.platforms:
+                if comparable(record, candidate, platform):
                     chosen = candidate
         if chosen is None and not against:
-            chosen = store.previous(
-                record.image, platform, record.target, record.started_at, record.uid
-            )
+            chosen = store.previous(record, platform)
         previous[platform] = chosen
     return row, record, explain(record, previous)
 
@@ -298,11 +334,13 @@ def why_command(
             hint=f"its platforms: {', '.join(record.platforms)}",
         )
     firsts = first_misses(record, whys)
+    undone = {p: unfinished(record, p) for p in platforms}
     if as_json:
         _emit(
             {
                 "build": row.id,
                 "uid": record.uid,
+                "outcome": record.outcome,
                 "platforms": {
                     p: [
                         {"step": s.label, "state": s.state, **whys[p][s.id].to_json()}
@@ -311,14 +349,21 @@ def why_command(
                     ]
                     for p in platforms
                 },
+                "unfinished": {p: [u.to_json() for u in undone[p]] for p in platforms},
             }
         )
         return 0
-    click.echo(f"build {row.id} ({when(record.started_at)}, {record.image})")
+    click.echo(f"build {row.id} ({when(record.started_at)}, {record.image}): {record.outcome}")
     for p in platforms:
         first = firsts.get(p)
+        for u in undone[p]:
+            click.echo(f"  {p}: {u.step.label}")
+            click.echo(f"      {u.text}")
         if first is None:
-            click.echo(f"  {p}: every step came from the cache")
+            if not undone[p] and record.outcome == "succeeded":
+                click.echo(f"  {p}: every step came from the cache")
+            elif not undone[p]:
+                click.echo(f"  {p}: no step missed before the build {record.outcome}")
             continue
         shown = [(s, whys[p][s.id]) for s in record.platform_steps(p) if s.id in whys.get(p, {})]
         if not show_all:

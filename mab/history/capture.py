@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mab.engine.buildcmd import BuildRequest
+from mab.history.align import fill_from_others, place
 from mab.history.fingerprint import Fingerprinter
+from mab.history.plan import parts_digest, stage_graph
 from mab.history.record import BuildRecord, CacheImport, StepRecord, StepState, keep_arg_value
 from mab.progress.model import BuildModel, Kind
 from mab.progress.model import StepState as ModelState
@@ -44,6 +46,7 @@ class BuildInputs:
     git_branch: str = ""
     builder: str = ""
     driver: str = ""
+    dockerfile_key: str = ""
 
     @classmethod
     def before(
@@ -58,9 +61,11 @@ class BuildInputs:
         local = req.context != "-" and not req.context.startswith(_REMOTE) and req.file != "-"
         context = Path(req.context).resolve() if local else None
         fingerprinter = None
+        key = parts_digest("remote", req.context, req.file or "Dockerfile")
         if context is not None:
             dockerfile = Path(req.file).resolve() if req.file else context / "Dockerfile"
             fingerprinter = Fingerprinter(context, dockerfile, dict(req.build_args))
+            key = dockerfile_key(context, dockerfile, fingerprinter.text)
         commit, branch = git_state(context or Path.cwd(), environ)
         return cls(
             req=req,
@@ -71,7 +76,18 @@ class BuildInputs:
             git_branch=branch,
             builder=builder,
             driver=driver,
+            dockerfile_key=key,
         )
+
+
+def dockerfile_key(context: Path, dockerfile: Path, text: str) -> str:
+    """Which Dockerfile a build is of: its path within the context (or its name, outside it)
+    and its stage graph. The same for every clone and every edit of its instructions."""
+    try:
+        where = dockerfile.relative_to(context).as_posix()
+    except ValueError:
+        where = dockerfile.name
+    return parts_digest(where, *stage_graph(text))
 
 
 def image_key(req: BuildRequest) -> str:
@@ -116,29 +132,31 @@ def steps_of(model: BuildModel, inputs: BuildInputs | None) -> tuple[StepRecord,
     views = model.steps()
     platforms = model.platforms()
     out: list[StepRecord] = []
+    printer = inputs.fingerprinter if inputs is not None else None
+    placed = {}
     for platform in platforms:
         mine = [
             v for v in views if platform in v.platforms or (not v.platforms and len(platforms) == 1)
         ]
+        placed[platform] = place(mine, printer.plan(platform) if printer is not None else None)
+    if printer is None:
+        placed = fill_from_others(placed)
+    for platform, steps in placed.items():
         fingerprints = {}
-        if inputs is not None and inputs.fingerprinter is not None:
-            froms = {
-                f"{v.stage}#{v.index}": v.instruction[5:].strip()
-                for v in mine
-                if v.kind is Kind.BASE_IMAGE
-            }
-            fingerprints = inputs.fingerprinter.inputs(platform, froms)
-        for v in mine:
-            sid = f"{v.stage}#{v.index}"
-            found = fingerprints.get(sid)
-            if found is not None and not _same_keyword(v.instruction, inputs, platform, sid):
+        if printer is not None:
+            froms = {p.id: p.view.instruction[5:].strip() for p in steps if p.index == 1}
+            fingerprints = printer.inputs(platform, froms)
+        for p in steps:
+            v = p.view
+            found = fingerprints.get(p.id)
+            if found is not None and not _same_keyword(v.instruction, inputs, platform, p.id):
                 found = None  # the Dockerfile read does not line up with what BuildKit ran
             out.append(
                 StepRecord(
                     platform=platform,
-                    stage=v.stage,
-                    index=v.index,
-                    total=v.total,
+                    stage=p.stage,
+                    index=p.index,
+                    total=p.total,
                     instruction=v.instruction,
                     state=_STATES.get(v.state, "pending"),
                     duration_s=v.duration_s,
@@ -172,6 +190,7 @@ def record_of(
         steps=steps_of(model, inputs),
         target=req.target or "",
         dockerfile=req.file or "Dockerfile",
+        dockerfile_key=inputs.dockerfile_key,
         context=req.context,
         git_commit=inputs.git_commit,
         git_branch=inputs.git_branch,

@@ -41,6 +41,7 @@ class PlannedStep:
     parents: tuple[str, ...]
     complete: bool  # False: inputs mab cannot see (bind mounts, remote ADD, --from image)
     own: str  # digest of this step's own inputs, sources excluded (they are hashed later)
+    image: str = ""  # FROM: the base image as the build args expand it
 
     @property
     def id(self) -> str:
@@ -56,6 +57,7 @@ class _Raw:
     froms: tuple[_Stage, ...] = ()
     complete: bool = True
     own: str = ""
+    image: str = ""
 
 
 @dataclass
@@ -84,6 +86,25 @@ def plan_dockerfile(
     text: str, build_args: Mapping[str, str], platform: str = ""
 ) -> dict[str, PlannedStep]:
     """Every numbered step of the Dockerfile, by step id (`deps#2`)."""
+    return _number(_stages(text, build_args, platform))
+
+
+def stage_graph(text: str) -> tuple[str, ...]:
+    """The Dockerfile's stages in order, each as `name<-base`: the base is the earlier stage
+    it builds on, or `*` for an image. What stays the same while instructions, base images and
+    build args change: two builds with the same path and stage graph are builds of one
+    Dockerfile, and may be compared step by step."""
+    stages = _stages(text, {}, "")
+    out = []
+    for stage in stages:
+        name = "" if len(stages) == 1 else stage.name or f"stage-{stage.number}"
+        base = stage.base_stage
+        base_name = "*" if base is None else base.name or f"stage-{base.number}"
+        out.append(f"{name}<-{base_name}")
+    return tuple(out)
+
+
+def _stages(text: str, build_args: Mapping[str, str], platform: str) -> list[_Stage]:
     given = {**platform_args(platform), **build_args} if platform else dict(build_args)
     global_args: dict[str, str | None] = {}
     stages: list[_Stage] = []
@@ -112,7 +133,8 @@ def plan_dockerfile(
                 stage.args = dict(stage.base_stage.args)
                 stage.config = list(stage.base_stage.config)
             elif base.lower() != "scratch":
-                stage.steps.append(_Raw("FROM", ins.args, own=parts_digest("FROM", ins.args)))
+                own = parts_digest("FROM", ins.args)
+                stage.steps.append(_Raw("FROM", ins.args, own=own, image=base))
             stages.append(stage)
             by_name[str(len(stages) - 1)] = stage
             if alias:
@@ -125,7 +147,7 @@ def plan_dockerfile(
             stage.config.append(f"{ins.keyword} {ins.args}")
         elif ins.keyword in COUNTED:
             stage.steps.append(_step(ins.keyword, ins.args, ins.heredocs, stage, by_name))
-    return _number(stages)
+    return stages
 
 
 def _step(
@@ -189,6 +211,7 @@ def _number(stages: list[_Stage]) -> dict[str, PlannedStep]:
                 tuple(parents),
                 raw.complete,
                 raw.own,
+                raw.image,
             )
             previous = sid
         if previous:

@@ -175,13 +175,36 @@ class StepRecord:
         )
 
 
+_NOT_FOUND = re.compile(r"(?:^|:\s*)(?:not found|manifest unknown)\s*$", re.IGNORECASE)
+
+
 @dataclass(frozen=True, slots=True)
 class CacheImport:
-    """One `--cache-from` as the build reported it: imported, or failed (and why)."""
+    """One `--cache-from` as the build reported it: imported, absent (the ref does not exist
+    yet: no cache before a first build), or failed (auth, network, a corrupt cache: why)."""
 
     ref: str
     ok: bool
     error: str = ""
+
+    @property
+    def missing(self) -> bool:
+        """The ref does not exist (BuildKit: `...: not found`): no cache yet, not a failure."""
+        return not self.ok and _NOT_FOUND.search(self.error.strip()) is not None
+
+    @property
+    def failed(self) -> bool:
+        """A real import failure: the cache exists, or may, and could not be read."""
+        return not self.ok and not self.missing
+
+    @property
+    def state(self) -> str:
+        """What `history show` and `why` say of it."""
+        if self.ok:
+            return "imported"
+        if self.missing:
+            return "no cache yet (the ref does not exist: a first build)"
+        return f"FAILED: {self.error}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +218,9 @@ class BuildRecord:
     steps: tuple[StepRecord, ...] = ()
     target: str = ""
     dockerfile: str = ""
+    # The Dockerfile's identity: its path in the context and its stage graph
+    # (`plan.stage_graph`), digested. Builds are compared only with builds of the same key.
+    dockerfile_key: str = ""
     context: str = ""
     git_commit: str = ""
     git_branch: str = ""
@@ -236,6 +262,7 @@ class BuildRecord:
             "platforms": list(self.platforms),
             "target": self.target,
             "dockerfile": self.dockerfile,
+            "dockerfile_key": self.dockerfile_key,
             "context": self.context,
             "git_commit": self.git_commit,
             "git_branch": self.git_branch,
@@ -271,6 +298,7 @@ class BuildRecord:
                 steps=tuple(StepRecord.from_json(s) for s in _list(d.get("steps", []), "steps")),
                 target=str(d.get("target", "")),
                 dockerfile=str(d.get("dockerfile", "")),
+                dockerfile_key=str(d.get("dockerfile_key", "")),
                 context=str(d.get("context", "")),
                 git_commit=str(d.get("git_commit", "")),
                 git_branch=str(d.get("git_branch", "")),

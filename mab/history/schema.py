@@ -38,5 +38,11 @@ CREATE TABLE misses (
 ) WITHOUT ROWID;
 CREATE INDEX misses_by_cause ON misses (cause);
 """
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1,)  # MIGRATIONS[n] takes version n to n + 1
+# Which Dockerfile a build is of (`BuildRecord.dockerfile_key`): builds are compared only with
+# builds of the same one. Builds stored before it have '' and are compared with none.
+_V2 = """
+ALTER TABLE builds ADD COLUMN dockerfile_key TEXT NOT NULL DEFAULT '';
+CREATE INDEX builds_by_dockerfile ON builds (image, dockerfile_key, started_at);
+"""
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _V2)  # MIGRATIONS[n] takes version n to n + 1
 SCHEMA_VERSION = len(MIGRATIONS)

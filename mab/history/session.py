@@ -28,7 +28,7 @@ from mab.history.remote import (
     registry_refs,
 )
 from mab.history.store import HistoryStore, default_path
-from mab.history.why import Why, explain
+from mab.history.why import Why, comparable, explain
 from mab.progress.model import BuildModel, Kind, StepState
 from mab.progress.summary import PlatformSummary, StepSummary, Summary
 
@@ -106,12 +106,14 @@ class BuildHistory:
         previous: dict[str, BuildRecord | None] = {}
         try:
             for p in record.platforms:
-                local = (
-                    store.previous(record.image, p, record.target, record.started_at, record.uid)
-                    if store is not None
-                    else None
-                )
+                local = store.previous(record, p) if store is not None else None
                 remote = self.fetched.get(p)
+                if remote is not None and not comparable(record, remote, p):
+                    self.notice(
+                        f"history: the build record beside the cache ({p}) is of another "
+                        "Dockerfile or target; not compared with"
+                    )
+                    remote = None
                 chosen = (
                     remote
                     if local is None or (remote and remote.started_at > local.started_at)

@@ -270,8 +270,8 @@ class HistoryStore:
         conn.execute("DELETE FROM builds WHERE uid = ?", (record.uid,))
         cursor = conn.execute(
             "INSERT INTO builds (uid, started_at, duration_s, outcome, image, target, "
-            "source, git_commit, git_branch, builder, stats, record) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "source, git_commit, git_branch, builder, stats, record, dockerfile_key) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.uid,
                 record.started_at,
@@ -285,6 +285,7 @@ class HistoryStore:
                 record.builder,
                 _stats_text(stats),
                 compress(record),
+                record.dockerfile_key,
             ),
         )
         build_id = int(cursor.lastrowid or 0)
@@ -386,28 +387,32 @@ class HistoryStore:
             )
         return tuple(rows[0])
 
-    def previous(
-        self, image: str, platform: str, target: str, before: float, exclude: str = ""
-    ) -> BuildRecord | None:
-        """The last build of `image` for `platform` before `before`, the same target first."""
-        for same_target in (True, False):
-            sql = (
-                "SELECT b.record FROM builds b JOIN platform_stats s ON s.build_id = b.id "
-                "WHERE b.image = ? AND s.platform = ? AND b.started_at < ? AND b.uid != ? "
-                "AND b.source != 'registry'"
-            )
-            args: list[object] = [image, platform, before, exclude]
-            if same_target:
-                sql += " AND b.target = ?"
-                args.append(target)
-            sql += " ORDER BY b.started_at DESC, b.id DESC LIMIT 1"
-            found = self.conn.execute(sql, args).fetchone()
-            if found is not None:
-                try:
-                    return decompress(found[0])
-                except RecordError:
-                    return None
-        return None
+    def previous(self, build: BuildRecord, platform: str) -> BuildRecord | None:
+        """The build `build` is compared with on `platform`: the latest earlier build of the
+        same image, Dockerfile (`dockerfile_key`), target and platform; None when there is
+        none. Never another Dockerfile's build, nor one for another target."""
+        if not build.dockerfile_key:
+            return None
+        found = self.conn.execute(
+            "SELECT b.record FROM builds b JOIN platform_stats s ON s.build_id = b.id "
+            "WHERE b.image = ? AND b.dockerfile_key = ? AND b.target = ? AND s.platform = ? "
+            "AND b.started_at < ? AND b.uid != ? AND b.source != 'registry' "
+            "ORDER BY b.started_at DESC, b.id DESC LIMIT 1",
+            (
+                build.image,
+                build.dockerfile_key,
+                build.target,
+                platform,
+                build.started_at,
+                build.uid,
+            ),
+        ).fetchone()
+        if found is None:
+            return None
+        try:
+            return decompress(found[0])
+        except RecordError:
+            return None
 
     def misses_by_cause(
         self, *, image: str | None = None, since: float | None = None

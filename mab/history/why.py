@@ -21,11 +21,11 @@ Without an earlier build only 1, 6 and 7 (a failed import) can be told; the rest
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from mab.history.record import BuildRecord, StepInputs, StepRecord
+from mab.history.record import BuildRecord, CacheImport, StepInputs, StepRecord
 
 Cause = Literal[
     "cache_disabled",
@@ -61,6 +61,18 @@ class Why:
         if self.against:
             out["against"] = self.against
         return out
+
+
+def comparable(build: BuildRecord, other: BuildRecord, platform: str) -> bool:
+    """Whether `other` may explain `build` on `platform`: a build of the same Dockerfile (path
+    and stage graph), target and platform. A record without a Dockerfile key (stored by an
+    older mab) compares with nothing."""
+    return (
+        bool(build.dockerfile_key)
+        and other.dockerfile_key == build.dockerfile_key
+        and other.target == build.target
+        and platform in other.platforms
+    )
 
 
 def explain(
@@ -126,7 +138,7 @@ def _first_cause(
         return Why("cache_disabled", f"--no-cache-filter names stage {step.stage!r}")
     mine, theirs = step.inputs, old.inputs if old is not None else None
     if mine is not None and theirs is not None:
-        changed = _sources(mine, theirs) or _args(mine, theirs)
+        changed = sources_changed(mine, theirs) or _args(mine, theirs)
         if changed is not None:
             return changed
     if old is not None:
@@ -151,7 +163,8 @@ def _first_cause(
     return _unavailable(build, platform, prev, step, old)
 
 
-def _sources(mine: StepInputs, theirs: StepInputs) -> Why | None:
+def sources_changed(mine: StepInputs, theirs: StepInputs) -> Why | None:
+    """The context files a COPY/ADD took that changed, were added or removed, named."""
     if not mine.files_digest or mine.files_digest == theirs.files_digest:
         return None
     if mine.files is None or theirs.files is None:
@@ -261,13 +274,12 @@ def _unavailable(
     step: StepRecord,
     old: StepRecord | None,
 ) -> Why:
-    failed = [i for i in build.imports if not i.ok and _for_platform(i.ref, platform)]
+    failed = [i for i in build.imports if i.failed and _for_platform(i.ref, platform)]
     if failed:
         first = failed[0]
-        reason = "not found" if "not found" in first.error else _short(first.error)
-        return Why("cache_unavailable", f"importing the cache {first.ref} failed: {reason}")
+        return Why("cache_unavailable", f"importing the cache {first.ref} failed: {_reason(first)}")
     if prev is None:
-        return Why("unknown", f"no earlier build of this image for {platform} to compare with")
+        return Why("unknown", no_comparable(build, platform))
     mine, theirs = step.inputs, old.inputs if old is not None else None
     complete = mine is not None and theirs is not None and mine.complete
     complete = complete and mine is not None and theirs is not None and mine.digest == theirs.digest
@@ -294,6 +306,74 @@ def _unavailable(
             f"{build.builder or '?'}: the builder no longer holds it (pruned or garbage-collected)",
         )
     return Why("unknown", "no change mab can see (the step has inputs mab does not fingerprint)")
+
+
+def _reason(imp: CacheImport) -> str:
+    """The import's error, whole, without BuildKit's preamble that repeats the ref."""
+    error = " ".join(imp.error.split())
+    _, found, rest = error.partition(f"{imp.ref}: ")
+    return rest if found and rest else error
+
+
+def no_comparable(build: BuildRecord, platform: str) -> str:
+    """What was looked for when no earlier build compares with `build` on `platform`."""
+    looked = (
+        f"no comparable build: none earlier of {build.dockerfile or 'Dockerfile'} "
+        f"(target {_target(build.target)}) for {platform}"
+    )
+    missing = [i.ref for i in build.imports if i.missing and _for_platform(i.ref, platform)]
+    if missing:
+        looked += f"; no cache yet at {missing[0]} (a first build)"
+    return looked
+
+
+@dataclass(frozen=True, slots=True)
+class Unfinished:
+    """A step that did not finish: it failed, was canceled, or never ran. Never a hit."""
+
+    step: StepRecord
+    reason: str
+
+    @property
+    def text(self) -> str:
+        return f"did not finish: {self.reason}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"step": self.step.label, "state": self.step.state, "reason": self.reason}
+
+
+def unfinished(build: BuildRecord, platform: str) -> tuple[Unfinished, ...]:
+    """The platform's steps that did not finish, each with the reason: a step canceled while
+    another platform failed was canceled because of that failure."""
+    failures = [
+        s
+        for p in build.platforms
+        if p != platform
+        for s in build.platform_steps(p)
+        if s.state == "failed"
+    ]
+    elsewhere = (
+        f"canceled because {failures[0].platform} failed at {failures[0].label}"
+        if failures
+        else f"canceled (the build {build.outcome})"
+    )
+    reasons = {
+        "failed": "it failed",
+        "canceled": elsewhere,
+        "pending": f"it never ran (the build {build.outcome} first)",
+    }
+    return tuple(
+        Unfinished(s, reasons[s.state])
+        for s in build.platform_steps(platform)
+        if s.state in reasons
+    )
+
+
+def import_failures(imports: Sequence[CacheImport], platforms: Sequence[str]) -> dict[str, int]:
+    """Per platform: the cache imports that really failed for it. A ref that does not exist
+    yet is no failure; a ref named for another platform (`buildcache-linux-arm64`) does not
+    count for this one; a ref for no platform in particular counts for each."""
+    return {p: sum(1 for i in imports if i.failed and _for_platform(i.ref, p)) for p in platforms}
 
 
 def _for_platform(ref: str, platform: str) -> bool:

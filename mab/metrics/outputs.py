@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mab.errors import MabError
+from mab.history.capture import imports_of
+from mab.history.why import import_failures
 from mab.metrics import push, textfile
 from mab.metrics.build import BuildFacts, misses_by_cause, registry_for
 from mab.progress.model import BuildModel
@@ -62,11 +64,11 @@ def hook(
 
     def emit(model: BuildModel) -> None:
         summary = whys(Summary.from_model(model))
-        failed = model.exports.failed_imports()  # an import serves every platform of the build
+        platforms = [p.platform for p in summary.platforms]
         facts = BuildFacts(
             image=image,
             finished_at=time.time(),
-            cache_import_failures={p.platform: failed for p in summary.platforms},
+            cache_import_failures=import_failures(imports_of(model), platforms),
             misses_by_cause=misses_by_cause(summary),
         )
         outputs.emit(summary, facts, warn)

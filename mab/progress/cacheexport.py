@@ -161,10 +161,6 @@ class ExportTracker:
         seen = self._exports[v.digest] = _Seen(backend)
         return seen
 
-    def failed_imports(self) -> int:
-        """Cache imports that failed or found nothing (`importing cache manifest` errors)."""
-        return sum(1 for error in self._imports.values() if error)
-
     def bases(self) -> tuple[str, ...]:
         return tuple(self._bases)
 

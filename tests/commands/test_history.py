@@ -27,7 +27,9 @@ def build(uid: str, at: float, files: str, state: str) -> BuildRecord:
         steps.append(StepRecord(p, "", 2, 3, "COPY src/ ./src/", state, 0.2, inputs))
         later = StepInputs(f"e{files}", "o", (), None, "", 0, ("#2",))
         steps.append(StepRecord(p, "", 3, 3, "RUN make", state, 3.0, later))
-    return BuildRecord(uid, at, 4.0, "succeeded", "app", P, tuple(steps), builder="default")
+    return BuildRecord(
+        uid, at, 4.0, "succeeded", "app", P, tuple(steps), builder="default", dockerfile_key="k"
+    )
 
 
 @pytest.fixture
@@ -70,12 +72,50 @@ def test_diff_rm_and_prune(
     history: Path, run_mab: RunMab, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run_mab("history", "diff", "1", "2") == 0
-    assert "[linux/amd64] 2/3 COPY src/ ./src/: sources" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "[linux/amd64] 2/3 COPY src/ ./src/: sources: src/app.py changed" in out
+    assert "upstream" not in out and "only in" not in out
     assert run_mab("history", "rm", "1") == 0
     assert run_mab("history", "prune", "--keep", "0") == 0
     assert "removed 1 builds" in capsys.readouterr().out
     with HistoryStore.open(history) as store:
         assert store.count() == 0
+
+
+def test_ls_and_list_list_and_show_defaults_to_the_last_build(
+    history: Path, run_mab: RunMab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_mab("history") == 0
+    listed = capsys.readouterr().out
+    for alias in ("ls", "list"):
+        assert run_mab("history", alias) == 0
+        assert capsys.readouterr().out == listed
+    assert run_mab("history", "show") == 0
+    assert capsys.readouterr().out.startswith("build 2 (bbbb2222)")
+
+
+def test_why_of_a_failed_build_says_what_did_not_finish(
+    tmp_path: Path, run_mab: RunMab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """amd64: every step that ran came from the cache and the last was canceled when arm64
+    failed: never "every step came from the cache"."""
+    steps = []
+    for p, last in (("linux/amd64", "canceled"), ("linux/arm64", "failed")):
+        steps.append(StepRecord(p, "", 1, 2, "RUN prepare", "cached", 0.0))
+        steps.append(StepRecord(p, "", 2, 2, "RUN make", last, 1.0))
+    failed = BuildRecord("f1", 10.0, 2.0, "failed", "app", P, tuple(steps), dockerfile_key="k")
+    db = tmp_path / "h.sqlite3"
+    with HistoryStore.open(db) as store:
+        store.add(failed)
+    assert run_mab("why", "--history", str(db)) == 0
+    out = capsys.readouterr().out
+    assert "every step came from the cache" not in out
+    assert "did not finish: canceled because linux/arm64 failed at 2/2 RUN make" in out
+    assert "did not finish: it failed" in out
+    assert run_mab("why", "--history", str(db), "--json") == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["outcome"] == "failed"
+    assert [u["state"] for u in shown["unfinished"]["linux/amd64"]] == ["canceled"]
 
 
 def test_import_a_recording(

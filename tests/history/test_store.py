@@ -19,13 +19,26 @@ from mab.history.why import Why
 P = ("linux/amd64", "linux/arm64")
 
 
-def record(uid: str, at: float, image: str = "app", cached: int = 1) -> BuildRecord:
+def record(
+    uid: str, at: float, image: str = "app", cached: int = 1, key: str = "k1", target: str = ""
+) -> BuildRecord:
     steps = tuple(
         StepRecord(p, "s", i, 3, f"RUN step {i}", "cached" if i <= cached else "ran", 0.5)
         for p in P
         for i in (1, 2, 3)
     )
-    return BuildRecord(uid, at, 2.0, "succeeded", image, P, steps, builder="default")
+    return BuildRecord(
+        uid,
+        at,
+        2.0,
+        "succeeded",
+        image,
+        P,
+        steps,
+        builder="default",
+        dockerfile_key=key,
+        target=target,
+    )
 
 
 def test_a_record_comes_back_as_it_went_in(tmp_path: Path) -> None:
@@ -53,11 +66,26 @@ def test_queries_for_metrics(tmp_path: Path) -> None:
             ("linux/arm64", "sources_changed", 1),
             ("linux/arm64", "unknown", 1),
         }
-        found = store.previous("app", "linux/arm64", "", 30.0)
+        found = store.previous(record("u4", 30.0), "linux/arm64")
         assert found is not None and found.uid == "u1"
         assert store.prune(1) == 2
         assert [r.uid for r in store.builds()] == ["u3"]
         assert store.misses_by_cause() == []  # removed with their builds
+
+
+def test_a_build_is_compared_only_with_builds_of_its_dockerfile_and_target(
+    tmp_path: Path,
+) -> None:
+    with HistoryStore.open(tmp_path / "h.db") as store:
+        store.add(record("main-1", 10.0, key="main"))
+        store.add(record("dev-1", 20.0, key="dev"))  # another Dockerfile, same image name
+        store.add(record("main-t", 25.0, key="main", target="test"))
+        found = store.previous(record("main-2", 30.0, key="main"), "linux/amd64")
+        assert found is not None and found.uid == "main-1"
+        assert store.previous(record("other", 30.0, key="other"), "linux/amd64") is None
+        assert store.previous(record("old", 30.0, key=""), "linux/amd64") is None
+        found = store.previous(record("t2", 30.0, key="main", target="test"), "linux/amd64")
+        assert found is not None and found.uid == "main-t"
 
 
 def test_unknown_ids_are_a_clear_error(tmp_path: Path) -> None:

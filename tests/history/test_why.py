@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from mab.history.record import BuildRecord, CacheImport, StepInputs, StepRecord
-from mab.history.why import Why, explain, first_misses
+from mab.history.why import Why, explain, first_misses, import_failures, unfinished
 
 P = "linux/arm64"
 
@@ -127,21 +127,41 @@ def test_no_cache_comes_first() -> None:
     assert {w.cause for w in why_of(new).values()} == {"cache_disabled"}
 
 
-def test_a_failed_import_without_an_earlier_build() -> None:
+def test_a_ref_that_does_not_exist_yet_is_no_cause_of_a_miss() -> None:
+    missing = "r/app:buildcache-linux-arm64"
     new = build(
         BASE,
         replace(OLD.steps[1]),
         replace(OLD.steps[2]),
-        imports=(
-            CacheImport(
-                "r/app:buildcache-linux-arm64", False, "r/app:buildcache-linux-arm64: not found"
-            ),
-        ),
+        imports=(CacheImport(missing, False, f"{missing}: not found"),),
     )
     whys = why_of(new, None)
-    assert whys["s#2"].cause == "cache_unavailable"
-    assert whys["s#2"].detail.endswith("failed: not found")
+    assert whys["s#2"].cause == "unknown"
+    assert whys["s#2"].detail.startswith("no comparable build: none earlier of Dockerfile")
+    assert whys["s#2"].detail.endswith(f"no cache yet at {missing} (a first build)")
     assert whys["s#3"].cause == "parent_missed"
+
+
+def test_a_real_import_failure_is_the_cause_with_its_error() -> None:
+    ref = "r/app:buildcache-linux-arm64"
+    error = f"failed to configure registry cache importer: {ref}: 401 Unauthorized"
+    new = build(BASE, replace(OLD.steps[1]), imports=(CacheImport(ref, False, error),))
+    why = why_of(new, None)["s#2"]
+    assert why.cause == "cache_unavailable"
+    assert why.detail == f"importing the cache {ref} failed: 401 Unauthorized"
+
+
+def test_import_failures_count_real_failures_per_platform() -> None:
+    imports = (
+        CacheImport("r/app:buildcache-linux-amd64", False, "x: not found"),
+        CacheImport("r/app:buildcache-linux-arm64", False, "x: 401 Unauthorized"),
+        CacheImport("r/app:shared", False, "connection refused"),
+        CacheImport("r/app:ok", True),
+    )
+    assert import_failures(imports, ("linux/amd64", "linux/arm64")) == {
+        "linux/amd64": 1,
+        "linux/arm64": 2,
+    }
 
 
 def test_an_import_for_another_platform_does_not_count() -> None:
@@ -189,3 +209,26 @@ def test_another_target_names_the_target_for_a_stage_it_never_built() -> None:
     # The same target, a new step in a stage it built: the instruction is what changed.
     same = build(BASE, step("s#2", "RUN make lint", "ran", parents=("s#1",)))
     assert why_of(same, build(BASE, uid="a", started_at=1.0))["s#2"].cause == "instruction_changed"
+
+
+def test_steps_that_did_not_finish_say_why_never_from_the_cache() -> None:
+    amd = [
+        StepRecord("linux/amd64", "s", 1, 3, "RUN a", "cached", 0.0),
+        StepRecord("linux/amd64", "s", 2, 3, "RUN b", "canceled", 1.0),
+        StepRecord("linux/amd64", "s", 3, 3, "RUN c", "pending", None),
+    ]
+    arm = [
+        StepRecord("linux/arm64", "s", 1, 3, "RUN a", "cached", 0.0),
+        StepRecord("linux/arm64", "s", 2, 3, "RUN b", "failed", 4.0),
+    ]
+    failed = BuildRecord(
+        "f", 1.0, 5.0, "failed", "app", ("linux/amd64", "linux/arm64"), (*amd, *arm)
+    )
+    undone = {u.step.id: u.text for u in unfinished(failed, "linux/amd64")}
+    assert undone == {
+        "s#2": "did not finish: canceled because linux/arm64 failed at s 2/3 RUN b",
+        "s#3": "did not finish: it never ran (the build failed first)",
+    }
+    assert [u.text for u in unfinished(failed, "linux/arm64")] == ["did not finish: it failed"]
+    canceled = replace(failed, outcome="canceled", steps=tuple(amd))
+    assert unfinished(canceled, "linux/amd64")[0].reason == "canceled (the build canceled)"

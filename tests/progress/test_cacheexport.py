@@ -67,13 +67,12 @@ def test_a_build_with_two_platforms_and_one_export_keys_it_by_both() -> None:
     assert list(summary.to_json()["cache_export"]) == [f"{AMD},{ARM}"]
 
 
-def test_the_failed_cache_import_of_a_cold_build_is_counted() -> None:
+def test_the_bases_of_a_cold_build_are_named() -> None:
     model = BuildModel((AMD,))
     decoder = StreamDecoder()
     data = (STREAMS / "cold-multi-linux-amd64.rawjson").read_bytes()
     for event in [*decoder.feed(data), *decoder.close()]:
         model.apply(event)
-    assert model.exports.failed_imports() == 1
     assert model.exports.bases() == ("localhost:5000/base/busybox:1",)
 
 
