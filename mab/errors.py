@@ -80,3 +80,11 @@ class RegistryError(MabError):
     """The registry refused, failed or could not be reached."""
 
     exit_code = EXIT_REGISTRY
+
+
+class RegistryAuthError(RegistryError):
+    """The registry wants a login, rejected the credentials, or denied the account (403)."""
+
+
+class RegistryNotFound(RegistryError):
+    """The image, tag or digest is not in the registry."""

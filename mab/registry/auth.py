@@ -68,6 +68,22 @@ def token_realm(registry: str, challenge: Challenge, creds: Credentials | None) 
     return realm
 
 
+def token_params(
+    challenge: Challenge, wanted: str | None
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """The token request's `service` parameter, and the scopes to ask for (the registry's, ours)."""
+    params = [("service", challenge.get("service") or "")] if challenge.get("service") else []
+    return params, [s for s in dict.fromkeys([challenge.get("scope"), wanted]) if s]
+
+
+def unsupported_scheme(registry: str, url: str, scheme: str | None) -> RegistryError:
+    shown = scheme or "no WWW-Authenticate challenge"
+    return RegistryError(
+        f"{registry} refused {url} with 401 and an unsupported auth scheme ({shown})",
+        hint="mab supports anonymous, Basic and Bearer-token registries",
+    )
+
+
 def token_of(registry: str, realm: str, reply: Reply, creds: Credentials | None) -> str:
     """The bearer token in the token service's reply, or the error that says why not."""
     service = strip_query(realm)

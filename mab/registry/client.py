@@ -1,13 +1,12 @@
 """The one module of mab that speaks HTTP: a small client for the registry API v2 (the OCI
-distribution spec), enough for mab's cache refs and `mab doctor`.
+distribution spec), enough for mab's cache refs, `mab doctor` and `mab verify`.
 
-- Auth: anonymous first; on a 401 it follows the `WWW-Authenticate` challenge, `Basic` (sends
-  the Docker config's credentials) or `Bearer` (fetches a token from the realm, with the
-  credentials or an identity token, for the scope the registry asked for).
+- Auth: anonymous first; on a 401 it follows the `WWW-Authenticate` challenge, `Basic` (the
+  Docker config's credentials) or `Bearer` (a token from the realm for the scope asked for).
 - Retries with backoff on 429 and 5xx (honouring `Retry-After`) and on timeouts; a refused
   connection fails at once. Redirects are followed (blob storage) up to a small limit.
-- Replies are size-capped and validated; anything malformed becomes a `RegistryError` that
-  names the registry, the URL and what to do. No secret is ever put in a message.
+- Replies are size-capped (or streamed) and validated; anything malformed becomes a
+  `RegistryError` naming the registry, the URL and what to do; never a secret in a message.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +28,9 @@ from mab.registry.auth import (
     parse_challenge,
     scope_text,
     token_of,
+    token_params,
     token_realm,
+    unsupported_scheme,
 )
 from mab.registry.dockerconfig import Credentials, credentials_for
 from mab.registry.manifest import (
@@ -37,28 +38,32 @@ from mab.registry.manifest import (
     EMPTY_JSON,
     EMPTY_JSON_DIGEST,
     MAX_MANIFEST_BYTES,
-    MalformedReply,
+    OCI_INDEX,
     Manifest,
-    parse_manifest,
 )
 from mab.registry.reference import DIGEST_RE, Reference, base_url
 from mab.registry.replies import (
     REJECTIONS,
+    DigestCheck,
     Ping,
     Reply,
     json_of,
     login_needed,
     malformed,
+    manifest_of,
     next_page,
+    not_found,
     reason,
     rejected,
     status_error,
-    strip_query,
+    tag_page,
     too_big,
+    transport_error,
 )
 
 MAX_BLOB_JSON_BYTES = 64 * 1024 * 1024
 MAX_SMALL_BYTES = 1024 * 1024  # tag lists, tokens, error bodies
+STREAM_CHUNK = 256 * 1024
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 30.0
@@ -141,15 +146,7 @@ class RegistryClient:
                 return tags
             if r.status_code != 200:
                 raise status_error(self.registry, r, f"listing the tags of {repository}")
-            data = json_of(self.registry, r, f"the tag list of {repository}")
-            page = data.get("tags") if isinstance(data, dict) else None
-            if page is not None and (
-                not isinstance(page, list) or not all(isinstance(t, str) for t in page)
-            ):
-                raise malformed(
-                    self.registry, r, f"the tag list of {repository} is not a list of strings"
-                )
-            tags += page or []
+            tags += tag_page(self.registry, r, repository)
             path = next_page(r.headers.get("Link"))
         return tags
 
@@ -159,22 +156,10 @@ class RegistryClient:
         headers = {"Accept": ACCEPT_MANIFESTS}
         r = self._send("GET", path, (ref.repository, "pull"), MAX_MANIFEST_BYTES, headers=headers)
         if r.status_code == 404:
-            raise RegistryError(
-                f"{ref} not found on {self.registry}",
-                hint="check the name and tag (`mab cache ls` lists the cache refs)",
-            )
+            raise not_found(self.registry, ref)
         if r.status_code != 200:
             raise status_error(self.registry, r, where)
-        computed = "sha256:" + hashlib.sha256(r.body).hexdigest()
-        header = r.headers.get("Docker-Content-Digest")
-        if header and header.startswith("sha256:") and header != computed:
-            raise malformed(
-                self.registry, r, f"{where}: its bytes do not match Docker-Content-Digest"
-            )
-        try:
-            return parse_manifest(r.body, r.headers.get("Content-Type"), header or computed)
-        except MalformedReply as exc:
-            raise malformed(self.registry, r, f"{where}: {exc}") from None
+        return manifest_of(self.registry, r, where)
 
     def manifest_digest(self, ref: Reference) -> str | None:
         """`HEAD` a manifest: its digest, or None when there is no such tag."""
@@ -248,6 +233,37 @@ class RegistryClient:
     def get_blob(self, repository: str, digest: str, limit: int = MAX_SMALL_BYTES) -> bytes:
         """A blob's bytes, checked against its digest."""
         return self._blob(repository, digest, limit).body
+
+    @contextlib.contextmanager
+    def stream_blob(self, repository: str, digest: str) -> Iterator[Iterator[bytes]]:
+        """A blob as an iterator of chunks, never held whole; the digest of what streamed is
+        checked at its end (a mismatch raises `RegistryError`)."""
+        where, path = f"blob {digest} of {self.registry}", f"/v2/{repository}/blobs/{digest}"
+        head = self._send("HEAD", path, (repository, "pull"), 0)  # settles auth, no body
+        if head.status_code != 200:
+            raise status_error(self.registry, head, where)
+        url, headers = self.base + path, self._auth_header((repository, "pull"))
+        with self._http.stream("GET", url, headers=headers) as response:
+            if response.status_code != 200:
+                raise status_error(self.registry, Reply(response.status_code, {}, b"", url), where)
+            yield self._chunks(response, url, DigestCheck(self.registry, where, digest))
+
+    def _chunks(self, response: httpx.Response, url: str, check: DigestCheck) -> Iterator[bytes]:
+        try:
+            for chunk in response.iter_bytes(STREAM_CHUNK):
+                check.update(chunk)
+                yield chunk
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise self._transport_error(url, exc) from None
+        check.finish()
+
+    def referrers(self, repository: str, digest: str) -> Manifest | None:
+        """The OCI referrers index of a manifest; None when the registry has no referrers API."""
+        path, accept = f"/v2/{repository}/referrers/{digest}", {"Accept": OCI_INDEX}
+        r = self._send("GET", path, (repository, "pull"), MAX_MANIFEST_BYTES, headers=accept)
+        if r.status_code != 200 or "json" not in r.headers.get("Content-Type", ""):
+            return None
+        return manifest_of(self.registry, r, f"the referrers of {digest}", OCI_INDEX)
 
     def _blob(self, repository: str, digest: str, limit: int) -> Reply:
         where = f"blob {digest} of {self.registry}/{repository}"
@@ -391,11 +407,7 @@ class RegistryClient:
         challenge = parse_challenge(reply.headers.get("WWW-Authenticate"))
         creds = self.credentials
         if challenge is None or challenge.scheme not in ("basic", "bearer"):
-            shown = challenge.scheme if challenge else "no WWW-Authenticate challenge"
-            raise RegistryError(
-                f"{self.registry} refused {url} with 401 and an unsupported auth scheme ({shown})",
-                hint="mab supports anonymous, Basic and Bearer-token registries",
-            )
+            raise unsupported_scheme(self.registry, url, challenge.scheme if challenge else None)
         if challenge.scheme == "basic":
             if creds is None or creds.identity_token:
                 raise login_needed(self.registry, url)
@@ -409,12 +421,7 @@ class RegistryClient:
         self, challenge: Challenge, scope: tuple[str, Action] | None, creds: Credentials | None
     ) -> str:
         realm = token_realm(self.registry, challenge, creds)
-        params: list[tuple[str, str]] = []
-        if challenge.get("service"):
-            params.append(("service", challenge.get("service") or ""))
-        asked = challenge.get("scope")
-        wanted = scope_text(*scope) if scope else None
-        scopes = [s for s in dict.fromkeys([asked, wanted]) if s]
+        params, scopes = token_params(challenge, scope_text(*scope) if scope else None)
         headers: dict[str, str] = {}
         if creds is not None and creds.identity_token:
             form = [*params, ("grant_type", "refresh_token"), ("client_id", "mab")]
@@ -431,16 +438,11 @@ class RegistryClient:
         return token_of(self.registry, realm, response, creds)
 
     def _transport_error(self, url: str, exc: httpx.HTTPError | httpx.InvalidURL) -> RegistryError:
-        if isinstance(exc, httpx.TooManyRedirects):
-            problem, hint = "too many redirects", "check the registry address and any proxy"
-        elif isinstance(exc, httpx.ConnectError):
-            problem = f"cannot connect ({reason(exc)})"
-            hint = "check the address, that the registry is running, and your network or proxy"
-        elif isinstance(exc, httpx.TimeoutException):
-            problem, hint = "timed out", "the registry is slow or unreachable; retry later"
-        elif isinstance(exc, httpx.UnsupportedProtocol):
-            problem, hint = "redirected to an unsupported URL", "check the registry address"
-        else:
-            problem = f"{type(exc).__name__}: {reason(exc)}"
-            hint = "check the registry address and your network"
-        return RegistryError(f"{self.registry}: {problem} ({strip_query(url)})", hint=hint)
+        kinds = {
+            httpx.TooManyRedirects: "redirects",
+            httpx.ConnectError: "connect",
+            httpx.TimeoutException: "timeout",
+            httpx.UnsupportedProtocol: "protocol",
+        }
+        kind = next((k for t, k in kinds.items() if isinstance(exc, t)), type(exc).__name__)
+        return transport_error(self.registry, url, kind, reason(exc))

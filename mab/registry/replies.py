@@ -3,14 +3,17 @@ can meet is written in one place. `mab.registry.client` does the talking."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mab.errors import RegistryError
+from mab.errors import RegistryAuthError, RegistryError, RegistryNotFound
 from mab.registry.dockerconfig import Credentials
+from mab.registry.manifest import MalformedReply, Manifest, parse_manifest
+from mab.registry.reference import Reference
 
 REJECTIONS = frozenset({"MANIFEST_INVALID", "UNSUPPORTED", "MANIFEST_BLOB_UNKNOWN"})
 _LINK_RE = re.compile(r"<([^>]+)>")
@@ -62,7 +65,7 @@ def next_page(link: str | None) -> str | None:
 
 
 def login_needed(registry: str, url: str) -> RegistryError:
-    return RegistryError(
+    return RegistryAuthError(
         f"{registry} needs a login for {strip_query(url)}, and no credentials were found",
         hint=f"run `docker login {registry}` (mab reads the Docker config's logins "
         "and credential helpers)",
@@ -71,7 +74,7 @@ def login_needed(registry: str, url: str) -> RegistryError:
 
 def rejected(registry: str, creds: Credentials | None, url: str) -> RegistryError:
     who = creds.describe() if creds else "anonymous access"
-    return RegistryError(
+    return RegistryAuthError(
         f"{registry} rejected the credentials ({who}) for {strip_query(url)}",
         hint=f"log in again with `docker login {registry}`, "
         "and check the account may read (and push to) this repository",
@@ -89,7 +92,8 @@ def status_error(registry: str, reply: Reply, what: str) -> RegistryError:
         hint = "the registry is failing; retry later"
     else:
         hint = "check the reference and the registry address"
-    return RegistryError(f"{registry} answered {status} for {what}{detail}", hint=hint)
+    kind = RegistryAuthError if status in (401, 403) else RegistryError
+    return kind(f"{registry} answered {status} for {what}{detail}", hint=hint)
 
 
 def malformed(registry: str, reply: Reply, problem: str) -> RegistryError:
@@ -113,3 +117,75 @@ def json_of(registry: str, reply: Reply, what: str) -> Any:
         return json.loads(reply.body)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise malformed(registry, reply, f"{what} is not valid JSON") from None
+
+
+_TRANSPORT = {
+    "redirects": ("too many redirects", "check the registry address and any proxy"),
+    "connect": (
+        "cannot connect",
+        "check the address, that the registry is running, and your network or proxy",
+    ),
+    "timeout": ("timed out", "the registry is slow or unreachable; retry later"),
+    "protocol": ("redirected to an unsupported URL", "check the registry address"),
+}
+
+
+def transport_error(registry: str, url: str, kind: str, detail: str) -> RegistryError:
+    """The request never got an answer: `kind` is one of `_TRANSPORT`'s, or an error's name."""
+    problem, hint = _TRANSPORT.get(kind, (kind, "check the registry address and your network"))
+    if kind not in ("redirects", "timeout", "protocol"):
+        problem = f"{problem} ({detail})" if kind == "connect" else f"{kind}: {detail}"
+    return RegistryError(f"{registry}: {problem} ({strip_query(url)})", hint=hint)
+
+
+class DigestCheck:
+    """The sha256 of a blob as it streams, compared with its digest at the end."""
+
+    def __init__(self, registry: str, where: str, digest: str) -> None:
+        self.registry, self.where, self.digest = registry, where, digest
+        self._hasher = hashlib.sha256()
+
+    def update(self, chunk: bytes) -> None:
+        self._hasher.update(chunk)
+
+    def finish(self) -> None:
+        if (
+            self.digest.startswith("sha256:")
+            and self.digest != "sha256:" + self._hasher.hexdigest()
+        ):
+            raise RegistryError(
+                f"{self.registry}: {self.where}: its bytes do not match its digest",
+                hint="the registry's storage or a proxy altered the blob; do not trust it",
+            )
+
+
+def not_found(registry: str, ref: Reference) -> RegistryNotFound:
+    return RegistryNotFound(
+        f"{ref} not found on {registry}",
+        hint="check the name and tag (`mab cache ls` lists the cache refs)",
+    )
+
+
+def manifest_of(
+    registry: str, reply: Reply, where: str, content_type: str | None = None
+) -> Manifest:
+    """The manifest in a 200 reply, its bytes checked against `Docker-Content-Digest`."""
+    computed = "sha256:" + hashlib.sha256(reply.body).hexdigest()
+    header = reply.headers.get("Docker-Content-Digest")
+    if header and header.startswith("sha256:") and header != computed:
+        raise malformed(registry, reply, f"{where}: its bytes do not match Docker-Content-Digest")
+    try:
+        kind = content_type or reply.headers.get("Content-Type")
+        return parse_manifest(reply.body, kind, header or computed)
+    except MalformedReply as exc:
+        raise malformed(registry, reply, f"{where}: {exc}") from None
+
+
+def tag_page(registry: str, reply: Reply, repository: str) -> list[str]:
+    data = json_of(registry, reply, f"the tag list of {repository}")
+    page = data.get("tags") if isinstance(data, dict) else None
+    if page is not None and (
+        not isinstance(page, list) or not all(isinstance(t, str) for t in page)
+    ):
+        raise malformed(registry, reply, f"the tag list of {repository} is not a list of strings")
+    return list(page or [])
