@@ -56,6 +56,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "mab.commands.metrics:metrics_group",
         "Prometheus metrics of cache hits: serve the history, the dashboard",
     ),
+    "verify": (
+        "mab.commands.verify:verify_command",
+        "check a published image: platforms, binaries, attestations, signatures",
+    ),
 }
 
 

@@ -8,6 +8,8 @@ Exit codes (documented in the README):
   4  a file would be overwritten that mab does not own (use --force)
   5  a registry or network problem
   6  a replayed build stream ended before the build did (`incomplete`)
+  7  `mab verify`: the registry refused access (no login, rejected credentials, no permission)
+  8  `mab verify`: the image, tag or digest is not in the registry
 130 interrupted / cancelled
 """
 
@@ -19,6 +21,8 @@ EXIT_ENVIRONMENT = 3
 EXIT_NOT_OURS = 4
 EXIT_REGISTRY = 5
 EXIT_INCOMPLETE = 6  # a recorded build stream ended before the build did
+EXIT_REGISTRY_AUTH = 7  # `mab verify`: the registry refused access
+EXIT_REGISTRY_NOT_FOUND = 8  # `mab verify`: the image is not in the registry
 EXIT_INTERRUPTED = 130
 
 

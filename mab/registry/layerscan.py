@@ -7,6 +7,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from mab.registry.elf import ELF_MAGIC, HEAD_BYTES, ElfHeader, read_elf
 
@@ -83,9 +84,8 @@ def _gunzip(chunks: Iterable[bytes]) -> Iterator[bytes]:
 def _unzstd(chunks: Iterable[bytes]) -> Iterator[bytes]:
     import zstandard
 
-    reader = zstandard.ZstdDecompressor().stream_reader(
-        _ChunkReader(chunks), read_across_frames=True
-    )
+    source: Any = _ChunkReader(chunks)  # read() is all the stream reader calls
+    reader = zstandard.ZstdDecompressor().stream_reader(source, read_across_frames=True)
     try:
         while out := reader.read(OUT_STEP):
             yield out
@@ -128,6 +128,10 @@ class _Walker:
         self._long: dict[str, str] = {}
         self._elf_by_path: dict[str, ElfHeader] = {}
 
+    @property
+    def truncated(self) -> bool:
+        return not self.done and bool(self._remaining or self._header)
+
     def feed(self, data: bytes) -> None:
         self.size += len(data)
         view = memoryview(data)
@@ -168,8 +172,8 @@ class _Walker:
                 raise LayerError(f"a tar metadata entry of {size} bytes")
             self._member, self._keep = (kind, "", ""), size
         else:
-            name = self._pax.pop("path", None) or self._long.pop("L", None) or name
-            link = self._pax.pop("linkpath", None) or self._long.pop("K", None) or link
+            name = self._pax.pop("path", "") or self._long.pop("L", "") or name
+            link = self._pax.pop("linkpath", "") or self._long.pop("K", "") or link
             size = int(self._pax.pop("size", size))
             self._pax.clear()
             self._member = (kind, _clean(name), _clean(link))
@@ -216,7 +220,7 @@ def scan_layer(chunks: Iterable[bytes], compression: str) -> LayerScan:
     for data in decompressed(chunks, compression):
         if not walker.done:
             walker.feed(data)
-    if not walker.done and (walker._remaining or walker._header):
+    if walker.truncated:
         raise LayerError("the tar ends in the middle of an entry (truncated layer)")
     return LayerScan(
         tuple(walker.elves),

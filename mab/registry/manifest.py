@@ -29,6 +29,7 @@ class Descriptor:
     size: int
     annotations: tuple[tuple[str, str], ...] = ()
     platform: str | None = None  # `os/arch[/variant]` of an index entry that names one
+    artifact_type: str | None = None  # an OCI artifact's type (referrers list it)
 
     def annotation(self, key: str) -> str | None:
         return dict(self.annotations).get(key)
@@ -66,7 +67,15 @@ def _descriptor(value: Any, where: str) -> Descriptor:
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise MalformedReply(f"{where} has no valid size")
     annotations = _annotations(value.get("annotations"), where)
-    return Descriptor(media_type, digest, size, annotations, _platform(value.get("platform")))
+    artifact = value.get("artifactType")
+    return Descriptor(
+        media_type,
+        digest,
+        size,
+        annotations,
+        _platform(value.get("platform")),
+        artifact if isinstance(artifact, str) else None,
+    )
 
 
 def _platform(value: Any) -> str | None:
