@@ -23,6 +23,8 @@
 #     patchelf to load them), bin/ (links dockerd runs its helpers from)
 #   * /var/cache/mab-engine: the downloaded .debs and a private apt state for trixie
 #     (its own sources list and package lists; /etc/apt is not touched)
+#   * /opt/mab-engine/tools: trixie's cosign (for the signing tests), unpacked the same way,
+#     with a link in /opt/mab-engine/bin
 #   * /usr/local/lib/docker/cli-plugins/docker-buildx: link to the private buildx
 #   * /etc/docker/daemon.json: features.containerd-snapshotter=true (other keys kept)
 #   * binfmt_misc mounted, qemu-aarch64 enabled (flags PF)
@@ -65,6 +67,10 @@ readonly PREFIX_LAYOUT=1
 # of the binaries that need a newer glibc than bookworm's 2.36.
 readonly ENGINE_PKGS=(docker.io docker-buildx containerd runc tini)
 readonly GLIBC_PKGS=(libc6 libseccomp2)
+# From trixie, unpacked into $PREFIX/tools: what the tests use beside the engine (cosign
+# signs images for `mab verify`'s tests). A Go binary: bookworm's glibc runs it.
+readonly TOOL_PKGS=(cosign)
+readonly TOOL_CACHE=$CACHE_DIR/tools
 # From bookworm, installed with apt.
 readonly BOOKWORM_PKGS=(qemu-user-static binfmt-support docker-registry rsync
                         apache2-utils curl jq ca-certificates iptables patchelf)
@@ -366,6 +372,31 @@ else
     fi
     download_debs "$BASE_CACHE" busybox-static:amd64/bookworm busybox-static:arm64/bookworm
     say "busybox-static debs: downloaded to $BASE_CACHE"
+fi
+
+# The tools beside the engine (cosign), unpacked from trixie into $PREFIX/tools. After the
+# prefix step, since a rebuilt prefix starts without them.
+tools_ready() { [[ -x $PREFIX/bin/cosign ]] && "$PREFIX/bin/cosign" version >/dev/null 2>&1; }
+if tools_ready && [[ ${MAB_FORCE_APT:-0} != 1 ]]; then
+    say "tools in $PREFIX/tools (${TOOL_PKGS[*]}): already in place"
+else
+    if ! compgen -G "$TOOL_CACHE/cosign_*_amd64.deb" >/dev/null; then
+        if ! compgen -G "$APT_STATE/lists/*_dists_trixie_*Packages*" >/dev/null; then
+            private_apt_update
+        fi
+        download_debs "$TOOL_CACHE" "${TOOL_PKGS[@]/%//trixie}"
+    fi
+    rm -rf "$PREFIX/tools.new"
+    mkdir -p "$PREFIX/tools.new"
+    for p in "${TOOL_PKGS[@]}"; do
+        deb=$(compgen -G "$TOOL_CACHE/${p}_*_amd64.deb" | head -n1) || die "no $p .deb in $TOOL_CACHE"
+        dpkg-deb -x "$deb" "$PREFIX/tools.new"
+    done
+    rm -rf "$PREFIX/tools"
+    mv "$PREFIX/tools.new" "$PREFIX/tools"
+    ln -sfn "$PREFIX/tools/usr/bin/cosign" "$PREFIX/bin/cosign"
+    tools_ready || die "$PREFIX/bin/cosign does not run"
+    say "tools in $PREFIX/tools (${TOOL_PKGS[*]}): unpacked"
 fi
 
 # The docker client on PATH may be newer than the engine; that is fine (it negotiates the

@@ -133,7 +133,6 @@ class _Walker:
         return not self.done and bool(self._remaining or self._header)
 
     def feed(self, data: bytes) -> None:
-        self.size += len(data)
         view = memoryview(data)
         pos, end = 0, len(data)
         while pos < end and not self.done:
@@ -218,6 +217,7 @@ def scan_layer(chunks: Iterable[bytes], compression: str) -> LayerScan:
     """Walk a layer's tar as its (compressed) chunks arrive; raises `LayerError` on bad data."""
     walker = _Walker()
     for data in decompressed(chunks, compression):
+        walker.size += len(data)
         if not walker.done:
             walker.feed(data)
     if walker.truncated:

@@ -146,6 +146,15 @@ def test_buildx_plugin_is_the_prefix_one(engine_from_prefix: int) -> None:
 
 
 @pytest.mark.engine
+def test_cosign_runs_from_the_prefix_and_is_not_installed(engine_from_prefix: int) -> None:
+    cosign = PREFIX / "bin" / "cosign"
+    assert cosign.resolve().is_relative_to(PREFIX / "tools"), cosign.resolve()
+    assert "GitVersion" in _output(str(cosign), "version")
+    listed = subprocess.run(["dpkg-query", "-W", "cosign"], capture_output=True, check=False)
+    assert listed.returncode != 0, "cosign was installed with dpkg; it must only be unpacked"
+
+
+@pytest.mark.engine
 def test_system_python3_and_libc_are_bookworm_ones(engine_from_prefix: int) -> None:
     assert _output("/usr/bin/python3", "--version").startswith("Python 3.11."), (
         "/usr/bin/python3 is no longer bookworm's 3.11"
@@ -162,7 +171,8 @@ def test_second_run_only_verifies(engine_from_prefix: int) -> None:
     out = _output("bash", str(ENGINE_UP))
     elapsed = time.monotonic() - started
     assert elapsed < 60, f"a second engine-up.sh run took {elapsed:.0f}s"
-    for line in ("engine prefix", "dockerd: already running", "already in the registry"):
+    already = ("engine prefix", "tools in", "dockerd: already running", "already in the registry")
+    for line in already:
         assert line in out, f"{line!r} missing from:\n{out}"
     assert "apt-get install" not in out
     assert _dockerd_pid() == engine_from_prefix, "the second run restarted dockerd"
