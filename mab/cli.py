@@ -48,6 +48,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "mab.commands.history:why_command",
         "why a build's steps missed the cache, per platform",
     ),
+    "report": (
+        "mab.commands.report:report_command",
+        "a build as one HTML page: timeline, steps, cache, history charts",
+    ),
     "lint": (
         "mab.commands.lint:lint_command",
         "find and fix what makes a Dockerfile cache-hostile",

@@ -17,10 +17,17 @@ from typing import BinaryIO
 
 import click
 
+from mab.commands.outputs import check_output, write_trace
 from mab.commands.running import interactive, output_mode, silence_stdout, tui_entry
 from mab.config.settings import parse_platforms
 from mab.errors import EXIT_INTERRUPTED, UserError
-from mab.progress.replay import ReplayRequest, check_speed, decode_recording, replay
+from mab.progress.replay import (
+    ReplayRequest,
+    check_speed,
+    decode_recording,
+    model_of_recording,
+    replay,
+)
 from mab.progress.session import StreamSession
 
 _MACHINES = {"x86_64": "linux/amd64", "amd64": "linux/amd64", "aarch64": "linux/arm64"}
@@ -91,15 +98,29 @@ def replay_platform(given: str | None) -> str:
     help="The platform of a single-platform stream that names none "
     "(default: mab's recording header, else this machine's).",
 )
+@click.option(
+    "--trace",
+    metavar="FILE",
+    help="Also write the build as a Chrome trace (open it in Perfetto or chrome://tracing).",
+)
 def replay_command(
-    source: str, speed: float | None, as_json: bool, no_tui: bool, ci: bool, platform: str | None
+    source: str,
+    speed: float | None,
+    as_json: bool,
+    no_tui: bool,
+    ci: bool,
+    platform: str | None,
+    trace: str | None,
 ) -> int:
     """Show a recorded build stream (`mab build --record FILE`, or `docker buildx build
     --progress=rawjson . 2> FILE`) again; exit with the recorded outcome."""
     if speed is not None:
         check_speed(speed)
     default = replay_platform(platform)
+    trace_path = check_output(trace, "--trace") if trace else None
     name, data = read_recording(source)
+    if trace_path is not None:
+        write_trace(trace_path, model_of_recording(name, data, default))
     mode = output_mode(as_json, no_tui)
     tui = mode == "tui" and not ci and source != "-" and interactive()
     entry = tui_entry() if tui else None

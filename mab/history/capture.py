@@ -131,6 +131,7 @@ def steps_of(model: BuildModel, inputs: BuildInputs | None) -> tuple[StepRecord,
     """One record per platform per Dockerfile step (a step shared by platforms is repeated)."""
     views = model.steps()
     platforms = model.platforms()
+    floor, _ = model.span()
     out: list[StepRecord] = []
     printer = inputs.fingerprinter if inputs is not None else None
     placed = {}
@@ -161,6 +162,9 @@ def steps_of(model: BuildModel, inputs: BuildInputs | None) -> tuple[StepRecord,
                     state=_STATES.get(v.state, "pending"),
                     duration_s=v.duration_s,
                     inputs=found,
+                    start_s=None
+                    if v.started is None or floor is None
+                    else max(0.0, v.started - floor),
                 )
             )
     return tuple(out)

@@ -119,6 +119,7 @@ class StepRecord:
     state: StepState
     duration_s: float | None
     inputs: StepInputs | None = None
+    start_s: float | None = None  # when it first started, in seconds from the build's start
 
     @property
     def id(self) -> str:
@@ -153,6 +154,8 @@ class StepRecord:
         }
         if self.inputs is not None:
             out["inputs"] = self.inputs.to_json()
+        if self.start_s is not None:
+            out["start_s"] = round(self.start_s, 3)
         return out
 
     @classmethod
@@ -163,6 +166,7 @@ class StepRecord:
             raise RecordError(f"step state {state!r} is not one of {', '.join(STEP_STATES)}")
         duration = d.get("duration_s")
         inputs = d.get("inputs")
+        start = d.get("start_s")
         return cls(
             platform=str(d.get("platform", "")),
             stage=str(d.get("stage", "")),
@@ -172,6 +176,7 @@ class StepRecord:
             state=state,
             duration_s=None if duration is None else float(duration),
             inputs=None if inputs is None else StepInputs.from_json(inputs),
+            start_s=None if start is None else float(start),
         )
 
 

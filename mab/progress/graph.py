@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from mab.progress.logs import StepLog
 from mab.progress.names import parse_name
-from mab.progress.steps import BuildStatus, Progress, StepState, StepView, merged_length
+from mab.progress.steps import (
+    BuildStatus,
+    Progress,
+    StepState,
+    StepView,
+    merged_length,
+    merged_runs,
+)
 
 __all__ = ["Node", "StepGroup", "combined"]
 
@@ -121,4 +128,8 @@ class StepGroup:
             progress=tuple(progress),
             log_lines=sum(m.log.seen for m in members if m.log is not None),
             run_s=merged_length(runs) if done else None,
+            runs=merged_runs(
+                [(a, b) for m in members for a, b in m.intervals if a is not None],
+                finished=len(ends) == len(members),
+            ),
         )

@@ -10,7 +10,15 @@ import msgspec
 from mab.progress.logs import LogTail
 from mab.progress.names import Kind
 
-__all__ = ["BuildStatus", "Progress", "StepDetail", "StepState", "StepView", "merged_length"]
+__all__ = [
+    "BuildStatus",
+    "Progress",
+    "StepDetail",
+    "StepState",
+    "StepView",
+    "merged_length",
+    "merged_runs",
+]
 
 
 class StepState(StrEnum):
@@ -62,6 +70,9 @@ class StepView:
     progress: tuple[Progress, ...]
     log_lines: int  # lines seen, kept or not
     run_s: float | None = None  # time it ran: its run intervals merged (None: not finished)
+    # Its runs as BuildKit reported them, merged where they overlap; a run still going (or
+    # cut off by the end of the stream) ends in None. Read by the timeline.
+    runs: tuple[tuple[float, float | None], ...] = ()
 
     @property
     def duration_s(self) -> float | None:
@@ -91,6 +102,30 @@ class StepView:
 class StepDetail:
     step: StepView
     log: LogTail
+
+
+def merged_runs(
+    intervals: list[tuple[float, float | None]], finished: bool
+) -> tuple[tuple[float, float | None], ...]:
+    """Closed runs merged where they overlap, sorted. A run without an end is kept (as the last,
+    open one) only when the vertex has not finished: buildx repeats a finished vertex's start
+    without its end in some updates."""
+    closed = sorted((a, b) for a, b in intervals if b is not None)
+    out: list[tuple[float, float | None]] = []
+    end = float("-inf")
+    for start, stop in closed:
+        if out and start <= end:
+            if stop > end:
+                out[-1] = (out[-1][0], stop)
+                end = stop
+            continue
+        out.append((start, stop))
+        end = stop
+    if not finished:
+        starts = [a for a, b in intervals if b is None and a >= end]
+        if starts:
+            out.append((min(starts), None))
+    return tuple(out)
 
 
 def merged_length(intervals: list[tuple[float, float]]) -> float:
