@@ -44,6 +44,8 @@ h2{font-size:1.2rem;margin:28px 0 8px;border-bottom:1px solid var(--line);paddin
 .scroll{overflow-x:auto;max-width:100%;border:1px solid var(--line);border-radius:6px}
 .scroll:focus{outline:3px solid #2563eb;outline-offset:2px}
 table{border-collapse:collapse;width:100%;font-size:14px}
+table.steps{table-layout:fixed;min-width:640px}table.steps th:first-child{width:42%}
+table.steps th:nth-child(2){width:8.5em}table.steps th:nth-child(3){width:5.5em}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 th{background:var(--soft);white-space:nowrap}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
@@ -68,6 +70,7 @@ svg .grid{stroke:#e5e7eb;stroke-width:1}svg .start{stroke:#111827;stroke-dasharr
 .bar.running rect{fill:#fde68a}.bar.pending rect{fill:#fff}
 .bar.ran text,.bar.failed text{fill:#fff}
 .bar.failed text{paint-order:stroke;stroke:#450a0a;stroke-width:3px;font-weight:600}
+.bar.cached text,.bar.canceled text{paint-order:stroke;stroke:#fff;stroke-width:3px}
 .charts{display:flex;flex-wrap:wrap;gap:16px}
 .charts figure{margin:0;flex:1 1 420px;min-width:0}
 .chart{width:100%;height:auto}
@@ -76,7 +79,7 @@ svg .grid{stroke:#e5e7eb;stroke-width:1}svg .start{stroke:#111827;stroke-dasharr
 .s2{stroke:#047857;fill:#047857}.s3{stroke:#7c3aed;fill:#7c3aed}
 figcaption{font-weight:600;margin-bottom:4px}
 @media (max-width:600px){body{font-size:14px}th,td{padding:4px 5px}
-table.steps thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+table.steps{min-width:0}table.steps thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 table.steps tr{display:grid;grid-template-columns:auto auto 1fr;gap:0 10px;
 border-bottom:1px solid var(--line);padding:4px 0}
 table.steps td{border:0;padding:1px 5px}
@@ -169,9 +172,10 @@ def _timeline(report: Report) -> list[str]:
     if timeline is None or not any(t.bars for t in timeline.tracks):
         out.append('<p class="note">No step times recorded for this build.</p></section>')
         return out
+    began = " The dashed line is where this build began." if timeline.build_start > 0 else ""
     out.append(
         '<p class="note">One row per platform, then the build-wide work; steps that ran at '
-        "the same time are on separate lanes. The dashed line is where this build began.</p>"
+        f"the same time are on separate lanes.{began}</p>"
     )
     out.append(_legend())
     out.append(
@@ -244,7 +248,7 @@ def _history(report: Report) -> list[str]:
     n = len(points)
     out.append(f'<ul class="legend" aria-label="Platforms in the charts">{keys}</ul>')
     out.append('<div class="charts">')
-    for which, (name, percent) in enumerate((("Cache hit ratio", True), ("Time", False))):
+    for which, (name, percent) in enumerate((("Cache hit ratio", True), ("Time its missed steps took", False))):
         title = f"{name} per platform over the last {n} builds, oldest first"
         out.append(f"<figure><figcaption>{name}</figcaption>")
         out.append(chart(title, points, platforms, which, percent, f"chart-{which}"))

@@ -35,9 +35,9 @@ AXIS = 22
 CHAR_PX = 6.6  # an average character of the 11px label font
 
 DEFS = """<defs>
-<pattern id="p-cached" width="6" height="6" patternUnits="userSpaceOnUse" \
-patternTransform="rotate(45)"><rect width="6" height="6" fill="#dbeafe"/>\
-<rect width="2" height="6" fill="#60a5fa"/></pattern>
+<pattern id="p-cached" width="6" height="6" patternUnits="userSpaceOnUse"><rect width="6" \
+height="6" fill="#dbeafe"/><path d="M-1 1L1 -1M0 6L6 0M5 7L7 5" stroke="#3b82f6" \
+stroke-width="1.5"/></pattern>
 <pattern id="p-failed" width="8" height="8" patternUnits="userSpaceOnUse"><rect width="8" \
 height="8" fill="#991b1b"/><path d="M0 0L8 8M8 0L0 8" stroke="#dc2626" stroke-width="1.2"/>\
 </pattern>
@@ -138,8 +138,8 @@ CW, CH, PAD_L, PAD_B, PAD_T, PAD_R = 460, 210, 46, 30, 14, 12
 
 
 def _marker(shape: str, x: float, y: float) -> str:
-    if shape == "circle":
-        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5"/>'
+    if shape == "circle":  # the first series: a ring, so a point of another shows inside it
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="#fff" stroke-width="2"/>'
     if shape == "square":
         return f'<rect x="{x - 3.5:.1f}" y="{y - 3.5:.1f}" width="7" height="7"/>'
     if shape == "triangle":
@@ -177,7 +177,7 @@ def chart(
     for k in range(5):
         v = top * k / 4
         _, y = at(0, v)
-        label = f"{v * 100:.0f}%" if percent else seconds(v)
+        label = f"{v * 100:.0f}%" if percent else f"{v:.0f}s" if top >= 10 else f"{v:.1f}s"
         out.append(
             f'<line x1="{PAD_L}" y1="{y:.1f}" x2="{CW - PAD_R}" y2="{y:.1f}" class="grid"/>'
             f'<text x="{PAD_L - 4}" y="{y + 4:.1f}" class="tick" text-anchor="end">{label}</text>'
