@@ -20,13 +20,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from mab.progress.replay import model_of_recording
 from mab.progress.summary import Summary
+from mab.progress.timeline import timeline_of
 from mab.report.data import report_of_model
 from mab.report.html import render
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.progress.progress_streams import encode, vertex
 from tests.report.chromium import Page, browser, chromium_binary
 
@@ -70,7 +70,7 @@ def main() -> int:
     summary = Summary.from_model(model)
     page = render(report_of_model("synthetic", "synthetic build", model, summary))
     built = time.perf_counter() - built
-    tracks = {t.name: len(t.bars) for t in report_of_model("s", "s", model, summary).timeline.tracks}  # type: ignore[union-attr]
+    tracks = {t.name: len(t.bars) for t in timeline_of(model, summary).tracks}
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.html"
         empty = Path(tmp) / "empty.html"

@@ -79,7 +79,8 @@ svg .grid{stroke:#e5e7eb;stroke-width:1}svg .start{stroke:#111827;stroke-dasharr
 .s2{stroke:#047857;fill:#047857}.s3{stroke:#7c3aed;fill:#7c3aed}
 figcaption{font-weight:600;margin-bottom:4px}
 @media (max-width:600px){body{font-size:14px}th,td{padding:4px 5px}
-table.steps{min-width:0}table.steps thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+table.steps{min-width:0}
+table.steps thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 table.steps tr{display:grid;grid-template-columns:auto auto 1fr;gap:0 10px;
 border-bottom:1px solid var(--line);padding:4px 0}
 table.steps td{border:0;padding:1px 5px}
@@ -248,7 +249,9 @@ def _history(report: Report) -> list[str]:
     n = len(points)
     out.append(f'<ul class="legend" aria-label="Platforms in the charts">{keys}</ul>')
     out.append('<div class="charts">')
-    for which, (name, percent) in enumerate((("Cache hit ratio", True), ("Time its missed steps took", False))):
+    for which, (name, percent) in enumerate(
+        (("Cache hit ratio", True), ("Time its missed steps took", False))
+    ):
         title = f"{name} per platform over the last {n} builds, oldest first"
         out.append(f"<figure><figcaption>{name}</figcaption>")
         out.append(chart(title, points, platforms, which, percent, f"chart-{which}"))
