@@ -17,7 +17,6 @@ from typing import BinaryIO
 
 import click
 
-from mab.commands.outputs import check_output, write_trace
 from mab.commands.running import interactive, output_mode, silence_stdout, tui_entry
 from mab.config.settings import parse_platforms
 from mab.errors import EXIT_INTERRUPTED, UserError
@@ -117,10 +116,14 @@ def replay_command(
     if speed is not None:
         check_speed(speed)
     default = replay_platform(platform)
-    trace_path = check_output(trace, "--trace") if trace else None
-    name, data = read_recording(source)
-    if trace_path is not None:
-        write_trace(trace_path, model_of_recording(name, data, default))
+    if trace:
+        from mab.commands.outputs import check_output, write_trace
+
+        target = check_output(trace, "--trace")
+        name, data = read_recording(source)
+        write_trace(target, model_of_recording(name, data, default))
+    else:
+        name, data = read_recording(source)
     mode = output_mode(as_json, no_tui)
     tui = mode == "tui" and not ci and source != "-" and interactive()
     entry = tui_entry() if tui else None

@@ -42,6 +42,12 @@ def recording_report(
 
 
 def _history_report(key: str, history: str | None, last: int) -> Report:
+    path = default_path(history)
+    if path is not None and not path.exists():
+        raise UserError(
+            f"no build history at {path} yet",
+            hint="`mab build` records every build; or name a recording: `mab report FILE`",
+        )
     with opened(history) as store:
         row, record, whys = explain_build(store, key)
         return report_of_record(row, record, whys, _rows(store, record.image, last))

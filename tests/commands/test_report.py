@@ -97,6 +97,9 @@ def test_errors_write_nothing(mab: Mab, tmp_path: Path) -> None:
     assert code == EXIT_USAGE and "not a recorded build stream" in err
     code, _, err = mab("report", "77", "--history", str(history_db(tmp_path)))
     assert code == EXIT_USAGE and "no build matches '77'" in err
+    code, _, err = mab("report", "--history", str(tmp_path / "none.sqlite3"))
+    assert code == EXIT_USAGE and "no build history at" in err
+    assert not (tmp_path / "none.sqlite3").exists()
     assert not (tmp_path / "r.html").exists() and not missing.parent.exists()
 
 
