@@ -24,7 +24,10 @@ from mab.config.types import (
     Provider,
     Strategy,
 )
-from mab.detection.detect import detect, slug
+from mab.detection.detect import detect
+from mab.detection.evidence import slug
+from mab.detection.explain import explain as explain_images
+from mab.detection.explain import summary as images_summary
 from mab.detection.gitrepo import default_branch
 from mab.detection.project import ImageRequest, Project
 from mab.detection.select import is_dockerfile_name
@@ -288,7 +291,7 @@ def _one_writer_at_a_time(command: Callable[..., int]) -> Callable[..., int]:
     @functools.wraps(command)
     def locked(**kwargs: Any) -> int:
         root = Path(kwargs["root"])
-        if kwargs["dry_run"] or kwargs["check"] or not root.is_dir():
+        if kwargs["dry_run"] or kwargs["check"] or kwargs["explain"] or not root.is_dir():
             return command(**kwargs)
         from mab.files.writeset import repo_lock
 
@@ -325,6 +328,11 @@ def _one_writer_at_a_time(command: Callable[..., int]) -> Callable[..., int]:
 @click.option("--dry-run", is_flag=True, help="Print a unified diff; write nothing.")
 @click.option("--check", is_flag=True, help="Exit 1 if any file differs from what mab writes.")
 @click.option("--force", is_flag=True, help="Merge into files mab did not create.")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Print the images found and each field's evidence; write nothing.",
+)
 @_one_writer_at_a_time
 def init_ci_command(
     root: Path,
@@ -348,6 +356,7 @@ def init_ci_command(
     dry_run: bool,
     check: bool,
     force: bool,
+    explain: bool,
 ) -> int:
     """Detect the Dockerfiles, lockfiles and remote in ROOT and write cache-aware CI pipelines.
 
@@ -360,7 +369,7 @@ def init_ci_command(
     root = root.resolve()
     file_settings = load_config(root)
     settings = file_settings or Settings()
-    if default_branch is None and "default-branch" not in named_in_file(root):
+    if default_branch is None and not explain and "default-branch" not in named_in_file(root):
         default_branch = detect_default_branch(root)
     s3 = None
     if s3_bucket or s3_region or s3_prefix:
@@ -395,7 +404,12 @@ def init_ci_command(
     project = detect(root, image_requests(settings))
     for warning in project.warnings:
         click.echo(f"mab: warning: {warning}", err=True)
+    if explain:
+        click.echo(explain_images(project), nl=False)
+        return 0
     report_skipped(project)
+    for line in images_summary(project):
+        click.echo(f"mab: image {line}", err=True)
     if not project.images:
         raise UserError(
             f"no Dockerfile found under {root} that builds an image",

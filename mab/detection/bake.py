@@ -67,26 +67,36 @@ class _Unknown:
     line: int
 
 
-def bake_specs(text: str, where: str) -> tuple[list[BuildSpec], list[str]]:
+def bake_specs(
+    text: str, where: str, wanted: tuple[str, ...] = ()
+) -> tuple[list[BuildSpec], list[str]]:
     """The images a bake file builds (JSON when `where` ends in `.json`, else HCL), and warnings
-    (each starting with `where`)."""
+    (each starting with `where`). As `docker buildx bake [TARGET...]` does: the `wanted` targets
+    or groups, else the `default` group (or target); without one, every target that no other
+    inherits from. Targets that write files (`output` of type local, tar or cacheonly) are no
+    images."""
     warnings: list[str] = []
     try:
         if where.endswith(".json"):
-            variables, targets = _from_json(text)
+            variables, targets, groups = _from_json(text)
         else:
-            variables, targets = _from_hcl(text)
+            variables, targets, groups = _from_hcl(text)
     except _Unreadable as exc:
         return [], [f"{where}:{exc.line}: cannot read this bake file ({exc.problem})"]
     except RecursionError:
         return [], [f"{where}: cannot read this bake file (nested too deeply)"]
     defaults = _variable_defaults(variables)
     parents = {p for t in targets.values() for p in _names(t.get("inherits"))}
+    asked = wanted or (("default",) if "default" in groups or "default" in targets else ())
+    if asked:
+        chosen = _expand(asked, targets, groups, set())
+    else:
+        chosen = [name for name in targets if name not in parents]
     specs: list[BuildSpec] = []
-    for name in targets:
-        if name in parents:
-            continue  # a template other targets inherit from, not an image of its own
+    for name in chosen:
         attrs = _resolve(name, targets, set())
+        if _writes_files(attrs.get("output")):
+            continue
         spec, problems = _spec(name, attrs, defaults)
         warnings.extend(f"{where}: target {name}: {p}" for p in problems)
         if spec is not None:
@@ -95,6 +105,31 @@ def bake_specs(text: str, where: str) -> tuple[list[BuildSpec], list[str]]:
 
 
 # --- evaluation (shared by HCL and JSON) -------------------------------------------------
+
+
+def _expand(
+    names: tuple[str, ...] | list[str],
+    targets: dict[str, Any],
+    groups: dict[str, Any],
+    seen: set[str],
+) -> list[str]:
+    """Target names of `names`, with groups expanded (a group may name groups)."""
+    out: list[str] = []
+    for name in names:
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in groups and name not in targets:
+            members = _names(groups[name].get("targets") if isinstance(groups[name], dict) else [])
+            out += [n for n in _expand(members, targets, groups, seen) if n not in out]
+        elif name in targets and name not in out:
+            out.append(name)
+    return out
+
+
+def _writes_files(output: Any) -> bool:
+    values = output if isinstance(output, list) else [output]
+    return any(isinstance(v, str) and re.search(r"type=(local|tar|cacheonly)\b", v) for v in values)
 
 
 def _variable_defaults(variables: dict[str, Any]) -> dict[str, str]:
@@ -181,7 +216,7 @@ def _interpolate(value: str, defaults: dict[str, str]) -> str:
 # --- JSON --------------------------------------------------------------------------------
 
 
-def _from_json(text: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+def _from_json(text: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, Any]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -190,21 +225,24 @@ def _from_json(text: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
         raise _Unreadable("expected an object at the top", 1)
     variables = data.get("variable")
     targets = data.get("target")
+    groups = data.get("group")
     return (
         variables if isinstance(variables, dict) else {},
         {str(k): v for k, v in targets.items() if isinstance(v, dict)}
         if isinstance(targets, dict)
         else {},
+        groups if isinstance(groups, dict) else {},
     )
 
 
 # --- HCL ---------------------------------------------------------------------------------
 
 
-def _from_hcl(text: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+def _from_hcl(text: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, Any]]:
     parser = _Parser(_tokens(text))
     variables: dict[str, Any] = {}
     targets: dict[str, dict[str, Any]] = {}
+    groups: dict[str, Any] = {}
     for kind, labels, body in parser.blocks():
         if not labels:
             continue
@@ -212,7 +250,9 @@ def _from_hcl(text: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
             variables[labels[0]] = body
         elif kind == "target":
             targets.setdefault(labels[0], {}).update(body)
-    return variables, targets
+        elif kind == "group":
+            groups.setdefault(labels[0], {}).update(body)
+    return variables, targets, groups
 
 
 def _tokens(text: str) -> list[_Token]:

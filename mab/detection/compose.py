@@ -47,6 +47,12 @@ NOT_SHIPPED_EXTRAS = frozenset(
         "local",
         "example",
         "examples",
+        "integration",
+        "playwright",
+        "cypress",
+        "selenium",
+        "devcontainer",
+        "demo",
     ]
 )
 

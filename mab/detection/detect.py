@@ -10,39 +10,32 @@ dependency trees (`node_modules`, `vendor`, virtualenvs...), Cargo build output,
 from __future__ import annotations
 
 import bisect
+import functools
 import os
 import posixpath
 import re
 import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
-from mab.detection.bake import BAKE_FILES, bake_specs
-from mab.detection.compose import (
-    BuildSpec,
-    compose_sets,
-    compose_specs,
-    is_compose_name,
-    merge_compose,
-)
+from mab.detection.bake import BAKE_FILES
+from mab.detection.compose import is_compose_name
+from mab.detection.context import Tree
+from mab.detection.devcontainer import DEVCONTAINER_FILES
 from mab.detection.dockerfile import parse_dockerfile
+from mab.detection.evidence import slug
+from mab.detection.gather import Sources, gather
 from mab.detection.gitignore import IgnoreFile, is_ignored
 from mab.detection.gitrepo import read_remote
-from mab.detection.interpolate import parse_env_file
 from mab.detection.lockfiles import LOCKFILE_NAMES, ecosystem_for
+from mab.detection.merge import merge
 from mab.detection.project import DockerfileInfo, Image, ImageRequest, Lockfile, Project, Skipped
 from mab.detection.select import (
-    choose,
     is_build_script,
     is_dockerfile_name,
     missing_copies,
-    not_shipped_dir,
-    runs_tests,
     text_problem,
 )
-from mab.errors import UserError
-from mab.files.yamlio import read_data
 
 SKIP_DIRS = frozenset(
     {".git", "node_modules", "vendor", "third_party", ".venv", "venv", "__pycache__"}
@@ -54,10 +47,9 @@ _SCRIPT_MAX_BYTES = 256 * 1024
 DOCKERFILE_MAX_BYTES = 1024 * 1024  # BuildKit's own limit is far beyond any real Dockerfile
 CONFIG_NAME = ".mab.yml"  # where `requests` come from, for warnings
 _NAME_PATTERNS = re.compile(
-    r".*\.(?:txt|gradle|gradle\.kts|dockerfile|containerfile)|(?:dockerfile|containerfile)(?:\..*)?",
+    r".*\.(?:txt|gradle|gradle\.kts|dockerfile|containerfile)|(?:dockerfile|containerfile)(?:[.-].*)?",
     re.IGNORECASE | re.DOTALL,
 )
-_SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 
 
 def detect(root: Path, requests: tuple[ImageRequest, ...] = ()) -> Project:
@@ -67,33 +59,34 @@ def detect(root: Path, requests: tuple[ImageRequest, ...] = ()) -> Project:
     found = _walk(root)
     warnings = list(found.warnings)
     dockerfiles = _Dockerfiles(root, warnings)
-    skipped: list[Skipped] = []
-    built: list[Image] = []
-    for spec_file, spec in _specs(root, found, warnings, skipped):
-        image = _spec_image(spec, spec_file, found, dockerfiles, warnings)
-        if image is not None and not any(_same_build(image, i) for i in built):
-            built.append(image)
-    asked = {r.name for r in requests}
-    images: list[Image] = []
-    for image in built:
-        why = runs_tests(image.name, image.dockerfile)
-        if why is None or slug(image.name) in asked:
-            images.append(image)
-        else:
-            reason = f"{image.origin} builds it for {image.name}, a test runner ({why})"
-            skipped.append(Skipped(image.dockerfile, reason, image.name))
-    wanted = {r.dockerfile: r for r in requests if r.dockerfile}
-    chosen, left_out = choose(
-        found.dockerfiles, {i.dockerfile for i in built}, bool(images), found.scripts
+    sources = Sources(
+        dockerfiles=tuple(found.dockerfiles),
+        compose_files=tuple(found.compose_files),
+        bake_files=tuple(found.bake_files),
+        scripts=found.scripts,
+        devcontainers=found.devcontainers,
     )
-    skipped += [Skipped(path, reason) for path, reason in left_out if path not in wanted]
-    for path in dict.fromkeys([*chosen, *wanted]):
+    gathered = gather(root, sources)
+    warnings += gathered.warnings
+    tree = Tree(exists=lambda rel: os.path.lexists(root / rel), read=functools.partial(_text, root))
+    wanted = {r.dockerfile: r for r in requests if r.dockerfile}
+    merged = merge(
+        gathered.builds,
+        found.dockerfiles,
+        found.scripts,
+        tree,
+        gathered.dev_reason,
+        lambda path: info.local_copies if (info := dockerfiles.info(path)) else (),
+        frozenset(wanted) | {r.name for r in requests},
+    )
+    skipped = [*gathered.skipped, *(s for s in merged.skipped if s.path not in wanted)]
+    images = list(merged.images)
+    asked = {r.name for r in requests}
+    for path, request in wanted.items():
         if any(i.dockerfile == path for i in images):
             continue
-        request = wanted.get(path)
-        context = (request.context if request else None) or posixpath.dirname(path) or "."
-        target = request.target if request else None
-        images.append(Image(request.name if request else "", context, path, target=target))
+        context = request.context or posixpath.dirname(path) or "."
+        images.append(Image(request.name, context, path, target=request.target))
     images = [replace(i, info=dockerfiles.info(i.dockerfile)) for i in images]
     images = [  # what the user asked for is built as asked
         i
@@ -102,7 +95,8 @@ def detect(root: Path, requests: tuple[ImageRequest, ...] = ()) -> Project:
     ]
     lockfiles = tuple(Lockfile(path, ecosystem) for path, ecosystem in found.lockfiles)
     images = [replace(i, lockfiles=_lockfiles_in(i.context, lockfiles)) for i in images]
-    images = _named(images, _root_name(root))
+    remote = read_remote(root)
+    images = _named(images, slug(remote.path.rsplit("/", 1)[-1]) if remote else "app")
     names = {i.name for i in images}
     warnings += [
         f"{CONFIG_NAME}: images: {r.name}: no image has that name; give its `dockerfile:` to add it"
@@ -113,10 +107,17 @@ def detect(root: Path, requests: tuple[ImageRequest, ...] = ()) -> Project:
     return Project(
         images=tuple(images),
         lockfiles=lockfiles,
-        remote=read_remote(root),
-        warnings=tuple(warnings),
-        skipped=tuple(skipped),
+        remote=remote,
+        warnings=tuple(dict.fromkeys(warnings)),
+        skipped=tuple(dict.fromkeys(skipped)),
     )
+
+
+def _text(root: Path, rel: str) -> str | None:
+    try:
+        return (root / rel).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
 
 
 def _buildable(root: Path, image: Image, skipped: list[Skipped]) -> bool:
@@ -128,102 +129,6 @@ def _buildable(root: Path, image: Image, skipped: list[Skipped]) -> bool:
         reason = f"it copies {what}, not in the repository (made outside the Dockerfile?)"
         skipped.append(Skipped(image.dockerfile, reason, image.name or None))
     return not missing
-
-
-# --- images from compose and bake files ---------------------------------------------------
-
-
-def _specs(
-    root: Path, found: _Found, warnings: list[str], skipped: list[Skipped]
-) -> list[tuple[str, BuildSpec]]:
-    """(the file that names it, spec) for every image the compose and bake files build."""
-    out: list[tuple[str, BuildSpec]] = []
-    spec_files = []
-    for path in found.compose_files + found.bake_files:
-        folder = not_shipped_dir(path)
-        if folder is None:
-            spec_files.append(path)
-        else:
-            skipped.append(Skipped(path, f"not read: it sits in {folder}/ (tests do not ship)"))
-    sets, notes = compose_sets([p for p in spec_files if p not in found.bake_files])
-    skipped += [Skipped(path, reason) for path, reason in notes]
-    for compose_set in sets:
-        data: Any = None
-        for path in compose_set.files:
-            try:
-                data = merge_compose(data, read_data(root / path, path))
-            except UserError as exc:
-                warnings.append(f"{exc.message} (compose file ignored)")
-        env = _env_file(root, compose_set.directory, warnings)
-        specs, problems = compose_specs(data, " + ".join(compose_set.files), env)
-        warnings.extend(problems)
-        out += [(compose_set.files[0], spec) for spec in specs]
-    for path in [p for p in spec_files if p in found.bake_files]:
-        try:
-            text = (root / path).read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            warnings.append(f"{path}: cannot read ({exc.strerror}); bake file ignored")
-            continue
-        specs, problems = bake_specs(text, path)
-        warnings.extend(problems)
-        out += [(path, spec) for spec in specs]
-    return out
-
-
-def _env_file(root: Path, directory: str, warnings: list[str]) -> dict[str, str]:
-    path = root / directory / ".env"
-    try:
-        return parse_env_file(path.read_text(encoding="utf-8", errors="replace"))
-    except (FileNotFoundError, NotADirectoryError):
-        return {}
-    except OSError as exc:
-        warnings.append(f"{posixpath.join(directory, '.env')}: cannot read ({exc.strerror})")
-        return {}
-
-
-def _spec_image(
-    spec: BuildSpec,
-    spec_file: str,
-    found: _Found,
-    dockerfiles: _Dockerfiles,
-    warnings: list[str],
-) -> Image | None:
-    where = f"{spec_file}: {spec.name}"
-    context = _inside(posixpath.dirname(spec_file), spec.context)
-    dockerfile = _inside(context, spec.dockerfile) if context is not None else None
-    if context is None or dockerfile is None:
-        warnings.append(f"{where}: context or Dockerfile is outside the repository (skipped)")
-        return None
-    if dockerfile not in found.dockerfile_set and not dockerfiles.exists(dockerfile):
-        warnings.append(f"{where}: {dockerfile} does not exist (skipped)")
-        return None
-    return Image(
-        name=spec.name,
-        context=context,
-        dockerfile=dockerfile,
-        origin="bake" if spec_file in found.bake_files else "compose",
-        target=spec.target,
-        args=spec.args,
-    )
-
-
-def _inside(base: str, relative: str) -> str | None:
-    """`relative` joined to repo-relative `base`, normalized; None if it leaves the repo."""
-    if relative.startswith("/"):
-        return None
-    joined = posixpath.normpath(posixpath.join(base or ".", relative))
-    if joined == ".." or joined.startswith("../"):
-        return None
-    return joined
-
-
-def _same_build(a: Image, b: Image) -> bool:
-    return (a.context, a.dockerfile, a.target, a.args) == (
-        b.context,
-        b.dockerfile,
-        b.target,
-        b.args,
-    )
 
 
 class _Dockerfiles:
@@ -268,22 +173,13 @@ class _Dockerfiles:
 # --- names and lockfiles ---------------------------------------------------------------------
 
 
-def slug(text: str) -> str:
-    """A short lowercase `[a-z0-9-]` name; "app" when nothing is left."""
-    return _SLUG_JUNK.sub("-", text.lower()).strip("-") or "app"
-
-
-def _root_name(root: Path) -> str:
-    return slug(root.resolve().name)
-
-
 def _default_name(image: Image, root_name: str) -> str:
     base = posixpath.basename(image.dockerfile)
     lower = base.lower()
     for suffix in (".dockerfile", ".containerfile"):
         if lower.endswith(suffix) and len(base) > len(suffix):
             return slug(base[: -len(suffix)])
-    for prefix in ("dockerfile.", "containerfile."):
+    for prefix in ("dockerfile.", "containerfile.", "dockerfile-", "containerfile-"):
         if lower.startswith(prefix) and len(base) > len(prefix):
             return slug(base[len(prefix) :])
     return slug(posixpath.basename(image.context)) if image.context != "." else root_name
@@ -329,6 +225,7 @@ class _Found:
     warnings: list[str] = field(default_factory=list)
     dockerfile_set: frozenset[str] = frozenset()
     scripts: dict[str, str] = field(default_factory=dict)  # build scripts' text, by path
+    devcontainers: dict[str, str] = field(default_factory=dict)  # devcontainer.json texts
 
 
 def _walk(root: Path) -> _Found:
@@ -363,7 +260,9 @@ def _walk(root: Path) -> _Found:
             elif is_compose_name(name) and not is_ignored(rules, prefix + name, is_dir=False):
                 found.compose_files.append(prefix + name)
             elif is_build_script(prefix + name):
-                _note_script(found, entry, prefix + name)
+                _note_script(found.scripts, entry, prefix + name)
+            elif name in DEVCONTAINER_FILES:
+                _note_script(found.devcontainers, entry, prefix + name)
     found.dockerfiles.sort()
     found.compose_files.sort()
     found.bake_files.sort()
@@ -372,10 +271,10 @@ def _walk(root: Path) -> _Found:
     return found
 
 
-def _note_script(found: _Found, entry: os.DirEntry[str], child: str) -> None:
+def _note_script(into: dict[str, str], entry: os.DirEntry[str], child: str) -> None:
     try:
         if entry.stat().st_size <= _SCRIPT_MAX_BYTES:
-            found.scripts[child] = Path(entry.path).read_text(encoding="utf-8", errors="replace")
+            into[child] = Path(entry.path).read_text(encoding="utf-8", errors="replace")
     except OSError:
         pass  # a script mab cannot read names nothing mab could use
 

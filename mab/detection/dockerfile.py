@@ -76,6 +76,10 @@ def parse_dockerfile(text: str, path: str) -> DockerfileInfo:
                 whole_tree_copied = False
         elif ins.keyword == "RUN":
             mounts.extend(_cache_mounts(ins))
+            for source in _bind_sources(ins):
+                local.extend([source] if source not in local else [])
+                if pattern_matches_lockfile(source) and source not in copies:
+                    copies.append(source)
         elif ins.keyword in ("COPY", "ADD") and stages:
             sources = _copy_sources(ins.args)
             if sources is None:
@@ -215,13 +219,26 @@ def _stage(ins: _Instruction, index: int, global_args: dict[str, str | None]) ->
     return Stage(index=index, base=base, line=ins.line, name=name, platform=platform)
 
 
-def _cache_mounts(ins: _Instruction) -> Iterator[CacheMount]:
+def _mount_fields(ins: _Instruction) -> Iterator[dict[str, str]]:
     flags, _ = _flags(ins.args.split())
     for spec in flags.get("mount", []):
         fields: dict[str, str] = {}
         for item in spec.split(","):
             key, _, value = item.partition("=")
             fields[key.strip().lower()] = value.strip().strip("\"'")
+        yield fields
+
+
+def _bind_sources(ins: _Instruction) -> Iterator[str]:
+    """The context paths `RUN --mount=type=bind,source=X` mounts (not `from=` another stage)."""
+    for fields in _mount_fields(ins):
+        source = fields.get("source") or fields.get("src")
+        if fields.get("type") == "bind" and source and "from" not in fields:
+            yield source
+
+
+def _cache_mounts(ins: _Instruction) -> Iterator[CacheMount]:
+    for fields in _mount_fields(ins):
         if fields.get("type") != "cache":
             continue
         target = fields.get("target") or fields.get("dst") or fields.get("destination")

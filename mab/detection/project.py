@@ -103,6 +103,15 @@ class Image:
     args: tuple[tuple[str, str], ...] = ()
     info: DockerfileInfo | None = None
     lockfiles: tuple[Lockfile, ...] = ()
+    # Where each field came from: (field, value as shown, where), strongest evidence first.
+    evidence: tuple[tuple[str, str, str], ...] = ()
+    # What the repository's own CI already does with it: the references it pushes (no tag),
+    # platforms, tag rules and registries, and the file:line of the step that pushes it.
+    references: tuple[str, ...] = ()
+    platforms: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    registries: tuple[str, ...] = ()
+    publisher: str | None = None
 
     @property
     def ecosystems(self) -> tuple[str, ...]:

@@ -106,8 +106,12 @@ def missing_copies(
 
 
 def is_variant(path: str) -> bool:
-    """`Dockerfile.dev`, `Containerfile.test`: a variant of a main Dockerfile."""
-    return posixpath.basename(path).lower().startswith(("dockerfile.", "containerfile."))
+    """`Dockerfile.dev`, `Dockerfile-dev`, `Containerfile.test`: a variant of a main one."""
+    return (
+        posixpath.basename(path)
+        .lower()
+        .startswith(("dockerfile.", "containerfile.", "dockerfile-", "containerfile-"))
+    )
 
 
 def named_in(path: str, scripts: dict[str, str]) -> str | None:
@@ -148,7 +152,7 @@ def choose(
         else:
             kept.append(path)
     mains = [d for d in kept if not is_variant(d)]
-    if not mains:
+    if not mains and not built:
         return kept, skipped
     images = list(mains)
     for path in kept:
@@ -229,6 +233,6 @@ def is_dockerfile_name(name: str) -> bool:
         return True
     if lower.endswith((".dockerfile", ".containerfile")):
         return True
-    if lower.startswith(("dockerfile.", "containerfile.")):
-        return lower.rsplit(".", 1)[1] not in _NOT_DOCKERFILE_SUFFIXES
+    if lower.startswith(("dockerfile.", "containerfile.", "dockerfile-", "containerfile-")):
+        return "." not in lower or lower.rsplit(".", 1)[1] not in _NOT_DOCKERFILE_SUFFIXES
     return False

@@ -111,7 +111,10 @@ def test_compose_override_services_and_variables(mab: Mab, tmp_path: Path) -> No
     assert "build arg SENTRY_DSN left out: variable SENTRY_DSN is not set" in err
     # The playwright service exists only in the override; it runs tests, so it is left out...
     assert "Dockerfile.playwright" not in text
-    assert "frontend/Dockerfile.playwright: compose builds it for playwright, a test runner" in err
+    assert (
+        "frontend/Dockerfile.playwright: compose.yaml: service playwright builds it: a test runner"
+        in err
+    )
     assert "      - name: playwright" in err
     assert mab("init-ci", str(repo), "--check")[0] == 0
     # ...and named in .mab.yml, it is built as the override defines it: the repository as context.

@@ -278,8 +278,8 @@ class TestNames:
         )
         names = {i.dockerfile: i.name for i in detect(root).images}
         assert names == {
-            "Containerfile": "my-repo",
-            "Dockerfile": "my-repo-2",
+            "Containerfile": "app",  # never the checkout folder's name (no remote here)
+            "Dockerfile": "app-2",
             "Dockerfile.worker": "worker",
             "api.Dockerfile": "api",
             "services/API/Dockerfile": "api-2",
@@ -315,8 +315,9 @@ class TestNames:
         ]
         assert found_and_left(project) == ["web/Dockerfile"]
         assert project.warnings == (
-            "compose.yml: missing: nowhere/Dockerfile does not exist (skipped)",
-            "compose.yml: outside: context or Dockerfile is outside the repository (skipped)",
+            "compose.yml: service missing: nowhere/Dockerfile does not exist (skipped)",
+            "compose.yml: service outside: context or Dockerfile is outside the repository"
+            " (skipped)",
         )
 
 

@@ -1,0 +1,46 @@
+"""The images mab found and the evidence for each of their fields, as text. Pure.
+
+`explain` is the long form (`mab init-ci --explain`): every field with its value and the
+file:line it came from, then what was left out and why. `summary` is the short form a normal
+run prints: one line per image.
+"""
+
+from __future__ import annotations
+
+from mab.detection.evidence import LABELS
+from mab.detection.project import Image, Project
+
+
+def explain(project: Project) -> str:
+    lines = [f"{len(project.images)} image(s), each field with its evidence:"]
+    for image in project.images:
+        lines.append("")
+        lines.append(f"{image.name}  ({_origin(image)})")
+        rows = list(image.evidence) or [
+            ("dockerfile", image.dockerfile, "named in .mab.yml"),
+            ("context", image.context, "named in .mab.yml"),
+        ]
+        width = min(max(len(value) for _, value, _ in rows), 36)
+        for field, value, where in rows:
+            lines.append(f"  {field:<11} {value:<{width}}  <- {where}")
+        if image.publisher:
+            lines.append(f"  already pushed by {image.publisher}")
+    if project.skipped:
+        lines += ["", "left out:"]
+        lines += [f"  {s.path}: {s.reason}" for s in project.skipped]
+    return "\n".join(lines) + "\n"
+
+
+def summary(project: Project) -> list[str]:
+    return [
+        f"{i.name}: {i.dockerfile} (context {i.context}"
+        + (f", target {i.target}" if i.target else "")
+        + f") from {_origin(i)}"
+        for i in project.images
+    ]
+
+
+def _origin(image: Image) -> str:
+    where = next((w for field, _, w in image.evidence if field == "dockerfile"), "")
+    label = LABELS.get(image.origin, image.origin)
+    return f"{label}, {where}" if where and image.origin != "dockerfile" else label

@@ -1,0 +1,132 @@
+"""Merge the evidence into images. Pure.
+
+Builds are grouped by (Dockerfile, context, target); each group is one image whose fields come
+from its strongest evidence, each field with where it came from. Which groups are images:
+- when the repository's own CI builds images, those are the images (what it builds is what the
+  maintainers ship; anything else is built only by hand);
+- else every image a bake file, build script or compose file builds; when no bake or compose
+  file builds one, also
+- the Dockerfiles found by name (`select.choose`), each with the context its COPY/ADD
+  sources resolve from.
+Never: a dev container's Dockerfile, a test runner, a build that writes files instead of an
+image (`--output type=local`, package builders). Each one left out is said with its reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mab.detection.context import Tree, infer_context
+from mab.detection.evidence import LABELS, RANK, Build, slug
+from mab.detection.project import Image, Skipped
+from mab.detection.select import choose, runs_tests
+
+
+@dataclass
+class Merged:
+    images: list[Image] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def merge(
+    builds: list[Build],
+    dockerfiles: list[str],
+    scripts: dict[str, str],
+    tree: Tree,
+    dev_reason: Callable[[str], str | None],
+    local_copies: Callable[[str], tuple[str, ...]],
+    asked: frozenset[str] = frozenset(),
+) -> Merged:
+    """`asked`: Dockerfiles and image names the user gives in `.mab.yml` (never left out)."""
+    out = Merged()
+    groups: dict[tuple[str, str, str], list[Build]] = {}
+    said: set[str] = set()
+    for build in builds:
+        why = _not_an_image(build, dev_reason)
+        if why is not None and not {build.dockerfile, slug(build.name or "")} & asked:
+            out.skipped.append(
+                Skipped(build.dockerfile, f"{build.where} builds it: {why}", build.name)
+            )
+            said.add(build.dockerfile)
+            continue
+        groups.setdefault(build.key, []).append(build)
+    ordered = sorted(groups.values(), key=lambda g: min(RANK[b.kind] for b in g))
+    ci = [g for g in ordered if any(RANK[b.kind] == 0 for b in g)]
+    chosen = ci or ordered
+    for group in ordered:
+        if group not in chosen:
+            best = min(group, key=lambda b: RANK[b.kind])
+            reason = f"only {LABELS[best.kind]} builds it ({best.where}), not the repository's CI"
+            out.skipped.append(Skipped(best.dockerfile, reason, best.name))
+    out.images = [_image(sorted(g, key=lambda b: RANK[b.kind])) for g in chosen]
+    built = {b.dockerfile for g in ordered for b in g} | said
+    kept = []
+    for path in dockerfiles:
+        dev = dev_reason(path)
+        if dev is not None and path not in asked:
+            out.skipped.append(Skipped(path, dev))
+        else:
+            kept.append(path)
+    # Build scripts add images; CI, bake and compose files say which images there are.
+    exclusive = any(RANK[b.kind] != RANK["script"] for i in chosen for b in i)
+    picked, left_out = choose(kept, built, exclusive, scripts)
+    for path, reason in left_out:
+        if path not in built:
+            out.skipped.append(Skipped(path, reason))
+    for path in picked:
+        context, why = infer_context(path, local_copies(path), tree)
+        evidence = (("dockerfile", path, f"found by {LABELS['dockerfile']}"),
+                    ("context", context, why))  # fmt: skip
+        out.images.append(Image("", context, path, evidence=evidence))
+    return out
+
+
+def _not_an_image(build: Build, dev_reason: Callable[[str], str | None]) -> str | None:
+    dev = dev_reason(build.dockerfile)
+    if dev is not None:
+        return dev
+    if build.artifacts:
+        return "it writes files (--output), not an image: a package or artifact builder"
+    why = runs_tests(build.name or "", build.dockerfile)
+    if why is not None and not build.push:
+        return f"a test runner ({why})"
+    return None
+
+
+def _image(group: list[Build]) -> Image:
+    """One image from its builds, strongest first; each field from the first that gives it."""
+    first = group[0]
+    evidence: list[tuple[str, str, str]] = [
+        ("dockerfile", first.dockerfile, first.where),
+        ("context", first.context, first.where),
+    ]
+    for name in ("target", "args", "platforms", "images", "tags", "registries"):
+        giver = next((b for b in group if getattr(b, name)), None)
+        if giver is None:
+            continue
+        value = getattr(giver, name)
+        shown = (
+            value
+            if isinstance(value, str)
+            else ", ".join(f"{v[0]}={v[1]}" if isinstance(v, tuple) else str(v) for v in value)
+        )
+        evidence.append((name, shown, giver.where))
+    pusher = next((b for b in group if b.push and RANK[b.kind] == 0), None)
+    named = next((b for b in group if b.name), None)
+    if named is not None:
+        evidence.append(("name", named.name or "", named.where))
+    return Image(
+        name=named.name if named and named.name else "",
+        context=first.context,
+        dockerfile=first.dockerfile,
+        origin=first.kind,
+        target=first.target or next((b.target for b in group if b.target), None),
+        args=next((b.args for b in group if b.args), ()),
+        evidence=tuple(evidence),
+        references=next((b.images for b in group if b.images), ()),
+        platforms=next((b.platforms for b in group if b.platforms), ()),
+        tags=next((b.tags for b in group if b.tags), ()),
+        registries=next((b.registries for b in group if b.registries), ()),
+        publisher=pusher.where if pusher else None,
+    )

@@ -1,0 +1,372 @@
+"""Images from evidence: the repository's CI, bake files, build scripts, compose files and
+Dockerfiles by name; each test is one shape public repositories have (a tree built here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mab.detection.detect import detect
+from mab.detection.project import Project
+from tests.detection.test_detect import write
+
+GO_DOCKERFILE = "FROM golang:1.22\nCOPY go.mod go.sum ./\nCOPY cmd ./cmd\nRUN go build ./cmd/app\n"
+GO_TREE = {"go.mod": "module x\n", "go.sum": "", "cmd/app/main.go": "package main\n"}
+
+
+def builds(project: Project) -> list[tuple[str, str, str | None]]:
+    return [(i.dockerfile, i.context, i.target) for i in project.images]
+
+
+def left_out(project: Project) -> dict[str, str]:
+    return {s.path: s.reason for s in project.skipped}
+
+
+def evidence(project: Project, dockerfile: str) -> dict[str, str]:
+    image = next(i for i in project.images if i.dockerfile == dockerfile)
+    return {name: f"{value}: {where}" for name, value, where in image.evidence}
+
+
+class TestDevContainers:
+    def test_a_devcontainer_compose_file_is_never_the_image(self, tmp_path: Path) -> None:
+        root = write(
+            tmp_path,
+            {
+                "Dockerfile": "FROM alpine\n",
+                ".devcontainer/docker-compose.yml": "services:\n  dev:\n    build: .\n",
+                ".devcontainer/Dockerfile": "FROM mcr.microsoft.com/devcontainers/base\n",
+            },
+        )
+        project = detect(root)
+        assert builds(project) == [("Dockerfile", ".", None)]
+        assert "dev container" in left_out(project)[".devcontainer/docker-compose.yml"]
+        assert "dev container" in left_out(project)[".devcontainer/Dockerfile"]
+
+    def test_what_a_devcontainer_json_names_is_left_out(self, tmp_path: Path) -> None:
+        root = write(
+            tmp_path,
+            {
+                "Dockerfile": "FROM alpine\n",
+                "docker/dev.Dockerfile": "FROM alpine\n",
+                "compose.yaml": "services:\n  ws:\n    build: {dockerfile: docker/dev.Dockerfile}",
+                ".devcontainer/devcontainer.json": """{
+                  // comments and trailing commas, as dev containers allow
+                  "dockerComposeFile": ["../compose.yaml"],
+                  "service": "ws",
+                }""",
+            },
+        )
+        project = detect(root)
+        assert builds(project) == [("Dockerfile", ".", None)]
+        assert ".devcontainer/devcontainer.json" in left_out(project)["compose.yaml"]
+
+    def test_the_root_dockerfile_a_dev_container_also_uses_stays_the_image(
+        self, tmp_path: Path
+    ) -> None:
+        root = write(
+            tmp_path,
+            {
+                "Dockerfile": "FROM alpine\n",
+                ".devcontainer/compose.yaml": "services:\n  app:\n    build:\n      context: ..\n",
+            },
+        )
+        assert builds(detect(root)) == [("Dockerfile", ".", None)]
+
+
+class TestBake:
+    def test_paths_resolve_from_the_working_directory_not_the_bake_files_folder(
+        self, tmp_path: Path
+    ) -> None:
+        root = write(
+            tmp_path,
+            {
+                "docker/docker-bake.hcl": """
+                    group "default" { targets = ["app", "web"] }
+                    target "app" {
+                      context = "."
+                      dockerfile = "docker/app.Dockerfile"
+                    }
+                    target "web" {
+                      context = "web"
+                      dockerfile = "Dockerfile"
+                    }
+                    target "e2e" { dockerfile = "docker/e2e.Dockerfile" }
+                """,
+                "docker/app.Dockerfile": "FROM alpine\n",
+                "docker/e2e.Dockerfile": "FROM alpine\n",
+                "web/Dockerfile": "FROM nginx\n",
+                "tests/compose.yaml": "services:\n  e2e:\n    build: ..\n",
+            },
+        )
+        project = detect(root)
+        assert builds(project) == [
+            ("docker/app.Dockerfile", ".", None),
+            ("web/Dockerfile", "web", None),
+        ]
+        assert evidence(project, "web/Dockerfile")["dockerfile"].endswith("target web")
+
+    def test_targets_that_write_files_are_not_images(self, tmp_path: Path) -> None:
+        root = write(
+            tmp_path,
+            {
+                "docker-bake.hcl": """
+                    target "image" {}
+                    target "binaries" {
+                      target = "bin"
+                      output = ["type=local,dest=./bin"]
+                    }
+                """,
+                "Dockerfile": "FROM alpine AS bin\nFROM alpine\n",
+            },
+        )
+        assert builds(detect(root)) == [("Dockerfile", ".", None)]
+
+
+class TestDockerfilesByName:
+    def test_a_lower_case_dockerfile_copying_root_paths_is_built_from_the_root(
+        self, tmp_path: Path
+    ) -> None:
+        root = write(tmp_path, {"docker/dockerfile": GO_DOCKERFILE, **GO_TREE})
+        project = detect(root)
+        assert builds(project) == [("docker/dockerfile", ".", None)]
+        assert "go.mod" in evidence(project, "docker/dockerfile")["context"]
+
+    def test_a_dockerfile_copying_its_own_folder_keeps_it(self, tmp_path: Path) -> None:
+        root = write(
+            tmp_path, {"api/Dockerfile": "FROM alpine\nCOPY main.py .\n", "api/main.py": ""}
+        )
+        assert builds(detect(root)) == [("api/Dockerfile", "api", None)]
+
+    def test_a_dockerignore_that_excludes_the_source_rules_that_context_out(
+        self, tmp_path: Path
+    ) -> None:
+        root = write(
+            tmp_path,
+            {
+                "svc/Dockerfile": "FROM alpine\nCOPY config.yml /etc/\n",
+                "svc/config.yml": "",
+                "svc/.dockerignore": "config.yml\n",
+                "config.yml": "",
+            },
+        )
+        assert builds(detect(root)) == [("svc/Dockerfile", ".", None)]
+
+    def test_dash_named_variants_are_dockerfiles(self, tmp_path: Path) -> None:
+        root = write(tmp_path, {"Dockerfile-prod": "FROM alpine\n"})
+        assert builds(detect(root)) == [("Dockerfile-prod", ".", None)]
+
+
+WORKFLOW = """
+on: {push: {tags: ["v*"]}}
+jobs:
+  image:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: docker/login-action@v3
+        with: {registry: ghcr.io}
+      - id: meta
+        uses: docker/metadata-action@v5
+        with:
+          images: |
+            ghcr.io/acme/server
+          tags: |
+            type=semver,pattern={{version}}
+      - uses: docker/build-push-action@v6
+        with:
+          context: .
+          file: build/server/Dockerfile
+          target: release
+          platforms: linux/amd64,linux/arm64
+          push: true
+          tags: ${{ steps.meta.outputs.tags }}
+"""
+
+
+class TestTheRepositorysCi:
+    def test_build_push_action_gives_every_field_with_its_line(self, tmp_path: Path) -> None:
+        root = write(
+            tmp_path,
+            {
+                ".github/workflows/release.yml": WORKFLOW,
+                "build/server/Dockerfile": "FROM alpine AS release\n",
+                "tools/Dockerfile": "FROM alpine\n",
+                "compose.yaml": "services:\n  tools:\n    build: tools\n",
+            },
+        )
+        project = detect(root)
+        assert builds(project) == [("build/server/Dockerfile", ".", "release")]
+        image = project.images[0]
+        assert image.name == "server"
+        assert image.references == ("ghcr.io/acme/server",)
+        assert image.platforms == ("linux/amd64", "linux/arm64")
+        assert image.registries == ("ghcr.io",)
+        assert image.publisher == ".github/workflows/release.yml:17"
+        assert ("target", "release", ".github/workflows/release.yml:17") in image.evidence
+        assert "not the repository's CI" in left_out(project)["tools/Dockerfile"]
+
+    def test_docker_build_in_run_and_a_matrix(self, tmp_path: Path) -> None:
+        root = write(
+            tmp_path,
+            {
+                ".github/workflows/ci.yml": """
+                    on: push
+                    jobs:
+                      build:
+                        strategy:
+                          matrix:
+                            service: [api, worker]
+                        runs-on: ubuntu-latest
+                        steps:
+                          - run: |
+                              docker build \\
+                                -f services/${{ matrix.service }}/Dockerfile \\
+                                -t ghcr.io/acme/${{ matrix.service }} .
+                """,
+                "services/api/Dockerfile": "FROM alpine\n",
+                "services/worker/Dockerfile": "FROM alpine\n",
+                "services/legacy/Dockerfile": "FROM alpine\n",
+            },
+        )
+        project = detect(root)
+        assert builds(project) == [
+            ("services/api/Dockerfile", ".", None),
+            ("services/worker/Dockerfile", ".", None),
+        ]
+        assert [i.name for i in project.images] == ["api", "worker"]
+
+    def test_a_local_reusable_workflow_is_read_with_its_inputs(self, tmp_path: Path) -> None:
+        root = write(
+            tmp_path,
+            {
+                ".github/workflows/release.yml": """
+                    on: push
+                    jobs:
+                      web:
+                        uses: ./.github/workflows/image.yml
+                        with: {dockerfile: web/Dockerfile, context: web}
+                """,
+                ".github/workflows/image.yml": """
+                    on:
+                      workflow_call:
+                        inputs:
+                          dockerfile: {type: string}
+                          context: {type: string, default: .}
+                    jobs:
+                      build:
+                        runs-on: ubuntu-latest
+                        steps:
+                          - uses: docker/build-push-action@v6
+                            with:
+                              context: ${{ inputs.context }}
+                              file: ${{ inputs.dockerfile }}
+                """,
+                "web/Dockerfile": "FROM nginx\n",
+                "Dockerfile": "FROM alpine\n",
+            },
+        )
+        assert builds(detect(root)) == [("web/Dockerfile", "web", None)]
+
+    def test_bake_action_with_a_workdir_and_targets(self, tmp_path: Path) -> None:
+        root = write(
+            tmp_path,
+            {
+                ".github/workflows/ci.yml": """
+                    on: push
+                    jobs:
+                      bake:
+                        runs-on: ubuntu-latest
+                        steps:
+                          - uses: docker/bake-action@v5
+                            with:
+                              workdir: deploy
+                              files: bake.hcl
+                              targets: release
+                """,
+                "deploy/bake.hcl": """
+                    group "release" { targets = ["api"] }
+                    target "api" { dockerfile = "api.Dockerfile" }
+                    target "dev" { dockerfile = "dev.Dockerfile" }
+                """,
+                "deploy/api.Dockerfile": "FROM alpine\n",
+                "deploy/dev.Dockerfile": "FROM alpine\n",
+            },
+        )
+        assert builds(detect(root)) == [("deploy/api.Dockerfile", "deploy", None)]
+
+    def test_gitlab_kaniko_and_package_builders(self, tmp_path: Path) -> None:
+        root = write(
+            tmp_path,
+            {
+                ".gitlab-ci.yml": """
+                    image-build:
+                      variables: {DOCKERFILE: app/Containerfile}
+                      script:
+                        - /kaniko/executor --context $CI_PROJECT_DIR --dockerfile $DOCKERFILE
+                            --destination $CI_REGISTRY_IMAGE:$CI_COMMIT_TAG
+                    debs:
+                      script:
+                        - docker buildx build -f packaging/deb.Dockerfile
+                            --output type=local,dest=out .
+                """,
+                "app/Containerfile": "FROM alpine\n",
+                "packaging/deb.Dockerfile": "FROM debian\n",
+            },
+        )
+        project = detect(root)
+        assert builds(project) == [("app/Containerfile", ".", None)]
+        assert "package or artifact builder" in left_out(project)["packaging/deb.Dockerfile"]
+
+    def test_a_workflow_mab_wrote_is_not_evidence(self, tmp_path: Path) -> None:
+        root = write(
+            tmp_path,
+            {
+                ".github/workflows/mab.yml": "# Managed by `mab init-ci`\non: push\njobs:\n"
+                "  b:\n    runs-on: x\n    steps:\n"
+                "      - run: docker build -f other/Dockerfile .\n",
+                "other/Dockerfile": "FROM alpine\nCOPY a .\n",
+                "other/a": "",
+                "Dockerfile": "FROM alpine\n",
+            },
+        )
+        assert builds(detect(root)) == [
+            ("Dockerfile", ".", None),
+            ("other/Dockerfile", "other", None),
+        ]
+
+
+class TestBuildScripts:
+    def test_makefile_variables_and_package_json_scripts(self, tmp_path: Path) -> None:
+        root = write(
+            tmp_path,
+            {
+                "Makefile": "DOCKERFILE ?= docker/Dockerfile.release\n"
+                "image:\n\tdocker build -f $(DOCKERFILE) -t acme/app .\n",
+                "docker/Dockerfile.release": "FROM alpine\n",
+                "docker/Dockerfile.debug": "FROM alpine\n",
+                "frontend/package.json": (
+                    '{\n  "scripts": {\n    "image": "docker build -t acme/ui ."\n  }\n}\n'
+                ),
+                "frontend/Dockerfile": "FROM node\n",
+            },
+        )
+        project = detect(root)
+        assert builds(project) == [
+            ("docker/Dockerfile.release", ".", None),
+            ("frontend/Dockerfile", "frontend", None),
+        ]
+        assert evidence(project, "frontend/Dockerfile")["dockerfile"].endswith("package.json:3")
+
+
+class TestNames:
+    def test_two_clones_in_differently_named_folders_give_the_same_project(
+        self, tmp_path: Path
+    ) -> None:
+        files = {
+            "Dockerfile": "FROM alpine\n",
+            "api/Dockerfile": "FROM alpine\nCOPY x .\n",
+            "api/x": "",
+        }
+        one = detect(write(tmp_path / "clone-one", files))
+        two = detect(write(tmp_path / "other_name", files))
+        assert one == two
+        assert [i.name for i in one.images] == ["app", "api"]
