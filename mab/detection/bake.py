@@ -128,8 +128,12 @@ def _expand(
 
 
 def _writes_files(output: Any) -> bool:
+    """True when the target exports files: `type=local|tar|cacheonly`, or a bare path."""
     values = output if isinstance(output, list) else [output]
-    return any(isinstance(v, str) and re.search(r"type=(local|tar|cacheonly)\b", v) for v in values)
+    return any(
+        isinstance(v, str) and (re.search(r"type=(local|tar|cacheonly)\b", v) or "type=" not in v)
+        for v in values
+    )
 
 
 def _variable_defaults(variables: dict[str, Any]) -> dict[str, str]:

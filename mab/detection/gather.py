@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -123,12 +123,14 @@ def _bake_run(root: Path, run: BakeRun, out: Gathered) -> list[Build]:
         if (root / f).is_file()
     )  # fmt: skip
     builds = _bake_specs(root, files, run.targets, out)
-    return [
-        b
-        for name, spec in builds
-        if (b := _spec_build(root, spec, run.kind, f"{run.where} (target {name})",
-                             run.workdir, out, push=run.push)) is not None
-    ]  # fmt: skip
+    found = []
+    for name, spec in builds:
+        where = f"{run.where} (target {name})"
+        build = _spec_build(root, spec, run.kind, where, run.workdir, out, push=run.push)
+        if build is not None:
+            extra = {"images": run.images, "registries": run.registries} if run.images else {}
+            found.append(replace(build, **extra))
+    return found
 
 
 def _bake_file(root: Path, path: str, out: Gathered) -> list[Build]:

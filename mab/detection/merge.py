@@ -3,7 +3,8 @@
 Builds are grouped by (Dockerfile, context, target); each group is one image whose fields come
 from its strongest evidence, each field with where it came from. Which groups are images:
 - when the repository's own CI builds images, those are the images (what it builds is what the
-  maintainers ship; anything else is built only by hand);
+  maintainers ship; anything else is built only by hand), and of them the ones it pushes when
+  it pushes any (the others are test builds);
 - else every image a bake file, build script or compose file builds; when no bake or compose
   file builds one, also
 - the Dockerfiles found by name (`select.choose`), each with the context its COPY/ADD
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mab.detection.context import Tree, infer_context
-from mab.detection.evidence import LABELS, RANK, Build, slug
+from mab.detection.evidence import LABELS, RANK, Build, image_name, slug
 from mab.detection.project import Image, Skipped
 from mab.detection.select import choose, runs_tests
 
@@ -53,13 +54,19 @@ def merge(
         groups.setdefault(build.key, []).append(build)
     ordered = sorted(groups.values(), key=lambda g: min(RANK[b.kind] for b in g))
     ci = [g for g in ordered if any(RANK[b.kind] == 0 for b in g)]
-    chosen = ci or ordered
+    pushed = [g for g in ci if any(b.push and RANK[b.kind] == 0 for b in g)]
+    chosen = pushed or ci or ordered
     for group in ordered:
         if group not in chosen:
-            best = min(group, key=lambda b: RANK[b.kind])
-            reason = f"only {LABELS[best.kind]} builds it ({best.where}), not the repository's CI"
+            best = _strongest(group)
+            if group in ci:
+                reason = f"the repository's CI builds it ({best.where}) but never pushes it"
+            else:
+                reason = (
+                    f"only {LABELS[best.kind]} builds it ({best.where}), not the repository's CI"
+                )
             out.skipped.append(Skipped(best.dockerfile, reason, best.name))
-    out.images = [_image(sorted(g, key=lambda b: RANK[b.kind])) for g in chosen]
+    out.images = [_image(sorted(g, key=lambda b: (RANK[b.kind], not b.push))) for g in chosen]
     built = {b.dockerfile for g in ordered for b in g} | said
     kept = []
     for path in dockerfiles:
@@ -80,6 +87,10 @@ def merge(
                     ("context", context, why))  # fmt: skip
         out.images.append(Image("", context, path, evidence=evidence))
     return out
+
+
+def _strongest(group: list[Build]) -> Build:
+    return min(group, key=lambda b: (RANK[b.kind], not b.push))
 
 
 def _not_an_image(build: Build, dev_reason: Callable[[str], str | None]) -> str | None:
@@ -114,17 +125,19 @@ def _image(group: list[Build]) -> Image:
         evidence.append((name, shown, giver.where))
     pusher = next((b for b in group if b.push and RANK[b.kind] == 0), None)
     named = next((b for b in group if b.name), None)
-    if named is not None:
-        evidence.append(("name", named.name or "", named.where))
+    references = next((b.images for b in group if b.images), ())
+    name = image_name(references[0]) if references else (named.name if named else None)
+    if named is not None and name:
+        evidence.append(("name", name, named.where))
     return Image(
-        name=named.name if named and named.name else "",
+        name=name or "",
         context=first.context,
         dockerfile=first.dockerfile,
         origin=first.kind,
         target=first.target or next((b.target for b in group if b.target), None),
         args=next((b.args for b in group if b.args), ()),
         evidence=tuple(evidence),
-        references=next((b.images for b in group if b.images), ()),
+        references=references,
         platforms=next((b.platforms for b in group if b.platforms), ()),
         tags=next((b.tags for b in group if b.tags), ()),
         registries=next((b.registries for b in group if b.registries), ()),

@@ -141,7 +141,7 @@ def choose(
     service or bake target already), and (path, reason) for each one left out."""
     rest = [d for d in dockerfiles if d not in built]
     if specs_exist:
-        reason = "no compose service or bake target builds it"
+        reason = "no CI job, bake target, build script or compose service builds it as an image"
         return [], [(d, reason) for d in rest]
     kept: list[str] = []
     skipped: list[tuple[str, str]] = []

@@ -100,7 +100,7 @@ def _job_builds(
             build = _build_push(with_, where, metas, tuple(registries))
             found += [build] if build is not None else []
         elif action == "docker/bake-action":
-            found += _bake_action(with_, where, tuple(registries))
+            found += _bake_action(with_, where, metas, tuple(registries))
         elif isinstance(step.get("run"), str):
             base = _workdir_of(step, workdir)
             run = _fill(step["run"], step_ctx)
@@ -148,19 +148,28 @@ def _build_push(
     )
 
 
-def _bake_action(with_: dict[str, str], where: str, registries: tuple[str, ...]) -> list[Found]:
+def _bake_action(
+    with_: dict[str, str],
+    where: str,
+    metas: dict[str, tuple[tuple[str, ...], tuple[str, ...]]],
+    registries: tuple[str, ...],
+) -> list[Found]:
+    """A bake-action step; a file from metadata-action (`steps.X.outputs.bake-file`) brings
+    that step's images and tags."""
     workdir = inside(".", with_.get("workdir") or ".")
     if workdir is None or with_.get("source", "").startswith(("http", "git")):
         return []
-    files = [inside(workdir, f) for f in _list(with_.get("files", ""))]
-    if any(f is None for f in files):
-        return []
+    images: tuple[str, ...] = ()
+    files = []
+    for item in _list(with_.get("files", "")):
+        meta = _STEP_OUTPUT.search(item)
+        if meta is not None:
+            images = metas.get(meta.group(1), ((), ()))[0]
+        elif (path := inside(workdir, item)) is not None:
+            files.append(path)
     push = with_.get("push", "false").strip().lower() not in ("false", "")
     targets = tuple(_list(with_.get("targets", "")))
-    return [
-        BakeRun("workflow", where, workdir, tuple(f for f in files if f), targets, push,
-                registries=registries)
-    ]  # fmt: skip
+    return [BakeRun("workflow", where, workdir, tuple(files), targets, push, images, registries)]
 
 
 def _call_build(uses: str, with_: dict[str, str], where: str) -> list[Found]:
@@ -173,7 +182,9 @@ def _call_build(uses: str, with_: dict[str, str], where: str) -> list[Found]:
         return []  # local workflows are read with their inputs by the caller of this module
     if "bake" in uses.lower() or given("bake-files"):
         files = tuple(f for f in (inside(".", x) for x in _list(given("bake-files") or "")) if f)
-        return [BakeRun("workflow", where, ".", files, tuple(_list(given("bake-targets") or "")))]
+        targets = tuple(_list(given("bake-targets") or ""))
+        push = with_.get("push", "true").strip().lower() not in ("false", "")
+        return [BakeRun("workflow", where, ".", files, targets, push)]
     if not (given("file") or given("context")):
         return []
     found = _build_push(

@@ -57,7 +57,12 @@ def test_variants_are_the_images_when_there_is_no_main_dockerfile() -> None:
 def test_compose_and_bake_are_the_truth() -> None:
     images, skipped = choose(["api/Dockerfile", "tools/Dockerfile"], {"api/Dockerfile"}, True, {})
     assert images == []
-    assert skipped == [("tools/Dockerfile", "no compose service or bake target builds it")]
+    assert skipped == [
+        (
+            "tools/Dockerfile",
+            "no CI job, bake target, build script or compose service builds it as an image",
+        )
+    ]
 
 
 @pytest.mark.parametrize(
