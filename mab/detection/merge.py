@@ -126,11 +126,11 @@ def _image(group: list[Build]) -> Image:
     pusher = next((b for b in group if b.push and RANK[b.kind] == 0), None)
     named = next((b for b in group if b.name), None)
     references = next((b.images for b in group if b.images), ())
-    name = image_name(references[0]) if references else (named.name if named else None)
-    if named is not None and name:
-        evidence.append(("name", name, named.where))
+    called = image_name(references[0]) if references else (named.name if named else None)
+    if named is not None and called:
+        evidence.append(("name", called, named.where))
     return Image(
-        name=name or "",
+        name=called or "",
         context=first.context,
         dockerfile=first.dockerfile,
         origin=first.kind,
