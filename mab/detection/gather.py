@@ -127,9 +127,10 @@ def _bake_run(root: Path, run: BakeRun, out: Gathered) -> list[Build]:
     for name, spec in builds:
         where = f"{run.where} (target {name})"
         build = _spec_build(root, spec, run.kind, where, run.workdir, out, push=run.push)
+        if build is not None and run.images:
+            build = replace(build, images=run.images, registries=run.registries)
         if build is not None:
-            extra = {"images": run.images, "registries": run.registries} if run.images else {}
-            found.append(replace(build, **extra))
+            found.append(build)
     return found
 
 
