@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import posixpath
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import click
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from mab.commands.publishing import drop_jobs, guard
 from mab.config.distribution import given_action
 from mab.config.file import load_config, named_in_file, override, render_config
 from mab.config.settings import CONFIG_FILE, S3Cache, Settings, parse_platforms
@@ -25,12 +25,11 @@ from mab.config.types import (
     Strategy,
 )
 from mab.detection.detect import detect
-from mab.detection.evidence import slug
 from mab.detection.explain import explain as explain_images
+from mab.detection.explain import skipped_report
 from mab.detection.explain import summary as images_summary
 from mab.detection.gitrepo import default_branch
 from mab.detection.project import ImageRequest, Project
-from mab.detection.select import is_dockerfile_name
 from mab.errors import NotOwnedError, UserError
 from mab.files.merge import merge_jobs, merge_workflow
 from mab.files.plan import PlannedFile, apply
@@ -69,28 +68,8 @@ def image_requests(settings: Settings) -> tuple[ImageRequest, ...]:
 
 def report_skipped(project: Project) -> None:
     """Say which Dockerfiles detection left out, and how to build one anyway."""
-    if not project.skipped:
-        return
-    click.echo("mab: left out (not images that ship):", err=True)
-    for item in project.skipped:
-        click.echo(f"  {item.path}: {item.reason}", err=True)
-    named = next((s for s in project.skipped if s.name), None)
-    path = next(
-        (s.path for s in project.skipped if is_dockerfile_name(posixpath.basename(s.path))), None
-    )
-    if named is not None:
-        entry = f"      - name: {slug(named.name or '')}"
-    elif path is not None:
-        folder, base = posixpath.dirname(path), posixpath.basename(path)
-        stem, _, variant = base.partition(".")
-        name = stem if variant.lower() == "dockerfile" else variant or posixpath.basename(folder)
-        entry = (
-            f"      - name: {slug(name or 'app')}\n"
-            f"        dockerfile: {path}\n        context: {folder or '.'}"
-        )
-    else:
-        return
-    click.echo(f"  to build one anyway, add it to .mab.yml:\n    images:\n{entry}", err=True)
+    for line in skipped_report(project):
+        click.echo(line, err=True)
 
 
 def require_image(project: Project, settings: Settings, writes: bool) -> None:
@@ -153,11 +132,19 @@ def _render_new(document: Any) -> str:
 
 
 def plan_github(
-    root: Path, project: Project, settings: Settings, force: bool, *, action_given: bool = False
+    root: Path,
+    project: Project,
+    settings: Settings,
+    force: bool,
+    *,
+    action_given: bool = False,
+    replacing: set[int] | None = None,
 ) -> PlannedFile:
     from mab.generators import github
 
     rel = f".github/workflows/{settings.github.workflow}.yml"
+    if not (root / rel).exists() and (root / rel).with_suffix(".yaml").exists():
+        rel = rel.removesuffix(".yml") + ".yaml"
     action = None
     if settings.github.action:
         origin = "--action" if action_given else f"`github: action:` in {CONFIG_FILE}"
@@ -168,7 +155,7 @@ def plan_github(
     old_text = _existing(root, rel)
     if old_text is None:
         return PlannedFile(rel, None, _render_new(generated))
-    if MARKER not in old_text and not force:
+    if MARKER not in old_text and not force and replacing is None:
         raise NotOwnedError(
             f"{rel} exists and was not written by mab",
             hint="pass --force to merge mab's jobs into it (your jobs and steps are kept), "
@@ -177,6 +164,8 @@ def plan_github(
     old = load_roundtrip(old_text, rel)
     if not isinstance(old, CommentedMap):
         raise UserError(f"{rel}: expected a mapping at the top level")
+    for job in drop_jobs(old, replacing or set()):
+        click.echo(f"mab: {rel}: job {job} now built by mab (--replace)", err=True)
     migrate_jobs(old)
     merged = merge_workflow(old, generated)
     if MARKER not in old_text:
@@ -329,6 +318,11 @@ def _one_writer_at_a_time(command: Callable[..., int]) -> Callable[..., int]:
 @click.option("--check", is_flag=True, help="Exit 1 if any file differs from what mab writes.")
 @click.option("--force", is_flag=True, help="Merge into files mab did not create.")
 @click.option(
+    "--replace",
+    metavar="FILE",
+    help="Take over the jobs of workflow FILE that already push these images.",
+)
+@click.option(
     "--explain",
     is_flag=True,
     help="Print the images found and each field's evidence; write nothing.",
@@ -356,6 +350,7 @@ def init_ci_command(
     dry_run: bool,
     check: bool,
     force: bool,
+    replace: str | None,
     explain: bool,
 ) -> int:
     """Detect the Dockerfiles, lockfiles and remote in ROOT and write cache-aware CI pipelines.
@@ -408,8 +403,6 @@ def init_ci_command(
         click.echo(explain_images(project), nl=False)
         return 0
     report_skipped(project)
-    for line in images_summary(project):
-        click.echo(f"mab: image {line}", err=True)
     if not project.images:
         raise UserError(
             f"no Dockerfile found under {root} that builds an image",
@@ -418,12 +411,25 @@ def init_ci_command(
             "a Dockerfile under `images:` in .mab.yml",
         )
     project = apply_image_overrides(project, settings)
+    for line in images_summary(project):
+        click.echo(f"mab: image {line}", err=True)
     require_image(project, settings, writes=not (dry_run or check))
+    settings, replacing = guard(root, project, settings, replace, writes=not (dry_run or check))
     chosen = choose_providers(root, project, settings.providers)
     settings = override(settings, {"providers": chosen})
     files: list[PlannedFile] = []
     if "github" in settings.providers:
-        files.append(plan_github(root, project, settings, force, action_given=action is not None))
+        given = action is not None
+        files.append(
+            plan_github(
+                root,
+                project,
+                settings,
+                force,
+                action_given=given,
+                replacing=replacing if replace else None,
+            )
+        )
     if "gitlab" in settings.providers:
         files.extend(plan_gitlab(root, project, settings, force))
     files.append(plan_config(root, settings))

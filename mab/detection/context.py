@@ -10,6 +10,7 @@ judged; with no judged source the Dockerfile's folder is kept.
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 import re
 from collections.abc import Callable
@@ -122,3 +123,34 @@ def infer_context(dockerfile: str, sources: tuple[str, ...], tree: Tree) -> tupl
         if count > best_count:
             best, best_count = candidate, count
     return best, f"{best_count} of its {len(paths)} COPY/ADD sources are found from {best}/"
+
+
+def copies_path(path: str, sources: tuple[str, ...]) -> bool:
+    """True when one of the COPY/ADD/bind `sources` brings the context path `path` in: the whole
+    tree, the path itself, a folder holding it, or a wildcard matching it."""
+    for source in sources:
+        clean = posixpath.normpath(source.lstrip("/")) if source.strip("/") else "."
+        if clean in (".", "*"):
+            return True
+        if "$" in clean:
+            continue
+        if clean == path or path.startswith(clean + "/") or fnmatch.fnmatchcase(path, clean):
+            return True
+    return False
+
+
+def copied_files(
+    paths: tuple[str, ...], context: str, dockerfile: str, sources: tuple[str, ...], tree: Tree
+) -> tuple[str, ...]:
+    """Of repo-relative `paths`, those the Dockerfile brings into its build from `context`
+    (copied or bind-mounted, and not excluded by the `.dockerignore` that applies)."""
+    ignore = dockerignore_for(dockerfile, context, tree)
+    prefix = "" if context == "." else context + "/"
+    kept = []
+    for path in paths:
+        if prefix and not path.startswith(prefix):
+            continue
+        inner = path[len(prefix) :]
+        if copies_path(inner, sources) and (ignore is None or not ignore.excludes(inner)):
+            kept.append(path)
+    return tuple(kept)

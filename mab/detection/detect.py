@@ -20,7 +20,7 @@ from pathlib import Path
 
 from mab.detection.bake import BAKE_FILES
 from mab.detection.compose import is_compose_name
-from mab.detection.context import Tree
+from mab.detection.context import Tree, copied_files
 from mab.detection.devcontainer import DEVCONTAINER_FILES
 from mab.detection.dockerfile import parse_dockerfile
 from mab.detection.evidence import slug
@@ -94,7 +94,7 @@ def detect(root: Path, requests: tuple[ImageRequest, ...] = ()) -> Project:
         if i.info is not None and (i.name in asked or _buildable(root, i, skipped))
     ]
     lockfiles = tuple(Lockfile(path, ecosystem) for path, ecosystem in found.lockfiles)
-    images = [replace(i, lockfiles=_lockfiles_in(i.context, lockfiles)) for i in images]
+    images = [replace(i, lockfiles=_used_lockfiles(i, lockfiles, tree)) for i in images]
     remote = read_remote(root)
     images = _named(images, slug(remote.path.rsplit("/", 1)[-1]) if remote else "app")
     names = {i.name for i in images}
@@ -200,6 +200,17 @@ def _named(images: list[Image], root_name: str) -> list[Image]:
         taken.add(name)
         named[n] = replace(images[n], name=name)
     return named
+
+
+def _used_lockfiles(
+    image: Image, lockfiles: tuple[Lockfile, ...], tree: Tree
+) -> tuple[Lockfile, ...]:
+    """The lockfiles under the image's context that its Dockerfile copies or bind-mounts."""
+    under = _lockfiles_in(image.context, lockfiles)
+    sources = image.info.local_copies if image.info else ()
+    paths = tuple(lf.path for lf in under)
+    used = set(copied_files(paths, image.context, image.dockerfile, sources, tree))
+    return tuple(lf for lf in under if lf.path in used)
 
 
 def _lockfiles_in(context: str, lockfiles: tuple[Lockfile, ...]) -> tuple[Lockfile, ...]:

@@ -7,8 +7,11 @@ run prints: one line per image.
 
 from __future__ import annotations
 
-from mab.detection.evidence import LABELS
+import posixpath
+
+from mab.detection.evidence import LABELS, slug
 from mab.detection.project import Image, Project
+from mab.detection.select import is_dockerfile_name
 
 
 def explain(project: Project) -> str:
@@ -44,3 +47,28 @@ def _origin(image: Image) -> str:
     where = next((w for field, _, w in image.evidence if field == "dockerfile"), "")
     label = LABELS.get(image.origin, image.origin)
     return f"{label}, {where}" if where and image.origin != "dockerfile" else label
+
+
+def skipped_report(project: Project) -> list[str]:
+    """Which Dockerfiles detection left out, and how to build one anyway."""
+    if not project.skipped:
+        return []
+    lines = ["mab: left out (not images that ship):"]
+    lines += [f"  {item.path}: {item.reason}" for item in project.skipped]
+    named = next((s for s in project.skipped if s.name), None)
+    path = next(
+        (s.path for s in project.skipped if is_dockerfile_name(posixpath.basename(s.path))), None
+    )
+    if named is not None:
+        entry = f"      - name: {slug(named.name or '')}"
+    elif path is not None:
+        folder, base = posixpath.dirname(path), posixpath.basename(path)
+        stem, _, variant = base.partition(".")
+        name = stem if variant.lower() == "dockerfile" else variant or posixpath.basename(folder)
+        entry = (
+            f"      - name: {slug(name or 'app')}\n"
+            f"        dockerfile: {path}\n        context: {folder or '.'}"
+        )
+    else:
+        return lines
+    return [*lines, f"  to build one anyway, add it to .mab.yml:\n    images:\n{entry}"]

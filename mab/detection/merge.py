@@ -126,6 +126,7 @@ def _image(group: list[Build]) -> Image:
     pusher = next((b for b in group if b.push and RANK[b.kind] == 0), None)
     named = next((b for b in group if b.name), None)
     references = next((b.images for b in group if b.images), ())
+    references = tuple(r for r in references if "$" not in r and "{" not in r)
     called = image_name(references[0]) if references else (named.name if named else None)
     if named is not None and called:
         evidence.append(("name", called, named.where))

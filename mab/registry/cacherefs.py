@@ -38,6 +38,8 @@ def image_ref(project: Project, settings: Settings, image: Image) -> str:
     own = settings.image_settings(image.name)
     if own is not None and own.image:
         return own.image
+    if image.references and not settings.image:
+        return image.references[0]  # the name the repository's own CI pushes it under
     base = settings.image or (project.remote.default_image if project.remote else FALLBACK_IMAGE)
     if len(project.images) > 1:
         return f"{base}/{image.name}"

@@ -370,3 +370,36 @@ class TestNames:
         two = detect(write(tmp_path / "other_name", files))
         assert one == two
         assert [i.name for i in one.images] == ["app", "api"]
+
+
+class TestLockfiles:
+    def test_only_the_lockfiles_the_dockerfile_copies_or_mounts_key_its_caches(
+        self, tmp_path: Path
+    ) -> None:
+        root = write(
+            tmp_path,
+            {
+                "docker/Dockerfile": GO_DOCKERFILE
+                + "RUN --mount=type=bind,source=tools/uv.lock,target=/uv.lock true\n",
+                **GO_TREE,
+                "tools/uv.lock": "",
+                "tools/pyproject.toml": "",
+                "web/package-lock.json": "{}",
+                "web/package.json": "{}",
+            },
+        )
+        image = detect(root).images[0]
+        assert image.context == "."
+        assert [lf.path for lf in image.lockfiles] == ["go.sum", "tools/uv.lock"]
+
+    def test_a_dockerignored_lockfile_is_not_copied(self, tmp_path: Path) -> None:
+        root = write(
+            tmp_path,
+            {
+                "Dockerfile": "FROM node\nCOPY . .\n",
+                ".dockerignore": "legacy/\n",
+                "package-lock.json": "{}",
+                "legacy/package-lock.json": "{}",
+            },
+        )
+        assert [lf.path for lf in detect(root).images[0].lockfiles] == ["package-lock.json"]
