@@ -27,6 +27,7 @@ SHAPE_REPOS = (
     "dockerfile-variants",  # tests/, examples/ and an unbuilt Dockerfile.dev beside real images
     "binary-dockerfile",  # a "Dockerfile" of random bytes, one in Latin-1
     "master-config",  # on master, with a .mab.yml that names no default branch
+    "bake-subfolder",  # docker/docker-bake.hcl: paths from the root, a default group, e2e/
 )
 # Repositories where init-ci must refuse to write (exit 2), leaving every file as it was.
 REFUSED_REPOS = (

@@ -11,7 +11,7 @@ from typing import Any
 import click
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from mab.commands.publishing import drop_jobs, guard
+from mab.commands.publishing import adopt_platforms, drop_jobs, guard
 from mab.config.distribution import given_action
 from mab.config.file import load_config, named_in_file, override, render_config
 from mab.config.settings import CONFIG_FILE, S3Cache, Settings, parse_platforms
@@ -411,6 +411,7 @@ def init_ci_command(
             "a Dockerfile under `images:` in .mab.yml",
         )
     project = apply_image_overrides(project, settings)
+    settings = adopt_platforms(root, project, settings, given=platforms is not None)
     for line in images_summary(project):
         click.echo(f"mab: image {line}", err=True)
     require_image(project, settings, writes=not (dry_run or check))

@@ -17,8 +17,9 @@ from typing import Any
 
 import click
 
-from mab.config.file import override
+from mab.config.file import named_in_file, override
 from mab.config.settings import ImageSettings, Settings
+from mab.detection.conventions import evidence_platforms
 from mab.detection.project import Project
 from mab.detection.publishers import Clash, clashes, jobs_at
 from mab.errors import NotOwnedError, UserError
@@ -103,3 +104,14 @@ def drop_jobs(document: Any, lines: set[int]) -> list[str]:
         elif isinstance(needs, str) and needs in dropped:
             del job["needs"]
     return dropped
+
+
+def adopt_platforms(root: Path, project: Project, settings: Settings, *, given: bool) -> Settings:
+    """The platforms the repository's builds already name, unless a flag or `.mab.yml` says."""
+    found = evidence_platforms(project)
+    if given or not found or "platforms" in named_in_file(root):
+        return settings
+    click.echo(
+        f"mab: platforms: {', '.join(found)} (as the repository's builds name them)", err=True
+    )
+    return override(settings, {"platforms": found})

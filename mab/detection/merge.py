@@ -89,6 +89,12 @@ def merge(
     return out
 
 
+def _plain_args(args: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """Build args with literal values: one a CI expression or shell variable fills in
+    (`${{ github.ref_name }}`, `$VERSION`) has no value mab could write."""
+    return tuple((k, v) for k, v in args if "$" not in v)
+
+
 def _strongest(group: list[Build]) -> Build:
     return min(group, key=lambda b: (RANK[b.kind], not b.push))
 
@@ -116,7 +122,7 @@ def _image(group: list[Build]) -> Image:
         giver = next((b for b in group if getattr(b, name)), None)
         if giver is None:
             continue
-        value = getattr(giver, name)
+        value = _plain_args(giver.args) if name == "args" else getattr(giver, name)
         shown = (
             value
             if isinstance(value, str)
@@ -136,7 +142,7 @@ def _image(group: list[Build]) -> Image:
         dockerfile=first.dockerfile,
         origin=first.kind,
         target=first.target or next((b.target for b in group if b.target), None),
-        args=next((b.args for b in group if b.args), ()),
+        args=_plain_args(next((b.args for b in group if b.args), ())),
         evidence=tuple(evidence),
         references=references,
         platforms=next((b.platforms for b in group if b.platforms), ()),

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.commands.conftest import Mab
 from tests.detection.test_detect import write
 from tests.detection.test_evidence import WORKFLOW
+from tests.fixture_repos import copy_fixture_repo
 
 
 def test_explain_shows_each_field_with_its_file_and_line_and_writes_nothing(
@@ -42,3 +45,35 @@ def test_a_normal_run_names_each_image_and_its_source_on_stderr(mab: Mab, tmp_pa
     code, _, err = mab("init-ci", str(root), "--dry-run", "--default-branch", "main")
     assert code == 0, err
     assert "mab: image app: docker/dockerfile (context .) from its file name" in err
+
+
+README = Path(__file__).parents[2] / "README.md"
+
+
+@pytest.mark.parametrize("name", ["release-workflow", "bake-subfolder"])
+def test_the_readme_shows_the_real_explain_output(mab: Mab, tmp_path: Path, name: str) -> None:
+    repo = copy_fixture_repo(name, tmp_path)
+    code, out, err = mab("init-ci", str(repo), "--explain")
+    assert code == 0, err
+    shown = "".join(f"  {line}" if line.strip() else line for line in out.splitlines(True))
+    assert shown in README.read_text()  # indented as a list item's code block
+
+
+def test_build_args_that_ci_fills_in_and_the_ci_platforms(mab: Mab, tmp_path: Path) -> None:
+    repo = copy_fixture_repo("release-workflow", tmp_path)
+    workflow = repo / ".github/workflows/release.yml"
+    workflow.write_text(
+        workflow.read_text()
+        .replace("linux/amd64,linux/arm64", "linux/amd64,linux/arm/v7")
+        .replace(
+            "VERSION=${{ github.ref_name }}",
+            "VERSION=${{ github.ref_name }}\n            MODE=prod",
+        )
+    )
+    code, _, err = mab("init-ci", str(repo), "--image", "ghcr.io/acme/server-next")
+    assert code == 0, err
+    assert "mab: platforms: linux/amd64, linux/arm/v7 (as the repository's builds name them)" in err
+    text = (repo / ".github/workflows/mab.yml").read_text()
+    assert "MODE=prod" in text and "github.ref_name" not in text
+    assert "linux/arm/v7" in (repo / ".mab.yml").read_text()
+    assert mab("init-ci", str(repo), "--check")[0] == 0
