@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from mab.commands.image_settings import apply_image_overrides, image_requests
 from mab.commands.publishing import adopt_platforms, drop_jobs, guard
 from mab.config.distribution import given_action
 from mab.config.file import load_config, named_in_file, override, render_config
@@ -29,7 +29,7 @@ from mab.detection.explain import explain as explain_images
 from mab.detection.explain import skipped_report
 from mab.detection.explain import summary as images_summary
 from mab.detection.gitrepo import default_branch
-from mab.detection.project import ImageRequest, Project
+from mab.detection.project import Project
 from mab.errors import NotOwnedError, UserError
 from mab.files.merge import merge_jobs, merge_workflow
 from mab.files.plan import PlannedFile, apply
@@ -59,11 +59,6 @@ def detect_default_branch(root: Path) -> str:
         )
     click.echo(f"mab: default branch: {choice.branch} ({choice.evidence})", err=True)
     return choice.branch
-
-
-def image_requests(settings: Settings) -> tuple[ImageRequest, ...]:
-    """The images `.mab.yml` names under `images:`, for detection to add or keep."""
-    return tuple(ImageRequest(i.name, i.dockerfile, i.context, i.target) for i in settings.images)
 
 
 def report_skipped(project: Project) -> None:
@@ -104,21 +99,6 @@ def choose_providers(
     if (root / GITLAB_ROOT_FILE).exists() or remote == "gitlab":
         found.append("gitlab")
     return tuple(found) or ("github",)
-
-
-def apply_image_overrides(project: Project, settings: Settings) -> Project:
-    images = []
-    for image in project.images:
-        own = settings.image_settings(image.name)
-        if own is not None:
-            image = replace(
-                image,
-                context=own.context or image.context,
-                dockerfile=own.dockerfile or image.dockerfile,
-                target=own.target or image.target,
-            )
-        images.append(image)
-    return replace(project, images=tuple(images))
 
 
 def _existing(root: Path, rel: str) -> str | None:
@@ -396,7 +376,7 @@ def init_ci_command(
         },
         hint="pass --s3-bucket and --s3-region (and optionally --s3-prefix)",
     )
-    project = detect(root, image_requests(settings))
+    project = detect(root, image_requests(root, settings))
     for warning in project.warnings:
         click.echo(f"mab: warning: {warning}", err=True)
     if explain:

@@ -19,6 +19,7 @@ import click
 
 from mab.config.file import named_in_file, override
 from mab.config.settings import ImageSettings, Settings
+from mab.config.types import KNOWN_PLATFORMS
 from mab.detection.conventions import evidence_platforms
 from mab.detection.project import Project
 from mab.detection.publishers import Clash, clashes, jobs_at
@@ -108,7 +109,7 @@ def drop_jobs(document: Any, lines: set[int]) -> list[str]:
 
 def adopt_platforms(root: Path, project: Project, settings: Settings, *, given: bool) -> Settings:
     """The platforms the repository's builds already name, unless a flag or `.mab.yml` says."""
-    found = evidence_platforms(project)
+    found = tuple(p for p in evidence_platforms(project) if p in KNOWN_PLATFORMS)
     if given or not found or "platforms" in named_in_file(root):
         return settings
     click.echo(

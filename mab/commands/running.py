@@ -82,7 +82,7 @@ def ci_image(root: Path, req: BuildRequest, settings: Settings) -> str | None:
     """The image whose per-platform caches CI uses for this build
     (`mab.registry.cacherefs.image_ref` of the detected image with the same context and
     Dockerfile), or None."""
-    from mab.commands.init_ci import image_requests
+    from mab.commands.image_settings import image_requests
     from mab.detection.detect import detect
     from mab.errors import MabError
     from mab.registry.cacherefs import FALLBACK_IMAGE, image_ref
@@ -92,7 +92,7 @@ def ci_image(root: Path, req: BuildRequest, settings: Settings) -> str | None:
     context = Path(req.context).resolve()
     dockerfile = Path(req.file).resolve() if req.file else context / "Dockerfile"
     try:
-        project = detect(root, image_requests(settings))
+        project = detect(root, image_requests(root, settings))
         wanted = (context.relative_to(root.resolve()), dockerfile.relative_to(root.resolve()))
     except (MabError, ValueError, OSError):  # outside the repository, or not detectable
         return None

@@ -115,6 +115,10 @@ class ImageSettings(Section, frozen=True):
     context: Annotated[str | None, _doc("build context directory")] = None
     dockerfile: Annotated[str | None, _doc("Dockerfile path")] = None
     target: Annotated[str | None, _doc("build stage to stop at")] = None
+    exclude: Annotated[bool, _doc("leave this image out of the pipelines")] = False
+    build_args: Annotated[
+        Mapping[str, str], _doc("build arguments, NAME: value, set over the ones found")
+    ] = {}
 
 
 def _label(labels: Mapping[Platform, str], platform: str) -> str | None:

@@ -77,3 +77,35 @@ def test_build_args_that_ci_fills_in_and_the_ci_platforms(mab: Mab, tmp_path: Pa
     assert "MODE=prod" in text and "github.ref_name" not in text
     assert "linux/arm/v7" in (repo / ".mab.yml").read_text()
     assert mab("init-ci", str(repo), "--check")[0] == 0
+
+
+def test_mab_yml_excludes_an_image_and_sets_build_args(mab: Mab, tmp_path: Path) -> None:
+    repo = copy_fixture_repo("bake-subfolder", tmp_path)
+    (repo / ".mab.yml").write_text(
+        "images:\n  - name: web\n    exclude: true\n"
+        "  - name: api\n    build-args: {TAG: stable, EXTRA: '1'}\n"
+    )
+    code, _, err = mab("init-ci", str(repo), "--default-branch", "main")
+    assert code == 0, err
+    assert "mab: left out: web (.mab.yml excludes it)" in err
+    text = (repo / ".github/workflows/mab.yml").read_text()
+    assert "web/Dockerfile" not in text
+    assert "TAG=stable" in text and "EXTRA=1" in text and "TAG=dev" not in text
+    assert mab("init-ci", str(repo), "--check")[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("dockerfile: docker/gone.Dockerfile", "images: api: dockerfile: docker/gone.Dockerfile"),
+        ("context: nowhere", "images: api: context: nowhere: no such folder"),
+    ],
+)
+def test_a_setting_naming_a_missing_path_is_refused(
+    mab: Mab, tmp_path: Path, entry: str, message: str
+) -> None:
+    repo = copy_fixture_repo("bake-subfolder", tmp_path)
+    (repo / ".mab.yml").write_text(f"images:\n  - name: api\n    {entry}\n")
+    code, _, err = mab("init-ci", str(repo), "--default-branch", "main")
+    assert code == 2 and message in err
+    assert not (repo / ".github").exists()

@@ -49,7 +49,8 @@ ERRORS = {
     ),
     "unknown image key": (
         "images:\n  - name: api\n  - name: web\n    file: Dockerfile\n",
-        "4: images[1].file: unknown setting (known: context, dockerfile, image, name, target)",
+        "4: images[1].file: unknown setting"
+        " (known: build-args, context, dockerfile, exclude, image, name, target)",
     ),
     "unknown lint key": (
         "lint:\n  colour: red\n",
