@@ -18,6 +18,7 @@ from dataclasses import dataclass
 _ROOT_WORDS = re.compile(
     r"\$\{\{\s*github\.workspace\s*\}\}|\$\{?CI_PROJECT_DIR\}?|\$\{?GITHUB_WORKSPACE\}?"
 )
+_EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}")  # `${{ x }}`, made one word for the shell split
 _SEPARATORS = re.compile(r"\s*(?:&&|\|\||;|\|)\s*")
 _VALUE_FLAGS = frozenset(
     {
@@ -77,6 +78,7 @@ def build_commands(text: str, first_line: int = 1) -> list[BuildCommand]:
         if "build" not in line and "bake" not in line and "executor" not in line:
             continue
         workdir = ""
+        line = _EXPRESSION.sub(lambda m: "${{" + re.sub(r"\s+", "", m.group(1)) + "}}", line)
         for part in _SEPARATORS.split(_ROOT_WORDS.sub(".", line)):
             words = _words(part)
             if len(words) >= 2 and words[0] == "cd":

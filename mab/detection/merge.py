@@ -45,6 +45,8 @@ def merge(
     said: set[str] = set()
     for build in builds:
         why = _not_an_image(build, dev_reason)
+        if why is None and not tree.exists(build.dockerfile):
+            why = f"{build.dockerfile} is not in the repository (made by the build?)"
         if why is not None and not {build.dockerfile, slug(build.name or "")} & asked:
             out.skipped.append(
                 Skipped(build.dockerfile, f"{build.where} builds it: {why}", build.name)
@@ -128,9 +130,10 @@ def _image(group: list[Build]) -> Image:
             if isinstance(value, str)
             else ", ".join(f"{v[0]}={v[1]}" if isinstance(v, tuple) else str(v) for v in value)
         )
-        evidence.append((name, shown, giver.where))
+        if shown:
+            evidence.append((name, shown, giver.where))
     pusher = next((b for b in group if b.push and RANK[b.kind] == 0), None)
-    named = next((b for b in group if b.name), None)
+    named = next((b for b in group if b.name and not set("${}") & set(b.name)), None)
     references = next((b.images for b in group if b.images), ())
     references = tuple(r for r in references if "$" not in r and "{" not in r)
     called = image_name(references[0]) if references else (named.name if named else None)

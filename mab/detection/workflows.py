@@ -89,7 +89,7 @@ def _job_builds(
         with_ = {k: _fill(scalar(v), step_ctx) for k, v in _strings(step.get("with")).items()}
         action = str(step.get("uses", "")).split("@", 1)[0].lower()
         if action == "docker/metadata-action":
-            images = tuple(without_tag(i) for i in _list(with_.get("images", "")))
+            images = tuple(without_tag(i) for i in _list(with_.get("images", "")) if "${{" not in i)
             tags = tuple(
                 line.strip() for line in with_.get("tags", "").splitlines() if line.strip()
             )
@@ -277,11 +277,13 @@ def _strings(value: Any) -> dict[str, Any]:
 
 
 def _list(value: str) -> list[str]:
-    """A multi-line or comma-separated input (`platforms`, `tags`, `build-args`) as items."""
+    """A multi-line or comma-separated input (`platforms`, `tags`, `build-args`) as items (a
+    comma inside a `${{ }}` expression does not split)."""
+    value = re.sub(r"\$\{\{.*?\}\}", lambda m: m.group(0).replace(",", "\0"), value)
     items = [i.strip() for line in value.splitlines() for i in line.split(",")]
     if "\n" in value.strip():  # one item a line: commas may be part of an item (tags' rules)
         items = [line.strip() for line in value.splitlines()]
-    return [i for i in items if i and not i.startswith("#")]
+    return [i.replace("\0", ",") for i in items if i and not i.startswith("#")]
 
 
 def _pairs(items: list[str]) -> Iterator[tuple[str, str]]:

@@ -403,3 +403,34 @@ class TestLockfiles:
             },
         )
         assert [lf.path for lf in detect(root).images[0].lockfiles] == ["package-lock.json"]
+
+
+class TestExpressions:
+    def test_ci_expressions_are_never_paths_or_names(self, tmp_path: Path) -> None:
+        root = write(
+            tmp_path,
+            {
+                ".github/workflows/ci.yml": """
+                    on: push
+                    jobs:
+                      b:
+                        runs-on: ubuntu-latest
+                        steps:
+                          - run: docker build -t ghcr.io/${{ github.repository_owner }}/x .
+                          - id: meta
+                            uses: docker/metadata-action@v5
+                            with:
+                              images: ${{ format('{0}/{1}', env.A, matrix.b) }}
+                          - uses: docker/build-push-action@v6
+                            with:
+                              file: gone/Dockerfile
+                              push: true
+                              tags: ${{ steps.meta.outputs.tags }}
+                """,
+                "Dockerfile": "FROM alpine\n",
+            },
+        )
+        project = detect(root)
+        assert builds(project) == [("Dockerfile", ".", None)]
+        assert [i.name for i in project.images] == ["app"]
+        assert "gone/Dockerfile is not in the repository" in left_out(project)["gone/Dockerfile"]
