@@ -72,6 +72,8 @@ def image_entry(t: Target, *, caches: bool = True) -> dict[str, Any]:
         entry["target"] = image.target
     if image.args:
         entry["build-args"] = "\n".join(f"{k}={v}" for k, v in image.args)
+    if image.pre_build:
+        entry["pre-build"] = image.pre_build
     downloads = [c for c in t.caches if caches and not c.per_run]
     built = [c for c in t.caches if caches and c.per_run]
     if downloads:

@@ -92,7 +92,7 @@ from .depsteps import dep_cache_steps
 from .jobparts import build_job, permissions, registries
 from .layercache import layer_cache
 from .matrix import Target, entry_keys, merge_entry
-from .steps import action_step, commented_map, run_step
+from .steps import action_step, commented_map, pre_build, run_step
 
 CONCURRENCY_GROUP = "${{ github.workflow }}-${{ github.event.pull_request.number || github.ref }}"
 MERGE_TIMEOUT_MINUTES = 15
@@ -186,6 +186,7 @@ def _native_build_job(targets: list[Target], settings: Settings) -> CommentedMap
     steps.append(metadata(settings, tags=False))
     steps += cache.before
     steps += dep_cache_steps(settings, keys, PLATFORM_SLUG)
+    steps += pre_build(keys)
     build_with = image_inputs(keys, PLATFORM_NAME)
     build_with["labels"] = "${{ steps.mab-meta.outputs.labels }}"
     build_with["outputs"] = (
@@ -263,6 +264,7 @@ def _qemu_job(targets: list[Target], settings: Settings) -> CommentedMap:
     ]
     steps += cache.before
     steps += dep_cache_steps(settings, keys, key_prefix)
+    steps += pre_build(keys)
     build_with = image_inputs(keys, ",".join(platforms))
     build_with["push"] = ghexpr.wrap(ghexpr.PUBLISH)
     build_with["tags"] = "${{ steps.mab-meta.outputs.tags }}"

@@ -110,3 +110,22 @@ def mab_action_step(
     reason = f"mab's own action, from {action.origin}"
     out.yaml_add_eol_comment(f"zizmor: ignore[unpinned-uses] {reason}", "uses")
     return out
+
+
+PRE_BUILD_SCRIPT = 'bash -euo pipefail -c "$MAB_PRE_BUILD"'
+
+
+def pre_build(keys: frozenset[str]) -> list[CommentedMap]:
+    """The image's `pre-build:` command (`.mab.yml`), run in the checkout before its build;
+    no step when no image has one."""
+    if "pre-build" not in keys:
+        return []
+    return [
+        run_step(
+            "mab-pre-build",
+            "Make what the Dockerfile copies (pre-build)",
+            PRE_BUILD_SCRIPT,
+            if_="matrix.image.pre-build != ''",
+            env={"MAB_PRE_BUILD": "${{ matrix.image.pre-build }}"},
+        )
+    ]

@@ -66,6 +66,7 @@ class ImageJobValues:
     push: str = "true"
     strategy: str = ""  # component only: "native" | "qemu"
     extra_args: tuple[str, ...] = ()  # more `docker buildx build` arguments, exact
+    pre_build: str = ""  # a shell command run in the checkout before the build (`.mab.yml`)
 
     @property
     def workdir(self) -> str:
@@ -138,6 +139,8 @@ def _image_variables(values: ImageJobValues) -> dict[str, Any]:
         variables["MAB_BUILD_ARGS"] = values.build_args
     if values.push != "true":
         variables["MAB_PUSH"] = values.push
+    if values.pre_build:
+        variables["MAB_PRE_BUILD"] = values.pre_build
     variables["MAB_DIR"] = values.workdir
     return variables
 
@@ -176,6 +179,8 @@ def build_job(
         script.append("mab_install")
     function = "mab_ci_build" if runner == "mab" else "mab_build"
     build = " ".join([function, *(shlex.quote(a) for a in values.extra_args)])
+    if values.pre_build:  # it runs in the job's image: give the job one with its tools
+        script.append('sh -ec "$MAB_PRE_BUILD"')
     job["script"] = [*script, *deps.before, build, *deps.after]
     artifacts: dict[str, Any] = {"paths": [f"{values.workdir}/digests/"], "expire_in": "1 day"}
     if runner == "mab":  # the summaries of a failed build matter most

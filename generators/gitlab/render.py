@@ -107,6 +107,7 @@ def image_values(project: Project, settings: Settings, image: Image) -> ImageJob
         platforms=",".join(settings.platforms),
         strategy=settings.strategy,
         extra_args=tuple(extra),
+        pre_build=image.pre_build or "",
     )
 
 

@@ -61,6 +61,7 @@ def apply_image_overrides(project: Project, settings: Settings) -> Project:
                 dockerfile=own.dockerfile or image.dockerfile,
                 target=own.target or image.target,
                 args=tuple(args.items()),
+                pre_build=own.pre_build or image.pre_build,
             )
         images.append(image)
     return replace(project, images=tuple(images))

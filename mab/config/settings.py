@@ -116,6 +116,10 @@ class ImageSettings(Section, frozen=True):
     dockerfile: Annotated[str | None, _doc("Dockerfile path")] = None
     target: Annotated[str | None, _doc("build stage to stop at")] = None
     exclude: Annotated[bool, _doc("leave this image out of the pipelines")] = False
+    pre_build: Annotated[
+        str | None,
+        _doc("a shell command CI runs in the checkout before building (npm run build, ...)"),
+    ] = None
     build_args: Annotated[
         Mapping[str, str], _doc("build arguments, NAME: value, set over the ones found")
     ] = {}

@@ -29,6 +29,7 @@ from mab.detection.gitignore import IgnoreFile, is_ignored
 from mab.detection.gitrepo import read_remote
 from mab.detection.lockfiles import LOCKFILE_NAMES, ecosystem_for
 from mab.detection.merge import merge
+from mab.detection.prebuild import maker
 from mab.detection.project import DockerfileInfo, Image, ImageRequest, Lockfile, Project, Skipped
 from mab.detection.select import (
     is_build_script,
@@ -91,7 +92,8 @@ def detect(root: Path, requests: tuple[ImageRequest, ...] = ()) -> Project:
     images = [  # what the user asked for is built as asked
         i
         for i in images
-        if i.info is not None and (i.name in asked or _buildable(root, i, skipped))
+        if i.info is not None
+        and (i.name in asked or i.dockerfile in wanted or _buildable(i, skipped, tree))
     ]
     lockfiles = tuple(Lockfile(path, ecosystem) for path, ecosystem in found.lockfiles)
     images = [replace(i, lockfiles=_used_lockfiles(i, lockfiles, tree)) for i in images]
@@ -120,14 +122,21 @@ def _text(root: Path, rel: str) -> str | None:
         return None
 
 
-def _buildable(root: Path, image: Image, skipped: list[Skipped]) -> bool:
-    """False (and why, in `skipped`) when the build needs files the repository lacks."""
+def _buildable(image: Image, skipped: list[Skipped], tree: Tree) -> bool:
+    """False (and why, in `skipped`) when the build needs files the repository lacks; the
+    reason names what makes them, and the `pre-build:` command that would, when mab knows."""
     sources = image.info.local_copies if image.info else ()
-    missing = missing_copies(sources, image.context, lambda p: os.path.lexists(root / p))
+    missing = missing_copies(sources, image.context, tree.exists)
     if missing:
         what = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
-        reason = f"it copies {what}, not in the repository (made outside the Dockerfile?)"
-        skipped.append(Skipped(image.dockerfile, reason, image.name or None))
+        made_by, command = maker(missing, image.context, tree)
+        reason = f"it copies {what}, not in the repository (made by {made_by})"
+        if command is not None:
+            reason += (
+                f"; to build it, give it `pre-build: {command}` with its `dockerfile:` under"
+                " `images:` in .mab.yml"
+            )
+        skipped.append(Skipped(image.dockerfile, reason, image.name or None, command))
     return not missing
 
 

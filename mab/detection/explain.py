@@ -59,16 +59,27 @@ def skipped_report(project: Project) -> list[str]:
     path = next(
         (s.path for s in project.skipped if is_dockerfile_name(posixpath.basename(s.path))), None
     )
-    if named is not None:
+    made = next((s for s in project.skipped if s.pre_build), None)
+    if made is not None:
+        entry = (
+            f"      - name: {slug(made.name or _stem(made.path))}\n"
+            f"        dockerfile: {made.path}\n        pre-build: {made.pre_build}"
+        )
+    elif named is not None:
         entry = f"      - name: {slug(named.name or '')}"
     elif path is not None:
-        folder, base = posixpath.dirname(path), posixpath.basename(path)
-        stem, _, variant = base.partition(".")
-        name = stem if variant.lower() == "dockerfile" else variant or posixpath.basename(folder)
+        folder = posixpath.dirname(path)
         entry = (
-            f"      - name: {slug(name or 'app')}\n"
+            f"      - name: {slug(_stem(path))}\n"
             f"        dockerfile: {path}\n        context: {folder or '.'}"
         )
     else:
         return lines
     return [*lines, f"  to build one anyway, add it to .mab.yml:\n    images:\n{entry}"]
+
+
+def _stem(path: str) -> str:
+    folder, base = posixpath.dirname(path), posixpath.basename(path)
+    stem, _, variant = base.partition(".")
+    name = stem if variant.lower() == "dockerfile" else variant or posixpath.basename(folder)
+    return name or "app"

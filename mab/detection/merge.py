@@ -91,10 +91,13 @@ def merge(
     return out
 
 
-def _plain_args(args: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+def _plain_args(build: Build) -> tuple[tuple[str, str], ...]:
     """Build args with literal values: one a CI expression or shell variable fills in
-    (`${{ github.ref_name }}`, `$VERSION`) has no value mab could write."""
-    return tuple((k, v) for k, v in args if "$" not in v)
+    (`${{ github.ref_name }}`, `$VERSION`) has no value mab could write. (Compose and bake
+    values are interpolated already: a `$` left in them is literal.)"""
+    if build.kind in ("compose", "bake"):
+        return build.args
+    return tuple((k, v) for k, v in build.args if "$" not in v)
 
 
 def _strongest(group: list[Build]) -> Build:
@@ -124,7 +127,7 @@ def _image(group: list[Build]) -> Image:
         giver = next((b for b in group if getattr(b, name)), None)
         if giver is None:
             continue
-        value = _plain_args(giver.args) if name == "args" else getattr(giver, name)
+        value = _plain_args(giver) if name == "args" else getattr(giver, name)
         shown = (
             value
             if isinstance(value, str)
@@ -145,7 +148,7 @@ def _image(group: list[Build]) -> Image:
         dockerfile=first.dockerfile,
         origin=first.kind,
         target=first.target or next((b.target for b in group if b.target), None),
-        args=_plain_args(next((b.args for b in group if b.args), ())),
+        args=next((_plain_args(b) for b in group if b.args), ()),
         evidence=tuple(evidence),
         references=references,
         platforms=next((b.platforms for b in group if b.platforms), ()),

@@ -112,6 +112,7 @@ class Image:
     tags: tuple[str, ...] = ()
     registries: tuple[str, ...] = ()
     publisher: str | None = None
+    pre_build: str | None = None  # a command CI runs before the build (`.mab.yml`)
 
     @property
     def ecosystems(self) -> tuple[str, ...]:
@@ -145,6 +146,7 @@ class Skipped:
     path: str
     reason: str
     name: str | None = None  # the compose service or bake target, when one names it
+    pre_build: str | None = None  # the command that makes what it copies, when mab knows one
 
 
 @dataclass(frozen=True)
