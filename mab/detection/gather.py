@@ -10,8 +10,8 @@ itself are not evidence either (so a second run sees what the first saw).
 
 from __future__ import annotations
 
+import functools
 import posixpath
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,11 +19,12 @@ from typing import Any
 from mab.detection.bake import BAKE_FILES, bake_specs
 from mab.detection.compose import BuildSpec, compose_sets, compose_specs, merge_compose
 from mab.detection.devcontainer import dev_files, in_devcontainer_dir
+from mab.detection.dockerfile import parse_dockerfile
 from mab.detection.evidence import BakeRun, Build, inside
 from mab.detection.interpolate import parse_env_file
 from mab.detection.project import Skipped
 from mab.detection.scripts import script_builds
-from mab.detection.select import MANAGED_MARKER, not_shipped_dir
+from mab.detection.select import MANAGED_MARKER, missing_copies, not_shipped_dir
 from mab.detection.workflows import github_builds, gitlab_builds, local_calls
 from mab.errors import UserError
 from mab.files.yamlio import read_data
@@ -57,7 +58,6 @@ class Gathered:
 
 def gather(root: Path, sources: Sources) -> Gathered:
     out = Gathered(dev=dev_files(sources.devcontainers))
-    exists: Callable[[str], bool] = lambda rel: (root / rel).is_file()  # noqa: E731
     runs: list[BakeRun] = []
     scripts = {p: t for p, t in sources.scripts.items() if MANAGED_MARKER not in t}
     for path, text in sorted(scripts.items()):
@@ -70,7 +70,7 @@ def gather(root: Path, sources: Sources) -> Gathered:
         elif posixpath.basename(path) == ".gitlab-ci.yml":
             found = list(gitlab_builds(text, path))
         elif not_shipped_dir(path) is None and out.dev_reason(path) is None:
-            found = script_builds(text, path, exists)
+            found = script_builds(text, path, functools.partial(_fits, root))
         else:
             continue
         out.builds += [b for b in found if isinstance(b, Build)]
@@ -90,6 +90,16 @@ def gather(root: Path, sources: Sources) -> Gathered:
                 out.dev.setdefault(build.dockerfile, f"{path}, a dev container's compose file")
     out.builds += _compose(root, compose, out)
     return out
+
+
+def _fits(root: Path, build: Build) -> bool | None:
+    """None: no such Dockerfile; else whether its COPY/ADD sources resolve from the context."""
+    try:
+        text = (root / build.dockerfile).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    sources = parse_dockerfile(text, build.dockerfile).local_copies
+    return not missing_copies(sources, build.context, lambda p: (root / p).exists())
 
 
 def _shipped(path: str, out: Gathered) -> bool:

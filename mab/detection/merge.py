@@ -111,7 +111,7 @@ def _not_an_image(build: Build, dev_reason: Callable[[str], str | None]) -> str 
     if build.artifacts:
         return "it writes files (--output), not an image: a package or artifact builder"
     why = runs_tests(build.name or "", build.dockerfile)
-    if why is not None and not build.push:
+    if why is not None:
         return f"a test runner ({why})"
     return None
 
@@ -124,7 +124,7 @@ def _image(group: list[Build]) -> Image:
         ("context", first.context, first.where),
     ]
     for name in ("target", "args", "platforms", "images", "tags", "registries"):
-        giver = next((b for b in group if getattr(b, name)), None)
+        giver = next((b for b in group if getattr(b, name) and (b.push or name != "images")), None)
         if giver is None:
             continue
         value = _plain_args(giver) if name == "args" else getattr(giver, name)
@@ -136,8 +136,15 @@ def _image(group: list[Build]) -> Image:
         if shown:
             evidence.append((name, shown, giver.where))
     pusher = next((b for b in group if b.push and RANK[b.kind] == 0), None)
-    named = next((b for b in group if b.name and not set("${}") & set(b.name)), None)
-    references = next((b.images for b in group if b.images), ())
+    named = next(  # from evidence as strong as the first: a local script's tag is no name
+        (
+            b
+            for b in group
+            if b.name and not set("${}") & set(b.name) and RANK[b.kind] == RANK[first.kind]
+        ),
+        None,
+    )
+    references = next((b.images for b in group if b.images and b.push), ())
     references = tuple(r for r in references if "$" not in r and "{" not in r)
     called = image_name(references[0]) if references else (named.name if named else None)
     if named is not None and called:

@@ -1,10 +1,11 @@
 """Build scripts that name a Dockerfile: package.json scripts, Makefiles, justfiles, Taskfiles
-and shell scripts. Pure: `script_builds` takes a file's text and path and an `exists` test.
+and shell scripts. Pure: `script_builds` takes a file's text and path and a `fits` test.
 
 Simple variables are filled in first (`NAME = value`, `NAME := value`, `NAME ?= value` in a
 Makefile; `name := "value"` in a justfile; `NAME=value` in a shell script). A command's paths are
 tried from the script's own folder (where make, just, npm and task run) and then from the
-repository's root (where shell scripts are usually run); the first whose Dockerfile exists wins.
+repository's root (where shell scripts are usually run); the first that `fits` (its Dockerfile
+exists and its COPY sources resolve) wins, else the first whose Dockerfile exists.
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ _NAME = r"([A-Za-z_][A-Za-z0-9_]*)"
 _REFERENCE = re.compile(rf"\$\({_NAME}\)|\$\{{{_NAME}\}}|\{{\{{\s*{_NAME}\s*\}}\}}|\${_NAME}")
 
 
-def script_builds(text: str, path: str, exists: Callable[[str], bool]) -> list[Build | BakeRun]:
+def script_builds(
+    text: str, path: str, fits: Callable[[Build], bool | None]
+) -> list[Build | BakeRun]:
+    """`fits(build)`: True when it builds as written, False when its Dockerfile exists but
+    misses sources, None when there is no such Dockerfile."""
     """The builds `text` (the build script at repo-relative `path`) runs."""
     folder = posixpath.dirname(path)
     pieces: list[tuple[int, str]] = []
@@ -38,8 +43,14 @@ def script_builds(text: str, path: str, exists: Callable[[str], bool]) -> list[B
     for first_line, piece in pieces:
         for command in build_commands(piece, first_line):
             tried = [from_command(command, "script", path, base) for base in (folder, "")]
-            chosen = next((b for b in tried if isinstance(b, Build) and exists(b.dockerfile)),
-                          next((b for b in tried if isinstance(b, BakeRun)), None))  # fmt: skip
+            builds = [b for b in tried if isinstance(b, Build)]
+            verdicts = [fits(b) for b in builds]
+            chosen: Build | BakeRun | None = next(
+                (b for b, ok in zip(builds, verdicts, strict=True) if ok), None
+            ) or next((b for b, ok in zip(builds, verdicts, strict=True) if ok is False), None)
+            if chosen is None:
+                chosen = next((b for b in tried if isinstance(b, BakeRun)), None)
+
             if chosen is not None and chosen not in found:
                 found.append(chosen)
     return found

@@ -26,6 +26,12 @@ NOT_SHIPPED_DIRS = frozenset(
         "examples",
         "fixture",
         "fixtures",
+        "docs",
+        "doc",
+        "sample",
+        "samples",
+        "demo",
+        "demos",
     ]
 )
 # Files that build images by naming a Dockerfile: build scripts, task runners, CI files.

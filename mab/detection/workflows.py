@@ -28,9 +28,28 @@ _EXPRESSION = re.compile(r"\$\{\{\s*(matrix|env|inputs)\.([A-Za-z0-9_-]+)\s*\}\}
 _STEP_OUTPUT = re.compile(r"\$\{\{\s*steps\.([A-Za-z0-9_-]+)\.outputs\.")
 _MAX_COMBINATIONS = 64
 # Inputs of reusable build workflows (docker/github-builder and home-made ones), by meaning.
+# docker/build-push-action and the actions that take the same inputs.
+BUILD_PUSH_ACTIONS = frozenset({"docker/build-push-action", "depot/build-push-action"})
+BAKE_ACTIONS = frozenset({"docker/bake-action", "depot/bake-action"})
+_LIKE_A_BUILD = re.compile(r"docker|buildah|container|image|kaniko", re.IGNORECASE)
 _CALL_INPUTS = {
-    "file": ("file", "dockerfile", "docker-file", "dockerfile-path", "dockerfile_path"),
-    "context": ("context", "docker-context", "context_dir", "build-context", "context-path"),
+    "file": (
+        "file",
+        "dockerfile",
+        "docker-file",
+        "dockerfile-path",
+        "dockerfile_path",
+        "containerfiles",
+    ),
+    "context": (
+        "context",
+        "docker-context",
+        "context_dir",
+        "build-context",
+        "context-path",
+        "directory",
+        "workdir",
+    ),
     "target": ("target", "build_target", "build-target", "docker-target"),
     "platforms": ("platforms", "platform"),
     "images": ("meta-images", "images", "image", "image_name", "image-name", "docker-image"),
@@ -96,11 +115,13 @@ def _job_builds(
             metas[str(step.get("id", ""))] = (images, tags)
         elif action == "docker/login-action":
             registries.append(with_.get("registry") or "docker.io")
-        elif action == "docker/build-push-action":
+        elif action in BUILD_PUSH_ACTIONS:
             build = _build_push(with_, where, metas, tuple(registries))
             found += [build] if build is not None else []
-        elif action == "docker/bake-action":
+        elif action in BAKE_ACTIONS:
             found += _bake_action(with_, where, metas, tuple(registries))
+        elif action and _LIKE_A_BUILD.search(action) and not action.startswith("docker/"):
+            found += _call_build(action, with_, where)  # buildah-build, docker-build-push, ...
         elif isinstance(step.get("run"), str):
             base = _workdir_of(step, workdir)
             run = _fill(step["run"], step_ctx)

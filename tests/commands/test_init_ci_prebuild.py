@@ -32,5 +32,5 @@ def test_with_pre_build_both_providers_run_it_before_the_build(mab: Mab, tmp_pat
     assert pre < build and "MAB_PRE_BUILD: ${{ matrix.image.pre-build }}" in github
     gitlab = (repo / ".gitlab/ci/mab.yml").read_text()
     assert f"MAB_PRE_BUILD: {COMMAND}" in gitlab
-    assert gitlab.index("- sh -ec \"$MAB_PRE_BUILD\"\n    - mab_build\n") > 0
+    assert gitlab.index('- sh -ec "$MAB_PRE_BUILD"\n    - mab_build\n') > 0
     assert mab("init-ci", str(repo), "--check")[0] == 0

@@ -434,3 +434,59 @@ class TestExpressions:
         assert builds(project) == [("Dockerfile", ".", None)]
         assert [i.name for i in project.images] == ["app"]
         assert "gone/Dockerfile is not in the repository" in left_out(project)["gone/Dockerfile"]
+
+
+class TestMoreCiShapes:
+    def test_depot_build_push_action_and_a_pushed_test_image(self, tmp_path: Path) -> None:
+        root = write(
+            tmp_path,
+            {
+                ".github/workflows/release.yml": """
+                    on: push
+                    jobs:
+                      b:
+                        runs-on: ubuntu-latest
+                        steps:
+                          - uses: depot/build-push-action@v1
+                            with: {file: ./docker/Dockerfile, push: true, tags: acme/app:1}
+                          - run: docker build --push -t ghcr.io/acme/t -f docker/test/Dockerfile .
+                """,
+                "docker/Dockerfile": "FROM alpine\n",
+                "docker/test/Dockerfile": "FROM alpine\n",
+                "docs/Dockerfile": "FROM nginx\n",
+            },
+        )
+        project = detect(root)
+        assert builds(project) == [("docker/Dockerfile", ".", None)]
+        assert project.images[0].references == ("acme/app",)
+        assert "a test runner" in left_out(project)["docker/test/Dockerfile"]
+
+    def test_a_script_is_run_from_where_its_dockerfile_finds_its_sources(
+        self, tmp_path: Path
+    ) -> None:
+        root = write(
+            tmp_path,
+            {
+                "docker/release/build.sh": "docker build -f docker/release/Dockerfile .\n",
+                "docker/release/Dockerfile": "FROM alpine\nCOPY src /src\n",
+                "docker/release/docker/release/Dockerfile": "FROM alpine\nCOPY src /src\n",
+                "src/main.c": "",
+            },
+        )
+        image = next(i for i in detect(root).images if i.origin == "script")
+        assert (image.dockerfile, image.context) == ("docker/release/Dockerfile", ".")
+
+    def test_image_names_come_from_what_pushes_them_not_a_local_script(
+        self, tmp_path: Path
+    ) -> None:
+        root = write(
+            tmp_path,
+            {
+                ".github/workflows/ci.yml": "on: push\njobs:\n  b:\n    runs-on: x\n    steps:\n"
+                "      - uses: docker/build-push-action@v6\n        with: {push: true}\n",
+                "deploy.sh": "docker build -t localhost:5000/dev-thing .\n",
+                "Dockerfile": "FROM alpine\n",
+            },
+        )
+        image = detect(root).images[0]
+        assert image.references == () and image.name == "app"
