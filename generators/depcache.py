@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mab.detection.project import CacheMount, Image
+from mab.detection.tools import tool_for_env_dir
 
 # In-image cache-mount targets, by the tail of the path, and the tool they belong to. The usual
 # homes (/root/..., /home/<user>/..., /usr/local/...) all end the same way.
@@ -172,6 +173,7 @@ def uncarried(image: Image) -> tuple[str, ...]:
 def dep_caches(image: Image) -> tuple[DepCache, ...]:
     """The dependency caches of one image, one per tool, in the order their mounts appear."""
     mounts: tuple[CacheMount, ...] = image.info.cache_mounts if image.info else ()
+    env = dict(image.info.env) if image.info else {}
     by_tool: dict[str, list[Mount]] = {}
     seen: set[str] = set()
     for m in mounts:
@@ -179,7 +181,7 @@ def dep_caches(image: Image) -> tuple[DepCache, ...]:
         if identity in seen or not_carried(m):
             continue
         seen.add(identity)
-        tool = tool_for_target(m.target)
+        tool = tool_for_env_dir(m.target, env) or tool_for_target(m.target)
         by_tool.setdefault(tool, []).append(_mount(m, tool))
     return tuple(DepCache(tool, tuple(ms), _key_files(image, tool)) for tool, ms in by_tool.items())
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from mab.detection.lockfiles import pattern_matches_lockfile
 from mab.detection.project import CacheMount, DockerfileInfo, Stage
+from mab.detection.tools import tools_run
 
 PLATFORM_ARGS = frozenset(
     {
@@ -58,6 +59,8 @@ def parse_dockerfile(text: str, path: str) -> DockerfileInfo:
     mounts: list[CacheMount] = []
     copies: list[str] = []
     local: list[str] = []
+    env: dict[str, str] = {}
+    runs: set[str] = set()
     whole_tree_copied = False
 
     for ins in _instructions(text):
@@ -74,7 +77,11 @@ def parse_dockerfile(text: str, path: str) -> DockerfileInfo:
             if stage is not None:
                 stages.append(stage)
                 whole_tree_copied = False
+        elif ins.keyword == "ENV":
+            for name, value in _env_pairs(ins.args):
+                env[name] = expand(value, {**global_args, **env})
         elif ins.keyword == "RUN":
+            runs.update(tools_run(f"{ins.args}\n{ins.heredocs}"))
             mounts.extend(_cache_mounts(ins))
             for source in _bind_sources(ins):
                 local.extend([source] if source not in local else [])
@@ -101,6 +108,8 @@ def parse_dockerfile(text: str, path: str) -> DockerfileInfo:
         cache_mounts=tuple(mounts),
         lockfile_copies=tuple(copies),
         local_copies=tuple(local),
+        env=tuple(env.items()),
+        runs=frozenset(runs),
     )
 
 
@@ -189,6 +198,18 @@ def _split(args: str) -> list[str]:
         return shlex.split(args, comments=False, posix=True)
     except ValueError:  # an unbalanced quote: fall back to plain words
         return args.split()
+
+
+def _env_pairs(args: str) -> Iterator[tuple[str, str]]:
+    """`ENV A=1 B="two words"` and the legacy `ENV A one value`."""
+    words = _split(args)
+    if words and "=" not in words[0]:
+        yield words[0], " ".join(words[1:])
+        return
+    for word in words:
+        name, sep, value = word.partition("=")
+        if sep and name:
+            yield name, value
 
 
 def _arg_declarations(args: str) -> Iterator[tuple[str, str | None]]:

@@ -78,6 +78,10 @@ class DockerfileInfo:
     lockfile_copies: tuple[str, ...] = ()
     # Source paths of every COPY/ADD from the build context (not `--from=`, not URLs).
     local_copies: tuple[str, ...] = ()
+    # ENV values (last one wins, `$VAR` filled in where known), and the package managers its
+    # RUN lines call (`mab.detection.tools`).
+    env: tuple[tuple[str, str], ...] = ()
+    runs: frozenset[str] = frozenset()
 
     @property
     def base_images(self) -> tuple[str, ...]:
@@ -116,7 +120,11 @@ class Image:
 
     @property
     def ecosystems(self) -> tuple[str, ...]:
+        """The ecosystems of its lockfiles whose tool the Dockerfile runs (all of them when
+        mab has not read the Dockerfile)."""
         found = {lf.ecosystem for lf in self.lockfiles}
+        if self.info is not None:
+            found &= self.info.runs
         return tuple(e for e in ECOSYSTEMS if e in found)
 
 

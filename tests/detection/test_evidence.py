@@ -490,3 +490,37 @@ class TestMoreCiShapes:
         )
         image = detect(root).images[0]
         assert image.references == () and image.name == "app"
+
+
+class TestPackageManagers:
+    def test_cache_dirs_from_env_and_bun(self, tmp_path: Path) -> None:
+        from mab.generators.depcache import dep_caches
+
+        root = write(
+            tmp_path,
+            {
+                "Dockerfile": "FROM python:3.12\nENV UV_CACHE_DIR=/opt/uv-cache \\\n"
+                "    BUN_INSTALL_CACHE_DIR=/opt/bun\nCOPY uv.lock bun.lock ./\n"
+                "RUN --mount=type=cache,target=/opt/uv-cache uv sync --frozen\n"
+                "RUN --mount=type=cache,target=/opt/bun/x bun install\n",
+                "uv.lock": "",
+                "bun.lock": "",
+            },
+        )
+        image = detect(root).images[0]
+        assert image.info is not None and image.info.runs == {"uv", "bun"}
+        caches = {c.tool: c.key_files for c in dep_caches(image)}
+        assert caches == {"uv": ("uv.lock",), "bun": ("bun.lock",)}
+
+    def test_no_cache_note_for_a_tool_the_image_never_runs(self, tmp_path: Path) -> None:
+        root = write(
+            tmp_path,
+            {
+                "Dockerfile": "FROM nginx\nCOPY . /usr/share/nginx/html\n",
+                "package-lock.json": "{}",
+                "go.sum": "",
+                "sub/Dockerfile": "FROM golang\nCOPY go.sum .\nRUN go mod download\n",
+            },
+        )
+        ecosystems = {i.dockerfile: i.ecosystems for i in detect(root).images}
+        assert ecosystems == {"Dockerfile": (), "sub/Dockerfile": ("go",)}

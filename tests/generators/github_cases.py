@@ -71,6 +71,7 @@ EMULATED = Project(
                 path="build/Dockerfile",
                 stages=(Stage(0, "debian:bookworm", 1, name="release"),),
                 cache_mounts=(CacheMount("/var/cache/apt", 3, sharing="locked"),),
+                runs=frozenset({"pip"}),  # it runs pip, and mounts no cache for it
             ),
             lockfiles=(Lockfile("requirements.txt", "pip"),),
         ),
