@@ -50,7 +50,7 @@ ERRORS = {
     "unknown image key": (
         "images:\n  - name: api\n  - name: web\n    file: Dockerfile\n",
         "4: images[1].file: unknown setting"
-        " (known: build-args, context, dockerfile, exclude, image, name, target)",
+        " (known: build-args, context, dockerfile, exclude, image, name, pre-build, target)",
     ),
     "unknown lint key": (
         "lint:\n  colour: red\n",
