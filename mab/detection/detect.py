@@ -90,10 +90,10 @@ def detect(root: Path, requests: tuple[ImageRequest, ...] = ()) -> Project:
         images.append(Image(request.name, context, path, target=request.target))
     images = [replace(i, info=dockerfiles.info(i.dockerfile)) for i in images]
     images = [  # what the user asked for is built as asked
-        i
+        b
         for i in images
         if i.info is not None
-        and (i.name in asked or i.dockerfile in wanted or _buildable(i, skipped, tree))
+        and (b := i if i.name in asked or i.dockerfile in wanted else _buildable(i, skipped, tree))
     ]
     lockfiles = tuple(Lockfile(path, ecosystem) for path, ecosystem in found.lockfiles)
     images = [replace(i, lockfiles=_used_lockfiles(i, lockfiles, tree)) for i in images]
@@ -122,22 +122,22 @@ def _text(root: Path, rel: str) -> str | None:
         return None
 
 
-def _buildable(image: Image, skipped: list[Skipped], tree: Tree) -> bool:
-    """False (and why, in `skipped`) when the build needs files the repository lacks; the
-    reason names what makes them, and the `pre-build:` command that would, when mab knows."""
+def _buildable(image: Image, skipped: list[Skipped], tree: Tree) -> Image | None:
+    """The image, with the `pre-build` command that makes what its Dockerfile copies and a
+    checkout lacks when mab knows one; None (and why, in `skipped`) when it does not."""
     sources = image.info.local_copies if image.info else ()
     missing = missing_copies(sources, image.context, tree.exists)
-    if missing:
-        what = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
-        made_by, command = maker(missing, image.context, tree)
-        reason = f"it copies {what}, not in the repository (made by {made_by})"
-        if command is not None:
-            reason += (
-                f"; to build it, give it `pre-build: {command}` with its `dockerfile:` under"
-                " `images:` in .mab.yml"
-            )
-        skipped.append(Skipped(image.dockerfile, reason, image.name or None, command))
-    return not missing
+    if not missing:
+        return image
+    what = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+    made_by, command = maker(missing, image.context, tree)
+    if command is not None:
+        why = f"it copies {what}, which {made_by} makes"
+        evidence = (*image.evidence, ("pre-build", command, why))
+        return replace(image, pre_build=command, evidence=evidence)
+    reason = f"it copies {what}, not in the repository (made by {made_by})"
+    skipped.append(Skipped(image.dockerfile, reason, image.name or None))
+    return None
 
 
 class _Dockerfiles:

@@ -14,10 +14,20 @@ from dataclasses import dataclass
 
 from mab.detection.commands import BuildCommand
 
-RANK = {"workflow": 0, "gitlab": 0, "bake": 1, "script": 2, "compose": 3, "dockerfile": 4}
+RANK = {
+    "workflow": 0,
+    "gitlab": 0,
+    "goreleaser": 0,
+    "bake": 1,
+    "script": 2,
+    "compose": 3,
+    "dockerfile": 4,
+}
+PUBLISHERS = frozenset({"workflow", "gitlab"})  # what pushes by itself (CI runs GoReleaser)
 LABELS = {
     "workflow": "the repository's GitHub workflow",
     "gitlab": "the repository's GitLab CI",
+    "goreleaser": "the GoReleaser release configuration",
     "bake": "a bake file",
     "script": "a build script",
     "compose": "a compose file",

@@ -21,6 +21,8 @@ from mab.detection.compose import BuildSpec, compose_sets, compose_specs, merge_
 from mab.detection.devcontainer import dev_files, in_devcontainer_dir
 from mab.detection.dockerfile import parse_dockerfile
 from mab.detection.evidence import BakeRun, Build, inside
+from mab.detection.goreleaser import FILES as GORELEASER_FILES
+from mab.detection.goreleaser import goreleaser_builds
 from mab.detection.interpolate import parse_env_file
 from mab.detection.project import Skipped
 from mab.detection.scripts import script_builds
@@ -75,6 +77,9 @@ def gather(root: Path, sources: Sources) -> Gathered:
             continue
         out.builds += [b for b in found if isinstance(b, Build)]
         runs += [b for b in found if isinstance(b, BakeRun)]
+    for name in GORELEASER_FILES:
+        text = _read(root, name, out)
+        out.builds += goreleaser_builds(text, name) if text is not None else []
     for run in runs:
         out.builds += _bake_run(root, run, out)
     ran = {f for run in runs for f in run.files}

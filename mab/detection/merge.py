@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mab.detection.context import Tree, infer_context
-from mab.detection.evidence import LABELS, RANK, Build, image_name, slug
+from mab.detection.evidence import LABELS, PUBLISHERS, RANK, Build, image_name, slug
 from mab.detection.project import Image, Skipped
 from mab.detection.select import choose, runs_tests
 
@@ -119,6 +119,8 @@ def _not_an_image(build: Build, dev_reason: Callable[[str], str | None]) -> str 
 def _image(group: list[Build]) -> Image:
     """One image from its builds, strongest first; each field from the first that gives it."""
     first = group[0]
+    strong = [b for b in group if RANK[b.kind] == RANK[first.kind]]
+    platforms = tuple(dict.fromkeys(p for b in strong for p in b.platforms))
     evidence: list[tuple[str, str, str]] = [
         ("dockerfile", first.dockerfile, first.where),
         ("context", first.context, first.where),
@@ -128,6 +130,8 @@ def _image(group: list[Build]) -> Image:
         if giver is None:
             continue
         value = _plain_args(giver) if name == "args" else getattr(giver, name)
+        if name == "platforms":
+            value = platforms
         shown = (
             value
             if isinstance(value, str)
@@ -135,7 +139,7 @@ def _image(group: list[Build]) -> Image:
         )
         if shown:
             evidence.append((name, shown, giver.where))
-    pusher = next((b for b in group if b.push and RANK[b.kind] == 0), None)
+    pusher = next((b for b in group if b.push and b.kind in PUBLISHERS), None)
     named = next(  # from evidence as strong as the first: a local script's tag is no name
         (
             b
@@ -158,7 +162,7 @@ def _image(group: list[Build]) -> Image:
         args=next((_plain_args(b) for b in group if b.args), ()),
         evidence=tuple(evidence),
         references=references,
-        platforms=next((b.platforms for b in group if b.platforms), ()),
+        platforms=platforms,
         tags=next((b.tags for b in group if b.tags), ()),
         registries=next((b.registries for b in group if b.registries), ()),
         publisher=pusher.where if pusher else None,

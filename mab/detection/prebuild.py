@@ -3,8 +3,8 @@ before the build (`pre-build:` in `.mab.yml`). Pure: the caller gives a `Tree`.
 
 Recognised: a `dist/`, `build/` or `out/` that a `package.json` build script makes (with the
 package manager its lockfile names); a Maven `target/` (`mvn package`), a Gradle `build/`
-(`gradle build`); a binary GoReleaser makes (its own `dockers:` builds that image, so mab
-leaves it to GoReleaser).
+(`gradle build`); a binary a GoReleaser build makes (`go build` of the same main package, for the
+runner's platform: a native job per platform builds each one's own).
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ import json
 import posixpath
 
 from mab.detection.context import Tree
+from mab.detection.goreleaser import FILES as GORELEASER_FILES
+from mab.errors import UserError
+from mab.files.yamlio import parse_data
 
 _JS_OUTPUTS = ("dist", "build", "out", ".next", "public/build")
 _NODE_TOOLS = (
@@ -22,7 +25,6 @@ _NODE_TOOLS = (
     ("yarn.lock", "corepack enable && yarn install --immutable && yarn run build"),
     ("package-lock.json", "npm ci && npm run build"),
 )
-GORELEASER_FILES = (".goreleaser.yml", ".goreleaser.yaml", "goreleaser.yml", "goreleaser.yaml")
 
 
 def maker(missing: list[str], context: str, tree: Tree) -> tuple[str, str | None]:
@@ -30,12 +32,39 @@ def maker(missing: list[str], context: str, tree: Tree) -> tuple[str, str | None
     copies from `context` that the checkout lacks."""
     paths = [posixpath.normpath(posixpath.join(context, m.lstrip("/"))) for m in missing]
     for path in paths:
-        made = _node(path, tree) or _java(path, tree)
+        made = _node(path, tree) or _java(path, tree) or _goreleaser(path, tree)
         if made is not None:
             return made
     if any(tree.exists(g) for g in GORELEASER_FILES):
         return "GoReleaser (its `dockers:` build this image from the binaries it makes)", None
     return "something outside the Dockerfile", None
+
+
+def _goreleaser(path: str, tree: Tree) -> tuple[str, str] | None:
+    """A binary a GoReleaser build makes (`builds[].binary`, default the project's name),
+    built the same way for the runner's platform: `go build -o PATH MAIN`."""
+    for name in GORELEASER_FILES:
+        text = tree.read(name)
+        if text is None:
+            continue
+        try:
+            data = parse_data(text, name)
+        except UserError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        builds = data.get("builds") or [data.get("build") or {}]  # `build:` in old versions
+        for build in builds if isinstance(builds, list) else []:
+            if not isinstance(build, dict):
+                continue
+            binary = str(build.get("binary") or data.get("project_name") or "")
+            if binary and posixpath.basename(path) == binary and "{{" not in binary:
+                folder = str(build.get("dir") or ".")
+                main = str(build.get("main") or ".")
+                target = posixpath.relpath(path, folder) if folder != "." else path
+                command = f"CGO_ENABLED=0 go build -o {target} {main}"
+                return f"GoReleaser's build of {binary} ({name})", _in(folder, command)
+    return None
 
 
 def _in(folder: str, command: str) -> str:

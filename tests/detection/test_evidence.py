@@ -524,3 +524,34 @@ class TestPackageManagers:
         )
         ecosystems = {i.dockerfile: i.ecosystems for i in detect(root).images}
         assert ecosystems == {"Dockerfile": (), "sub/Dockerfile": ("go",)}
+
+
+class TestGoReleaser:
+    def test_its_dockers_are_the_images_built_after_its_binary(self, tmp_path: Path) -> None:
+        root = write(
+            tmp_path,
+            {
+                ".goreleaser.yml": """
+                    project_name: hello
+                    builds:
+                      - main: ./cmd/hello
+                    dockers:
+                      - dockerfile: release.Dockerfile
+                        image_templates: ["acme/hello:{{ .Tag }}-amd64"]
+                        build_flag_templates: ["--platform=linux/amd64"]
+                      - dockerfile: release.Dockerfile
+                        image_templates: ["acme/hello:{{ .Tag }}-arm64"]
+                        build_flag_templates: ["--platform=linux/arm64"]
+                """,
+                "release.Dockerfile": "FROM scratch\nCOPY hello /\n",
+                "Dockerfile": "FROM golang\nCOPY . .\nRUN go build ./cmd/hello\n",
+                "Makefile": "image:\n\tdocker build -t acme/hello .\n",
+                "cmd/hello/main.go": "package main\n",
+            },
+        )
+        project = detect(root)
+        assert builds(project) == [("release.Dockerfile", ".", None)]
+        image = project.images[0]
+        assert image.pre_build == "CGO_ENABLED=0 go build -o hello ./cmd/hello"
+        assert image.platforms == ("linux/amd64", "linux/arm64")
+        assert image.publisher is None  # CI runs GoReleaser: it is not a publisher by itself
