@@ -149,7 +149,7 @@ def workflow(
         {
             "name": "Container images",
             "on": {
-                "push": {"branches": [settings.default_branch], "tags": ["v*"]},
+                "push": {"branches": [settings.default_branch], "tags": list(project.release_tags)},
                 "pull_request": {"branches": [settings.default_branch]},
                 "workflow_dispatch": None,
             },

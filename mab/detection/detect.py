@@ -21,12 +21,13 @@ from pathlib import Path
 from mab.detection.bake import BAKE_FILES
 from mab.detection.compose import is_compose_name
 from mab.detection.context import Tree, copied_files
+from mab.detection.conventions import release_tag_patterns
 from mab.detection.devcontainer import DEVCONTAINER_FILES
 from mab.detection.dockerfile import parse_dockerfile
 from mab.detection.evidence import slug
 from mab.detection.gather import Sources, gather
 from mab.detection.gitignore import IgnoreFile, is_ignored
-from mab.detection.gitrepo import read_remote
+from mab.detection.gitrepo import read_remote, tag_names
 from mab.detection.lockfiles import LOCKFILE_NAMES, ecosystem_for
 from mab.detection.merge import merge
 from mab.detection.prebuild import maker
@@ -112,6 +113,7 @@ def detect(root: Path, requests: tuple[ImageRequest, ...] = ()) -> Project:
         remote=remote,
         warnings=tuple(dict.fromkeys(warnings)),
         skipped=tuple(dict.fromkeys(skipped)),
+        release_tags=release_tag_patterns(tag_names(root)),
     )
 
 

@@ -66,6 +66,25 @@ def _config_text(git: Path) -> str:
         return ""
 
 
+def tag_names(root: Path) -> list[str]:
+    """The repository's tags (loose refs and packed-refs), sorted."""
+    git = git_dir(root)
+    if git is None:
+        return []
+    names: set[str] = set()
+    tags = git / "refs" / "tags"
+    try:
+        names.update(str(p.relative_to(tags)) for p in tags.rglob("*") if p.is_file())
+        packed = (git / "packed-refs").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        packed = ""
+    for line in packed.splitlines():
+        _, _, ref = line.partition(" ")
+        if ref.startswith("refs/tags/"):
+            names.add(ref.removeprefix("refs/tags/"))
+    return sorted(names)
+
+
 def read_remote(root: Path) -> Remote | None:
     """The `origin` remote (else the first one) from the repository's git config, if any."""
     git = git_dir(root)

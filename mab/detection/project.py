@@ -174,3 +174,4 @@ class Project:
     remote: Remote | None = None
     warnings: tuple[str, ...] = field(default=())
     skipped: tuple[Skipped, ...] = field(default=())
+    release_tags: tuple[str, ...] = ("v*",)  # git tag patterns of releases (`[0-9]*`, ...)

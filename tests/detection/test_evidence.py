@@ -555,3 +555,21 @@ class TestGoReleaser:
         assert image.pre_build == "CGO_ENABLED=0 go build -o hello ./cmd/hello"
         assert image.platforms == ("linux/amd64", "linux/arm64")
         assert image.publisher is None  # CI runs GoReleaser: it is not a publisher by itself
+
+
+class TestReleaseTags:
+    def test_tag_patterns_follow_the_repositorys_tags(self, tmp_path: Path) -> None:
+        from mab.config.settings import Settings
+        from mab.generators.github import workflow
+
+        root = write(
+            tmp_path, {"Dockerfile": "FROM alpine\n", ".git/HEAD": "ref: refs/heads/main\n"}
+        )
+        assert detect(root).release_tags == ("v*",)  # no version tag yet
+        write(root, {".git/refs/tags/1.4.0": "0" * 40 + "\n"})
+        (root / ".git/packed-refs").write_text(f"{'1' * 40} refs/tags/1.3.2\n")
+        project = detect(root)
+        assert project.release_tags == ("[0-9]*",)
+        assert workflow(project, Settings())["on"]["push"]["tags"] == ["[0-9]*"]
+        write(root, {".git/refs/tags/v2.0.0": "0" * 40 + "\n"})
+        assert detect(root).release_tags == ("v*", "[0-9]*")
