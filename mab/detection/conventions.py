@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
-from mab.detection.project import Project
+from mab.detection.evidence import without_tag
+from mab.detection.project import Image, Project
 
 _V_TAG = re.compile(r"v[0-9]+(\.[0-9]+)+.*")
 _BARE_TAG = re.compile(r"[0-9]+(\.[0-9]+)+.*")
@@ -28,3 +30,30 @@ def evidence_platforms(project: Project) -> tuple[str, ...]:
             if p and p not in found:
                 found.append(p)
     return tuple(found)
+
+
+def _normal(reference: str) -> str:
+    ref = without_tag(reference.lower())
+    for prefix in ("docker.io/library/", "docker.io/", "index.docker.io/"):
+        ref = ref.removeprefix(prefix)
+    return ref
+
+
+def from_chains(images: list[Image]) -> list[Image]:
+    """Each image whose FROM names an image another one here builds (by the references its
+    evidence pushes or tags), with that one's name in `after` and the evidence of it."""
+    built = {_normal(r): i.name for i in images for r in (*i.references, *i.local_tags) if r}
+    out = []
+    for image in images:
+        bases = image.info.base_images if image.info else ()
+        after = tuple(
+            dict.fromkeys(built[_normal(b)] for b in bases if built.get(_normal(b), image.name)
+                          != image.name)
+        )  # fmt: skip
+        if after:
+            why = f"its FROM names what {', '.join(after)} builds here: build that first"
+            image = replace(
+                image, after=after, evidence=(*image.evidence, ("after", ", ".join(after), why))
+            )
+        out.append(image)
+    return out

@@ -21,7 +21,7 @@ from pathlib import Path
 from mab.detection.bake import BAKE_FILES
 from mab.detection.compose import is_compose_name
 from mab.detection.context import Tree, copied_files
-from mab.detection.conventions import release_tag_patterns
+from mab.detection.conventions import from_chains, release_tag_patterns
 from mab.detection.devcontainer import DEVCONTAINER_FILES
 from mab.detection.dockerfile import parse_dockerfile
 from mab.detection.evidence import slug
@@ -100,6 +100,7 @@ def detect(root: Path, requests: tuple[ImageRequest, ...] = ()) -> Project:
     images = [replace(i, lockfiles=_used_lockfiles(i, lockfiles, tree)) for i in images]
     remote = read_remote(root)
     images = _named(images, slug(remote.path.rsplit("/", 1)[-1]) if remote else "app")
+    images = from_chains(images)
     names = {i.name for i in images}
     warnings += [
         f"{CONFIG_NAME}: images: {r.name}: no image has that name; give its `dockerfile:` to add it"

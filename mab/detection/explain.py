@@ -38,6 +38,7 @@ def summary(project: Project) -> list[str]:
     return [
         f"{i.name}: {i.dockerfile} (context {i.context}"
         + (f", target {i.target}" if i.target else "")
+        + (f", after {', '.join(i.after)}: its FROM" if i.after else "")
         + f") from {_origin(i)}"
         for i in project.images
     ]

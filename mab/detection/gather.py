@@ -78,8 +78,8 @@ def gather(root: Path, sources: Sources) -> Gathered:
         out.builds += [b for b in found if isinstance(b, Build)]
         runs += [b for b in found if isinstance(b, BakeRun)]
     for name in GORELEASER_FILES:
-        text = _read(root, name, out)
-        out.builds += goreleaser_builds(text, name) if text is not None else []
+        release = _read(root, name, out)
+        out.builds += goreleaser_builds(release, name) if release is not None else []
     for run in runs:
         out.builds += _bake_run(root, run, out)
     ran = {f for run in runs for f in run.files}

@@ -162,6 +162,7 @@ def _image(group: list[Build]) -> Image:
         args=next((_plain_args(b) for b in group if b.args), ()),
         evidence=tuple(evidence),
         references=references,
+        local_tags=tuple(dict.fromkeys(t for b in group for t in b.images)),
         platforms=platforms,
         tags=next((b.tags for b in group if b.tags), ()),
         registries=next((b.registries for b in group if b.registries), ()),

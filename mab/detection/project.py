@@ -117,6 +117,8 @@ class Image:
     registries: tuple[str, ...] = ()
     publisher: str | None = None
     pre_build: str | None = None  # a command CI runs before the build (`.mab.yml`)
+    local_tags: tuple[str, ...] = ()  # what build scripts tag it (`docker build -t`)
+    after: tuple[str, ...] = ()  # images built here that its FROM names
 
     @property
     def ecosystems(self) -> tuple[str, ...]:

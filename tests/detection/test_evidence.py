@@ -573,3 +573,18 @@ class TestReleaseTags:
         assert workflow(project, Settings())["on"]["push"]["tags"] == ["[0-9]*"]
         write(root, {".git/refs/tags/v2.0.0": "0" * 40 + "\n"})
         assert detect(root).release_tags == ("v*", "[0-9]*")
+
+
+class TestFromChains:
+    def test_an_image_from_another_built_here_says_so(self, tmp_path: Path) -> None:
+        root = write(
+            tmp_path,
+            {
+                "Makefile": "images:\n\tdocker build -t acme/base base\n"
+                "\tdocker build -t acme/app -f app/Dockerfile app\n",
+                "base/Dockerfile": "FROM alpine\n",
+                "app/Dockerfile": "FROM acme/base:1 AS run\n",
+            },
+        )
+        after = {i.name: i.after for i in detect(root).images}
+        assert after == {"app": ("base",), "base": ()}
