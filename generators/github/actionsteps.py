@@ -21,6 +21,7 @@ IMAGE_REF = "${{ matrix.image.ref }}"
 PLATFORM_NAME = "${{ matrix.platform.name }}"
 PLATFORM_SLUG = "${{ matrix.platform.slug }}"
 DIGEST_DIR = "${{ runner.temp }}/mab-digests"
+STAGING_TAG = "mab-staging"  # with a builder that cannot push by digest: <image>:mab-staging-<slug>
 METADATA_TAGS = (
     "type=ref,event=branch",
     "type=semver,pattern={{version}}",
@@ -59,9 +60,32 @@ def qemu(settings: Settings, platforms: str, if_: str | None = None) -> Commente
 
 
 def buildx(settings: Settings) -> CommentedMap:
+    """The builder, as `github.buildx` in `.mab.yml` says (the action's default when unset)."""
+    given = settings.github.buildx
+    inputs: dict[str, Any] = {}
+    if given.driver != "docker-container":
+        inputs["driver"] = given.driver
+    if given.driver_opts:
+        inputs["driver-opts"] = "\n".join(given.driver_opts)
+    if given.endpoint:
+        inputs["endpoint"] = given.endpoint
     return action_step(
-        "mab-buildx", "Set up Buildx", "docker/setup-buildx-action", pin=settings.pin
+        "mab-buildx",
+        "Set up Buildx",
+        "docker/setup-buildx-action",
+        pin=settings.pin,
+        with_=inputs or None,
     )
+
+
+def image_output(settings: Settings, image: str, slug: str) -> str:
+    """Where a platform's image goes. By digest alone, for the merge to join; a builder that
+    cannot push by digest (the `docker` driver) pushes to a staging tag of the platform's own,
+    overwritten by the next run, and the merge joins the same digests."""
+    push = f"push=${{{{ {ghexpr.PUBLISH} }}}}"
+    if settings.github.buildx.pushes_by_digest:
+        return f"type=image,name={image},push-by-digest=true,name-canonical=true,{push}"
+    return f"type=image,name={image}:{STAGING_TAG}-{slug},{push}"
 
 
 def logins(registries: tuple[str, ...], settings: Settings) -> list[CommentedMap]:

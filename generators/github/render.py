@@ -84,6 +84,7 @@ from .actionsteps import (
     checkout,
     digest_steps,
     image_inputs,
+    image_output,
     logins,
     metadata,
     qemu,
@@ -189,10 +190,7 @@ def _native_build_job(targets: list[Target], settings: Settings) -> CommentedMap
     steps += pre_build(keys)
     build_with = image_inputs(keys, PLATFORM_NAME)
     build_with["labels"] = "${{ steps.mab-meta.outputs.labels }}"
-    build_with["outputs"] = (
-        f"type=image,name={IMAGE_REF},push-by-digest=true,name-canonical=true,"
-        f"push=${{{{ {ghexpr.PUBLISH} }}}}"
-    )
+    build_with["outputs"] = image_output(settings, IMAGE_REF, PLATFORM_SLUG)
     build_with["cache-from"] = "\n".join(cache.cache_from)
     build_with["cache-to"] = ghexpr.when(ghexpr.CACHE_WRITE, cache.cache_to[0][1])
     steps.append(

@@ -14,9 +14,10 @@ literal for the inline pipeline, a `$[[ inputs.name ]]` placeholder for the comp
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from mab.config.settings import BuildxSettings
 from mab.config.types import GitlabRunner
 from mab.files.yamlio import quoted
 from mab.generators.gitlab import pins as gitlab_pins
@@ -84,6 +85,7 @@ class Profile:
     pick_platforms: bool = False  # the component's jobs choose their platforms when they run
     pip_spec: str = ""  # the `mab` profile: what its jobs `pip install`
     registry_mirror: str = ""  # Docker Hub images through this prefix (empty: Docker Hub)
+    buildx: BuildxSettings = field(default_factory=BuildxSettings)  # `gitlab.buildx`
 
 
 def runner_template(profile: Profile) -> dict[str, Any]:
@@ -101,6 +103,10 @@ def runner_template(profile: Profile) -> dict[str, Any]:
     job["inherit"] = {"default": list(INHERITED_DEFAULTS), "variables": False}
     variables["MAB_BUILDER"] = gitlab_shell.BUILDER
     variables["MAB_BUILDKIT_IMAGE"] = gitlab_pins.BUILDKIT_IMAGE
+    if profile.buildx != BuildxSettings():
+        variables["MAB_BUILDX_DRIVER"] = profile.buildx.driver
+        variables["MAB_BUILDX_DRIVER_OPTS"] = "\n".join(profile.buildx.driver_opts)
+        variables["MAB_BUILDX_ENDPOINT"] = profile.buildx.endpoint or ""
     variables["MAB_BINFMT_IMAGE"] = gitlab_pins.BINFMT_IMAGE
     variables["MAB_REGISTRY_MIRROR"] = profile.registry_mirror
     variables["MAB_CACHE_OPTIONS"] = REGISTRY_EXPORT_OPTIONS

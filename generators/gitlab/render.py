@@ -158,6 +158,7 @@ def pipeline(project: Project, settings: Settings) -> CommentedMap:
         logins,
         cache_mounts=any(d.caches for d in deps),
         pip_spec=mab_pip_spec() if runner == "mab" else "",
+        buildx=settings.gitlab.buildx,
     )
     doc: CommentedMap = to_commented({TEMPLATE: _runner_template(profile)})
     doc.yaml_set_comment_before_after_key(

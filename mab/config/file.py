@@ -228,7 +228,7 @@ def _choices_at(path: Path_, of_key: bool) -> tuple[object, ...]:
 def config_data(settings: Settings) -> CommentedMap:
     """The YAML document for `.mab.yml`: values that differ from the defaults, plus
     `ALWAYS_WRITTEN`, in the declaration's order; sections left at their defaults are left out."""
-    written: dict[str, Any] = msgspec.to_builtins(settings)
+    written: dict[str, Any] = _without_empty(msgspec.to_builtins(settings))
     data: dict[str, Any] = {}
     for info in msgspec.structs.fields(Settings):
         if info.encode_name in ALWAYS_WRITTEN:
@@ -238,6 +238,15 @@ def config_data(settings: Settings) -> CommentedMap:
     doc: CommentedMap = to_commented(data)
     doc.yaml_set_start_comment(HEADER)
     return doc
+
+
+def _without_empty(value: Any) -> Any:
+    """Mappings with their sections left at their defaults (written as `{}`) removed, at any
+    depth: `github: {buildx: {}}` is no setting at all."""
+    if not isinstance(value, dict):
+        return value
+    kept = {k: _without_empty(v) for k, v in value.items()}
+    return {k: v for k, v in kept.items() if v != {}}
 
 
 def render_config(settings: Settings, old_text: str | None) -> str:

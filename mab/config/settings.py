@@ -134,6 +134,47 @@ RunnerLabels = Annotated[
 ]
 
 
+BuildxDriver = Literal["docker-container", "docker", "remote"]
+
+
+class BuildxSettings(Section, frozen=True):
+    """How CI sets up its buildx builder. The default, `docker-container`, runs BuildKit's own
+    image; behind a firewall give a mirror of it (`driver-opts: [image=mirror.example/moby/
+    buildkit:v0.23.0]`), use the runner's own engine (`docker`: no BuildKit image to pull; it
+    cannot push by digest, so each platform is pushed to a staging tag), or a BuildKit daemon
+    of your own (`remote` with an `endpoint`)."""
+
+    driver: Annotated[
+        BuildxDriver, _doc("docker-container (default), docker (the runner's engine) or remote")
+    ] = "docker-container"
+    driver_opts: Annotated[
+        tuple[str, ...],
+        _doc(
+            "the driver's options, KEY=VALUE each, e.g. image=mirror.example/moby/buildkit:v0.23.0"
+        ),
+    ] = ()
+    endpoint: Annotated[
+        str | None, _doc("with driver remote: the BuildKit address, e.g. tcp://buildkitd:1234")
+    ] = None
+
+    def __post_init__(self) -> None:
+        if self.driver == "remote" and not self.endpoint:
+            raise ValueError("buildx: driver remote needs an endpoint (e.g. tcp://buildkitd:1234)")
+        if self.driver != "remote" and self.endpoint:
+            raise ValueError(f"buildx: endpoint is for driver remote, not {self.driver}")
+        if self.driver == "docker" and self.driver_opts:
+            raise ValueError("buildx: driver docker takes no driver-opts")
+        bad = [o for o in self.driver_opts if "=" not in o or o.startswith("=") or o != o.strip()]
+        bad += [o for o in self.driver_opts if any(c.isspace() for c in o)]
+        if bad:
+            raise ValueError(f"buildx: driver-opts are KEY=VALUE, not {bad[0]!r}")
+
+    @property
+    def pushes_by_digest(self) -> bool:
+        """Whether the builder can push an image by digest alone (the docker driver cannot)."""
+        return self.driver != "docker"
+
+
 class GithubSettings(Section, frozen=True):
     workflow: Annotated[str, _doc(".github/workflows/<workflow>.yml")] = "mab"
     runners: RunnerLabels = {}
@@ -142,6 +183,7 @@ class GithubSettings(Section, frozen=True):
         str | None,
         _doc("with use-action: OWNER/REPO/PATH@REF of the action; default: mab's own"),
     ] = None
+    buildx: BuildxSettings = field(default_factory=BuildxSettings)
 
     def runner_for(self, platform: str) -> str | None:
         """The runner label given for `platform`, if any."""
@@ -156,6 +198,7 @@ class GitlabSettings(Section, frozen=True):
     component: Annotated[
         str | None, _doc("include mab's CI/CD component at this reference instead of inline jobs")
     ] = None
+    buildx: BuildxSettings = field(default_factory=BuildxSettings)
 
     def tag_for(self, platform: str) -> str | None:
         """The runner tag given for `platform`, if any."""

@@ -37,11 +37,11 @@ ERRORS = {
     "unknown top-level key": ("colour: red\n", f"1: colour: unknown setting (known: {TOP_KEYS})"),
     "unknown github key": (
         "github:\n  workflw: ci\n",
-        "2: github.workflw: unknown setting (known: action, runners, use-action, workflow)",
+        "2: github.workflw: unknown setting (known: action, buildx, runners, use-action, workflow)",
     ),
     "unknown gitlab key": (
         "gitlab:\n  runner: shell\n  tag: {}\n",
-        "3: gitlab.tag: unknown setting (known: component, runner, tags)",
+        "3: gitlab.tag: unknown setting (known: buildx, component, runner, tags)",
     ),
     "unknown s3 key": (
         "cache: s3\ns3:\n  bucket: b\n  region: r\n  endpoint: x\n",

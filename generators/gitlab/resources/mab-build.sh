@@ -22,12 +22,28 @@ mab_login_mirror() { # log in to GitLab's dependency proxy when the mirror is th
   esac
 }
 
-mab_start_builder() { # 0 when the docker-container builder $MAB_BUILDER runs
+mab_create_builder() { # $MAB_BUILDER as gitlab.buildx says: docker-container (default) or remote
+  driver="${MAB_BUILDX_DRIVER:-docker-container}"
+  set -- --name "$MAB_BUILDER" --driver "$driver"
+  if [ "$driver" = remote ]; then
+    set -- "$@" "$MAB_BUILDX_ENDPOINT"
+  fi
+  image_given=""
+  for opt in $(printf '%s' "${MAB_BUILDX_DRIVER_OPTS:-}" | tr '\n' ' '); do # KEY=VALUE each
+    case "$opt" in image=*) image_given=1 ;; esac
+    set -- "$@" --driver-opt "$opt"
+  done
+  if [ "$driver" = docker-container ] && [ -z "$image_given" ]; then
+    set -- "$@" --driver-opt "image=$(mab_hub "$MAB_BUILDKIT_IMAGE")"
+  fi
+  docker buildx create "$@"
+}
+
+mab_start_builder() { # 0 when the builder $MAB_BUILDER runs
   if docker buildx inspect --bootstrap "$MAB_BUILDER" >/dev/null 2>&1; then
     return 0
   fi
-  if docker buildx create --name "$MAB_BUILDER" --driver docker-container \
-    --driver-opt "image=$(mab_hub "$MAB_BUILDKIT_IMAGE")"; then
+  if mab_create_builder; then
     if docker buildx inspect --bootstrap "$MAB_BUILDER" >/dev/null; then
       return 0
     fi
@@ -45,6 +61,11 @@ mab_start_builder() { # 0 when the docker-container builder $MAB_BUILDER runs
 }
 
 mab_builder() { # use $MAB_BUILDER (made by one job at a time), else the current builder
+  if [ "${MAB_BUILDX_DRIVER:-}" = docker ]; then # gitlab.buildx: the engine's own builder
+    echo "mab: gitlab.buildx says driver docker: building with the engine's own builder"
+    docker buildx use default
+    return 0
+  fi
   locked=""
   if command -v flock >/dev/null 2>&1; then
     exec 9>>"${TMPDIR:-/tmp}/mab-builder.lock"
