@@ -69,6 +69,11 @@ def buildx(settings: Settings) -> CommentedMap:
         inputs["driver-opts"] = "\n".join(given.driver_opts)
     if given.endpoint:
         inputs["endpoint"] = given.endpoint
+    if given.driver == "docker":
+        # The action makes no builder for the docker driver, so there is nothing to remove;
+        # its clean-up of ~/.docker/buildx/certs races with other jobs on a machine whose
+        # runners share one home (a failed post step fails the job).
+        inputs["cleanup"] = False
     return action_step(
         "mab-buildx",
         "Set up Buildx",

@@ -3,7 +3,8 @@
 Each image's entry names its key files (`deps`: the lockfiles of its download caches, `builds`:
 those of its build-output caches) and its `cache-map`. A `mab-deps` step hashes the key files
 (`hashFiles()` takes a fixed list of patterns, and the list differs per image) and puts the
-runner's temporary folder into the cache map. Then, for images that have them:
+cache folder beside the checkout (`../mab-cache`) into the cache map. Then, for images that
+have them:
 
 - downloads: one actions/cache entry keyed `<platform>-deps-<image>@<hash of its lockfiles>`,
   restored by the prefix up to `@` when the lockfiles changed;
@@ -30,20 +31,30 @@ from .layercache import CACHE_POISONING
 from .matrix import CACHE_ROOT_PLACEHOLDER
 from .steps import action_step, run_step
 
-CACHE_DIR = "${{ runner.temp }}/mab-cache"
+# Beside the checkout, named relative to it: actions/cache keys an entry on its path as given
+# (the `version` it saves and looks up), so a path that names no runner-specific folder
+# (`runner.temp` is the runner's install path on self-hosted machines, a new folder per job
+# under act) lets every runner of a platform restore what another saved. Outside the
+# checkout, so it never enters a build context.
+CACHE_DIR = "../mab-cache"
 RUN_ID = "${{ github.run_id }}"
 _KEYS_SCRIPT = f"""
 key() {{ while IFS= read -r f; do if [ -f "$f" ]; then sha256sum "$f"; fi; done <<< "$1"; }}
 {{
   echo "deps=$(key "$MAB_DEPS" | sha256sum | cut -c1-32)"
   echo "builds=$(key "$MAB_BUILDS" | sha256sum | cut -c1-32)"
-  echo "cache-map=${{MAB_CACHE_MAP//{CACHE_ROOT_PLACEHOLDER}/$RUNNER_TEMP/mab-cache}}"
+  echo "cache-map=${{MAB_CACHE_MAP//{CACHE_ROOT_PLACEHOLDER}/${{GITHUB_WORKSPACE%/*}}/mab-cache}}"
 }} >> "$GITHUB_OUTPUT"
 """
 
 
 def _has(key: str) -> str:
     return f"{IMAGE}.{key}"
+
+
+def _utility(settings: Settings) -> dict[str, str]:
+    image = settings.github.buildx.utility_image
+    return {"utility-image": image} if image else {}
 
 
 def _cache_pair(
@@ -114,6 +125,7 @@ def dep_cache_steps(settings: Settings, keys: frozenset[str], prefix: str) -> li
                 "cache-map": "${{ steps.mab-deps.outputs.cache-map }}",
                 "scratch-dir": "${{ runner.temp }}/mab-dance-scratch",
                 "skip-extraction": ghexpr.wrap(skip),
+                **_utility(settings),
             },
         )
     )

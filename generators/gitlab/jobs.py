@@ -115,7 +115,7 @@ def runner_template(profile: Profile) -> dict[str, Any]:
     trusted: dict[str, Any] = {"MAB_CACHE_EXPORT": quoted("true")}
     variables["MAB_CACHE_EXPORT"] = quoted("false")
     if profile.cache_mounts:
-        variables["MAB_BUSYBOX_IMAGE"] = gitlab_pins.BUSYBOX_IMAGE
+        variables["MAB_BUSYBOX_IMAGE"] = profile.buildx.utility_image or gitlab_pins.BUSYBOX_IMAGE
         variables[DEPS_POLICY] = POLICY_OTHER
         trusted[DEPS_POLICY] = POLICY_TRUSTED
     variables.update({"MAB_TARGET": "", "MAB_BUILD_ARGS": "", "MAB_PUSH": quoted("true")})

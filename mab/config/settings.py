@@ -156,6 +156,13 @@ class BuildxSettings(Section, frozen=True):
     endpoint: Annotated[
         str | None, _doc("with driver remote: the BuildKit address, e.g. tcp://buildkitd:1234")
     ] = None
+    utility_image: Annotated[
+        str | None,
+        _doc(
+            "the small image the dependency-cache steps run on the builder (default: "
+            "buildkit-cache-dance's ghcr.io/containerd/busybox on GitHub, busybox on GitLab)"
+        ),
+    ] = None
 
     def __post_init__(self) -> None:
         if self.driver == "remote" and not self.endpoint:
