@@ -3,7 +3,7 @@
 Each image's entry names its key files (`deps`: the lockfiles of its download caches, `builds`:
 those of its build-output caches) and its `cache-map`. A `mab-deps` step hashes the key files
 (`hashFiles()` takes a fixed list of patterns, and the list differs per image) and puts the
-cache folder beside the checkout (`../mab-cache`) into the cache map. Then, for images that
+cache folder in the runner's home (`~/.mab-cache`) into the cache map. Then, for images that
 have them:
 
 - downloads: one actions/cache entry keyed `<platform>-deps-<image>@<hash of its lockfiles>`,
@@ -31,19 +31,19 @@ from .layercache import CACHE_POISONING
 from .matrix import CACHE_ROOT_PLACEHOLDER
 from .steps import action_step, run_step
 
-# Beside the checkout, named relative to it: actions/cache keys an entry on its path as given
-# (the `version` it saves and looks up), so a path that names no runner-specific folder
-# (`runner.temp` is the runner's install path on self-hosted machines, a new folder per job
-# under act) lets every runner of a platform restore what another saved. Outside the
-# checkout, so it never enters a build context.
-CACHE_DIR = "../mab-cache"
+# In the runner's home, named with `~`: actions/cache keys an entry on its path as given (the
+# `version` it saves and looks up), so a path that names no runner-specific folder
+# (`runner.temp` is under the runner's install path on self-hosted machines, a new folder per
+# job under act) lets every runner of a platform restore what another saved. Outside the
+# checkout, so it never enters a build context. (actions/cache refuses `..` in a path.)
+CACHE_DIR = "~/.mab-cache"
 RUN_ID = "${{ github.run_id }}"
 _KEYS_SCRIPT = f"""
 key() {{ while IFS= read -r f; do if [ -f "$f" ]; then sha256sum "$f"; fi; done <<< "$1"; }}
 {{
   echo "deps=$(key "$MAB_DEPS" | sha256sum | cut -c1-32)"
   echo "builds=$(key "$MAB_BUILDS" | sha256sum | cut -c1-32)"
-  echo "cache-map=${{MAB_CACHE_MAP//{CACHE_ROOT_PLACEHOLDER}/${{GITHUB_WORKSPACE%/*}}/mab-cache}}"
+  echo "cache-map=${{MAB_CACHE_MAP//{CACHE_ROOT_PLACEHOLDER}/$HOME/.mab-cache}}"
 }} >> "$GITHUB_OUTPUT"
 """
 

@@ -18,9 +18,9 @@ from mab.config.settings import GITHUB_DEFAULT_RUNNER, Settings, platform_slug
 from mab.detection.project import Image
 from mab.generators.depcache import DepCache, dep_caches, split_build_outputs
 
-# Where a dependency cache lives on the runner: `mab-cache/{deps,builds}/...` beside the
-# checkout. The matrix cannot name that folder, so cache maps hold this placeholder, which the
-# `mab-deps` step replaces.
+# Where a dependency cache lives on the runner: `~/.mab-cache/{deps,builds}/...`. The matrix
+# cannot name that folder, so cache maps hold this placeholder, which the `mab-deps` step
+# replaces.
 CACHE_ROOT_PLACEHOLDER = "@cache@"
 
 

@@ -48,7 +48,7 @@ def test_the_dependency_cache_keys_follow_the_lockfiles(tmp_path: Path) -> None:
         out.write_text("")
         env = {
             "GITHUB_OUTPUT": str(out),
-            "GITHUB_WORKSPACE": "/runner/work/app/app",
+            "HOME": "/home/runner",
             "MAB_DEPS": image["deps"],
             "MAB_BUILDS": image["builds"],
             "MAB_CACHE_MAP": image["cache-map"],
@@ -59,8 +59,8 @@ def test_the_dependency_cache_keys_follow_the_lockfiles(tmp_path: Path) -> None:
 
     first = run()
     assert len(first["deps"]) == 32 and first["deps"] == first["builds"]
-    # beside the checkout, where the actions/cache path `../mab-cache` is
-    assert '"/runner/work/app/mab-cache/deps/go/go-pkg-mod":"/go/pkg/mod"' in first["cache-map"]
+    # where the actions/cache path `~/.mab-cache` is
+    assert '"/home/runner/.mab-cache/deps/go/go-pkg-mod":"/go/pkg/mod"' in first["cache-map"]
     assert "@cache@" not in first["cache-map"]
     assert run() == first
     (tmp_path / "go.sum").write_text("a v1.0.1 h1:y\n")
