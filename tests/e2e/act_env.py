@@ -34,7 +34,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED_ACTIONS = ROOT.parent / "shared" / "actions"
+# beside the clone (as CI lays it out), or where $MAB_SHARED_ACTIONS says
+SHARED_ACTIONS = Path(os.environ.get("MAB_SHARED_ACTIONS") or ROOT.parent / "shared" / "actions")
 STAND_INS = ROOT / "tests" / "fixtures" / "act"
 ACT_TIMEOUT_S = 900
 _USES = re.compile(r"^\s*(?:-\s+)?uses:\s*([\w.-]+/[\w.-]+)(/[\w./-]+)?@([0-9a-f]{40})", re.M)
