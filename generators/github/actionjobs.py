@@ -29,6 +29,7 @@ from .actionsteps import (
     image_inputs,
     logins,
     metadata,
+    report_step,
 )
 from .jobparts import build_job, registries
 from .matrix import entry_keys
@@ -71,6 +72,7 @@ def jobs(targets: list[Target], settings: Settings, action: ActionRef) -> dict[s
     inputs["cache-backend"] = settings.cache
     inputs["cache-read-only"] = ghexpr.wrap(ghexpr.CACHE_READ_ONLY)
     steps.append(mab_action_step("mab-build", f"Build {IMAGE_NAME} with mab", action, with_=inputs))
+    steps.append(report_step(settings, native))
     if native:
         steps += digest_steps(settings)
     return {

@@ -32,6 +32,7 @@ METADATA_TAGS = (
 # image's pattern never matches another image whose name starts the same way.
 ARTIFACT = f"digests@{IMAGE_NAME}@{PLATFORM_SLUG}"
 ARTIFACT_PATTERN = f"digests@{IMAGE_NAME}@*"
+REPORT_ARTIFACT = f"mab-report@{IMAGE_NAME}"
 _DIGEST_SCRIPT = """
 mkdir -p "$RUNNER_TEMP/mab-digests"
 touch "$RUNNER_TEMP/mab-digests/${MAB_DIGEST#sha256:}"
@@ -190,3 +191,22 @@ def digest_steps(settings: Settings) -> list[CommentedMap]:
             },
         ),
     ]
+
+
+def report_step(settings: Settings, per_platform: bool) -> CommentedMap:
+    """Keep the build's HTML report (`mab build --ci` writes it) as an artifact, also when the
+    build failed: the job summary links to the run's artifacts."""
+    name = f"{REPORT_ARTIFACT}@{PLATFORM_SLUG}" if per_platform else REPORT_ARTIFACT
+    return action_step(
+        "mab-upload-report",
+        "Upload the build report",
+        "actions/upload-artifact",
+        pin=settings.pin,
+        if_="${{ !cancelled() && steps.mab-build.outputs.report-path != '' }}",
+        with_={
+            "name": name,
+            "path": "${{ steps.mab-build.outputs.report-path }}",
+            "if-no-files-found": "ignore",
+            "retention-days": 14,
+        },
+    )

@@ -34,6 +34,7 @@ REPORT_DIR = "mab-report"
 SUMMARY_JSON = "summary.json"
 SUMMARY_MARKDOWN = "summary.md"
 METRICS_FILE = "metrics.txt"
+REPORT_HTML = "report.html"
 INSTRUCTION_CHARS = 72
 GHA_RUNTIME_MISSING = (
     "the gha cache needs ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL in this step's "
@@ -53,6 +54,7 @@ class CiEnv:
     output_file: Path | None = None  # $GITHUB_OUTPUT
     summary_file: Path | None = None  # $GITHUB_STEP_SUMMARY
     report_dir: Path = Path(REPORT_DIR)  # where the JSON, Markdown and metrics files go
+    report_url: str | None = None  # where a reader finds the HTML report among the artifacts
 
     @property
     def github(self) -> bool:
@@ -83,14 +85,34 @@ def detect(env: Mapping[str, str]) -> CiEnv:
             _path(env, "GITHUB_OUTPUT"),
             _path(env, "GITHUB_STEP_SUMMARY"),
             override or (base / REPORT_DIR if base else Path(REPORT_DIR)),
+            _github_artifacts(env),
         )
     if env.get("GITLAB_CI", "").lower() == "true":
         base = _path(env, "CI_PROJECT_DIR")
-        return CiEnv(
-            "gitlab",
-            report_dir=override or (base / REPORT_DIR if base else None) or Path(REPORT_DIR),
-        )
+        folder = override or (base / REPORT_DIR if base else None) or Path(REPORT_DIR)
+        return CiEnv("gitlab", report_dir=folder, report_url=_gitlab_file(env, base, folder))
     return CiEnv(None, report_dir=override or Path(REPORT_DIR))
+
+
+def _github_artifacts(env: Mapping[str, str]) -> str | None:
+    """The run's page, at its artifacts (where the generated workflow uploads the report)."""
+    parts = [env.get(k, "").strip() for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY")]
+    run = env.get("GITHUB_RUN_ID", "").strip()
+    if not all(parts) or not run.isdigit():
+        return None
+    return f"{parts[0].rstrip('/')}/{parts[1]}/actions/runs/{run}#artifacts"
+
+
+def _gitlab_file(env: Mapping[str, str], base: Path | None, folder: Path) -> str | None:
+    """The report as a job artifact file (when the report folder lies in the project)."""
+    job = env.get("CI_JOB_URL", "").strip()
+    if not job or base is None:
+        return None
+    try:  # a relative folder is relative to the job's directory, the project's
+        inside = (folder if folder.is_absolute() else base / folder).relative_to(base)
+    except ValueError:
+        return None
+    return f"{job.rstrip('/')}/artifacts/file/{(inside / REPORT_HTML).as_posix()}"
 
 
 # --------------------------------------------------------------------------- workflow commands
@@ -211,7 +233,11 @@ def built_reference(metadata_text: str, tags: tuple[str, ...]) -> tuple[str | No
 
 
 def outputs(
-    summary: Summary, digest: str | None, reference: str, summary_path: Path
+    summary: Summary,
+    digest: str | None,
+    reference: str,
+    summary_path: Path,
+    report_path: Path | None = None,
 ) -> dict[str, str]:
     """The step outputs, in the order the action documents them."""
     return {
@@ -220,6 +246,7 @@ def outputs(
         "hit-ratio": json.dumps(hit_ratios(summary), separators=(",", ":")),
         "summary-path": str(summary_path),
         "status": summary.status,
+        "report-path": str(report_path) if report_path is not None else "",
     }
 
 
@@ -246,11 +273,18 @@ def readable(summary: Summary) -> Summary:
     )
 
 
-def step_summary(summary: Summary, reference: str) -> str:
-    """The Markdown for the job summary: what was built, then the build's own report."""
+def step_summary(summary: Summary, reference: str, report_url: str | None = None) -> str:
+    """The Markdown for the job summary: what was built, a link to the HTML report (timeline,
+    steps, causes, history charts) when the CI system keeps it, then the build's own report."""
     head = ["## mab build", ""]
     if reference:
         head += [f"Image: `{reference}`", ""]
+    if report_url:
+        head += [
+            f"HTML report (timeline, steps, why they missed, history): `{REPORT_HTML}` "
+            f"in [the artifacts]({report_url})",
+            "",
+        ]
     return "\n".join(head) + "\n" + render_markdown(readable(summary))
 
 

@@ -71,11 +71,38 @@ def test_every_with_is_an_input_of_the_action(case: Case, tmp_path: Path) -> Non
         assert step["id"] == "mab-build"
 
 
+@pytest.mark.parametrize("case", ACTION_CASES, ids=IDS)
+def test_the_html_report_is_uploaded_even_after_a_failed_build(case: Case, tmp_path: Path) -> None:
+    """The action's `report-path` output (`mab build --ci` writes the report) goes up as an
+    artifact with the pinned upload-artifact, named per image (and platform), unless canceled."""
+    from mab.generators.github.pins import PINS
+
+    jobs = yaml.safe_load(render(case, tmp_path))["jobs"]
+    pin = PINS["actions/upload-artifact"]
+    for job in jobs.values():
+        steps = {s["id"]: s for s in job["steps"]}
+        if "mab-build" not in steps:
+            continue
+        step = steps["mab-upload-report"]
+        assert step["uses"].split("@")[1] in (pin.sha, pin.major)
+        assert step["with"]["path"] == "${{ steps.mab-build.outputs.report-path }}"
+        assert step["with"]["name"].startswith("mab-report@${{ matrix.image.name }}")
+        assert "!cancelled()" in step["if"] and "success()" not in step["if"]
+    assert "report-path" in load_action()["outputs"]
+
+
 def test_native_jobs_keep_the_digest_and_merge(tmp_path: Path) -> None:
     doc = yaml.safe_load(render(_BY_NAME["node"], tmp_path))
     assert set(doc["jobs"]) == {"build", "merge"}
     ids = [s["id"] for s in doc["jobs"]["build"]["steps"]]
-    assert ids == ["mab-checkout", "mab-login", "mab-build", "mab-digest", "mab-upload-digest"]
+    assert ids == [
+        "mab-checkout",
+        "mab-login",
+        "mab-build",
+        "mab-upload-report",
+        "mab-digest",
+        "mab-upload-digest",
+    ]
 
 
 @pytest.mark.parametrize("cache", ["gha", "local", "s3"])

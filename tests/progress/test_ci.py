@@ -40,6 +40,21 @@ class TestDetect:
         env = ci.detect({"GITLAB_CI": "true", "MAB_REPORT_DIR": "out"})
         assert env.report_dir == Path("out")
 
+    def test_the_html_report_is_linked_where_the_ci_keeps_it(self) -> None:
+        github = {"GITHUB_ACTIONS": "true", "GITHUB_SERVER_URL": "https://github.com"}
+        github |= {"GITHUB_REPOSITORY": "acme/app", "GITHUB_RUN_ID": "42"}
+        url = "https://github.com/acme/app/actions/runs/42#artifacts"
+        assert ci.detect(github).report_url == url
+        assert ci.detect({**github, "GITHUB_RUN_ID": "4;2"}).report_url is None
+        gitlab = {"GITLAB_CI": "true", "CI_PROJECT_DIR": "/b/app", "CI_JOB_URL": "https://g/j/7"}
+        file = "https://g/j/7/artifacts/file/mab-report/report.html"
+        assert ci.detect(gitlab).report_url == file
+        moved = {**gitlab, "MAB_REPORT_DIR": "/tmp/elsewhere"}
+        assert ci.detect(moved).report_url is None  # not an artifact of the job: no link
+        summary = ci.step_summary(success(), "r/app", url)
+        assert f"`report.html` in [the artifacts]({url})" in summary
+        assert "report.html" not in ci.step_summary(success(), "r/app")
+
 
 class TestWorkflowCommands:
     def test_group_titles_are_escaped(self) -> None:
@@ -99,6 +114,7 @@ class TestOutputs:
             "hit-ratio": '{"linux/amd64":0.5,"linux/arm64":0.5}',
             "summary-path": "/t/summary.json",
             "status": "succeeded",
+            "report-path": "",
         }
 
 

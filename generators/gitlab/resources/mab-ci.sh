@@ -36,6 +36,9 @@ mab_ci_build() { # [buildx args]: `mab build --ci` of $MAB_PLATFORMS, pushed; ke
   mkdir -p "$MAB_DIR/report"
   cp -R "$report/." "$MAB_DIR/report/" 2>/dev/null || true
   rm -rf "$report"
+  if [ -f "$MAB_DIR/report/report.html" ]; then
+    echo "mab: HTML report: $CI_JOB_URL/artifacts/file/$MAB_DIR/report/report.html"
+  fi
   if [ "$status" != 0 ]; then return "$status"; fi
   mab_keep_digest
 }
