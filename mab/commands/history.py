@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -89,12 +89,23 @@ def list_table(rows: list[BuildRow]) -> str:
     return "\n".join(lines)
 
 
+def list_options(command: Callable[..., int]) -> Callable[..., int]:
+    """The options of a listing: `mab history` alone and `mab history ls` take the same."""
+    for option in reversed(
+        (
+            HISTORY_OPTION,
+            JSON_OPTION,
+            click.option("--image", help="Only builds of this image."),
+            click.option("--platform", help="Only builds for this platform."),
+            click.option("--limit", "-n", type=int, default=20, show_default=True, help="0: all."),
+        )
+    ):
+        command = option(command)
+    return command
+
+
 @click.group("history", invoke_without_command=True)
-@HISTORY_OPTION
-@JSON_OPTION
-@click.option("--image", help="Only builds of this image.")
-@click.option("--platform", help="Only builds for this platform.")
-@click.option("--limit", "-n", type=int, default=20, show_default=True, help="0: all.")
+@list_options
 @click.pass_context
 def history_group(
     ctx: click.Context,
@@ -113,11 +124,7 @@ def history_group(
 
 
 @history_group.command("ls")
-@HISTORY_OPTION
-@JSON_OPTION
-@click.option("--image", help="Only builds of this image.")
-@click.option("--platform", help="Only builds for this platform.")
-@click.option("--limit", "-n", type=int, default=20, show_default=True, help="0: all.")
+@list_options
 @click.pass_context
 def ls_command(
     ctx: click.Context,

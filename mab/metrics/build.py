@@ -28,7 +28,10 @@ PLATFORM_METRICS = (
         "mab_slowdown_ratio",
         "time of the steps every platform ran, over the fastest platform's time for them",
     ),
-    ("mab_cache_import_failures", "cache imports that failed (a ref that does not exist yet is not one)"),
+    (
+        "mab_cache_import_failures",
+        "cache imports that failed (a ref that does not exist yet is not one)",
+    ),
 )
 BUILD_METRICS = (
     ("mab_build_duration_seconds", "wall-clock time of the whole build"),
