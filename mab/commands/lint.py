@@ -8,6 +8,7 @@ atomically, so an error leaves every file as it was.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,16 +19,33 @@ from mab.lint.report import as_json, as_sarif, as_text, unified_diff
 from mab.lint.rules import Finding
 from mab.lint.run import Selection, fix, lint_text, parse_rules, read_dockerfile_text, targets
 
+if TYPE_CHECKING:
+    from mab.config.settings import Settings
+    from mab.detection.project import ImageRequest
 
-def _selection(root: Path, select: str | None, ignore: str | None) -> Selection:
+
+def _settings(root: Path) -> Settings | None:
+    """`.mab.yml`, when there is one (reading YAML costs its imports: only then)."""
+    if not (root / CONFIG_FILE).exists():
+        return None
+    from mab.config.file import load_config
+
+    return load_config(root)
+
+
+def _requests(config: Settings | None) -> tuple[ImageRequest, ...]:
+    """The images `.mab.yml` names, so a directory is linted as init-ci builds it."""
+    if config is None or not config.images:
+        return ()
+    from mab.commands.init_ci import image_requests
+
+    return image_requests(config)
+
+
+def _selection(config: Settings | None, select: str | None, ignore: str | None) -> Selection:
     """`.mab.yml`'s `lint:` section (declared in mab/config/settings.py), overridden by
     --select / --ignore."""
-    section = None
-    if (root / CONFIG_FILE).exists():  # reading YAML costs its imports: only when there is one
-        from mab.config.file import load_config
-
-        config = load_config(root)
-        section = config.lint if config is not None else None
+    section = config.lint if config is not None else None
     selection = Selection()
     if section is not None and section.select is not None:
         selection = Selection(parse_rules(section.select, f"{CONFIG_FILE}: lint.select"))
@@ -71,8 +89,9 @@ def lint_command(
     if as_json_flag and sarif:
         raise UserError("--json and --sarif cannot be combined", hint="pick one output format")
     roots = [Path(p) for p in paths if Path(p).is_dir()]
-    selection = _selection(roots[0] if roots else Path(), select, ignore)
-    found = targets(paths)
+    config = _settings(roots[0] if roots else Path())
+    selection = _selection(config, select, ignore)
+    found = targets(paths, _requests(config))
     if not found:
         raise UserError("no Dockerfile found", hint="give a Dockerfile or a directory holding one")
     planned: list[PlannedFile] = []
@@ -80,7 +99,10 @@ def lint_command(
     fixed = 0
     for target in found:
         text = read_dockerfile_text(target.path)
-        if do_fix or dry_run:
+        why = target.not_the_source(text)
+        if (do_fix or dry_run) and why is not None:
+            click.echo(f"mab: not edited: {why}", err=True)
+        elif do_fix or dry_run:
             new, applied = fix(text, target, selection)
             fixed += len(applied)
             planned.append(PlannedFile(str(target.path), text, new))

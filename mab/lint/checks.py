@@ -18,9 +18,19 @@ from mab.lint.moves import early_declarations, source_first, whole_tree_copy
 from mab.lint.reader import Dockerfile, Instruction, mount_fields, words
 from mab.lint.rules import Edit, Finding
 from mab.lint.stages import Stage, stages
-from mab.lint.tools import NO_CACHE_FLAGS, StageState, cache_targets, covers, installs
+from mab.lint.tools import (
+    NO_CACHE_FLAGS,
+    NO_CACHE_VARIABLES,
+    READ_AT_BUILD,
+    StageState,
+    cache_targets,
+    covers,
+    installs,
+)
+from mab.lint.uses import quiet_command
 
 _KNOWN_UIDS = {"node": (1000, 1000), "nobody": (65534, 65534)}
+_APT_LISTS_DELETED = re.compile(r"rm\s+(?:-\S+\s+)*/var/lib/apt/lists(?:/\*?)?(?:\s|$)")
 _GO_COMPILES = re.compile(r"\bgo\s+(?:build|install|test|generate|run|vet)\b")
 
 
@@ -28,7 +38,8 @@ def lint(dockerfile: Dockerfile, path: str, context: Context) -> list[Finding]:
     found: list[Finding] = []
     all_stages = stages(dockerfile)
     for stage in all_stages:
-        found.extend(_cache_mounts(dockerfile, path, stage, context))
+        later = _descendants(dockerfile, stage, all_stages)
+        found.extend(_cache_mounts(dockerfile, path, stage, context, later))
         found.extend(source_first(dockerfile, path, stage, context))
         found.extend(early_declarations(dockerfile, path, stage))
         found.extend(_apt_update_alone(dockerfile, path, stage))
@@ -41,6 +52,20 @@ def lint(dockerfile: Dockerfile, path: str, context: Context) -> list[Finding]:
         and f.rule not in _instruction_at(dockerfile, f.line).ignored
     ]
     return sorted(kept, key=lambda f: (f.line, f.rule))
+
+
+def _descendants(
+    dockerfile: Dockerfile, stage: Stage, all_stages: list[Stage]
+) -> list[Instruction]:
+    """The instructions of the stages built FROM `stage` (and theirs)."""
+    out: list[Instruction] = []
+    names = {stage.name} if stage.name else set()
+    for other in all_stages[stage.index + 1 :]:
+        if other.base.lower() in names:
+            out += [dockerfile.instructions[i] for i in other.items]
+            if other.name:
+                names.add(other.name)
+    return out
 
 
 def _instruction_at(dockerfile: Dockerfile, line: int) -> Instruction:
@@ -83,10 +108,10 @@ def _uid_gid(dockerfile: Dockerfile, state: StageState) -> tuple[int, int] | Non
 
 
 def _cache_mounts(
-    dockerfile: Dockerfile, path: str, stage: Stage, context: Context
+    dockerfile: Dockerfile, path: str, stage: Stage, context: Context, later: list[Instruction]
 ) -> list[Finding]:
     found = []
-    for index, state in zip(stage.items, stage.states, strict=True):
+    for position, (index, state) in enumerate(zip(stage.items, stage.states, strict=True)):
         ins = dockerfile.instructions[index]
         if ins.keyword != "RUN":
             continue
@@ -95,18 +120,79 @@ def _cache_mounts(
             targets = cache_targets(tool, state)
             if tool == "go" and targets and not _GO_COMPILES.search(ins.script):
                 targets = targets[:1]  # `go mod download` fills the module cache only
+            if tool == "apt" and _APT_LISTS_DELETED.search(ins.script):
+                targets = (*(targets or ()), "/var/lib/apt/lists")
+            if tool == "yarn" and context.exists(".yarnrc.yml"):
+                targets = _berry_cache(state, context)
             missing = [t for t in targets or () if not any(covers(tool, t, m) for m in mounted)]
             if targets is not None and not missing:
                 continue
-            if tool == "yarn" and context.exists(".yarnrc.yml"):
-                message = (
-                    "yarn (Berry: .yarnrc.yml) installs without a cache mount: mount the "
-                    "folder its cacheFolder setting names (not automatic)"
-                )
-                found.append(Finding("MAB101", path, ins.line, message))
+            after = [dockerfile.instructions[i] for i in stage.items[position + 1 :]] + later
+            why = _declined(tool, ins, state, after, context)
+            if why:
+                found.append(Finding("MAB101", path, ins.line, why))
+            if why is not None:
                 continue
             found.append(_mount_finding(dockerfile, path, ins, state, tool, missing, targets))
     return found
+
+
+def _berry_cache(state: StageState, context: Context) -> tuple[str, ...] | None:
+    """Yarn Berry's cache folder when it is a global one (outside the project)."""
+    own = state.env.get("YARN_CACHE_FOLDER")
+    if own:
+        return (own,)
+    settings = context.read(".yarnrc.yml") or ""
+    if re.search(r"(?m)^enableGlobalCache:\s*true\b", settings) and "cacheFolder" not in settings:
+        folder = state.env.get("YARN_GLOBAL_FOLDER") or (
+            f"{state.home.rstrip('/')}/.yarn/berry" if state.home else None
+        )
+        return (f"{folder}/cache",) if folder else None
+    return None
+
+
+def _declined(
+    tool: str, ins: Instruction, state: StageState, after: list[Instruction], context: Context
+) -> str | None:
+    """Why no mount is added for `tool` on `ins` (reported, not fixed; "" for no finding at
+    all), or None."""
+    for variable in NO_CACHE_VARIABLES.get(tool, ()):
+        if variable in state.env:
+            return (
+                f"{tool} installs without a cache, as {variable} asks: a cache mount would stay "
+                f"empty (unset {variable} for this RUN and add a mount to use one)"
+            )
+    if tool == "apk" and "--no-cache" in ins.script:
+        return ""  # nothing downloaded stays anywhere: no finding
+    if tool == "apk":
+        return (
+            "apk installs without a cache mount: mount /var/cache/apk and link /etc/apk/cache "
+            "to it (not automatic: it changes /etc/apk)"
+        )
+    if tool == "yarn" and context.exists(".yarnrc.yml"):
+        return (
+            "yarn (Berry: .yarnrc.yml) installs without a cache mount, and its cache is the "
+            "project's own .yarn/cache: set enableGlobalCache or YARN_CACHE_FOLDER, then mount "
+            "that folder (not automatic)"
+        )
+    if tool in READ_AT_BUILD:
+        reader = next(
+            (
+                i
+                for i in after
+                if i.keyword == "RUN"
+                and all(t != tool for t, _ in installs(i.script))
+                and not all(quiet_command(c) for c in re.split(r"&&|\|\||[;|\n]", i.args))
+            ),
+            None,
+        )
+        if reader is not None:
+            return (
+                f"{tool} installs without a cache mount, and line {reader.line} may build "
+                f"from what it downloads without that mount: add the same mount to both by "
+                f"hand (not automatic)"
+            )
+    return None
 
 
 def _mount_finding(

@@ -5,14 +5,16 @@ args in a cross-compiling stage)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from mab.detection.lockfiles import ecosystem_for, pattern_matches_lockfile
 from mab.lint.context import Context
 from mab.lint.edits import insert_after, lead, move_before
 from mab.lint.reader import Dockerfile, Instruction, words
 from mab.lint.rules import Edit, Finding
-from mab.lint.stages import Stage, declared_names, references
+from mab.lint.stages import Stage, declared_names
 from mab.lint.tools import installs
+from mab.lint.uses import may_read, names, platform_aware
 
 _VOLATILE = re.compile(
     r"(?i)(?:^|_)(?:BUILD_?DATE|BUILD_?TIME|BUILD_?TIMESTAMP|TIMESTAMP|DATE|COMMIT|"
@@ -78,8 +80,30 @@ def _pure_install(ins: Instruction, tool: str) -> bool:
         "npm": re.fullmatch(r"npm\s+(ci|install|i)(\s+--?[\w-]+(=\S+)?)*", script) is not None,
         "yarn": re.fullmatch(r"yarn(\s+install)?(\s+--[\w-]+)*", script) is not None,
         "pnpm": re.fullmatch(r"pnpm\s+(install|i)(\s+--[\w-]+)*", script) is not None,
-        "pip": re.fullmatch(r"(pip3?|python3?\s+-m\s+pip)\s+install(\s+\S+)*", script) is not None,
+        "pip": _pip_reads_only_requirements(script),
     }.get(tool, False)
+
+
+# pip options that read files or folders besides the requirements file.
+_PIP_LOCAL = re.compile(r"^(?:-e|--editable|-f|--find-links|-c|--constraint|--no-index|--src)\b")
+
+
+def _pip_reads_only_requirements(script: str) -> bool:
+    """`pip install -r FILE [options]`: no other requirements file, no local path, no
+    find-links or constraints."""
+    match = re.fullmatch(r"(?:pip3?|python3?\s+-m\s+pip)\s+install\s+(.*)", script)
+    if match is None:
+        return False
+    parts = words(match.group(1))
+    requirements = 0
+    for n, part in enumerate(parts):
+        if part in ("-r", "--requirement") or part.startswith("--requirement="):
+            requirements += 1
+        elif n and parts[n - 1] in ("-r", "--requirement"):
+            continue
+        elif _PIP_LOCAL.match(part) or not part.startswith("-"):
+            return False  # a package named on the command line, or a local path
+    return requirements == 1
 
 
 def source_first(
@@ -140,11 +164,31 @@ def _copy_manifests_first(
     return (new_copy, insert, delete)
 
 
-def _first_use(dockerfile: Dockerfile, stage: Stage, after: int, names: set[str]) -> int | None:
+def _first(
+    dockerfile: Dockerfile,
+    stage: Stage,
+    after: int,
+    test: Callable[[Instruction, set[str]], bool],
+    wanted: set[str],
+) -> int:
+    """The position of the first instruction after `after` for which `test(ins, wanted)`
+    holds (the stage's length when none does)."""
     for position in range(after + 1, len(stage.items)):
-        if references(dockerfile.instructions[stage.items[position]], names):
+        if test(dockerfile.instructions[stage.items[position]], wanted):
             return position
-    return None
+    return len(stage.items)
+
+
+def _skipped_runs(
+    dockerfile: Dockerfile, stage: Stage, start: int, stop: int, rule: str
+) -> list[Instruction]:
+    runs = [dockerfile.instructions[i] for i in stage.items[start + 1 : stop]]
+    runs = [r for r in runs if r.keyword == "RUN" and not platform_aware(r)]
+    if rule == "MAB107":
+        runs = [
+            r for r in runs if any(t != "go" or "go mod" in r.script for t, _ in installs(r.script))
+        ]
+    return runs
 
 
 def early_declarations(dockerfile: Dockerfile, path: str, stage: Stage) -> list[Finding]:
@@ -153,37 +197,31 @@ def early_declarations(dockerfile: Dockerfile, path: str, stage: Stage) -> list[
         ins = dockerfile.instructions[index]
         if ins.keyword not in ("ARG", "ENV"):
             continue
-        names = {n for n, _ in declared_names(ins)}
-        if not names:
+        declared = {n for n, _ in declared_names(ins)}
+        if not declared:
             continue
-        volatile = {n for n in names if _VOLATILE.search(n)}
-        platform = {n for n in names if n.startswith("TARGET")} if ins.keyword == "ARG" else set()
-        if volatile == names:
+        volatile = {n for n in declared if _VOLATILE.search(n)}
+        platform = (
+            {n for n in declared if n.startswith("TARGET")} if ins.keyword == "ARG" else set()
+        )
+        if volatile == declared:
             rule, flagged = "MAB103", volatile
-        elif stage.cross_compiles and platform == names:
+        elif stage.cross_compiles and platform == declared:
             rule, flagged = "MAB107", platform
         else:
             continue
-        use = _first_use(dockerfile, stage, position, flagged)
-        stop = len(stage.items) if use is None else use
-        skipped = [
-            dockerfile.instructions[i]
-            for i in stage.items[position + 1 : stop]
-            if dockerfile.instructions[i].keyword == "RUN"
-        ]
-        if rule == "MAB107":
-            skipped = [
-                r
-                for r in skipped
-                if any(t != "go" or "go mod" in r.script for t, _ in installs(r.script))
-            ]
+        named = _first(dockerfile, stage, position, names, flagged)
+        skipped = _skipped_runs(dockerfile, stage, position, named, rule)
         if not skipped:
             continue
+        # The ARG can move only down to the first step that may read it from the environment.
+        use = _first(dockerfile, stage, position, may_read, flagged)
+        movable = _skipped_runs(dockerfile, stage, position, use, rule)
         what = ", ".join(sorted(flagged))
         if rule == "MAB103":
             message = (
                 f"{ins.keyword} {what} changes every build and is declared before "
-                f"{len(skipped)} RUN step(s) that do not use it (line {skipped[0].line})"
+                f"{len(skipped)} RUN step(s) that do not name it (line {skipped[0].line})"
             )
         else:
             message = (
@@ -194,7 +232,13 @@ def early_declarations(dockerfile: Dockerfile, path: str, stage: Stage) -> list[
         if ins.keyword == "ENV":
             # An ENV reaches every later process: a build script may read it unnamed.
             message += "; move it down if no step reads it (not automatic)"
-        elif use is None:
+        elif not movable:
+            reader = dockerfile.instructions[stage.items[use]]
+            message += (
+                f"; not moved: line {reader.line} runs commands that may read it from the "
+                f"environment (move it below them by hand if none does)"
+            )
+        elif use == len(stage.items):
             last = dockerfile.instructions[stage.items[-1]]
             delete, _ = move_before(dockerfile, ins, 0)
             moved = tuple(dockerfile.lines[delete.start : delete.stop])
@@ -202,5 +246,10 @@ def early_declarations(dockerfile: Dockerfile, path: str, stage: Stage) -> list[
         else:
             target = dockerfile.instructions[stage.items[use]]
             edits = move_before(dockerfile, ins, lead(dockerfile, target))
+            if use < named:
+                message += (
+                    f" (the fix moves it above line {target.line}, which may read it from the "
+                    "environment)"
+                )
         found.append(Finding(rule, path, ins.line, message, edits))
     return found

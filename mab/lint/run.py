@@ -4,9 +4,10 @@ the lint/fix of one file. Reads files; writes nothing (the command writes the pl
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import posixpath
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mab.errors import UserError
 from mab.lint.checks import lint
@@ -14,6 +15,10 @@ from mab.lint.context import Context
 from mab.lint.fix import Linter, fix_text
 from mab.lint.reader import Dockerfile, read_dockerfile
 from mab.lint.rules import RULES, Finding, rule_id
+from mab.lint.source import not_the_source, repository_root
+
+if TYPE_CHECKING:
+    from mab.detection.project import ImageRequest
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,12 @@ class Target:
     path: Path  # the Dockerfile
     shown: str  # how reports name it
     context: Path | None
+    repository: Path | None = None  # the repository it belongs to (None: its own folder)
+
+    def not_the_source(self, text: str) -> str | None:
+        """Why this file must be reported but never edited (see mab/lint/source.py)."""
+        repository = self.repository or repository_root(self.path.parent)
+        return not_the_source(self.path, self.shown, repository, text)
 
 
 @dataclass(frozen=True)
@@ -59,16 +70,19 @@ def read_dockerfile_text(path: Path) -> str:
         raise UserError(f"{path}: cannot read ({exc.strerror})") from None
 
 
-def targets(paths: tuple[str, ...]) -> list[Target]:
-    """The Dockerfiles named by `paths` (files, or directories searched like `init-ci` does)."""
+def targets(paths: tuple[str, ...], requests: tuple[ImageRequest, ...] = ()) -> list[Target]:
+    """The Dockerfiles named by `paths`: files, or directories searched like `init-ci` does
+    (with `.mab.yml`'s `images:` as `requests`), plus every other Dockerfile they ship."""
     found: dict[Path, Target] = {}
     for given in paths or (".",):
         path = Path(given)
         if path.is_file():
             resolved = path.resolve()
-            found.setdefault(resolved, Target(path, os.path.normpath(given), path.parent))
+            repository = repository_root(path.parent)
+            target = Target(path, os.path.normpath(given), path.parent, repository)
+            found.setdefault(resolved, target)
         elif path.is_dir():
-            for target in _in_directory(path):
+            for target in _in_directory(path, requests):
                 found.setdefault(target.path.resolve(), target)
         else:
             raise UserError(
@@ -77,18 +91,34 @@ def targets(paths: tuple[str, ...]) -> list[Target]:
     return list(found.values())
 
 
-def _in_directory(root: Path) -> list[Target]:
-    from mab.detection.detect import detect  # only for a directory: one file needs none of it
+def _in_directory(root: Path, requests: tuple[ImageRequest, ...]) -> list[Target]:
+    """The images init-ci builds, then the Dockerfiles it leaves out that still ship (not
+    those in test, example or fixture folders), read without a build context: which one
+    they are built with is not known, so no context-dependent finding or fix is made."""
+    # Only for a directory: one file needs none of detection.
+    from mab.detection.detect import detect
+    from mab.detection.select import is_dockerfile_name, not_shipped_dir
 
-    project = detect(root)
-    return [
+    project = detect(root, requests)
+    repository = repository_root(root)
+    found = [
         Target(root / i.dockerfile, os.path.normpath(root / i.dockerfile), root / i.context)
         for i in project.images
     ]
+    found += [
+        Target(root / s.path, os.path.normpath(root / s.path), None)
+        for s in project.skipped
+        if is_dockerfile_name(posixpath.basename(s.path)) and not_shipped_dir(s.path) is None
+    ]
+    return [replace(t, repository=repository) for t in found]
 
 
 def lint_text(text: str, target: Target, selection: Selection) -> list[Finding]:
-    return _linter(target, selection)(read_dockerfile(text))
+    found = _linter(target, selection)(read_dockerfile(text))
+    why = target.not_the_source(text)
+    if why is None:
+        return found
+    return [replace(f, message=f"{f.message}; not fixed: {why}", edits=()) for f in found]
 
 
 def _linter(target: Target, selection: Selection) -> Linter:
@@ -101,4 +131,6 @@ def _linter(target: Target, selection: Selection) -> Linter:
 
 
 def fix(text: str, target: Target, selection: Selection) -> tuple[str, list[Finding]]:
+    if target.not_the_source(text) is not None:
+        return text, []
     return fix_text(text, _linter(target, selection))

@@ -90,9 +90,3 @@ def _after(ins: Instruction, state: StageState) -> StageState:
                 env.setdefault(name, "$" + name)
         return StageState(state.base, state.user, env)
     return state
-
-
-def references(ins: Instruction, names: set[str]) -> bool:
-    """True when `ins` refers to any of `names` as `$NAME` or `${NAME...}`."""
-    text = " ".join(f"{k}={v}" for k, v in ins.flags) + " " + ins.script
-    return any(re.search(r"\$\{?" + re.escape(n) + r"(?![A-Za-z0-9_])", text) for n in names)

@@ -18,15 +18,21 @@ from mab.detection.dockerfile import expand
 _START = r"(?:^|[;&|(]|\bthen\b|\bdo\b)\s*(?:(?:[A-Za-z_][A-Za-z0-9_]*=\S*|sudo|exec|env)\s+)*"
 
 _INSTALLS: tuple[tuple[str, str], ...] = (
-    ("apt", r"(?:apt-get|apt)\s+(?:-\S+\s+)*(?:install|upgrade|dist-upgrade)\b"),
+    ("apt", r"(?:xx-)?(?:apt-get|apt)\s+(?:-\S+\s+)*(?:install|upgrade|dist-upgrade)\b"),
+    ("apk", r"(?:xx-)?apk\s+(?:-\S+\s+)*add\b"),
+    ("bun", r"bun\s+(?:-\S+\s+)*(?:install|i|add)\b"),
+    ("pipenv", r"pipenv\s+(?:-\S+\s+)*(?:install|sync)\b"),
+    ("sbt", r"(?:sbt|\./sbt)\s"),
+    ("dotnet", r"dotnet\s+(?:restore|build|publish|test|pack)\b"),
+    ("mix", r"mix\s+(?:deps\.get|deps\.compile|local\.hex|local\.rebar)\b"),
     ("npm", r"npm\s+(?:-\S+\s+)*(?:ci|install|i)\b"),
     ("yarn", r"yarn(?:\s+(?:-\S+\s+)*install\b|\s+--frozen-lockfile\b|\s*(?:$|&&|;))"),
     ("pnpm", r"pnpm\s+(?:-\S+\s+)*(?:install|i|fetch)\b"),
     ("uv", r"uv\s+(?:pip\s+install|sync)\b"),
     ("poetry", r"poetry\s+(?:-\S+\s+)*install\b"),
     ("pip", r"(?:pip3?|python3?\s+-m\s+pip)\s+(?:-\S+\s+)*install\b"),
-    ("go", r"go\s+(?:mod\s+download|build|install|test|generate|run)\b"),
-    ("cargo", r"cargo\s+(?:\+\S+\s+)?(?:build|install|fetch|chef\s+cook|test)\b"),
+    ("go", r"(?:xx-)?go\s+(?:mod\s+download|build|install|test|generate|run)\b"),
+    ("cargo", r"(?:xx-)?cargo\s+(?:\+\S+\s+)?(?:build|install|fetch|chef\s+cook|test)\b"),
     ("maven", r"(?:mvn|\./mvnw)\s"),
     ("gradle", r"(?:gradle|\./gradlew)\s"),
     ("bundler", r"bundle\s+(?:install|package)\b|bundle\s*(?:$|&&|;)"),
@@ -36,8 +42,18 @@ _INSTALL_RE = tuple(
     (tool, re.compile(_START + pattern, re.MULTILINE)) for tool, pattern in _INSTALLS
 )
 
-# Environment settings that turn a tool's cache off.
+# Command-line flags that turn a tool's cache off (the fix drops them with the mount).
 NO_CACHE_FLAGS: Mapping[str, str] = {"pip": "--no-cache-dir", "uv": "--no-cache"}
+# Environment variables that turn a tool's cache off: where set, no mount is added.
+NO_CACHE_VARIABLES: Mapping[str, tuple[str, ...]] = {
+    "pip": ("PIP_NO_CACHE_DIR",),
+    "pipenv": ("PIP_NO_CACHE_DIR",),
+    "uv": ("UV_NO_CACHE",),
+    "poetry": ("POETRY_NO_CACHE",),
+}
+# Tools whose cache is also where later builds read the dependencies from (the module cache,
+# the local repository): a later step that builds without the mount would miss them.
+READ_AT_BUILD = frozenset({"go", "cargo", "maven", "gradle", "sbt", "dotnet"})
 
 
 @dataclass(frozen=True)
@@ -91,7 +107,28 @@ def cache_targets(tool: str, state: StageState) -> tuple[str, ...] | None:
         return None if home is None else tuple(f"{home.rstrip('/')}/{t}" for t in tails)
 
     if tool == "apt":
-        return ("/var/cache/apt", "/var/lib/apt")
+        # Not /var/lib/apt: it holds extended_states (which packages were installed by hand),
+        # a file of the image. The lists are added by the check where the RUN deletes them.
+        return ("/var/cache/apt",)
+    if tool == "bun":
+        own = _env(state, "BUN_INSTALL_CACHE_DIR")
+        bun_home = _env(state, "BUN_INSTALL")
+        if own:
+            return (own,)
+        return (f"{bun_home}/install/cache",) if bun_home else under_home(".bun/install/cache")
+    if tool == "pipenv":
+        own = _env(state, "PIPENV_CACHE_DIR")
+        return (own,) if own else under_home(".cache/pipenv")
+    if tool == "sbt":
+        own = _env(state, "COURSIER_CACHE")
+        return (own,) if own else under_home(".cache/coursier")
+    if tool == "dotnet":
+        own = _env(state, "NUGET_PACKAGES")
+        return (own,) if own else under_home(".nuget/packages")
+    if tool == "mix":
+        # HEX_HOME's package tarballs only: MIX_HOME holds the installed hex and rebar.
+        hex_home = _env(state, "HEX_HOME")
+        return (f"{hex_home}/packages",) if hex_home else under_home(".hex/packages")
     if tool == "npm":
         own = _env(state, "npm_config_cache") or _env(state, "NPM_CONFIG_CACHE")
         return (own,) if own else under_home(".npm")
@@ -155,7 +192,12 @@ def cache_targets(tool: str, state: StageState) -> tuple[str, ...] | None:
 
 # Targets any tool's mount may use, by the end of the path (a mount the user chose elsewhere).
 _TAILS: Mapping[str, tuple[str, ...]] = {
-    "apt": ("var/cache/apt", "var/lib/apt"),
+    "apt": ("var/cache/apt", "var/lib/apt/lists"),
+    "bun": (".bun/install/cache", "bun/install/cache"),
+    "pipenv": (".cache/pipenv",),
+    "sbt": (".cache/coursier", "coursier"),
+    "dotnet": (".nuget/packages",),
+    "mix": (".hex/packages", "hex/packages"),
     "npm": (".npm",),
     "yarn": (".cache/yarn", "yarn/berry/cache", ".yarn/cache"),
     "pnpm": ("pnpm/store", "/store"),
@@ -175,6 +217,8 @@ def covers(tool: str, wanted: str, mounted: str) -> bool:
     """True when a cache mount at `mounted` serves the `wanted` target of `tool`."""
     if mounted.rstrip("/") == wanted.rstrip("/"):
         return True
+    if wanted.startswith(mounted.rstrip("/") + "/"):
+        return True  # a mount of a folder holding the cache
     tail = wanted.rstrip("/").rpartition("/")[2]
     path = "/" + mounted.strip("/")
     return path.endswith("/" + tail) and any(path.endswith(t) for t in _TAILS.get(tool, ()))
