@@ -27,10 +27,13 @@ from mab.lint.tools import (
     covers,
     installs,
 )
+from mab.lint.touches import works_on
 from mab.lint.uses import quiet_command
 
 _KNOWN_UIDS = {"node": (1000, 1000), "nobody": (65534, 65534)}
-_APT_LISTS_DELETED = re.compile(r"rm\s+(?:-\S+\s+)*/var/lib/apt/lists(?:/\*?)?(?:\s|$)")
+# The lists emptied (not the folder itself removed: a mount point cannot be).
+_APT_LISTS_DELETED = re.compile(r"rm\s+(?:-\S+\s+)*/var/lib/apt/lists/\*(?:\s|$)")
+_WINDOWS = re.compile(r"(?i)nanoserver|servercore|windows|ltsc20\d\d")
 _GO_COMPILES = re.compile(r"\bgo\s+(?:build|install|test|generate|run|vet)\b")
 
 
@@ -122,13 +125,19 @@ def _cache_mounts(
                 targets = targets[:1]  # `go mod download` fills the module cache only
             if tool == "apt" and _APT_LISTS_DELETED.search(ins.script):
                 targets = (*(targets or ()), "/var/lib/apt/lists")
-            if tool == "yarn" and context.exists(".yarnrc.yml"):
-                targets = _berry_cache(state, context)
+            berry = _berry_settings(dockerfile, stage, position, context)
+            if tool == "yarn" and berry is not None:
+                targets = _berry_cache(state, berry)
             missing = [t for t in targets or () if not any(covers(tool, t, m) for m in mounted)]
             if targets is not None and not missing:
                 continue
             after = [dockerfile.instructions[i] for i in stage.items[position + 1 :]] + later
-            why = _declined(tool, ins, state, after, context)
+            why = _declined(tool, ins, state, after, berry if targets is None else None)
+            if why is None and _WINDOWS.search(state.base):
+                why = f"{tool} installs without a cache mount in a Windows image (not automatic)"
+            touched = works_on(ins.script, tuple(missing), state.env) if why is None else None
+            if touched is not None:
+                why = f"{tool} installs without a cache mount, but {touched} (not automatic)"
             if why:
                 found.append(Finding("MAB101", path, ins.line, why))
             if why is not None:
@@ -137,12 +146,29 @@ def _cache_mounts(
     return found
 
 
-def _berry_cache(state: StageState, context: Context) -> tuple[str, ...] | None:
+def _berry_settings(
+    dockerfile: Dockerfile, stage: Stage, position: int, context: Context
+) -> str | None:
+    """The text of the `.yarnrc.yml` a RUN at `position` sees ("" when Berry is in use but
+    its settings cannot be read), or None for Yarn classic."""
+    for index in stage.items[:position]:
+        ins = dockerfile.instructions[index]
+        if ins.keyword in ("COPY", "ADD") and not ins.flag_values("from"):
+            for source in words(ins.args)[:-1]:
+                if source.endswith(".yarnrc.yml"):
+                    return context.read(source.lstrip("/").removeprefix("./")) or ""
+                if source.rstrip("/") in (".", "./*", "*") and context.exists(".yarnrc.yml"):
+                    return context.read(".yarnrc.yml") or ""
+        if ins.keyword == "RUN" and re.search(r"yarn\s+set\s+version\s+(?!classic)", ins.script):
+            return ""
+    return None
+
+
+def _berry_cache(state: StageState, settings: str) -> tuple[str, ...] | None:
     """Yarn Berry's cache folder when it is a global one (outside the project)."""
     own = state.env.get("YARN_CACHE_FOLDER")
     if own:
         return (own,)
-    settings = context.read(".yarnrc.yml") or ""
     if re.search(r"(?m)^enableGlobalCache:\s*true\b", settings) and "cacheFolder" not in settings:
         folder = state.env.get("YARN_GLOBAL_FOLDER") or (
             f"{state.home.rstrip('/')}/.yarn/berry" if state.home else None
@@ -152,7 +178,7 @@ def _berry_cache(state: StageState, context: Context) -> tuple[str, ...] | None:
 
 
 def _declined(
-    tool: str, ins: Instruction, state: StageState, after: list[Instruction], context: Context
+    tool: str, ins: Instruction, state: StageState, after: list[Instruction], berry: str | None
 ) -> str | None:
     """Why no mount is added for `tool` on `ins` (reported, not fixed; "" for no finding at
     all), or None."""
@@ -169,7 +195,7 @@ def _declined(
             "apk installs without a cache mount: mount /var/cache/apk and link /etc/apk/cache "
             "to it (not automatic: it changes /etc/apk)"
         )
-    if tool == "yarn" and context.exists(".yarnrc.yml"):
+    if tool == "yarn" and berry is not None:
         return (
             "yarn (Berry: .yarnrc.yml) installs without a cache mount, and its cache is the "
             "project's own .yarn/cache: set enableGlobalCache or YARN_CACHE_FOLDER, then mount "

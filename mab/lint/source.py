@@ -52,6 +52,36 @@ def _template_beside(path: Path) -> Path | None:
     return None
 
 
+def _template_folder(path: Path, root: Path) -> Path | None:
+    """A folder of Dockerfile templates in the repository above `path` (such as
+    `eng/dockerfile-templates/`): the Dockerfiles beside it are likely rendered from it."""
+    for folder in path.parents:
+        if not folder.is_relative_to(root):
+            return None
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:
+            return None
+        for entry in entries:
+            if "template" in entry.name.lower() and entry.is_dir() and entry not in path.parents:
+                try:
+                    inside = [e.name.lower() for e in entry.rglob("*") if e.is_file()][:2000]
+                except OSError:
+                    continue
+                if any(n.startswith(("dockerfile", "containerfile")) for n in inside):
+                    return entry
+            lower = entry.name.lower()
+            if (
+                folder != path.parent
+                and lower.startswith("dockerfile")
+                and lower.endswith(TEMPLATE_SUFFIXES)
+            ):
+                return entry
+        if folder == root:
+            return None
+    return None
+
+
 def _generated_header(text: str) -> str | None:
     for line in text.splitlines()[:_HEADER_LINES]:
         stripped = line.strip()
@@ -81,4 +111,8 @@ def not_the_source(path: Path, shown: str, repository: Path, text: str) -> str |
     header = _generated_header(text)
     if header is not None:
         return f"{shown} is generated ({header!r}): change its template or generator"
+    folder = _template_folder(absolute, top)
+    if folder is not None:
+        where = os.path.relpath(folder, top)
+        return f"{shown} looks rendered from the templates in {where}: make the change there"
     return None

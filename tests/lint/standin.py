@@ -18,8 +18,9 @@ STANDIN = Path(__file__).resolve().parents[1] / "fixtures/lint/standin/standin"
 TOOLS = (
     *("npm", "yarn", "pnpm", "pip", "pip3", "python", "python3", "uv", "poetry", "go", "cargo"),
     *("mvn", "gradle", "bundle", "composer", "apt-get", "apt", "apk", "corepack"),
+    *("xx-apt-get", "xx-cargo", "xx-info", "bun", "pipenv", "sbt", "dotnet", "mix"),
 )
-_FROM = re.compile(r"^(\s*FROM\s+(?:--platform=\S+\s+)?)(\S+)(.*)$", re.IGNORECASE)
+_FROM = re.compile(r"^(\s*FROM\s+)(--platform=\S+\s+)?(\S+)(.*)$", re.IGNORECASE)
 _COPY_FROM = re.compile(r"--from=(\S+)")
 _ADD_URL = re.compile(r"^(\s*)ADD\s+(?:--\S+\s+)*https?://\S+\s+(\S+)\s*$", re.IGNORECASE)
 _ENV = {
@@ -31,13 +32,16 @@ _ENV = {
 }
 
 
-def _slug(image: str) -> str:
-    return "standin-" + re.sub(r"[^a-z0-9]+", "-", image.lower()).strip("-")
+def _slug(image: str, platform: str = "") -> str:
+    return "standin-" + re.sub(r"[^a-z0-9]+", "-", (image + platform).lower()).strip("-")
 
 
-def _stage(image: str) -> list[str]:
+def _stage(image: str, platform: str) -> list[str]:
+    """The stand-in of `image`; a `--platform=` flag of the FROM that names it goes here (a
+    FROM naming a stage takes that stage's platform, whatever its own flag says)."""
     name = image.rsplit("/", 1)[-1].split(":")[0]
-    lines = [f"FROM {BASE_IMAGE} AS {_slug(image)}", "COPY mab-standin/ /usr/local/bin/"]
+    lines = [f"FROM {platform}{BASE_IMAGE} AS {_slug(image, platform)}"]
+    lines.append("COPY mab-standin/ /usr/local/bin/")
     lines.append("RUN mkdir -p /usr/bin && ln -s /usr/local/bin/composer /usr/bin/composer")
     lines += [v for k, v in _ENV.items() if name.startswith(k)]
     return lines
@@ -47,7 +51,7 @@ def standin_dockerfile(text: str) -> str:
     lines = text.splitlines(keepends=True)
     eol = "\r\n" if "\r\n" in text else "\n"
     stage_names: set[str] = set()
-    images: list[str] = []
+    images: list[tuple[str, str]] = []
     out: list[str] = []
     first_from: int | None = None
     for line in lines:
@@ -56,21 +60,20 @@ def standin_dockerfile(text: str) -> str:
             line = "# (syntax directive dropped: no registry but the local one)" + eol
         elif match:
             first_from = len(out) if first_from is None else first_from
-            image = match.group(2)
-            rest = match.group(3)
+            platform, image, rest = match.group(2) or "", match.group(3), match.group(4)
             alias = re.search(r"\bAS\s+(\S+)", rest, re.IGNORECASE)
             if image.lower() not in stage_names and image != "scratch":
-                images.append(image)
-                line = match.group(1) + _slug(image) + rest + eol
+                images.append((image, platform))
+                line = match.group(1) + _slug(image, platform) + rest + eol
             if alias:
                 stage_names.add(alias.group(1).lower())
         elif (copy := _COPY_FROM.search(line)) and copy.group(1).lower() not in stage_names:
-            images.append(copy.group(1))
+            images.append((copy.group(1), ""))
             line = line.replace(copy.group(0), f"--from={_slug(copy.group(1))}")
         elif add := _ADD_URL.match(line.rstrip("\r\n")):
             line = f"{add.group(1)}RUN echo standin > {add.group(2)}{eol}"
         out.append(line)
-    stages = [s + eol for image in dict.fromkeys(images) for s in _stage(image)]
+    stages = [s + eol for image, flag in dict.fromkeys(images) for s in _stage(image, flag)]
     at = first_from or 0
     return "".join(out[:at] + stages + out[at:])
 

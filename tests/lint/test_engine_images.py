@@ -23,14 +23,15 @@ from pathlib import Path
 import pytest
 
 from mab.lint.reader import mount_fields, read_dockerfile
-from tests.engine_env import engine_available
+from tests.engine_env import PLATFORMS, engine_available
 from tests.lint.conftest import FIXTURE_NAMES, Run, copy_fixture
 from tests.lint.conftest import mab as mab
 from tests.lint.standin import prepare_context, standin_dockerfile
 
 pytestmark = pytest.mark.engine
 # Fixtures whose fix changes nothing need no build.
-UNCHANGED = {"clean", "dockerignore-git", "ignored"}
+UNCHANGED = {"clean", "dockerignore-git", "dockerignore-negation", "generated", "ignored"}
+UNCHANGED |= {"templated"}  # reported, never edited
 Entry = tuple[str, str, int, int, int, str]
 Tree = dict[str, dict[str, Entry]]  # per stage: path -> entry
 
@@ -42,16 +43,17 @@ def _engine() -> None:
         pytest.skip(reason)
 
 
-def build_tree(context: Path, dockerfile: Path, out: Path, target: str | None) -> dict[str, Entry]:
-    """Build a stage of `dockerfile` for the engine's own platform; read its file tree."""
+def build_tree(context: Path, dockerfile: Path, out: Path) -> dict[str, Entry]:
+    """Build `dockerfile` for both platforms (linux/arm64 under QEMU); read the file tree of
+    the tar export, paths prefixed by the platform (`/linux_arm64/...`)."""
     argv = ["docker", "buildx", "build", "--progress=plain", "--output", f"type=tar,dest={out}"]
-    argv += ["--target", target] if target else []
+    argv += ["--platform", ",".join(PLATFORMS)]
     result = subprocess.run(
         [*argv, "-f", str(dockerfile), str(context)],
         capture_output=True,
         text=True,
         check=False,
-        timeout=240,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     tree: dict[str, Entry] = {}
@@ -94,29 +96,55 @@ def differences(a: dict[str, Entry], b: dict[str, Entry]) -> list[str]:
     return out
 
 
-def stage_targets(text: str) -> list[str | None]:
-    """The fixture's named stages, and the final stage (None)."""
+def stage_names(text: str) -> list[str]:
+    """The fixture's stages, by name (the unnamed ones get `mab-stage-N`)."""
     names = []
-    for ins in read_dockerfile(text).instructions:
+    for n, ins in enumerate(i for i in read_dockerfile(text).instructions if i.keyword == "FROM"):
         words = ins.args.split()
-        if ins.keyword == "FROM" and len(words) >= 3 and words[-2].lower() == "as":
-            names.append(words[-1])
-    return [*names, None]
+        named = len(words) >= 3 and words[-2].lower() == "as"
+        names.append(words[-1] if named else f"mab-stage-{n}")
+    return names
+
+
+def collected(text: str) -> str:
+    """`text` with every stage named and one last stage holding each stage's whole file tree
+    under `/<stage>/` (COPY --from keeps modes, owners and links): one build per platform
+    set shows every stage."""
+    names = stage_names(text)
+    lines = text.splitlines(keepends=True)
+    eol = "\r\n" if "\r\n" in text else "\n"
+    froms = [ins for ins in read_dockerfile(text).instructions if ins.keyword == "FROM"]
+    for n, ins in enumerate(froms):
+        if names[n].startswith("mab-stage-"):
+            lines[ins.first] = lines[ins.first].rstrip("\r\n") + f" AS {names[n]}{eol}"
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += eol
+    lines.append(f"FROM scratch AS mab-all{eol}")
+    lines += [
+        f"COPY --from={name} / /{name}/{eol}" for name in names if not name.startswith("standin-")
+    ]
+    return "".join(lines)
 
 
 def _standin_trees(repo: Path, tmp: Path, original: str, fixed: str) -> tuple[Tree, Tree]:
-    """Per stage, the file trees built from `original` and from `fixed`."""
+    """Per platform and stage, the file trees built from `original` and from `fixed`."""
     prepare_context(repo)
+    names = [n for n in stage_names(standin_dockerfile(original)) if not n.startswith("standin-")]
     trees: list[Tree] = []
     for label, text in (("before", original), ("after", fixed)):
         dockerfile = tmp / f"{label}.Dockerfile"
-        dockerfile.write_text(standin_dockerfile(text), encoding="utf-8", newline="")
-        trees.append(
-            {
-                str(target): build_tree(repo, dockerfile, tmp / f"{label}-{target}.tar", target)
-                for target in stage_targets(original)
-            }
-        )
+        dockerfile.write_text(collected(standin_dockerfile(text)), encoding="utf-8", newline="")
+        tree = build_tree(repo, dockerfile, tmp / f"{label}.tar")
+        by_stage: Tree = {}
+        for platform in PLATFORMS:
+            for name in names:
+                top = f"/{platform.replace('/', '_')}/{name}"
+                by_stage[f"{platform} {name}"] = {
+                    path[len(top) :] or "/": entry
+                    for path, entry in tree.items()
+                    if path == top or path.startswith(top + "/")
+                }
+        trees.append(by_stage)
     return trees[0], trees[1]
 
 
@@ -131,6 +159,7 @@ def test_fix_keeps_the_image(name: str, tmp_path: Path, mab: Callable[..., Run])
     caches = cache_targets(fixed)
     assert caches, "the fix added no cache mount to compare around"
     for stage in before:
+        assert before[stage], f"stage {stage}: no files built"
         found = differences(comparable(before[stage], caches), comparable(after[stage], caches))
         assert found == [], f"stage {stage}"
 
@@ -144,5 +173,24 @@ def test_the_comparison_catches_a_wrong_mount(tmp_path: Path) -> None:
     wrong = original.replace("RUN npm ci", f"RUN {mount} npm ci")
     before, after = _standin_trees(repo, tmp_path, original, wrong)
     caches = {"/root/.npm"}
-    found = differences(comparable(before["build"], caches), comparable(after["build"], caches))
+    stage = f"{PLATFORMS[1]} build"
+    found = differences(comparable(before[stage], caches), comparable(after[stage], caches))
     assert any("node_modules" in line for line in found), found
+
+
+def test_the_comparison_catches_an_arg_moved_below_xx(tmp_path: Path) -> None:
+    """ARG TARGETPLATFORM moved below the RUN that calls xx-cargo (what an ARG move that only
+    looks for `$TARGETPLATFORM` does): the arm64 image gets the build platform's binary, and
+    the comparison says so."""
+    repo = copy_fixture("xx-cross", tmp_path)
+    original = (repo / "Dockerfile").read_bytes().decode()
+    wrong = original.replace("ARG TARGETPLATFORM\n", "").replace(
+        "FROM debian:bookworm-slim", "ARG TARGETPLATFORM\n\nFROM debian:bookworm-slim"
+    )
+    assert wrong != original
+    before, after = _standin_trees(repo, tmp_path, original, wrong)
+    stage = f"{PLATFORMS[1]} build"
+    found = differences(before[stage], after[stage])
+    assert any("aarch64" in line for line in found), found
+    same = f"{PLATFORMS[0]} build"
+    assert differences(before[same], after[same]) == []

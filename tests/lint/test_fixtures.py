@@ -37,6 +37,7 @@ EXPECTED = {
     "gradle": {"MAB101"},
     "ignored": set(),  # one ignore by id, one by name
     "maven": {"MAB101"},
+    "more-tools": {"MAB101"},  # yarn Berry, pipenv, sbt, dotnet, mix; apk reported
     "no-dockerignore": {"MAB101", "MAB102", "MAB103", "MAB106"},
     "npm": {"MAB101"},
     "npm-user": {"MAB101", "MAB102"},
