@@ -52,31 +52,42 @@ def _template_beside(path: Path) -> Path | None:
     return None
 
 
+def _dirs(folder: Path) -> list[Path]:
+    try:
+        return sorted(e for e in folder.iterdir() if e.is_dir() and not e.name.startswith("."))
+    except OSError:
+        return []
+
+
+def _holds_dockerfiles(folder: Path) -> bool:
+    for n, entry in enumerate(folder.rglob("*")):
+        if n > 5000:
+            return False
+        if entry.name.lower().startswith(("dockerfile", "containerfile")) and entry.is_file():
+            return True
+    return False
+
+
 def _template_folder(path: Path, root: Path) -> Path | None:
     """A folder of Dockerfile templates in the repository above `path` (such as
-    `eng/dockerfile-templates/`): the Dockerfiles beside it are likely rendered from it."""
+    `eng/dockerfile-templates/`, or a `Dockerfile-linux.template` in a folder above): the
+    Dockerfiles under it are likely rendered from it."""
     for folder in path.parents:
         if not folder.is_relative_to(root):
             return None
-        try:
-            entries = sorted(folder.iterdir())
-        except OSError:
-            return None
-        for entry in entries:
-            if "template" in entry.name.lower() and entry.is_dir() and entry not in path.parents:
-                try:
-                    inside = [e.name.lower() for e in entry.rglob("*") if e.is_file()][:2000]
-                except OSError:
-                    continue
-                if any(n.startswith(("dockerfile", "containerfile")) for n in inside):
-                    return entry
-            lower = entry.name.lower()
-            if (
-                folder != path.parent
-                and lower.startswith("dockerfile")
-                and lower.endswith(TEMPLATE_SUFFIXES)
-            ):
-                return entry
+        if folder != path.parent:
+            try:
+                names = sorted(e.name for e in folder.iterdir())
+            except OSError:
+                names = []
+            for name in names:
+                lower = name.lower()
+                if lower.startswith("dockerfile") and lower.endswith(TEMPLATE_SUFFIXES):
+                    return folder / name
+        children = [d for d in _dirs(folder) if d not in path.parents]
+        for candidate in [*children, *(g for c in children for g in _dirs(c))]:
+            if "template" in candidate.name.lower() and _holds_dockerfiles(candidate):
+                return candidate
         if folder == root:
             return None
     return None
