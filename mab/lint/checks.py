@@ -27,13 +27,22 @@ from mab.lint.tools import (
     covers,
     installs,
 )
-from mab.lint.touches import works_on
+from mab.lint.touches import copied_out, works_on
 from mab.lint.uses import quiet_command
 
 _KNOWN_UIDS = {"node": (1000, 1000), "nobody": (65534, 65534)}
 # The lists emptied (not the folder itself removed: a mount point cannot be).
 _APT_LISTS_DELETED = re.compile(r"rm\s+(?:-\S+\s+)*/var/lib/apt/lists/\*(?:\s|$)")
 _WINDOWS = re.compile(r"(?i)nanoserver|servercore|windows|ltsc20\d\d")
+# A container command that builds or runs from the tool's downloads (the mount is gone then).
+_RUNS_FROM_CACHE = {
+    "go": re.compile(r"\bgo[\s\",]+(?:run|test|build|generate)\b"),
+    "cargo": re.compile(r"\bcargo\b"),
+    "maven": re.compile(r"\bmvnw?\b"),
+    "gradle": re.compile(r"\bgradlew?\b"),
+    "sbt": re.compile(r"\bsbt\b"),
+    "dotnet": re.compile(r"\bdotnet[\s\",]+(?:run|watch|test|build)\b"),
+}
 _GO_COMPILES = re.compile(r"\bgo\s+(?:build|install|test|generate|run|vet)\b")
 
 
@@ -64,7 +73,7 @@ def _descendants(
     out: list[Instruction] = []
     names = {stage.name} if stage.name else set()
     for other in all_stages[stage.index + 1 :]:
-        if other.base.lower() in names:
+        if other.parent in names:
             out += [dockerfile.instructions[i] for i in other.items]
             if other.name:
                 names.add(other.name)
@@ -136,6 +145,8 @@ def _cache_mounts(
             if why is None and _WINDOWS.search(state.base):
                 why = f"{tool} installs without a cache mount in a Windows image (not automatic)"
             touched = works_on(ins.script, tuple(missing), state.env) if why is None else None
+            if touched is None and why is None:
+                touched = copied_out(dockerfile, stage, tuple(missing))
             if touched is not None:
                 why = f"{tool} installs without a cache mount, but {touched} (not automatic)"
             if why:
@@ -206,17 +217,20 @@ def _declined(
             (
                 i
                 for i in after
-                if i.keyword == "RUN"
-                and all(t != tool for t, _ in installs(i.script))
-                and not all(quiet_command(c) for c in re.split(r"&&|\|\||[;|\n]", i.args))
+                if (
+                    i.keyword == "RUN"
+                    and all(t != tool for t, _ in installs(i.script))
+                    and not all(quiet_command(c) for c in re.split(r"&&|\|\||[;|\n]", i.args))
+                )
+                or (i.keyword in ("CMD", "ENTRYPOINT") and _RUNS_FROM_CACHE[tool].search(i.args))
             ),
             None,
         )
         if reader is not None:
             return (
-                f"{tool} installs without a cache mount, and line {reader.line} may build "
-                f"from what it downloads without that mount: add the same mount to both by "
-                f"hand (not automatic)"
+                f"{tool} installs without a cache mount, and line {reader.line} may build or "
+                f"run from what it downloads without that mount: add the same mount to both "
+                f"by hand where it is a build step (not automatic)"
             )
     return None
 

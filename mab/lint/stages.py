@@ -23,6 +23,7 @@ class Stage:
     platform: str | None
     items: tuple[int, ...]  # indexes into Dockerfile.instructions, FROM excluded
     states: tuple[StageState, ...]  # the state before each of `items`
+    parent: str | None = None  # the earlier stage it is built FROM, by name
 
     @property
     def cross_compiles(self) -> bool:
@@ -67,7 +68,10 @@ def stages(dockerfile: Dockerfile) -> list[Stage]:
             state = _after(dockerfile.instructions[index], state)
         if name:
             by_name[name] = state
-        found.append(Stage(len(found), name, state.base, platform, tuple(items), tuple(states)))
+        parent = base.lower() if base.lower() in by_name else None
+        found.append(
+            Stage(len(found), name, state.base, platform, tuple(items), tuple(states), parent)
+        )
     return found
 
 

@@ -219,6 +219,8 @@ def covers(tool: str, wanted: str, mounted: str) -> bool:
         return True
     if wanted.startswith(mounted.rstrip("/") + "/"):
         return True  # a mount of a folder holding the cache
+    if mounted.startswith(wanted.rstrip("/") + "/"):
+        return True  # the user mounts a part of it (`/go/pkg/mod/cache`): their choice
     tail = wanted.rstrip("/").rpartition("/")[2]
     path = "/" + mounted.strip("/")
     return path.endswith("/" + tail) and any(path.endswith(t) for t in _TAILS.get(tool, ()))

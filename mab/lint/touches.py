@@ -8,7 +8,8 @@ import re
 from collections.abc import Mapping
 
 from mab.detection.dockerfile import expand
-from mab.lint.reader import words
+from mab.lint.reader import Dockerfile, words
+from mab.lint.stages import Stage
 
 _SPLIT = re.compile(r"&&|\|\||[;|\n()`]|\$\(")
 # Commands that empty a tool's cache: with a mount they would empty the mount, every run.
@@ -27,7 +28,21 @@ def _paths(command: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
         parts = parts[1:]
     if not parts:
         return "", []
-    return parts[0], [p for p in parts[1:] if p.startswith("/")]
+    return parts[0], [p for p in parts[1:] if p.startswith(("/", "$"))]
+
+
+def _may_be(path: str, target: str) -> bool:
+    """A path with a variable mab could not expand (`$CARGO_HOME/registry`) that may name
+    `target` or a folder above it."""
+    if "$" not in path:
+        return False
+    pattern = re.sub(r"\\\$\\\{[^}]*\\\}|\\\$[A-Za-z_][A-Za-z0-9_]*", ".*", re.escape(path))
+    return any(re.fullmatch(pattern, t) for t in (target, *_parents(target)))
+
+
+def _parents(path: str) -> list[str]:
+    parts = path.strip("/").split("/")
+    return ["/" + "/".join(parts[:n]) for n in range(1, len(parts))]
 
 
 def works_on(script: str, targets: tuple[str, ...], env: Mapping[str, str]) -> str | None:
@@ -44,10 +59,27 @@ def works_on(script: str, targets: tuple[str, ...], env: Mapping[str, str]) -> s
             for target in (t.rstrip("/") for t in targets):
                 inside = clean == target or clean.startswith(target + "/")
                 above = target.startswith(clean + "/") or clean == ""
-                if word == "rm" and (clean == target or above):
+                if word == "rm" and (clean == target or above or _may_be(clean, target)):
                     return f"it removes {path}, which would be the mount point"
                 if word == "rm" and path.endswith("/*") and clean[:-2] == target:
                     continue  # empties the folder: the same with or without the mount
                 if word != "rm" and inside:
                     return f"it works on {path} itself (`{word}`): a mount there changes that"
+    return None
+
+
+def copied_out(dockerfile: Dockerfile, stage: Stage, targets: tuple[str, ...]) -> str | None:
+    """A `COPY --from=<this stage>` of something inside `targets` (gone with a mount)."""
+    names = {str(stage.index), *([stage.name] if stage.name else [])}
+    for ins in dockerfile.instructions:
+        if ins.keyword not in ("COPY", "ADD"):
+            continue
+        if not any(v.lower() in names for v in ins.flag_values("from")):
+            continue
+        for source in words(ins.args)[:-1]:
+            clean = "/" + source.strip("/")
+            for target in (t.rstrip("/") for t in targets):
+                inside = clean == target or clean.startswith(target + "/")
+                if inside or clean == "/" or target.startswith(clean + "/"):
+                    return f"line {ins.line} copies {source} out of this stage"
     return None
