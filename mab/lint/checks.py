@@ -188,6 +188,16 @@ def _berry_cache(state: StageState, settings: str) -> tuple[str, ...] | None:
     return None
 
 
+def _venv_outside_cache(state: StageState, ins: Instruction) -> bool:
+    """Poetry installs into a virtualenv that is not under its cache folder."""
+    env = state.env
+    if env.get("POETRY_VIRTUALENVS_IN_PROJECT", "").lower() in ("1", "true"):
+        return True
+    if env.get("POETRY_VIRTUALENVS_CREATE", "").lower() in ("0", "false"):
+        return True
+    return "VIRTUAL_ENV" in env or re.search(r"\bactivate\b", ins.script) is not None
+
+
 def _declined(
     tool: str, ins: Instruction, state: StageState, after: list[Instruction], berry: str | None
 ) -> str | None:
@@ -199,6 +209,12 @@ def _declined(
                 f"{tool} installs without a cache, as {variable} asks: a cache mount would stay "
                 f"empty (unset {variable} for this RUN and add a mount to use one)"
             )
+    if tool == "poetry" and not _venv_outside_cache(state, ins):
+        return (
+            "poetry installs without a cache mount, and its virtualenv goes into its cache "
+            "folder: set POETRY_VIRTUALENVS_IN_PROJECT=true (or mount only the cache's cache/ "
+            "and artifacts/) first (not automatic)"
+        )
     if tool == "apk" and "--no-cache" in ins.script:
         return ""  # nothing downloaded stays anywhere: no finding
     if tool == "apk":
