@@ -33,13 +33,13 @@ def _settings(root: Path) -> Settings | None:
     return load_config(root)
 
 
-def _requests(config: Settings | None) -> tuple[ImageRequest, ...]:
+def _requests(root: Path, config: Settings | None) -> tuple[ImageRequest, ...]:
     """The images `.mab.yml` names, so a directory is linted as init-ci builds it."""
     if config is None or not config.images:
         return ()
-    from mab.commands.init_ci import image_requests
+    from mab.commands.image_settings import image_requests
 
-    return image_requests(config)
+    return image_requests(root, config)
 
 
 def _selection(config: Settings | None, select: str | None, ignore: str | None) -> Selection:
@@ -89,9 +89,10 @@ def lint_command(
     if as_json_flag and sarif:
         raise UserError("--json and --sarif cannot be combined", hint="pick one output format")
     roots = [Path(p) for p in paths if Path(p).is_dir()]
-    config = _settings(roots[0] if roots else Path())
+    root = roots[0] if roots else Path()
+    config = _settings(root)
     selection = _selection(config, select, ignore)
-    found = targets(paths, _requests(config))
+    found = targets(paths, _requests(root, config))
     if not found:
         raise UserError("no Dockerfile found", hint="give a Dockerfile or a directory holding one")
     planned: list[PlannedFile] = []

@@ -141,7 +141,7 @@ def _cache_mounts(
             if targets is not None and not missing:
                 continue
             after = [dockerfile.instructions[i] for i in stage.items[position + 1 :]] + later
-            why = _declined(tool, ins, state, after, berry if targets is None else None)
+            why = _declined(tool, ins, state, after, berry if targets is None else None, targets)
             if why is None and _WINDOWS.search(state.base):
                 why = f"{tool} installs without a cache mount in a Windows image (not automatic)"
             touched = works_on(ins.script, tuple(missing), state.env) if why is None else None
@@ -172,6 +172,10 @@ def _berry_settings(
                     return context.read(".yarnrc.yml") or ""
         if ins.keyword == "RUN" and re.search(r"yarn\s+set\s+version\s+(?!classic)", ins.script):
             return ""
+    if context.exists(".yarnrc.yml"):
+        return context.read(".yarnrc.yml") or ""
+    if re.search(r'"packageManager"\s*:\s*"yarn@[2-9]', context.read("package.json") or ""):
+        return ""
     return None
 
 
@@ -199,7 +203,12 @@ def _venv_outside_cache(state: StageState, ins: Instruction) -> bool:
 
 
 def _declined(
-    tool: str, ins: Instruction, state: StageState, after: list[Instruction], berry: str | None
+    tool: str,
+    ins: Instruction,
+    state: StageState,
+    after: list[Instruction],
+    berry: str | None,
+    targets: tuple[str, ...] | None,
 ) -> str | None:
     """Why no mount is added for `tool` on `ins` (reported, not fixed; "" for no finding at
     all), or None."""
@@ -209,6 +218,12 @@ def _declined(
                 f"{tool} installs without a cache, as {variable} asks: a cache mount would stay "
                 f"empty (unset {variable} for this RUN and add a mount to use one)"
             )
+    if not state.user_known and any(t.startswith("/root/") for t in targets or ()):
+        return (
+            f"{tool} installs without a cache mount, and this RUN runs as the user of the base "
+            f"image {state.base}, whose home mab cannot tell: add `USER root` (or the user) "
+            f"above it, or set the tool's cache variable, so mab can name the target"
+        )
     if tool == "poetry" and not _venv_outside_cache(state, ins):
         return (
             "poetry installs without a cache mount, and its virtualenv goes into its cache "

@@ -84,7 +84,7 @@ def _stage_bounds(dockerfile: Dockerfile) -> Iterator[tuple[int, int]]:
 def _after(ins: Instruction, state: StageState) -> StageState:
     if ins.keyword == "USER":
         user = ins.args.split()[0] if ins.args.split() else "root"
-        return StageState(state.base, expand(user, dict(state.env)), state.env)
+        return StageState(state.base, expand(user, dict(state.env)), state.env, user_set=True)
     if ins.keyword in ("ENV", "ARG"):
         env = dict(state.env)
         for name, value in declared_names(ins):
@@ -92,5 +92,5 @@ def _after(ins: Instruction, state: StageState) -> StageState:
                 env[name] = expand(value, dict[str, str | None](env))
             elif ins.keyword == "ARG":
                 env.setdefault(name, "$" + name)
-        return StageState(state.base, state.user, env)
+        return StageState(state.base, state.user, env, state.user_set)
     return state

@@ -56,6 +56,24 @@ NO_CACHE_VARIABLES: Mapping[str, tuple[str, ...]] = {
 READ_AT_BUILD = frozenset({"go", "cargo", "maven", "gradle", "sbt", "dotnet"})
 
 
+# Official images whose default user is root (the base of most Dockerfiles).
+_ROOT_OFFICIAL = frozenset(
+    {
+        *("alpine", "debian", "ubuntu", "busybox", "fedora", "centos", "rockylinux"),
+        *("almalinux", "amazonlinux", "archlinux", "buildpack-deps", "python", "pypy", "node"),
+        *("golang", "rust", "ruby", "php", "perl", "openjdk", "eclipse-temurin", "maven"),
+        *("gradle", "amazoncorretto", "ibmjava", "sapmachine", "elixir", "erlang", "clojure"),
+        *("haskell", "swift", "julia", "r-base", "composer", "nginx", "httpd", "docker"),
+    }
+)
+_ROOT_OTHERS = frozenset(
+    {
+        *("oven/bun", "mcr.microsoft.com/dotnet/sdk", "sbtscala/scala-sbt", "tonistiigi/xx"),
+        *("ghcr.io/astral-sh/uv", "hexpm/elixir", "mcr.microsoft.com/devcontainers/base"),
+    }
+)
+
+
 @dataclass(frozen=True)
 class StageState:
     """What a point in a stage runs as: its base image, user, and environment (ENV and ARG)."""
@@ -63,6 +81,20 @@ class StageState:
     base: str
     user: str = "root"
     env: Mapping[str, str] = field(default_factory=dict)
+    user_set: bool = False  # a USER instruction named the user (else the base image's)
+
+    @property
+    def user_known(self) -> bool:
+        """The user is named in the Dockerfile, or the base is an image known to run as root."""
+        if self.user_set:
+            return True
+        name = self.base.split("@")[0].rsplit(":", 1)[0].lower()
+        if "$" in name:
+            return False
+        parts = name.split("/")
+        official = len(parts) == 1 or (parts[0] in ("docker.io", "library") and len(parts) <= 3)
+        short = parts[-1]
+        return (official and short in _ROOT_OFFICIAL) or name in _ROOT_OTHERS
 
     @property
     def is_root(self) -> bool:

@@ -118,3 +118,16 @@ def test_a_dockerfile_under_a_folder_of_templates_is_not_edited(
     found = _findings(tmp_path, mab, text, "src/3.12/Dockerfile")
     assert found and not any(f["fixable"] for f in found)
     assert "rendered from the templates in eng/dockerfile-templates" in str(found[0]["message"])
+
+
+def test_a_user_from_an_unknown_base_image_gets_no_home_mount(
+    tmp_path: Path, mab: Callable[..., Run]
+) -> None:
+    """quay.io/jupyter/base-notebook runs as jovyan: a mount of /root/.cache/pip (and the
+    dropped --no-cache-dir) would put pip's cache into the image."""
+    text = "FROM quay.io/jupyter/base-notebook\nRUN pip install --no-cache-dir flask\n"
+    found = [f for f in _findings(tmp_path, mab, text) if f["rule"] == "MAB101"]
+    assert found and not found[0]["fixable"], found
+    assert "user of the base image" in str(found[0]["message"])
+    found = _findings(tmp_path, mab, "FROM quay.io/jupyter/base-notebook\nUSER root\n" + text[35:])
+    assert any(f["fixable"] for f in found), found
