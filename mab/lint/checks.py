@@ -31,8 +31,6 @@ from mab.lint.touches import copied_out, works_on
 from mab.lint.uses import quiet_command
 
 _KNOWN_UIDS = {"node": (1000, 1000), "nobody": (65534, 65534)}
-# The lists emptied (not the folder itself removed: a mount point cannot be).
-_APT_LISTS_DELETED = re.compile(r"rm\s+(?:-\S+\s+)*/var/lib/apt/lists/\*(?:\s|$)")
 _WINDOWS = re.compile(r"(?i)nanoserver|servercore|windows|ltsc20\d\d")
 # A container command that builds or runs from the tool's downloads (the mount is gone then).
 _RUNS_FROM_CACHE = {
@@ -132,8 +130,6 @@ def _cache_mounts(
             targets = cache_targets(tool, state)
             if tool == "go" and targets and not _GO_COMPILES.search(ins.script):
                 targets = targets[:1]  # `go mod download` fills the module cache only
-            if tool == "apt" and _APT_LISTS_DELETED.search(ins.script):
-                targets = (*(targets or ()), "/var/lib/apt/lists")
             berry = _berry_settings(dockerfile, stage, position, context)
             if tool == "yarn" and berry is not None:
                 targets = _berry_cache(state, berry)
@@ -301,8 +297,6 @@ def _mount_finding(
             " (with sharing=locked; to keep the downloaded packages, also drop the image's "
             "/etc/apt/apt.conf.d/docker-clean hook — not automatic, it changes the image)"
         )
-        if "/var/lib/apt/lists" in ins.script:
-            message += "; its `rm -rf /var/lib/apt/lists/*` then empties the cache, not the image"
         if not re.search(r"apt(?:-get)?\s+(?:-\S+\s+)*update\b", ins.script):
             message += "; join the `apt-get update` to this RUN first"
             return Finding("MAB101", path, ins.line, message)

@@ -140,7 +140,8 @@ def cache_targets(tool: str, state: StageState) -> tuple[str, ...] | None:
 
     if tool == "apt":
         # Not /var/lib/apt: it holds extended_states (which packages were installed by hand),
-        # a file of the image. The lists are added by the check where the RUN deletes them.
+        # a file of the image. Not its lists either: a later step may read them from the
+        # image, and a RUN that deletes them would empty the mount every time.
         return ("/var/cache/apt",)
     if tool == "bun":
         own = _env(state, "BUN_INSTALL_CACHE_DIR")
