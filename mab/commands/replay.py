@@ -9,11 +9,12 @@ it; 0: as fast as possible); plain lines and `--json` are computed as fast as po
 
 from __future__ import annotations
 
-import codecs
 import platform as host
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 import click
 
@@ -21,11 +22,13 @@ from mab.commands.running import interactive, output_mode, silence_stdout, tui_e
 from mab.config.settings import parse_platforms
 from mab.errors import EXIT_INTERRUPTED, UserError
 from mab.progress.replay import (
+    Readable,
     ReplayRequest,
     check_speed,
     decode_recording,
     model_of_recording,
     replay,
+    utf8_chunks,
 )
 from mab.progress.session import StreamSession
 
@@ -34,31 +37,49 @@ _MACHINES = {"x86_64": "linux/amd64", "amd64": "linux/amd64", "aarch64": "linux/
 
 def read_recording(source: str, stdin: BinaryIO | None = None) -> tuple[str, bytes]:
     """(name, bytes) of FILE, or of stdin for `-`; a clear UserError when it cannot be read."""
+    with open_recording(source, stdin) as (name, stream):
+        return name, b"".join(utf8_chunks(stream))
+
+
+class _Reading:
+    """A recording being read: a read that fails (a disk error, a file that is a directory)
+    is a clear UserError, not a traceback."""
+
+    def __init__(self, name: str, stream: BinaryIO) -> None:
+        self.name = name
+        self._stream = stream
+
+    def read(self, size: int = -1, /) -> bytes:
+        try:
+            return self._stream.read(size)
+        except OSError as exc:
+            raise _unreadable(self.name, exc) from None
+
+
+@contextmanager
+def open_recording(source: str, stdin: BinaryIO | None = None) -> Iterator[tuple[str, Readable]]:
+    """(name, binary stream) of FILE, or of stdin for `-`, to be read in pieces; a clear
+    UserError when it cannot be opened or read."""
     if source == "-":
-        stream = stdin if stdin is not None else sys.stdin.buffer
-        return "<stdin>", as_utf8(stream.read())
-    path = Path(source)
+        yield "<stdin>", _Reading(source, stdin if stdin is not None else sys.stdin.buffer)
+        return
     try:
-        return source, as_utf8(path.read_bytes())
+        stream = Path(source).open("rb")  # noqa: SIM115 - closed below, after the with's body
     except FileNotFoundError:
         raise UserError(
             f"{source}: no such file",
             hint="record a build with `mab build --record FILE`, then replay FILE",
         ) from None
-    except IsADirectoryError:
-        raise UserError(f"{source}: is a directory, not a recorded stream") from None
     except OSError as exc:
-        raise UserError(f"{source}: cannot be read: {exc.strerror or exc}") from None
+        raise _unreadable(source, exc) from None
+    with stream:
+        yield source, _Reading(source, stream)
 
 
-def as_utf8(data: bytes) -> bytes:
-    """A recording that an editor or a shell saved with a byte order mark (UTF-8, or UTF-16 as
-    Windows PowerShell's `2>` and `Out-File` write) as the UTF-8 buildx wrote."""
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :]
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16", errors="replace").encode("utf-8")
-    return data
+def _unreadable(source: str, exc: OSError) -> UserError:
+    if isinstance(exc, IsADirectoryError):
+        return UserError(f"{source}: is a directory, not a recorded stream")
+    return UserError(f"{source}: cannot be read: {exc.strerror or exc}")
 
 
 def machine_platform() -> str:
@@ -116,28 +137,37 @@ def replay_command(
     if speed is not None:
         check_speed(speed)
     default = replay_platform(platform)
+    data: bytes | None = None  # read whole only for --trace (stdin cannot be read twice)
     if trace:
         from mab.commands.outputs import check_output, write_trace
 
         target = check_output(trace, "--trace")
         name, data = read_recording(source)
         write_trace(target, model_of_recording(name, data, default))
-    else:
-        name, data = read_recording(source)
     mode = output_mode(as_json, no_tui)
     tui = mode == "tui" and not ci and source != "-" and interactive()
     entry = tui_entry() if tui else None
     if entry is not None:
+        if data is None:
+            name, data = read_recording(source)
         decode_recording(name, data)  # refuse what is no stream before the app starts
         request = ReplayRequest(name, data, 1.0 if speed is None else speed, default)
         return entry.run_replay_app(request)
-    request = ReplayRequest(name, data, speed or 0.0, default)
+    if data is not None:
+        return _show(ReplayRequest(name, data, speed or 0.0, default), ci, as_json)
+    with open_recording(source) as (name, stream):
+        return _show(ReplayRequest(name, b"", speed or 0.0, default, stream=stream), ci, as_json)
+
+
+def _show(request: ReplayRequest, ci: bool, as_json: bool) -> int:
+    """Plain lines, `--json` or `--ci` of a recording; the recorded outcome's exit code."""
     if ci:
         from mab.commands.build_ci import run_replay_ci
 
         return run_replay_ci(request)
     # Progress lines help a person who watches the replay at a pace; unpaced, only the end.
-    session = StreamSession((), "json" if as_json else "plain", default_platform=default)
+    mode: Literal["json", "plain"] = "json" if as_json else "plain"
+    session = StreamSession((), mode, default_platform=request.default_platform)
     session.progress = not as_json or request.speed > 0
     try:
         replay(request, session)

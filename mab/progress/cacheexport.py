@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from mab.progress.decoder import Event, SolveStatus, Vertex, VertexStatus
+from mab.progress.decoder import Event, SolveStatus, Vertex, VertexStatus, seconds
 
 if TYPE_CHECKING:  # the registry is read when an export is verified, never while following
     from mab.registry.caches import CacheContents
@@ -129,8 +129,9 @@ class ExportTracker:
             seen = self._new(v)
             if seen is None:
                 return
-        seen.started = v.started if v.started is not None else seen.started
-        seen.completed = v.completed if v.completed is not None else seen.completed
+        started, completed = seconds(v.started), seconds(v.completed)
+        seen.started = started if started is not None else seen.started
+        seen.completed = completed if completed is not None else seen.completed
         seen.error = v.error or seen.error
 
     def status(self, s: VertexStatus) -> None:

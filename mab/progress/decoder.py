@@ -5,11 +5,14 @@ pretty-printed over many lines (buildx 0.13), with plain text (the `ERROR: faile
 block, warnings) in between. `StreamDecoder.feed()` takes bytes in chunks of any size, split
 anywhere, and returns the events that became complete; `close()` flushes the rest.
 
-The scanner keeps its state (brace depth, inside a string or not) between chunks, so every byte
-is looked at once; the regular expressions skip over strings and everything but braces in C.
-Objects are located without being parsed, then handed to `json.loads` whole. Input that is not
-JSON becomes `TextLine` events; broken objects are counted in `DecoderStats` and dropped.
-Nothing in here raises on bad input.
+The common case goes at C speed: each run of compact objects (one per line, up to the next line
+that starts no object: buildx's text) is decoded by msgspec in one call straight into the events
+(`mab.progress.fastjson`), and so is each run of pretty-printed ones. Whatever does not fit goes
+to the scanner, which keeps its state (brace depth, inside a string or not) between chunks, so
+every byte is looked at once; its regular expressions skip over strings and everything but
+braces in C, and each object it finds is decoded alone. Input that is not JSON becomes
+`TextLine` events; broken objects are counted in `DecoderStats` and dropped. Nothing in here
+raises on bad input.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 from mab.progress import events
 from mab.progress.events import *  # noqa: F403 - the events are part of the decoder's interface
 from mab.progress.events import DecoderStats, Event, SolveStatus, TextLine, to_event
-from mab.progress.fastjson import fast_event, fast_events
+from mab.progress.fastjson import fast_event, fast_events, fast_lines
 
 __all__ = ["MAX_OBJECT_BYTES", "MAX_TEXT_CHARS", "StreamDecoder", *events.__all__]
 
@@ -44,6 +47,7 @@ _BREAK = rb"\n[{A-Z#]"
 _STRING = rb'"(?:[^"\\\n]++|\\[^\n])*+"'
 _FILLER = rb'[^{}"\n]++|' + _STRING + rb"|\n(?![{A-Z#])"
 _BREAKS = re.compile(_BREAK)
+_NOT_OBJECT_LINE = re.compile(rb"\n(?!\{)")  # the end of a run of compact objects
 _OBJ_SPAN = re.compile(rb"(?:" + _FILLER + rb")*+")
 _STR_SPAN = re.compile(rb'(?:[^"\\\n]++|\\[^\n])*+')
 
@@ -53,7 +57,7 @@ _scan_value: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_onc
 _BLANKS = re.compile(rb"[ \t\r]*+")
 
 _LINE, _TEXT, _OBJ, _STR, _DROP_LINE = range(5)
-_LBRACE, _RBRACE, _QUOTE, _NL = 0x7B, 0x7D, 0x22, 0x0A
+_LBRACE, _RBRACE, _QUOTE, _NL, _CR = 0x7B, 0x7D, 0x22, 0x0A, 0x0D
 
 
 class StreamDecoder:
@@ -66,6 +70,7 @@ class StreamDecoder:
         self._pos = 0  # where scanning resumes
         self._depth = 0
         self._oversized = False
+        self._no_run_before = 0  # a run of compact objects failed up to here
         self.stats = DecoderStats()
 
     def feed(self, data: bytes) -> list[Event]:
@@ -74,7 +79,9 @@ class StreamDecoder:
         if self._mode != _LINE:
             # An object began in an earlier chunk: scan up to its likely end first, so the
             # whole objects after it can go the fast way (any split of the input is safe).
-            cut = data.find(b"\n}\n")
+            buf = self._buf
+            compact = self._start + 1 < len(buf) and buf[self._start + 1] not in (_NL, 0x0D)
+            cut = -1 if compact else data.find(b"\n}\n")
             cut = cut + 3 if cut >= 0 else data.find(b"}\n") + 2
             if cut > 1:
                 self._buf += data[:cut]
@@ -99,7 +106,7 @@ class StreamDecoder:
             self.stats.skipped_objects += 1
             self.stats.skipped_bytes += rest
         self._buf = bytearray()
-        self._start = self._pos = self._depth = 0
+        self._start = self._pos = self._depth = self._no_run_before = 0
         self._mode = _LINE
         self._oversized = False
         return out
@@ -110,15 +117,14 @@ class StreamDecoder:
         buf, start = self._buf, self._pos
         if start >= len(buf) or buf[start] != _LBRACE:
             return
+        if start + 1 < len(buf) and buf[start + 1] not in (_NL, 0x0D):  # compact: whole lines
+            end = self._run(out, start)
+            self._pos = self._start = end
+            return
         last = buf.rfind(b"\n}\n", start)
-        if last >= 0:  # pretty (buildx 0.13): the end of the last whole object
-            end = last + 2
-        elif start + 1 < len(buf) and buf[start + 1] not in (_NL, 0x0D):  # compact: whole lines
-            end = buf.rfind(b"}\n", start) + 1
-            if end <= start:
-                return
-        else:
+        if last < 0:
             return  # a pretty object not whole yet
+        end = last + 2  # pretty (buildx 0.13): the end of the last whole object
         raw = bytes(buf[start:end])
         if _BREAKS.search(raw.replace(b"}\n{", b"} {")):
             return  # a line that breaks an object (see _BREAK): the scanner's rules decide
@@ -128,6 +134,27 @@ class StreamDecoder:
         self.stats.objects += len(events)
         out += events
         self._pos = self._start = end + 1  # past the newline after the last "}"
+
+    def _run(self, out: list[Event], start: int) -> int:
+        """Decode the run of whole compact objects from `start` (each on its own line, up to
+        the first line that starts no object) in one call; where the run ended (after its
+        last newline), or `start` when there is none or anything in it does not fit (then its
+        lines go one by one, and no run is tried again before its end: linear time)."""
+        buf = self._buf
+        if start < self._no_run_before:
+            return start
+        found = _NOT_OBJECT_LINE.search(buf, start)
+        end = found.start() if found is not None else buf.rfind(b"\n", start)
+        if end <= start or buf[end - 1 if buf[end - 1] != _CR else end - 2] != _RBRACE:
+            return start
+        with memoryview(buf) as view, view[start:end] as run:
+            events = fast_lines(run)
+        if events is None:
+            self._no_run_before = end
+            return start
+        self.stats.objects += len(events)
+        out += events
+        return end + 1
 
     def _compact(self) -> None:
         start = self._start
@@ -140,6 +167,7 @@ class StreamDecoder:
             del self._buf[:start]
             self._pos -= start
             self._start = 0
+            self._no_run_before = max(0, self._no_run_before - start)
 
     def _text(self, out: list[Event], text: str) -> None:
         if len(text) > MAX_TEXT_CHARS:
@@ -255,6 +283,10 @@ class StreamDecoder:
                         if end > 0 and _BREAKS.search(buf, p, end):
                             end = -1  # the scanner breaks the object there: let it
                     else:
+                        run = self._run(out, p)
+                        if run > p:
+                            pos = self._start = run
+                            continue
                         end = buf.find(b"\n", p)
                         while end > p and buf[end - 1] in _TRAILING:
                             end -= 1

@@ -15,12 +15,14 @@ __all__ = [
     "Event",
     "ProgressGroup",
     "SolveStatus",
+    "Stamp",
     "TextLine",
     "Vertex",
     "VertexLog",
     "VertexStatus",
     "VertexWarning",
     "parse_time",
+    "seconds",
     "to_event",
 ]
 
@@ -30,19 +32,25 @@ __all__ = [
 
 
 class ProgressGroup(msgspec.Struct, frozen=True, gc=False):
-    id: str
-    name: str
+    id: str = ""
+    name: str = ""
     weak: bool = False
 
 
-class Vertex(msgspec.Struct, frozen=True, gc=False):
+# Times stay as BuildKit wrote them (RFC 3339, nanoseconds) until read: `seconds(stamp)`. Most
+# are never read (a log chunk's time matters only to a paced replay), and a vertex repeats its
+# own in every update, so each is parsed at most once where it is needed.
+Stamp = str | None
+
+
+class Vertex(msgspec.Struct, frozen=True, gc=False, rename={"progress_group": "progressGroup"}):
     """One operation of the build graph; re-sent whole whenever it changes."""
 
     digest: str
     inputs: tuple[str, ...] = ()
     name: str = ""
-    started: float | None = None  # seconds since the epoch
-    completed: float | None = None
+    started: Stamp = None
+    completed: Stamp = None
     cached: bool = False
     error: str = ""
     progress_group: ProgressGroup | None = None
@@ -52,28 +60,37 @@ class VertexStatus(msgspec.Struct, frozen=True, gc=False):
     """Sub-progress of a vertex: a layer pull, extraction, a push."""
 
     id: str
-    vertex: str
+    vertex: str = ""
     name: str = ""
     current: int = 0
     total: int = 0
-    timestamp: float | None = None
-    started: float | None = None
-    completed: float | None = None
+    timestamp: Stamp = None
+    started: Stamp = None
+    completed: Stamp = None
 
 
 class VertexLog(msgspec.Struct, frozen=True, gc=False):
     vertex: str
-    stream: int  # 1 stdout, 2 stderr
-    data: bytes
-    timestamp: float | None = None
+    stream: int = 1  # 2 is stderr; anything else is read as stdout
+    data: bytes = b""  # base64 in the stream, decoded
+    timestamp: Stamp = None
 
 
 class VertexWarning(msgspec.Struct, frozen=True, gc=False):
-    vertex: str
+    """A build check's warning; `short` and `detail` as bytes (base64 in the stream), read as
+    text by `text()` and `lines()`."""
+
+    vertex: str = ""
     level: int = 0
-    short: str = ""
-    detail: tuple[str, ...] = ()
+    short: bytes = b""
+    detail: tuple[bytes, ...] = ()
     url: str = ""
+
+    def text(self) -> str:
+        return self.short.decode("utf-8", "replace").strip()
+
+    def lines(self) -> tuple[str, ...]:
+        return tuple(d.decode("utf-8", "replace") for d in self.detail)
 
 
 class SolveStatus(msgspec.Struct, frozen=True, gc=False):
@@ -105,6 +122,23 @@ class DecoderStats:
 # Field parsing.
 
 _TIME_BASE: dict[str, float] = {}
+_SECONDS: dict[str, float | None] = {}  # stamps already read
+_MAX_SECONDS = 16384
+
+
+def seconds(stamp: Stamp) -> float | None:
+    """A stamp in seconds since the epoch (None when absent or invalid), each parsed once."""
+    if stamp is None:
+        return None
+    found = _SECONDS.get(stamp, _MISSING)
+    if found is _MISSING:
+        if len(_SECONDS) >= _MAX_SECONDS:
+            _SECONDS.clear()
+        found = _SECONDS[stamp] = parse_time(stamp)
+    return found  # type: ignore[return-value]  # not _MISSING here
+
+
+_MISSING = object()
 
 
 def parse_time(value: object) -> float | None:
@@ -137,6 +171,10 @@ def parse_time(value: object) -> float | None:
     return base + (float(fraction) if fraction else 0.0) + offset
 
 
+def _stamp(value: object) -> Stamp:
+    return value if isinstance(value, str) else None
+
+
 def _str(value: object) -> str:
     return value if isinstance(value, str) else ""
 
@@ -154,10 +192,6 @@ def _b64(value: object) -> bytes:
         return b""
 
 
-def _b64_text(value: object) -> str:
-    return _b64(value).decode("utf-8", "replace")
-
-
 def _vertex(d: dict[str, Any]) -> Vertex | None:
     digest = d.get("digest")
     if not isinstance(digest, str) or not digest:
@@ -170,14 +204,12 @@ def _vertex(d: dict[str, Any]) -> Vertex | None:
     pg = d.get("progressGroup")
     if isinstance(pg, dict) and isinstance(pg.get("id"), str) and pg["id"]:
         group = ProgressGroup(pg["id"], _str(pg.get("name")), pg.get("weak") is True)
-    started = d.get("started")
-    completed = d.get("completed")
     return Vertex(
         digest,
         inputs,
         _str(d.get("name")),
-        None if started is None else parse_time(started),
-        None if completed is None else parse_time(completed),
+        _stamp(d.get("started")),
+        _stamp(d.get("completed")),
         d.get("cached") is True,
         _str(d.get("error")),
         group,
@@ -194,9 +226,9 @@ def _status(d: dict[str, Any]) -> VertexStatus | None:
         _str(d.get("name")),
         _int(d.get("current")),
         _int(d.get("total")),
-        parse_time(d.get("timestamp")),
-        parse_time(d.get("started")),
-        parse_time(d.get("completed")),
+        _stamp(d.get("timestamp")),
+        _stamp(d.get("started")),
+        _stamp(d.get("completed")),
     )
 
 
@@ -206,7 +238,7 @@ def _log(d: dict[str, Any]) -> VertexLog | None:
         return None
     stream = d.get("stream")
     return VertexLog(
-        vertex, stream if stream == 2 else 1, _b64(d.get("data")), parse_time(d.get("timestamp"))
+        vertex, stream if stream == 2 else 1, _b64(d.get("data")), _stamp(d.get("timestamp"))
     )
 
 
@@ -215,8 +247,8 @@ def _warning(d: dict[str, Any]) -> VertexWarning:
     return VertexWarning(
         _str(d.get("vertex")),
         _int(d.get("level")),
-        _b64_text(d.get("short")).strip(),
-        tuple(_b64_text(x) for x in detail) if isinstance(detail, list) else (),
+        _b64(d.get("short")),
+        tuple(_b64(x) for x in detail) if isinstance(detail, list) else (),
         _str(d.get("url")),
     )
 

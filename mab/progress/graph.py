@@ -14,7 +14,7 @@ from mab.progress.steps import (
     merged_runs,
 )
 
-__all__ = ["Node", "StepGroup", "combined"]
+__all__ = ["Node", "StepGroup", "combined", "rank_stages"]
 
 
 class Node:
@@ -133,3 +133,39 @@ class StepGroup:
                 finished=len(ends) == len(members),
             ),
         )
+
+
+def rank_stages(
+    steps: list[tuple[StepGroup, StepView]], nodes: dict[str, Node]
+) -> dict[tuple[str, str], tuple[int, str, str]]:
+    """Stages in Dockerfile order as far as the stream shows it: a stage comes after every
+    stage it copies from or builds on (by the `inputs` graph), stages on the same level
+    by name. Neither BuildKit's arrival order nor timing enters, so a run and its rerun
+    list the same steps in the same order."""
+    stage_of: dict[str, tuple[str, str]] = {}
+    for step, view in steps:
+        for m in step.members:
+            stage_of[m.digest] = (view.target, view.stage)
+    after: dict[tuple[str, str], set[tuple[str, str]]] = {k: set() for k in stage_of.values()}
+    for digest, stage in stage_of.items():
+        seen: set[str] = set()
+        work = list(nodes[digest].inputs)
+        while work:  # through vertices of no stage (a context, a cache) to stage steps
+            d = work.pop()
+            if d in seen:
+                continue
+            seen.add(d)
+            other = stage_of.get(d)
+            if other is None:
+                work.extend(nodes[d].inputs)
+            elif other != stage:
+                after[stage].add(other)
+    level: dict[tuple[str, str], int] = {}
+
+    def depth(stage: tuple[str, str], path: frozenset[tuple[str, str]]) -> int:
+        if stage not in level:
+            deps = [d for d in after[stage] if d not in path]
+            level[stage] = 1 + max((depth(d, path | {stage}) for d in deps), default=-1)
+        return level[stage]
+
+    return {k: (depth(k, frozenset()), k[0], k[1]) for k in after}

@@ -49,20 +49,24 @@ class StepLog:
 
     def add(self, stream: int, data: bytes) -> int:
         """Keep a chunk; returns how many bytes more (or fewer) this log now holds."""
-        before = self.size[1] + self.size[2]
         self.seen += data.count(b"\n")
-        if len(data) > LOG_BYTES:
+        added = len(data)
+        if added > LOG_BYTES:
             data = data[-LOG_BYTES:]
+            added = LOG_BYTES
             self.trimmed[stream] = True
         self.seq += 1
         chunks = self.chunks[stream]
         chunks.append((self.seq, data))
-        size = self.size[stream] + len(data)
-        while size > LOG_BYTES and len(chunks) > 1:
-            size -= len(chunks.popleft()[1])
+        size = self.size[stream] + added
+        if size > LOG_BYTES:
+            while size > LOG_BYTES and len(chunks) > 1:
+                dropped = len(chunks.popleft()[1])
+                size -= dropped
+                added -= dropped
             self.trimmed[stream] = True
         self.size[stream] = size
-        return self.size[1] + self.size[2] - before
+        return added
 
     def evict(self) -> int:
         """Forget every kept chunk (the build's log budget is spent); returns bytes freed."""

@@ -9,12 +9,14 @@ step's logs. Readers (the TUI, the plain printer, summaries) call the cheap read
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from collections.abc import Iterable, Sequence
 
 from mab.config.types import KNOWN_PLATFORMS
 from mab.progress.ansi import clean
 from mab.progress.cacheexport import ExportTracker
-from mab.progress.decoder import Event, SolveStatus, TextLine, Vertex, VertexLog
-from mab.progress.graph import Node, StepGroup
+from mab.progress.decoder import Event, SolveStatus, TextLine, Vertex, VertexLog, VertexStatus
+from mab.progress.events import seconds
+from mab.progress.graph import Node, StepGroup, rank_stages
 from mab.progress.logs import LOG_BUDGET, LOG_BYTES, LOG_LINES, LogTail, StepLog
 from mab.progress.names import Kind, ParsedName, parse_name, target_platform
 from mab.progress.outcome import Outcome, failed_step, recorded_outcome
@@ -100,31 +102,57 @@ class BuildModel:
 
     def apply(self, event: Event) -> None:
         self.events += 1
-        if isinstance(event, TextLine):
-            self._text(event.text)
+        if type(event) is not SolveStatus:
+            if isinstance(event, TextLine):
+                self._text(event.text)
             return
-        if not isinstance(event, SolveStatus):
-            return
+        if event.vertexes:
+            exports = self.exports
+            for v in event.vertexes:
+                if v.digest:
+                    parsed = self._vertex(v).parsed
+                    if parsed.kind not in _BUILD_STEPS:  # exports, imports, bases
+                        exports.vertex(v)
+        if event.statuses:
+            self._statuses(event.statuses)
+        if event.logs:
+            self._logs(event.logs)
+        if event.warnings:
+            self.warnings.extend((w.vertex, w.text(), w.lines()) for w in event.warnings)
+        self.version += 1
+
+    def apply_all(self, events: Iterable[Event]) -> None:
+        """`apply` each event in turn; a run of events that carry only logs (most of a busy
+        step's output) goes to the logs in one piece, each step touched once."""
+        logs: list[VertexLog] = []
+        for event in events:
+            if type(event) is SolveStatus and not (
+                event.vertexes or event.statuses or event.warnings
+            ):
+                logs += event.logs
+                self.events += 1
+                continue
+            if logs:
+                self._logs(logs)
+                logs = []
+                self.version += 1
+            self.apply(event)
+        if logs:
+            self._logs(logs)
+            self.version += 1
+
+    def _statuses(self, statuses: tuple[VertexStatus, ...]) -> None:
         exports = self.exports
-        for v in event.vertexes:
-            parsed = self._vertex(v).parsed
-            if parsed is None or parsed.kind not in _BUILD_STEPS:  # exports, imports, bases
-                exports.vertex(v)
-        for s in event.statuses:
+        for s in statuses:
             node = self._node(s.vertex)
-            if node.parsed is None or node.parsed.kind not in _BUILD_STEPS:
+            if node.parsed.kind not in _BUILD_STEPS:
                 exports.status(s)
             if s.id not in node.progress and len(node.progress) >= MAX_PROGRESS:
                 continue
             node.progress[s.id] = Progress(
-                s.id, s.name or s.id, s.current, s.total, s.started, s.completed
+                s.id, s.name or s.id, s.current, s.total, seconds(s.started), seconds(s.completed)
             )
             self._touch(node)
-        for log in event.logs:
-            self._log(log)
-        for w in event.warnings:
-            self.warnings.append((w.vertex, w.short, w.detail))
-        self.version += 1
 
     def finish(
         self, exit_code: int, canceled: bool = False, *, outcome: Outcome | None = None
@@ -200,29 +228,33 @@ class BuildModel:
             if seed:
                 self._platform_rank.setdefault(seed, self._unrequested_rank(seed))
                 self._spread(node, {seed})
-        if v.inputs != node.inputs:
-            for digest in v.inputs:
+        inputs = v.inputs
+        if "" in inputs:
+            inputs = tuple(filter(None, inputs))
+        if inputs != node.inputs:
+            for digest in inputs:
                 if digest in node.inputs:
                     continue
                 source = self._node(digest)
                 source.consumers.append(node)
                 if node.platforms - source.platforms:
                     self._spread(source, set(node.platforms))
-            node.inputs = tuple(dict.fromkeys(node.inputs + v.inputs))
+            node.inputs = tuple(dict.fromkeys(node.inputs + inputs))
             self._graph_version += 1
         # Each update carries the vertex's whole state, and a vertex can open again: after a
         # hit in an imported registry cache it is run again to fetch and extract the cached
         # layers (buildx plain then prints DONE). It stays a cache hit; its time runs from
         # its first start to its last completion.
-        if node.started is None or (v.started is not None and v.started < node.started):
-            node.started = v.started
-        if v.started is not None:  # buildx's progress keeps one interval per run, merged
+        started, completed = seconds(v.started), seconds(v.completed)
+        if node.started is None or (started is not None and started < node.started):
+            node.started = started
+        if started is not None:  # buildx's progress keeps one interval per run, merged
             runs = node.intervals
-            if runs and runs[-1][0] == v.started:
-                runs[-1][1] = v.completed
+            if runs and runs[-1][0] == started:
+                runs[-1][1] = completed
             else:
-                runs.append([v.started, v.completed])
-        node.completed = v.completed
+                runs.append([started, completed])
+        node.completed = completed
         node.cached = node.cached or v.cached
         node.error = v.error
         group = v.progress_group.id if v.progress_group else ""
@@ -264,11 +296,33 @@ class BuildModel:
             step.view = None
             self._changed[step.key] = None
 
-    def _log(self, log: VertexLog) -> None:
-        node = self._node(log.vertex)
-        if node.log is None:
-            node.log = StepLog()
-        self._log_bytes += node.log.add(log.stream, log.data)
+    def _logs(self, logs: Sequence[VertexLog]) -> None:
+        """Log chunks in stream order; each run of one vertex's chunks touches it once."""
+        nodes = self._nodes
+        feed = self.log_feed if self.keep_log_feed else None
+        node = last = None
+        steplog = StepLog()
+        for log in logs:
+            stream = 2 if log.stream == 2 else 1
+            node = nodes.get(log.vertex)
+            if node is None:
+                node = self._node(log.vertex)
+            if node is not last:
+                if last is not None:
+                    self._logged(last)
+                last = node
+                if node.log is None:
+                    node.log = StepLog()
+                steplog = node.log
+            self._log_bytes += steplog.add(stream, log.data)
+            if feed is not None:
+                feed.append((log.vertex, stream, log.data[-LOG_BYTES:]))
+                self.log_count += 1
+        if last is not None:
+            self._logged(last)
+
+    def _logged(self, node: Node) -> None:
+        """`node` was written to: it is the last to lose its log when the budget is spent."""
         lru = self._log_lru
         if node in lru:
             lru.move_to_end(node)
@@ -279,9 +333,6 @@ class BuildModel:
             if oldest.log is not None:
                 self._log_bytes -= oldest.log.evict()
                 self._touch(oldest)
-        if self.keep_log_feed:
-            self.log_feed.append((log.vertex, log.stream, log.data[-LOG_BYTES:]))
-            self.log_count += 1
         self._touch(node)
 
     # -- reading ---------------------------------------------------------------------------
@@ -317,41 +368,9 @@ class BuildModel:
     def _rank_stages(
         self, steps: list[tuple[StepGroup, StepView]]
     ) -> dict[tuple[str, str], tuple[int, str, str]]:
-        """Stages in Dockerfile order as far as the stream shows it: a stage comes after every
-        stage it copies from or builds on (by the `inputs` graph), stages on the same level
-        by name. Neither BuildKit's arrival order nor timing enters, so a run and its rerun
-        list the same steps in the same order."""
-        if self._ranked_version == self._graph_version:
-            return self._stage_rank
-        stage_of: dict[str, tuple[str, str]] = {}
-        for step, view in steps:
-            for m in step.members:
-                stage_of[m.digest] = (view.target, view.stage)
-        after: dict[tuple[str, str], set[tuple[str, str]]] = {k: set() for k in stage_of.values()}
-        nodes = self._nodes
-        for digest, stage in stage_of.items():
-            seen: set[str] = set()
-            work = list(nodes[digest].inputs)
-            while work:  # through vertices of no stage (a context, a cache) to stage steps
-                d = work.pop()
-                if d in seen:
-                    continue
-                seen.add(d)
-                other = stage_of.get(d)
-                if other is None:
-                    work.extend(nodes[d].inputs)
-                elif other != stage:
-                    after[stage].add(other)
-        level: dict[tuple[str, str], int] = {}
-
-        def depth(stage: tuple[str, str], path: frozenset[tuple[str, str]]) -> int:
-            if stage not in level:
-                deps = [d for d in after[stage] if d not in path]
-                level[stage] = 1 + max((depth(d, path | {stage}) for d in deps), default=-1)
-            return level[stage]
-
-        self._stage_rank = {k: (depth(k, frozenset()), k[0], k[1]) for k in after}
-        self._ranked_version = self._graph_version
+        if self._ranked_version != self._graph_version:
+            self._stage_rank = rank_stages(steps, self._nodes)
+            self._ranked_version = self._graph_version
         return self._stage_rank
 
     def steps(self) -> tuple[StepView, ...]:

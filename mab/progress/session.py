@@ -46,9 +46,7 @@ class StreamSession:
         self.summary: Summary | None = None
 
     def feed(self, chunk: bytes) -> None:
-        apply = self.model.apply
-        for event in self.decoder.feed(chunk):
-            apply(event)
+        self.model.apply_all(self.decoder.feed(chunk))
         if self.progress:
             self.printer.update()
 
@@ -59,8 +57,7 @@ class StreamSession:
 
     def flush(self) -> None:
         """The stream ended: the decoder's last events go to the model."""
-        for event in self.decoder.close():
-            self.model.apply(event)
+        self.model.apply_all(self.decoder.close())
 
     def finish(
         self,

@@ -15,7 +15,7 @@ from mab.errors import EXIT_USAGE
 from mab.progress.decoder import SolveStatus, TextLine, Vertex
 from mab.progress.replay import MAX_GAP, ReplayClock, ReplayRequest, decode_recording, replay
 from mab.progress.session import StreamSession
-from tests.progress.progress_streams import T0, multi_platform_stream
+from tests.progress.progress_streams import T0, multi_platform_stream, stamp
 
 RunMab = Callable[..., int]  # the `run_mab` fixture of tests/conftest.py
 
@@ -167,7 +167,7 @@ def test_tui_hook_gets_a_replay_request(
 
 
 def at(t: float) -> SolveStatus:
-    return SolveStatus(vertexes=(Vertex("sha256:x", started=T0 + t),))
+    return SolveStatus(vertexes=(Vertex("sha256:x", started=stamp(T0 + t)),))
 
 
 class FakeTime:

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import base64
 import json
+import math
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 T0 = 1_700_000_000.0
+
+
+def stamp(t: float) -> str:
+    """Seconds since the epoch as BuildKit writes a time (RFC 3339, UTC, nanoseconds)."""
+    whole = math.floor(t)
+    nanos = round((t - whole) * 1e9)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{nanos:09d}Z"
 
 
 def ts(offset: float) -> str:

@@ -199,7 +199,7 @@ def test_bad_field_types_are_dropped_not_raised() -> None:
     assert event.vertexes[0].inputs == ()
     assert event.vertexes[0].started is None
     assert event.statuses[0].current == 0
-    assert event.warnings[0].short == "careful"
+    assert event.warnings[0].text() == "careful"
 
 
 def test_parse_time() -> None:

@@ -8,7 +8,7 @@ import pytest
 from mab.progress.decoder import SolveStatus, Vertex
 from mab.progress.model import BuildModel
 from mab.progress.steps import merged_length
-from tests.progress.progress_streams import T0
+from tests.progress.progress_streams import T0, stamp
 
 STEP = "[2/3] RUN make"
 
@@ -16,8 +16,8 @@ STEP = "[2/3] RUN make"
 def model_of(*updates: tuple[float, float | None]) -> BuildModel:
     model = BuildModel(("linux/amd64",))
     for started, completed in updates:
-        end = None if completed is None else T0 + completed
-        vertex = Vertex("sha256:a", name=STEP, started=T0 + started, completed=end)
+        end = None if completed is None else stamp(T0 + completed)
+        vertex = Vertex("sha256:a", name=STEP, started=stamp(T0 + started), completed=end)
         model.apply(SolveStatus(vertexes=(vertex,)))
     return model
 

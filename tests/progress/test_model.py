@@ -15,7 +15,7 @@ from mab.progress.model import (
     target_platform,
 )
 from mab.progress.summary import Summary
-from tests.progress.progress_streams import Graph, encode, multi_platform_stream
+from tests.progress.progress_streams import Graph, encode, multi_platform_stream, stamp
 
 BOTH = ("linux/amd64", "linux/arm64")
 
@@ -33,6 +33,10 @@ def by_label(model: BuildModel) -> dict[str, tuple[tuple[str, ...], StepState]]:
 
 
 def v(digest: str, name: str, *inputs: str, **kw: object) -> SolveStatus:
+    """A vertex update; `started` / `completed` in seconds, written as BuildKit writes them."""
+    for key in ("started", "completed"):
+        if isinstance(kw.get(key), float):
+            kw[key] = stamp(kw[key])  # type: ignore[arg-type]
     return SolveStatus(vertexes=(Vertex(digest, tuple(inputs), name, **kw),))  # type: ignore[arg-type]
 
 
@@ -250,15 +254,19 @@ def test_progress_group_is_cached_only_if_every_member_is() -> None:
     model = BuildModel(platforms=("linux/amd64",))
     name = "[linux/amd64 app 2/3] COPY --link /src /app"
     model.apply(SolveStatus(vertexes=(
-        Vertex("sha256:c1", (), name, 1.0, 1.0, True, "", _group()),
-        Vertex("sha256:c2", ("sha256:c1",), "merging", 1.0, 2.0, False, "", _group()),
+        Vertex("sha256:c1", (), name, stamp(1.0), stamp(1.0), True, "", _group()),
+        Vertex("sha256:c2", ("sha256:c1",), "merging", stamp(1.0), stamp(2.0), False, "", _group()),
     )))  # fmt: skip
     (step,) = model.steps()
     assert step.state is StepState.DONE
     assert step.digests == ("sha256:c1", "sha256:c2")
     assert model.view("sha256:c2") is step
     model.apply(
-        SolveStatus(vertexes=(Vertex("sha256:c2", (), "merging", 1.0, 1.0, True, "", _group()),))
+        SolveStatus(
+            vertexes=(
+                Vertex("sha256:c2", (), "merging", stamp(1.0), stamp(1.0), True, "", _group()),
+            )
+        )
     )
     assert model.steps()[0].state is StepState.CACHED
 
