@@ -68,6 +68,35 @@ class StepLog:
         self.size[stream] = size
         return added
 
+    def extend(self, stream: int, datas: list[bytes]) -> int:
+        """`add` each chunk in turn (the same result, in C-speed pieces); returns how many
+        bytes more (or fewer) this log now holds."""
+        if max(map(len, datas)) > LOG_BYTES:
+            return sum(self.add(stream, data) for data in datas)
+        self.seen += b"".join(datas).count(b"\n")
+        first = self.seq + 1
+        self.seq += len(datas)
+        chunks = self.chunks[stream]
+        before = self.size[stream]
+        total = sum(map(len, datas))
+        if total <= LOG_BYTES:  # every new chunk stays; the oldest kept ones may go
+            chunks.extend(zip(range(first, first + len(datas)), datas, strict=True))
+            size = before + total
+            if size > LOG_BYTES:
+                while size > LOG_BYTES and len(chunks) > 1:
+                    size -= len(chunks.popleft()[1])
+                self.trimmed[stream] = True
+        else:  # only the newest chunks that fit stay
+            keep, size = len(datas), 0
+            while keep and size + len(datas[keep - 1]) <= LOG_BYTES:
+                keep -= 1
+                size += len(datas[keep])
+            chunks.clear()
+            chunks.extend(zip(range(first + keep, first + len(datas)), datas[keep:], strict=True))
+            self.trimmed[stream] = True
+        self.size[stream] = size
+        return size - before
+
     def evict(self) -> int:
         """Forget every kept chunk (the build's log budget is spent); returns bytes freed."""
         freed = self.size[1] + self.size[2]

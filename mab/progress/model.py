@@ -297,29 +297,31 @@ class BuildModel:
             self._changed[step.key] = None
 
     def _logs(self, logs: Sequence[VertexLog]) -> None:
-        """Log chunks in stream order; each run of one vertex's chunks touches it once."""
-        nodes = self._nodes
-        feed = self.log_feed if self.keep_log_feed else None
-        node = last = None
-        steplog = StepLog()
+        """Log chunks in stream order; each run of one vertex's chunks on one stream is kept
+        in one piece of work, and the vertex touched once."""
+        if self.keep_log_feed:
+            self.log_feed.extend(
+                (log.vertex, 2 if log.stream == 2 else 1, log.data[-LOG_BYTES:]) for log in logs
+            )
+            self.log_count += len(logs)
+        run: list[bytes] = []
+        vertex, stream = "", 0
         for log in logs:
-            stream = 2 if log.stream == 2 else 1
-            node = nodes.get(log.vertex)
-            if node is None:
-                node = self._node(log.vertex)
-            if node is not last:
-                if last is not None:
-                    self._logged(last)
-                last = node
-                if node.log is None:
-                    node.log = StepLog()
-                steplog = node.log
-            self._log_bytes += steplog.add(stream, log.data)
-            if feed is not None:
-                feed.append((log.vertex, stream, log.data[-LOG_BYTES:]))
-                self.log_count += 1
-        if last is not None:
-            self._logged(last)
+            if log.vertex != vertex or log.stream != stream:
+                if run:
+                    self._log_run(vertex, stream, run)
+                    run = []
+                vertex, stream = log.vertex, log.stream
+            run.append(log.data)
+        if run:
+            self._log_run(vertex, stream, run)
+
+    def _log_run(self, vertex: str, stream: int, chunks: list[bytes]) -> None:
+        node = self._node(vertex)
+        if node.log is None:
+            node.log = StepLog()
+        self._log_bytes += node.log.extend(2 if stream == 2 else 1, chunks)
+        self._logged(node)
 
     def _logged(self, node: Node) -> None:
         """`node` was written to: it is the last to lose its log when the budget is spent."""

@@ -6,7 +6,6 @@ change to the document shows here (`MAB_UPDATE_GOLDEN=1` rewrites them: review t
 from __future__ import annotations
 
 import io
-import json
 import os
 import subprocess
 import sys
@@ -15,34 +14,11 @@ from pathlib import Path
 import pytest
 
 from tests.golden import assert_golden
+from tests.progress.progress_streams import compacted
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 RECORDINGS = sorted([*FIXTURES.glob("streams/*.rawjson"), *FIXTURES.glob("qa/*.rawjson")])
 GOLDEN = Path(__file__).resolve().parent / "golden" / "replay-json"
-
-
-def compacted(data: bytes) -> bytes:
-    """The recording with each pretty-printed object on one line, text lines kept as they are."""
-    text = data.decode("utf-8", "surrogateescape")
-    decoder = json.JSONDecoder()
-    out: list[str] = []
-    pos = 0
-    while pos < len(text):
-        nl = text.find("\n", pos)
-        end = len(text) if nl < 0 else nl + 1
-        if text.startswith("{", pos):
-            try:
-                value, stop = decoder.raw_decode(text, pos)
-            except ValueError:
-                out.append(text[pos:end])
-                pos = end
-                continue
-            out.append(json.dumps(value, separators=(",", ":")) + "\n")
-            pos = stop + 1 if text.startswith("\n", stop) else stop
-        else:
-            out.append(text[pos:end])
-            pos = end
-    return "".join(out).encode("utf-8", "surrogateescape")
 
 
 def mixed() -> bytes:

@@ -183,3 +183,27 @@ def multi_platform(fail: bool = False) -> tuple[Graph, str]:
 def multi_platform_stream(pretty: bool = False, fail: bool = False) -> bytes:
     g, text = multi_platform(fail)
     return encode(g.objects(), pretty, text)
+
+
+def compacted(data: bytes) -> bytes:
+    """The recording with each pretty-printed object on one line, text lines kept as they are."""
+    text = data.decode("utf-8", "surrogateescape")
+    decoder = json.JSONDecoder()
+    out: list[str] = []
+    pos = 0
+    while pos < len(text):
+        nl = text.find("\n", pos)
+        end = len(text) if nl < 0 else nl + 1
+        if text.startswith("{", pos):
+            try:
+                value, stop = decoder.raw_decode(text, pos)
+            except ValueError:
+                out.append(text[pos:end])
+                pos = end
+                continue
+            out.append(json.dumps(value, separators=(",", ":")) + "\n")
+            pos = stop + 1 if text.startswith("\n", stop) else stop
+        else:
+            out.append(text[pos:end])
+            pos = end
+    return "".join(out).encode("utf-8", "surrogateescape")
