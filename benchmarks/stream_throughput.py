@@ -168,16 +168,15 @@ async def _follow(path: Path) -> tuple[int, int, float, float]:
     assert proc.stderr is not None
     decoder = StreamDecoder()
     model = BuildModel(platforms=PLATFORMS)
-    apply = model.apply
     total = events = 0
     while chunk := await proc.stderr.read(CHUNK):
         total += len(chunk)
-        for event in decoder.feed(chunk):
-            apply(event)
-            events += 1
-    for event in decoder.close():
-        apply(event)
-        events += 1
+        decoded = decoder.feed(chunk)
+        model.apply_all(decoded)
+        events += len(decoded)
+    decoded = decoder.close()
+    model.apply_all(decoded)
+    events += len(decoded)
     await proc.wait()
     model.finish(0)
     model.steps()
