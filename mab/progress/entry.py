@@ -4,18 +4,16 @@ only when a terminal is there to show it (so no import contract sees the call ot
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
+from mab.engine.buildcmd import BuildRequest
 from mab.progress.replay import ReplayRequest
-
-if TYPE_CHECKING:
-    from mab.engine.buildcmd import BuildRequest
 
 __all__ = ["HistoryStart", "TuiEntry"]
 
 # Starts the build history of one run (given where its notices go): a
 # `mab.history.session.BuildHistory`, which this layer does not know.
-HistoryStart = Callable[["BuildRequest", Callable[[str], None]], Any]
+HistoryStart = Callable[[BuildRequest, Callable[[str], None]], Any]
 
 
 @runtime_checkable
