@@ -320,7 +320,9 @@ class BuildModel:
         node = self._node(vertex)
         if node.log is None:
             node.log = StepLog()
-        self._log_bytes += node.log.extend(2 if stream == 2 else 1, chunks)
+        stream, log = 2 if stream == 2 else 1, node.log
+        one = len(chunks) == 1
+        self._log_bytes += log.add(stream, chunks[0]) if one else log.extend(stream, chunks)
         self._logged(node)
 
     def _logged(self, node: Node) -> None:
