@@ -107,7 +107,8 @@ def _commands(text: str) -> list[tuple[int, list[str]]]:
             buffer += line[:-1] + " "
             continue
         buffer += line
-        for piece in re.split(r"&&|\|\||;|\|", buffer):
+        masked = EXPR.sub(lambda m: "__expr_" + re.sub(r"\W", "_", m.group(1)) + "__", buffer)
+        for piece in re.split(r"&&|\|\||;|\|", masked):
             try:
                 words = shlex.split(piece, comments=True)
             except ValueError:
@@ -161,9 +162,10 @@ def _parse_build(args: list[str]) -> tuple[str, str, str, bool] | None:
             continue
         else:
             positional.append(arg)
-    if not positional:
+    plain = [p for p in positional if not re.fullmatch(r"\$\{?\w+\}?", p)]
+    if not plain:  # a lone `$VAR` may expand to options and the context alike: not judged
         return None
-    context = positional[0]
+    context = plain[-1]  # docker takes one; earlier words come from expanded variables
     if "://" in context or context.startswith("git@") or context == "-":
         return None
     return file, context, target, push

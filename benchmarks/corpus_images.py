@@ -69,13 +69,24 @@ class Outcome:
         expected = self.expected
         if without_ci and self.expected_without_ci is not None:
             expected = self.expected_without_ci
-        return got is not None and _key(got, expected) == expected
+        return got is not None and got == expected
 
 
-def _key(got: set[Image], expected: set[Image]) -> set[Image]:
-    """mab's images compared on what the corpus states: the target only where one is expected."""
-    targeted = {(d, c) for d, c, t in expected if t}
-    return {(d, c, t if (d, c) in targeted else "") for d, c, t in got}
+def last_stage(dockerfile: Path) -> str:
+    """The name of a Dockerfile's last stage (what a build without a target builds), or ''."""
+    try:
+        text = dockerfile.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    stages = re.findall(r"^\s*FROM\s.*?\s+AS\s+(\S+)\s*$|^\s*(FROM)\s", text, re.I | re.M)
+    return stages[-1][0] if stages else ""
+
+
+def plain_targets(images: set[Image] | None, root: Path) -> set[Image] | None:
+    """Images whose target names the Dockerfile's last stage, without it: the same build."""
+    if images is None:
+        return None
+    return {(d, c, "" if t and t == last_stage(root / d) else t) for d, c, t in images}
 
 
 def run(argv: list[str], cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess[str]:
@@ -250,12 +261,15 @@ def score(entry: dict[str, Any], mirrors: Path, scratch: Path, mab: list[str]) -
         clone(mirror, base / "ci" / short, repo, strip_ci=False)
         out.extracted = extract(base / "ci" / short)
         out.with_ci, _, why = dry_run(mab, base / "ci" / short)
+        out.with_ci = plain_targets(out.with_ci, base / "ci" / short)
+        out.expected = plain_targets(out.expected, base / "ci" / short) or set()
         if why:
             out.reasons.append(f"with CI: {why}")
         for side, folder in (("a", short), ("b", f"{short}-second-clone")):
             clone(mirror, base / side / folder, repo, strip_ci=True)
         first, second = base / "a" / short, base / "b" / f"{short}-second-clone"
         out.without_ci, out.names, why = dry_run(mab, first)
+        out.without_ci = plain_targets(out.without_ci, first)
         if why:
             out.reasons.append(f"without CI: {why}")
         out.stable = write_twice(mab, first, second, out.reasons)
