@@ -19,6 +19,8 @@ _ROOT_WORDS = re.compile(
     r"\$\{\{\s*github\.workspace\s*\}\}|\$\{?CI_PROJECT_DIR\}?|\$\{?GITHUB_WORKSPACE\}?"
 )
 _EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}")  # `${{ x }}`, made one word for the shell split
+# A word that is only a variable: unquoted, the shell may expand it to several options.
+_BARE_VARIABLE = re.compile(r"\$(?:\w+|\{\w+\})")
 _SEPARATORS = re.compile(r"\s*(?:&&|\|\||;|\|)\s*")
 _VALUE_FLAGS = frozenset(
     {
@@ -133,7 +135,9 @@ def _command(words: list[str], line: int, workdir: str) -> BuildCommand | None:
             bake_files=tuple(flags.get("-f", []) + flags.get("--file", [])),
             bake_targets=tuple(positional), push="--push" in flags,
         )  # fmt: skip
-    context = positional[0] if positional else None
+    # docker takes one context; a bare `$VAR` before it stands for options (`$TAGS`)
+    plain = [p for p in positional if not _BARE_VARIABLE.fullmatch(p)]
+    context = plain[-1] if plain else (positional[-1] if positional else None)
     if context is not None and (context == "-" or "://" in context or context.startswith("git@")):
         context = None
     return BuildCommand(

@@ -37,6 +37,7 @@ from mab.detection.select import (
     is_dockerfile_name,
     missing_copies,
     text_problem,
+    windows_base,
 )
 
 SKIP_DIRS = frozenset(
@@ -127,7 +128,13 @@ def _text(root: Path, rel: str) -> str | None:
 
 def _buildable(image: Image, skipped: list[Skipped], tree: Tree) -> Image | None:
     """The image, with the `pre-build` command that makes what its Dockerfile copies and a
-    checkout lacks when mab knows one; None (and why, in `skipped`) when it does not."""
+    checkout lacks when mab knows one; None (and why, in `skipped`) when it does not, or when
+    it is a Windows image (mab's platforms are Linux ones)."""
+    base = windows_base(image.info, image.target) if image.info else None
+    if base is not None:
+        reason = f"a Windows image (FROM {base}): mab builds for Linux platforms"
+        skipped.append(Skipped(image.dockerfile, reason, image.name or None))
+        return None
     sources = image.info.local_copies if image.info else ()
     missing = missing_copies(sources, image.context, tree.exists)
     if not missing:

@@ -13,6 +13,8 @@ import posixpath
 import re
 from collections.abc import Callable
 
+from mab.detection.project import DockerfileInfo
+
 # Folders whose Dockerfiles serve tests, examples and fixtures, not releases.
 NOT_SHIPPED_DIRS = frozenset(
     [
@@ -26,6 +28,10 @@ NOT_SHIPPED_DIRS = frozenset(
         "examples",
         "fixture",
         "fixtures",
+        "playwright",
+        "cypress",
+        "selenium",
+        "development",
         "docs",
         "doc",
         "sample",
@@ -48,7 +54,6 @@ BUILD_SCRIPT_NAMES = frozenset(
         ".gitlab-ci.yml",
         "skaffold.yaml",
         "skaffold.yml",
-        "Tiltfile",
         "cloudbuild.yaml",
         "cloudbuild.yml",
         "fly.toml",
@@ -62,6 +67,22 @@ TEST_RUNNER_WORDS = frozenset(
     ["test", "tests", "testing", "e2e", "playwright", "cypress", "selenium", "sut"]
 )
 MANAGED_MARKER = "Managed by `mab init-ci`"
+# Base images of Windows containers: Microsoft's Windows images, and Server Core / Nano Server
+# variants of other images (`mcr.microsoft.com/dotnet/runtime:8.0-nanoserver-ltsc2022`).
+WINDOWS_BASE = re.compile(r"mcr\.microsoft\.com/windows(?:/|$)|servercore|nanoserver", re.I)
+
+
+def windows_base(info: DockerfileInfo, target: str | None) -> str | None:
+    """The Windows base image the built stage (`target`, else the last) starts from, if any."""
+    by_name = {s.name: s for s in info.stages if s.name}
+    stage = by_name.get(target) if target else (info.stages[-1] if info.stages else None)
+    seen = set()
+    while stage is not None and stage.base in by_name and stage.base not in seen:
+        seen.add(stage.base)
+        stage = by_name[stage.base]
+    if stage is not None and WINDOWS_BASE.search(stage.base):
+        return stage.base
+    return None
 
 
 def is_build_script(path: str) -> bool:
