@@ -20,6 +20,7 @@ import click
 
 from mab import __version__
 from mab.errors import EXIT_ENVIRONMENT, EXIT_INTERRUPTED, EXIT_USAGE, MabError, WriteError
+from mab.progress.ansi import guarded_output
 
 # name: (module:attribute of the click command, the line `mab --help` shows for it)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -108,7 +109,13 @@ def machine_error(exc: OSError) -> WriteError:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Console entry point."""
+    """Console entry point: what any command writes to stdout or stderr is guarded, so text from
+    a stream, a registry, a repository or the history never carries a control sequence."""
+    with guarded_output():
+        _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> None:
     try:
         code = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
     except MabError as exc:

@@ -41,6 +41,7 @@ from mab.history.session import BuildHistory
 from mab.metrics.build import gitlab_report
 from mab.metrics.outputs import MetricsOutputs
 from mab.progress import ci
+from mab.progress.ansi import write_own
 from mab.progress.cacheverify import verified
 from mab.progress.model import BuildModel
 from mab.progress.outcome import live_outcome
@@ -55,6 +56,12 @@ METADATA_FILE = "metadata.json"
 
 def _out(line: str) -> None:
     sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def _own(line: str) -> None:
+    """A line holding mab's own control sequences (a GitLab section marker)."""
+    write_own(sys.stdout, line + "\n")
     sys.stdout.flush()
 
 
@@ -122,11 +129,11 @@ def _quoted(env: ci.CiEnv, title: str | None = None) -> Iterator[None]:
     section (with a title). Elsewhere: nothing."""
     if env.gitlab and title is not None:
         name = ci.section_name(title)
-        _out(ci.section_start(name, title, int(time.time())))
+        _own(ci.section_start(name, title, int(time.time())))
         try:
             yield
         finally:
-            _out(ci.section_end(name, int(time.time())))
+            _own(ci.section_end(name, int(time.time())))
         return
     if not env.github:
         yield

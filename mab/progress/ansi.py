@@ -6,13 +6,25 @@ returns. Passed on as they are, they wipe or misalign a view. `clean` keeps a li
 when asked, its colour codes (SGR, `ESC [ ... m`); every other control sequence is dropped,
 a backspace erases the character before it, a tab becomes spaces and a line redrawn with
 carriage returns keeps what was shown last.
+
+Everything else from outside (step names, a vertex's error, registry tags, file names, what a
+repository or a history holds) reaches a terminal through one gate: `safe` for one line of such
+text, and `guarded_output`, which the command line wraps around every command, so whatever is
+written to stdout or stderr passes `scrub` (no control sequence, no lone surrogate; newlines and
+tabs kept). mab's own control sequences (GitLab's section markers) go round it by
+`write_own`; the TUI draws on its own terminal handle and is not affected.
 """
 
 from __future__ import annotations
 
+import io
 import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TextIO
 
-__all__ = ["clean", "has_controls"]
+__all__ = ["GuardedStream", "clean", "guarded_output", "has_controls", "safe", "scrub", "write_own"]
 
 # One control at a time: CSI (ESC [ params final), OSC (ESC ] ... BEL or ST, or to the end),
 # DCS/SOS/PM/APC strings (ESC P/X/^/_ ... ST), other escapes (ESC, intermediates, final),
@@ -25,6 +37,9 @@ _CONTROL = re.compile(
     r"|[\x00-\x09\x0b-\x1f\x7f-\x9f]"
 )
 _ANY = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_BLANKS = re.compile(r"[\t\n]+")
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
 TAB = 8
 
@@ -62,3 +77,81 @@ def clean(text: str, *, colour: bool = False) -> str:
             out.append(seq)
     out.extend(text[pos:])
     return "".join(out)
+
+
+def scrub(text: str) -> str:
+    """`text` with every control sequence and control character dropped except newline and tab,
+    and every lone surrogate (unencodable) replaced by U+FFFD: what may reach a terminal."""
+    if _UNSAFE.search(text) is None:
+        return text
+    text = _SURROGATE.sub("\ufffd", text)
+    return "\n".join(
+        _CONTROL.sub(lambda m: "\t" if m.group() == "\t" else "", line) for line in text.split("\n")
+    )
+
+
+def safe(text: str) -> str:
+    """Outside text for one line of a terminal: `scrub`bed, with newlines and tabs as spaces."""
+    return _BLANKS.sub(" ", scrub(text))
+
+
+class GuardedStream(io.TextIOBase):
+    """A text stream passing everything written to it through `scrub` on its way to `inner`."""
+
+    def __init__(self, inner: TextIO) -> None:
+        super().__init__()
+        self.inner = inner
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.inner, "encoding", None) or "utf-8"
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return getattr(self.inner, "errors", None)
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):  # click probes for a binary stream with b""
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        self.inner.write(scrub(text))
+        return len(text)
+
+    def write_own(self, text: str) -> None:
+        """mab's own control sequences, written as they are."""
+        self.inner.write(text)
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def isatty(self) -> bool:
+        return self.inner.isatty()
+
+    def fileno(self) -> int:
+        return self.inner.fileno()
+
+    def writable(self) -> bool:
+        return True
+
+
+def write_own(stream: TextIO, text: str) -> None:
+    """Write mab's own control sequences (and only those) past the guard, if `stream` has one."""
+    if isinstance(stream, GuardedStream):
+        stream.write_own(text)
+    else:
+        stream.write(text)
+
+
+@contextmanager
+def guarded_output() -> Iterator[None]:
+    """stdout and stderr guarded by `scrub` while the block runs (the command line's whole run)."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout = GuardedStream(saved[0])
+    sys.stderr = GuardedStream(saved[1])
+    try:
+        yield
+    finally:
+        with_guard = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = saved
+        for stream in with_guard:
+            if isinstance(stream, GuardedStream):
+                stream.inner = io.StringIO()  # a guard kept by someone writes nowhere now

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from mab.config.types import CI_CACHES, Provider
 from mab.errors import UserError
+from mab.progress.ansi import safe
 from mab.progress.summary import PlatformSummary, StepSummary, Summary, render_markdown
 from mab.registry import cacherefs
 
@@ -163,7 +164,7 @@ def section_name(title: str) -> str:
 def section_start(name: str, header: str, now: int, *, collapsed: bool = True) -> str:
     """A collapsible section of a GitLab job log (`now`: Unix seconds)."""
     options = "[collapsed=true]" if collapsed else ""
-    header = header.replace("\r", " ").replace("\n", " ")
+    header = safe(header)
     return f"\x1b[0Ksection_start:{now}:{name}{options}\r\x1b[0K{header}"
 
 

@@ -12,7 +12,7 @@ from collections import OrderedDict, deque
 from collections.abc import Iterable, Sequence
 
 from mab.config.types import KNOWN_PLATFORMS
-from mab.progress.ansi import clean
+from mab.progress.ansi import clean, safe, scrub
 from mab.progress.cacheexport import ExportTracker
 from mab.progress.decoder import Event, SolveStatus, TextLine, Vertex, VertexLog, VertexStatus
 from mab.progress.events import seconds
@@ -118,7 +118,10 @@ class BuildModel:
         if event.logs:
             self._logs(event.logs)
         if event.warnings:
-            self.warnings.extend((w.vertex, w.text(), w.lines()) for w in event.warnings)
+            self.warnings.extend(
+                (w.vertex, safe(w.text()), tuple(scrub(x).replace("\r", "") for x in w.lines()))
+                for w in event.warnings
+            )
         self.version += 1
 
     def apply_all(self, events: Iterable[Event]) -> None:
@@ -150,7 +153,12 @@ class BuildModel:
             if s.id not in node.progress and len(node.progress) >= MAX_PROGRESS:
                 continue
             node.progress[s.id] = Progress(
-                s.id, s.name or s.id, s.current, s.total, seconds(s.started), seconds(s.completed)
+                s.id,
+                safe(s.name or s.id),
+                s.current,
+                s.total,
+                seconds(s.started),
+                seconds(s.completed),
             )
             self._touch(node)
 
@@ -216,8 +224,8 @@ class BuildModel:
             node.known = True
             self._graph_version += 1
         if v.name and not node.name:  # BuildKit's first name for a digest is the one
-            node.name = v.name
-            node.parsed = parse_name(v.name)
+            node.name = safe(v.name)  # outside text: no control sequence, no lone surrogate
+            node.parsed = parse_name(node.name)
             seed = node.parsed.platform or (self._single if node.parsed.seeded else None)
             if not seed and node.parsed.seeded and not self.requested and self.default_platform:
                 # buildx prefixes no step with a platform when it builds one (multi-platform
@@ -256,7 +264,7 @@ class BuildModel:
                 runs.append([started, completed])
         node.completed = completed
         node.cached = node.cached or v.cached
-        node.error = v.error
+        node.error = scrub(v.error) if v.error else v.error
         group = v.progress_group.id if v.progress_group else ""
         if node.step is None or (group and group != node.group):
             node.group = group

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mab.progress.ansi import clean, has_controls
+from mab.progress.ansi import GuardedStream, clean, guarded_output, has_controls, safe, scrub
 from mab.progress.decoder import StreamDecoder
 from mab.progress.model import BuildModel
 from mab.progress.plain import PlainPrinter
@@ -77,3 +77,30 @@ def test_plain_output_has_no_control_sequences() -> None:
     assert "| X\n" in out
     assert "| fixed\n" in out
     assert not has_controls(out.replace("\n", ""))
+
+
+def test_safe_and_scrub_drop_every_control_and_lone_surrogate() -> None:
+    text = "a\x1b]52;c;eA==\x07b\x1b]0;t\x1b\\c\x1b[2Jd\x9b2J\re\bf\ud800\tg\nh"
+    assert scrub(text) == "abcd2Jef\ufffd\tg\nh"
+    assert safe(text) == "abcd2Jef\ufffd g h"
+    assert safe("plain") == "plain"
+
+
+def test_guarded_output_scrubs_what_is_written_and_passes_mab_own_sequences() -> None:
+    import io
+    import sys
+
+    from mab.progress.ansi import write_own
+
+    inner = io.StringIO()
+    saved = sys.stdout
+    sys.stdout = inner
+    try:
+        with guarded_output():
+            assert isinstance(sys.stdout, GuardedStream)
+            print("step \x1b]0;title\x07name\ud800")
+            write_own(sys.stdout, "\x1b[0Ksection\r\x1b[0K\n")
+        assert sys.stdout is inner
+    finally:
+        sys.stdout = saved
+    assert inner.getvalue() == "step name\ufffd\n\x1b[0Ksection\r\x1b[0K\n"
