@@ -33,7 +33,8 @@ from mab.detection.project import Project
 from mab.errors import NotOwnedError, UserError
 from mab.files.merge import merge_jobs, merge_workflow
 from mab.files.plan import PlannedFile, apply
-from mab.files.yamlio import dump_roundtrip, load_roundtrip, read_text
+from mab.files.reader import read_text
+from mab.files.yamlio import dump_roundtrip, load_roundtrip
 from mab.generators.github.migrate import migrate_jobs
 from mab.registry.cacherefs import FALLBACK_IMAGE
 
@@ -103,7 +104,7 @@ def choose_providers(
 
 def _existing(root: Path, rel: str) -> str | None:
     path = root / rel
-    return read_text(path) if path.exists() else None
+    return read_text(path, where=rel) if path.exists() else None
 
 
 def _render_new(document: Any) -> str:

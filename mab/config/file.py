@@ -23,12 +23,12 @@ from mab import __version__
 from mab.config.settings import ALWAYS_WRITTEN, CONFIG_FILE, Settings
 from mab.config.types import SCHEMA_VERSION
 from mab.errors import UserError
+from mab.files.reader import read_text
 from mab.files.yamlio import (
     dump_roundtrip,
     line_of,
     load_roundtrip,
     parse_data,
-    read_text,
     to_commented,
 )
 
@@ -107,14 +107,14 @@ def load_config(root: Path) -> Settings | None:
     path = root / CONFIG_FILE
     if not path.exists():
         return None
-    return parse_config(read_text(path))
+    return parse_config(read_text(path, where=CONFIG_FILE))
 
 
 def named_in_file(root: Path) -> frozenset[str]:
     """The top-level keys the repository's `.mab.yml` names (for defaults mab works out itself
     when the file leaves them out, such as the default branch)."""
     path = root / CONFIG_FILE
-    data = parse_data(read_text(path), CONFIG_FILE) if path.exists() else None
+    data = parse_data(read_text(path, where=CONFIG_FILE), CONFIG_FILE) if path.exists() else None
     return frozenset(map(str, data)) if isinstance(data, dict) else frozenset()
 
 

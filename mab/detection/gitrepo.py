@@ -17,6 +17,8 @@ from pathlib import Path
 
 from mab.detection.project import Remote
 from mab.detection.remote import remote_from_config, remote_urls
+from mab.errors import UserError
+from mab.files.reader import read_text
 
 LS_REMOTE_TIMEOUT = 5.0  # seconds
 CONVENTIONAL = ("main", "master")
@@ -31,13 +33,22 @@ class BranchChoice:
     checked_out: str | None = None
 
 
+def read_git_file(path: Path) -> str:
+    """A file of the git directory, through the one reader (a FIFO or a device there is an
+    `OSError` here, as an unreadable file is)."""
+    try:
+        return read_text(path, strict=False)
+    except UserError as exc:
+        raise OSError(exc.message) from None
+
+
 def _head_dir(root: Path) -> Path | None:
     """Where HEAD lives: `.git`, or for a worktree or submodule the directory its `.git` file
     points to (`gitdir: <path>`); None when `root` has no `.git`."""
     git = root / ".git"
     try:
         if git.is_file():
-            pointer = git.read_text(encoding="utf-8").strip().removeprefix("gitdir:").strip()
+            pointer = read_git_file(git).strip().removeprefix("gitdir:").strip()
             git = (root / pointer).resolve()
     except OSError:
         return None
@@ -53,7 +64,7 @@ def git_dir(root: Path) -> Path | None:
     try:
         common = head / "commondir"
         if common.is_file():
-            return (head / common.read_text(encoding="utf-8").strip()).resolve()
+            return (head / read_git_file(common).strip()).resolve()
     except OSError:
         return None
     return head
@@ -61,7 +72,7 @@ def git_dir(root: Path) -> Path | None:
 
 def _config_text(git: Path) -> str:
     try:
-        return (git / "config").read_text(encoding="utf-8", errors="replace")
+        return read_git_file(git / "config")
     except OSError:
         return ""
 
@@ -94,7 +105,7 @@ def read_remote(root: Path) -> Remote | None:
 def _symref(path: Path) -> str | None:
     """The target of a symbolic ref file (`ref: refs/heads/main`), if it is one."""
     try:
-        text = path.read_text(encoding="utf-8").strip()
+        text = read_git_file(path).strip()
     except OSError:
         return None
     return text[5:].strip() if text.startswith("ref: ") else None
@@ -104,7 +115,7 @@ def _has_ref(git: Path, ref: str) -> bool:
     if (git / ref).is_file():
         return True
     try:
-        packed = (git / "packed-refs").read_text(encoding="utf-8", errors="replace")
+        packed = read_git_file(git / "packed-refs")
     except OSError:
         return False
     return any(line.split(" ", 1)[-1].strip() == ref for line in packed.splitlines())

@@ -1,6 +1,7 @@
 """The one module that reads and writes YAML files.
 
-- `read_data` parses a file into plain data (compose files, config) with a `path:line` error;
+- `read_data` reads a file (`mab.files.reader`: regular files of bounded size, aliases
+  within a budget) and parses it into plain data (compose files, config) with a `path:line` error;
   `line_of` finds the line of a key path, for errors found after parsing.
 - `load_roundtrip` / `dump_roundtrip` keep comments, key order and quoting (ruamel.yaml), so
   re-running `mab init-ci` keeps what the user wrote.
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from mab.errors import InvalidYamlError, UserError
+from mab.files.reader import load_yaml, read_text
 
 if TYPE_CHECKING:  # ruamel.yaml is imported by the functions that edit, not by those that read
     from ruamel.yaml import YAML
@@ -85,19 +87,10 @@ def _problem_line(exc: yaml.MarkedYAMLError | MarkedYAMLError, text: str) -> tup
     return line, problem
 
 
-def read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
-
-
 def parse_data(text: str, where: str) -> Any:
     """Parse YAML text into plain Python data; `where` names it in errors."""
     try:
-        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        return load_yaml(text, where)
     except yaml.MarkedYAMLError as exc:
         line, problem = _problem_line(exc, text)
         raise InvalidYamlError(where, line, problem) from None
@@ -132,7 +125,12 @@ def line_of(text: str, path: Sequence[str | int]) -> int | None:
 
 
 def read_data(path: Path, where: str | None = None) -> Any:
-    return parse_data(read_text(path), where or str(path))
+    """A YAML file from the repository as plain data, read by `mab.files.reader`."""
+    try:
+        text = read_text(path, where=where)
+    except OSError as exc:  # missing
+        raise UserError(f"{where or path}: cannot read ({exc.strerror})") from None
+    return parse_data(text, where or str(path))
 
 
 def load_roundtrip(text: str, where: str) -> Any:

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from mab.detection.gitrepo import read_git_file
 from mab.engine.buildcmd import BuildRequest
 from mab.history.align import fill_from_others, place
 from mab.history.fingerprint import Fingerprinter
@@ -236,7 +237,7 @@ def git_state(start: Path, environ: Mapping[str, str]) -> tuple[str, str]:
         git = folder / ".git"
         if git.is_file():  # a worktree: `gitdir: PATH`
             try:
-                text = git.read_text(encoding="utf-8").strip()
+                text = read_git_file(git).strip()
             except OSError:
                 return "", ""
             if not text.startswith("gitdir:"):
@@ -249,7 +250,7 @@ def git_state(start: Path, environ: Mapping[str, str]) -> tuple[str, str]:
 
 def _read_head(git: Path) -> tuple[str, str]:
     try:
-        head = (git / "HEAD").read_text(encoding="utf-8").strip()
+        head = read_git_file(git / "HEAD").strip()
     except OSError:
         return "", ""
     if not head.startswith("ref:"):
@@ -260,15 +261,15 @@ def _read_head(git: Path) -> tuple[str, str]:
     with_common = git / "commondir"
     if with_common.is_file():
         with contextlib.suppress(OSError):
-            common = (git / with_common.read_text(encoding="utf-8").strip()).resolve()
+            common = (git / read_git_file(with_common).strip()).resolve()
     for folder in (git, common):
         try:
-            return (folder / ref).read_text(encoding="utf-8").strip(), branch
+            return read_git_file(folder / ref).strip(), branch
         except OSError:
             continue
 
     try:
-        packed = (common / "packed-refs").read_text(encoding="utf-8")
+        packed = read_git_file(common / "packed-refs")
     except OSError:
         return "", branch
     for line in packed.splitlines():

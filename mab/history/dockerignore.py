@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mab.files.reader import UnreadableFileError, read_text
+
 
 @dataclass(frozen=True, slots=True)
 class _Rule:
@@ -59,8 +61,8 @@ def load(context: Path, dockerfile: Path | None) -> DockerIgnore:
     candidates.append(context / ".dockerignore")
     for path in candidates:
         try:
-            return DockerIgnore.parse(path.read_text(encoding="utf-8", errors="replace"))
-        except OSError:
+            return DockerIgnore.parse(read_text(path, strict=False))
+        except (OSError, UnreadableFileError):
             continue
     return DockerIgnore()
 

@@ -19,6 +19,8 @@ import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from mab.errors import UserError
+from mab.files.reader import read_text
 from mab.history.dockerignore import DockerIgnore, load, pattern_regex
 from mab.history.plan import PlannedStep, parts_digest, plan_dockerfile
 from mab.history.record import StepInputs
@@ -35,8 +37,8 @@ class Fingerprinter:
         self.context = context
         self.build_args = dict(build_args or {})
         try:
-            self.text = dockerfile.read_text(encoding="utf-8", errors="replace")
-        except OSError:
+            self.text = read_text(dockerfile, strict=False)
+        except (OSError, UserError):  # the build itself says what is wrong with it
             self.text = ""
         self.ignore: DockerIgnore = load(context, dockerfile)
         self._hashes: dict[str, str] = {}
@@ -160,6 +162,8 @@ class Fingerprinter:
             info = path.lstat()
             if stat.S_ISLNK(info.st_mode):
                 value = "l:" + parts_digest(str(path.readlink()))
+            elif not stat.S_ISREG(info.st_mode):  # a FIFO would block, a device never end
+                value = f"special:{stat.S_IFMT(info.st_mode):o}"
             else:
                 h = hashlib.sha256()
                 with path.open("rb") as handle:

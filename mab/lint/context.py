@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mab.files.reader import UnreadableFileError, read_text
+
 # Files each tool's install reads, in the order a COPY should list them.
 MANIFESTS: dict[str, tuple[str, ...]] = {
     "npm": ("package.json", "package-lock.json", "npm-shrinkwrap.json"),
@@ -39,8 +41,8 @@ class Context:
         if self.root is None or not _inside(rel):
             return None
         try:
-            return (self.root / rel).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            return read_text(self.root / rel, where=rel, strict=False)
+        except (OSError, UnreadableFileError):
             return None
 
     def dockerignore(self) -> str | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mab.errors import UserError
+from mab.files.reader import read_text
 from mab.lint.checks import lint
 from mab.lint.context import Context
 from mab.lint.fix import Linter, fix_text
@@ -63,10 +64,8 @@ def parse_rules(value: Any, where: str) -> frozenset[str]:
 def read_dockerfile_text(path: Path) -> str:
     """The file's text with its line endings kept (CRLF stays CRLF)."""
     try:
-        return path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
+        return read_text(path)
+    except OSError as exc:  # missing
         raise UserError(f"{path}: cannot read ({exc.strerror})") from None
 
 

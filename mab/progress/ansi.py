@@ -80,14 +80,22 @@ def clean(text: str, *, colour: bool = False) -> str:
 
 
 def scrub(text: str) -> str:
-    """`text` with every control sequence and control character dropped except newline and tab,
-    and every lone surrogate (unencodable) replaced by U+FFFD: what may reach a terminal."""
+    """`text` with every control sequence and control character dropped except newline, tab and
+    a carriage return ending a line (CRLF), and every lone surrogate (unencodable) replaced by
+    U+FFFD: what may reach a terminal."""
     if _UNSAFE.search(text) is None:
         return text
     text = _SURROGATE.sub("\ufffd", text)
-    return "\n".join(
-        _CONTROL.sub(lambda m: "\t" if m.group() == "\t" else "", line) for line in text.split("\n")
-    )
+    lines = text.split("\n")
+    out = []
+    for number, line in enumerate(lines):
+        crlf = line.endswith("\r") and number < len(lines) - 1
+        out.append(_CONTROL.sub(_keep_tab, line) + ("\r" if crlf else ""))
+    return "\n".join(out)
+
+
+def _keep_tab(match: re.Match[str]) -> str:
+    return "\t" if match.group() == "\t" else ""
 
 
 def safe(text: str) -> str:

@@ -84,6 +84,8 @@ def test_safe_and_scrub_drop_every_control_and_lone_surrogate() -> None:
     assert scrub(text) == "abcd2Jef\ufffd\tg\nh"
     assert safe(text) == "abcd2Jef\ufffd g h"
     assert safe("plain") == "plain"
+    assert scrub("crlf\r\nkept\r\n") == "crlf\r\nkept\r\n"
+    assert scrub("lone\rcr\r") == "lonecr"
 
 
 def test_guarded_output_scrubs_what_is_written_and_passes_mab_own_sequences() -> None:
