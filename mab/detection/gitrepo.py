@@ -2,6 +2,11 @@
 `git` (only `git ls-remote`, to ask the remote for its HEAD); everything else is read from the
 files under `.git` so that detection works without git installed.
 
+The remote's URL comes from the repository, so it is checked before git sees it: never an
+option (`--` ends them, and a URL starting with `-` is not asked), never a `transport::`
+address (`ext::` runs a command), only the usual protocols (`GIT_ALLOW_PROTOCOL`), and git
+runs outside the repository, so its `.git/config` (`core.sshCommand`, ...) plays no part.
+
 The default branch is the one whose builds write the shared caches, so a wrong guess is costly:
 a feature branch taken for it gets CI that stops running after the merge. `default_branch`
 asks, in order: `refs/remotes/origin/HEAD`, the remote itself (`git ls-remote --symref origin
@@ -16,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mab.detection.project import Remote
-from mab.detection.remote import remote_from_config, remote_urls
+from mab.detection.remote import parse_remote_url, remote_from_config, remote_urls
 from mab.errors import UserError
 from mab.files.reader import read_text
 
@@ -121,24 +126,47 @@ def _has_ref(git: Path, ref: str) -> bool:
     return any(line.split(" ", 1)[-1].strip() == ref for line in packed.splitlines())
 
 
+ALLOWED_PROTOCOLS = "file:git:http:https:ssh"
+
+
+def askable_url(url: str, root: Path) -> str | None:
+    """`url` as `git ls-remote` may be given it (a relative path made absolute from `root`),
+    or None when it is not a URL or path mab will hand to git."""
+    url = url.strip()
+    if not url or url.startswith("-") or any(c < " " or c == "\x7f" for c in url):
+        return None
+    scheme, sep, _ = url.partition("://")
+    if sep:
+        return url if scheme.lower() in ALLOWED_PROTOCOLS.split(":") else None
+    if "::" in url.split("/", 1)[0]:  # a transport helper: `ext::sh -c ...`
+        return None
+    if parse_remote_url(url) is not None or Path(url).is_absolute():  # scp-like, or a path
+        return url
+    return str((root / url).resolve())
+
+
 def ask_remote_head(url: str, timeout: float = LS_REMOTE_TIMEOUT) -> str | None:
-    """The branch the remote at `url` names as its HEAD, or None if it cannot be asked (no
-    git, no network, no access, too slow). Never prompts: no terminal, ssh in batch mode."""
+    """The branch the remote at `url` (checked by `askable_url`) names as its HEAD, or None if
+    it cannot be asked (no git, no network, no access, too slow). Never prompts: no terminal,
+    ssh in batch mode; run outside any repository."""
     import shutil
     import subprocess  # here: every other path of detection reads files and runs nothing
 
     git = shutil.which("git")
-    if git is None:
+    if git is None or url.startswith("-"):
         return None
-    env = dict(os.environ, GIT_TERMINAL_PROMPT="0")
+    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_ALLOW_PROTOCOL=ALLOWED_PROTOCOLS)
     env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes -o ConnectTimeout=3")
+    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_CONFIG_PARAMETERS"):
+        env.pop(name, None)
     try:
         done = subprocess.run(
-            [git, "ls-remote", "--symref", url, "HEAD"],
+            [git, "ls-remote", "--symref", "--", url, "HEAD"],
             capture_output=True,
             text=True,
             timeout=timeout,
             stdin=subprocess.DEVNULL,
+            cwd=os.sep,
             env=env,
             check=False,
         )
@@ -164,7 +192,7 @@ def default_branch(root: Path, *, ask_remote: bool = True) -> BranchChoice:
     if origin_head and origin_head.startswith("refs/remotes/origin/"):
         branch = origin_head.removeprefix("refs/remotes/origin/")
         return BranchChoice(branch, f"refs/remotes/origin/HEAD points to {branch}", checked_out)
-    url = remote_urls(_config_text(git)).get("origin")
+    url = askable_url(remote_urls(_config_text(git)).get("origin", ""), root)
     if ask_remote and url:
         asked = ask_remote_head(url)
         if asked:

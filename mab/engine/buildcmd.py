@@ -135,7 +135,8 @@ def buildx_argv(req: BuildRequest, docker: str = "docker") -> list[str]:
     for key, value in req.build_args:
         argv += ["--build-arg", f"{key}={value}"]
     argv += list(req.extra_args)
-    argv.append(req.context)
+    # The context can come from `.mab.yml`: never an option (`--output=...` would be one).
+    argv.append("./" + req.context if req.context.startswith("-") else req.context)
     return argv
 
 

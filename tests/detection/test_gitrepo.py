@@ -111,3 +111,41 @@ def test_no_git_repository_assumes_main(tmp_path: Path) -> None:
 )
 def test_fixture_repositories(tmp_path: Path, fixture: str, branch: str | None) -> None:
     assert default_branch(copy_fixture_repo(fixture, tmp_path)).branch == branch
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["--upload-pack=touch {marker};", "-u touch {marker}", "ext::sh -c touch% {marker}"],
+)
+def test_a_hostile_remote_url_runs_nothing(tmp_path: Path, url: str) -> None:
+    """The URL in `.git/config` is the repository's: an option or a transport helper in it
+    must not reach git as one (the feature-branch case asks the remote)."""
+    marker = tmp_path / "ran"
+    root = repo(tmp_path, "add-ci")
+    git(root, "config", "remote.origin.url", url.format(marker=marker))
+    choice = default_branch(root)
+    assert not marker.exists()
+    assert choice.branch is None
+
+
+def test_the_repository_config_plays_no_part_in_asking_the_remote(tmp_path: Path) -> None:
+    """`core.gitProxy` (or `core.sshCommand`) in the repository's own config would run a
+    command: git runs outside the repository."""
+    marker = tmp_path / "ran"
+    proxy = tmp_path / "proxy.sh"
+    proxy.write_text(f"#!/bin/sh\ntouch {marker}\n", encoding="utf-8")
+    proxy.chmod(0o755)
+    root = repo(tmp_path, "add-ci")
+    git(root, "config", "remote.origin.url", "git://git.invalid/acme/app.git")
+    git(root, "config", "core.gitProxy", str(proxy))
+    default_branch(root)
+    assert not marker.exists()
+
+
+def test_relative_remote_paths_are_asked_from_the_repository(tmp_path: Path) -> None:
+    bare_remote(tmp_path, "develop")
+    root = repo(tmp_path, "develop")
+    git(root, "remote", "add", "origin", "../remote.git")
+    git(root, "push", "-q", "origin", "develop")
+    git(root, "switch", "-q", "-c", "add-ci")
+    assert default_branch(root).branch == "develop"

@@ -59,6 +59,11 @@ def test_minimal_command_line() -> None:
     ]  # fmt: skip
 
 
+def test_a_context_is_never_an_option() -> None:
+    argv = buildx_argv(BuildRequest(context="--output=type=local,dest=/"))
+    assert argv[-1] == "./--output=type=local,dest=/"
+
+
 def test_push_and_load_are_exclusive() -> None:
     with pytest.raises(UserError) as err:
         BuildRequest(push=True, load=True)
