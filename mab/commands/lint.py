@@ -117,7 +117,7 @@ def lint_command(
         # All files or none, each through a temporary file and a rename (mab/files/writeset).
         from mab.files.writeset import check_writable, write_all
 
-        check_writable(Path.cwd(), list(changed))
+        check_writable(Path.cwd(), list(changed), confine=False)  # files named by the user
         write_all(Path.cwd(), changed)
         for path in changed:
             click.echo(f"fixed {path}", err=True)

@@ -13,7 +13,11 @@
   the files already replaced get their old bytes back and new ones are removed, so the set is
   either all new or all old.
 - A target that is a symbolic link is written through: the link stays and the file it points
-  to gets the new content (the same as an editor would do).
+  to gets the new content (the same as an editor would do), as long as the real path stays in
+  the repository. `check_writable` refuses (exit 2) a write whose real path leaves it: a
+  `.github` that links to a folder elsewhere, a workflow that links to a file elsewhere.
+- A rewritten file keeps its mode and owner; a file with other hard links is rewritten in
+  place (after every new file is staged), so the links keep seeing the same file.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mab.errors import UserError, WriteError
+from mab.files.reader import read_bytes
 
 LOCK_NAME = "mab-init-ci.lock"
 LOCK_WAIT_S = 30.0
@@ -105,8 +110,31 @@ def resolve_target(root: Path, rel: str) -> Path:
     return path
 
 
-def check_writable(root: Path, rels: list[str]) -> None:
-    """Raise before anything is written if any of `rels` cannot be written."""
+def escape(root: Path, rel: str) -> str | None:
+    """Why a write of `rel` would leave the repository `root` (its real path is elsewhere,
+    through a link on the way), or None when it stays inside."""
+    real_root = Path(os.path.realpath(root))
+    real = Path(os.path.realpath(root / rel))
+    if real.is_relative_to(real_root):
+        return None
+    path = root
+    for part in Path(rel).parts:
+        path = path / part
+        if path.is_symlink() and not Path(os.path.realpath(path)).is_relative_to(real_root):
+            shown = path.relative_to(root).as_posix()
+            return f"{rel}: {shown} is a link to {path.readlink()}, outside the repository"
+    return f"{rel}: its real path {real} is outside the repository"
+
+
+def check_writable(root: Path, rels: list[str], *, confine: bool = True) -> None:
+    """Raise before anything is written if any of `rels` cannot be written (or, with
+    `confine`, would be written outside `root`)."""
+    escapes = [e for e in (escape(root, rel) for rel in rels) if e] if confine else []
+    if escapes:
+        raise UserError(
+            "will not write " + "; ".join(escapes),
+            hint="make it a folder or file of the repository (nothing was written), then run again",
+        )
     problems: list[str] = []
     for rel in rels:
         problem = _problem(root, rel)
@@ -170,6 +198,7 @@ class _Staged:
     tmp: Path
     old: bytes | None  # None: the file is new
     mode: int
+    in_place: bool = False  # hard-linked, or an owner the new file cannot be given
 
 
 def write_all(root: Path, contents: Mapping[str, str]) -> None:
@@ -185,7 +214,7 @@ def write_all(root: Path, contents: Mapping[str, str]) -> None:
     done: list[_Staged] = []
     for rel, item in zip(contents, staged, strict=True):
         try:
-            item.tmp.replace(item.target)
+            _commit(item)
         except OSError as exc:
             _restore(done)
             _discard([s for s in staged if s not in done], created_dirs)
@@ -202,9 +231,41 @@ def _stage(target: Path, text: str, created_dirs: list[Path]) -> _Staged:
     for d in reversed(missing):
         d.mkdir()
         created_dirs.append(d)
-    old = target.read_bytes() if target.exists() else None
-    mode = target.stat().st_mode & 0o777 if old is not None else 0o644
-    return _Staged(target, temp_beside(target, text.encode("utf-8"), mode), old, mode)
+    st = target.stat() if target.exists() else None
+    old = read_bytes(target) if st is not None else None
+    mode = st.st_mode & 0o777 if st is not None else 0o644
+    staged = _Staged(target, temp_beside(target, text.encode("utf-8"), mode), old, mode)
+    if st is not None:
+        staged.in_place = st.st_nlink > 1 or not _same_owner(staged.tmp, st)
+    return staged
+
+
+def _same_owner(tmp: Path, st: os.stat_result) -> bool:
+    """Give the new file the old one's owner; False when that is not allowed."""
+    own = tmp.stat()
+    if (own.st_uid, own.st_gid) == (st.st_uid, st.st_gid):
+        return True
+    try:
+        os.chown(tmp, st.st_uid, st.st_gid)
+    except OSError:
+        return False
+    return True
+
+
+def _commit(item: _Staged) -> None:
+    if not item.in_place:
+        item.tmp.replace(item.target)
+        return
+    _write_in_place(item.target, item.tmp.read_bytes())
+    item.tmp.unlink(missing_ok=True)
+
+
+def _write_in_place(target: Path, data: bytes) -> None:
+    with target.open("r+b") as fh:
+        fh.write(data)
+        fh.truncate()
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def temp_beside(target: Path, data: bytes, mode: int) -> Path:
@@ -235,7 +296,10 @@ def _restore(done: list[_Staged]) -> None:
 
 
 def _put_back(item: _Staged) -> None:
-    temp_beside(item.target, item.old or b"", item.mode).replace(item.target)
+    if item.in_place:
+        _write_in_place(item.target, item.old or b"")
+    else:
+        temp_beside(item.target, item.old or b"", item.mode).replace(item.target)
 
 
 def _discard(staged: list[_Staged], created_dirs: list[Path]) -> None:

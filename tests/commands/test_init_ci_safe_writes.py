@@ -201,3 +201,45 @@ def test_two_runs_at_once_leave_one_consistent_set(tmp_path: Path) -> None:
     check = subprocess.run([*argv, "--check"], capture_output=True, text=True, check=False)
     assert check.returncode == 0, check.stderr
     assert not writeset.lock_path(repo).exists()
+
+
+@pytest.mark.parametrize("what", ["folder", "file"])
+def test_a_link_out_of_the_repository_is_refused(mab: Mab, tmp_path: Path, what: str) -> None:
+    """`.github` linking to a folder elsewhere (or the workflow to a file elsewhere): nothing is
+    written there, the command says which link leaves the repository, exit 2."""
+    repo = copy_fixture_repo("node", tmp_path / "repo")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    if what == "folder":
+        (repo / ".github").symlink_to(elsewhere, target_is_directory=True)
+        named = ".github is a link to"
+    else:
+        (repo / WORKFLOW).parent.mkdir(parents=True)
+        (repo / WORKFLOW).symlink_to(elsewhere / "mab.yml")  # a file mab would create
+        named = f"{WORKFLOW} is a link to"
+    before = tree_digest(repo)
+    code, _, err = mab("init-ci", str(repo), "--github")
+    assert code == EXIT_USAGE, err
+    assert named in err and "outside the repository" in err
+    assert tree_digest(repo) == before
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_rewritten_file_keeps_its_owner_and_hard_links(mab: Mab, tmp_path: Path) -> None:
+    """Runs as root here, so the file can belong to someone else (uid 4321)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give the file another owner")
+    repo = copy_fixture_repo("node", tmp_path)
+    assert mab("init-ci", str(repo), "--github")[0] == 0
+    workflow = repo / WORKFLOW
+    text = workflow.read_text()
+    workflow.write_text(text.replace("timeout-minutes: 60", "timeout-minutes: 61", 1))
+    os.chown(workflow, 4321, 4321)
+    twin = repo / "ci-copy.yml"
+    os.link(workflow, twin)
+    inode = workflow.stat().st_ino
+    code, _, err = mab("init-ci", str(repo), "--github")
+    assert code == 0, err
+    st = workflow.stat()
+    assert (st.st_uid, st.st_gid, st.st_ino, st.st_nlink) == (4321, 4321, inode, 2)
+    assert twin.read_text() == text
