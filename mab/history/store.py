@@ -29,19 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from mab.errors import EXIT_ENVIRONMENT, UserError
+from mab.history.dberrors import ENV, HistoryError, db_error, guarded
 from mab.history.record import BuildRecord, RecordError, compress, decompress
 from mab.history.schema import MIGRATIONS, SCHEMA_VERSION
 from mab.history.why import Why
 
-ENV = "MAB_HISTORY"
 OFF = "off"
 FILE_NAME = "history.sqlite3"
 BUSY_TIMEOUT_S = 30.0
-
-
-class HistoryError(UserError):
-    """The history database cannot be opened, read or written."""
 
 
 class PlatformStat(NamedTuple):
@@ -126,24 +121,6 @@ _ROW = (
 )
 
 
-class HistoryWriteError(HistoryError):
-    """The history is read-only or its disk is full: the machine's to fix, not the input's."""
-
-    exit_code = EXIT_ENVIRONMENT
-
-
-_MACHINE_CODES = (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)
-
-
-def _store_error(path: Path, exc: sqlite3.Error) -> HistoryError:
-    reason = f"{path}: cannot store the build: {exc}"
-    if (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF in _MACHINE_CODES:  # primary code
-        return HistoryWriteError(
-            reason, hint=f"make it writable or free disk space, or point {ENV}=PATH elsewhere"
-        )
-    return HistoryError(reason)
-
-
 def _misplaced(path: Path) -> str | None:
     """A folder where the database file should be, or a file where one of its folders should."""
     if path.is_dir():
@@ -185,11 +162,8 @@ class HistoryStore:
                 raise cls._open_error(path, exc) from None
 
     @staticmethod
-    def _open_error(path: Path, exc: Exception) -> HistoryError:
-        return HistoryError(
-            f"{path}: cannot open the build history: {exc}",
-            hint=f"move the file away (mab starts a new one), or point {ENV}=PATH elsewhere",
-        )
+    def _open_error(path: Path, exc: sqlite3.Error | OSError) -> HistoryError:
+        return db_error(path, exc, "open the build history")
 
     @classmethod
     def _connect(cls, path: Path, create: bool) -> HistoryStore:
@@ -258,7 +232,7 @@ class HistoryStore:
             with self._write() as conn:
                 return [self._insert(conn, record, whys) for record, whys in items]
         except sqlite3.Error as exc:
-            raise _store_error(self.path, exc) from None
+            raise db_error(self.path, exc, "store the build") from None
 
     @staticmethod
     def _insert(
@@ -303,10 +277,12 @@ class HistoryStore:
         )
         return build_id
 
+    @guarded("remove a build")
     def remove(self, build_id: int) -> bool:
         with self._write() as conn:
             return conn.execute("DELETE FROM builds WHERE id = ?", (build_id,)).rowcount > 0
 
+    @guarded("prune the history")
     def prune(self, keep: int) -> int:
         """Keep the newest `keep` builds; returns how many were removed."""
         with self._write() as conn:
@@ -319,6 +295,7 @@ class HistoryStore:
 
     # ------------------------------------------------------------------ reading
 
+    @guarded("read the build history")
     def builds(
         self,
         *,
@@ -349,9 +326,11 @@ class HistoryStore:
         make = BuildRow._make
         return [make(r) for r in self.conn.execute(sql, args)]
 
+    @guarded("read the build history")
     def row(self, key: str | int) -> BuildRow:
         return BuildRow._make(self._find(key, _ROW))
 
+    @guarded("read the build history")
     def record(self, key: str | int) -> BuildRecord:
         found = self._find(key, "record")
         try:
@@ -359,6 +338,7 @@ class HistoryStore:
         except RecordError as exc:
             raise HistoryError(f"build {key}: {exc}") from None
 
+    @guarded("read the build history")
     def has(self, uid: str) -> bool:
         return (
             self.conn.execute("SELECT 1 FROM builds WHERE uid = ?", (uid,)).fetchone() is not None
@@ -387,6 +367,7 @@ class HistoryStore:
             )
         return tuple(rows[0])
 
+    @guarded("read the build history")
     def previous(self, build: BuildRecord, platform: str) -> BuildRecord | None:
         """The build `build` is compared with on `platform`: the latest earlier build of the
         same image, Dockerfile (`dockerfile_key`), target and platform; None when there is
@@ -414,6 +395,7 @@ class HistoryStore:
         except RecordError:
             return None
 
+    @guarded("read the build history")
     def misses_by_cause(
         self, *, image: str | None = None, since: float | None = None
     ) -> list[MissCount]:
@@ -431,5 +413,6 @@ class HistoryStore:
         sql += " GROUP BY m.platform, m.cause ORDER BY m.platform, COUNT(*) DESC"
         return [MissCount(p, c, int(n)) for p, c, n in self.conn.execute(sql, args)]
 
+    @guarded("read the build history")
     def count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM builds").fetchone()[0])

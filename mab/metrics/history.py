@@ -14,6 +14,7 @@ served from the SQLite store.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -29,6 +30,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from mab.errors import MabError
 from mab.history.store import HistoryStore
 
 WINDOWS: tuple[tuple[str, float], ...] = (
@@ -84,6 +86,14 @@ class HistoryCollector(Collector):
         self.clock = clock
 
     def collect(self) -> Iterator[Metric]:
+        try:
+            series = self._series()
+        except MabError as exc:  # a history damaged since: said once per scrape, no traceback
+            sys.stderr.write(exc.render() + "\n")
+            return
+        yield from _families(series)
+
+    def _series(self) -> dict[tuple[str, str], _Series]:
         now = self.clock()
         series: dict[tuple[str, str], _Series] = defaultdict(_Series)
         for build in self.source.platform_builds():
@@ -98,7 +108,7 @@ class HistoryCollector(Collector):
                     pair[1] += build.steps
         for m in self.source.misses():
             series[(m.image, m.platform)].misses[m.cause] += m.count
-        yield from _families(series)
+        return series
 
 
 def _families(series: Mapping[tuple[str, str], _Series]) -> Iterator[Metric]:
