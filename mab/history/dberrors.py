@@ -60,7 +60,7 @@ def db_error(path: Path, exc: sqlite3.Error | OSError, doing: str) -> HistoryErr
         )
     if code in _DAMAGED_CODES or isinstance(exc, sqlite3.DatabaseError):
         return HistoryError(
-            f"{path}: the build history is damaged ({exc}); cannot {doing}",
+            f"{reason} (the build history is damaged)",
             hint=f"move the file away (mab starts a new one), or point {ENV}=PATH elsewhere",
         )
     return HistoryError(reason, hint=f"point {ENV}=PATH elsewhere")
