@@ -202,7 +202,11 @@ class BuildModel:
                 names = text[len(PLATFORMS_HEADER) :].split(",")
                 self._request(tuple(n.strip() for n in names if n.strip()))
                 return
-            trailer = parse_outcome_trailer(text)
+            try:
+                trailer = parse_outcome_trailer(text)
+            except ValueError as exc:  # shown, and the outcome is read from the stream
+                text = f"mab: warning: the recording's outcome line is ignored: {exc}"
+                trailer = None
             if trailer is not None:
                 self.trailer = trailer
                 return

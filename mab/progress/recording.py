@@ -46,14 +46,24 @@ def record_trailer(status: str, exit_code: int) -> bytes:
     return f"\n{OUTCOME_TRAILER}{status} {exit_code}\n".encode()
 
 
+_CODES = {"succeeded": range(0, 1), "failed": range(1, 256), "canceled": range(130, 131)}
+
+
 def parse_outcome_trailer(text: str) -> tuple[str, int] | None:
-    """(status, exit code) from a trailer line; None when the line is not one."""
+    """(status, exit code) from a trailer line; None when the line is not one. A trailer whose
+    status and code disagree or are out of range (`failed 256`, `succeeded 1`) is a
+    `ValueError` saying so: the outcome then comes from the stream, as without a trailer."""
     if not text.startswith(OUTCOME_TRAILER):
         return None
     parts = text[len(OUTCOME_TRAILER) :].split()
-    if len(parts) != 2 or parts[0] not in _STATUSES or not parts[1].isdigit():
-        return None
-    return parts[0], int(parts[1])
+    if len(parts) != 2 or parts[0] not in _STATUSES or not parts[1].isdecimal():
+        raise ValueError(f"not an outcome line mab writes: {text!r}")
+    status, code = parts[0], int(parts[1])
+    if code not in _CODES[status]:
+        expected = _CODES[status]
+        want = str(expected.start) if len(expected) == 1 else f"{expected.start}-{expected[-1]}"
+        raise ValueError(f"{text!r}: a {status} build exits with {want}, not {code}")
+    return status, code
 
 
 class Recording:

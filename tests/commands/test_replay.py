@@ -325,3 +325,23 @@ def test_a_recording_saved_with_a_byte_order_mark_replays_as_recorded(
 def test_speed_nan_is_a_usage_error(capfd: pytest.CaptureFixture[str], run_mab: RunMab) -> None:
     assert run_mab("replay", str(QA / "single-raw.rawjson"), "--speed", "nan") == EXIT_USAGE
     assert "--speed nan is not a number" in capfd.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "trailer", "code"), [("fail", "failed 256", 1), ("single", "succeeded 1", 0)]
+)
+def test_a_contradicting_outcome_line_does_not_decide_the_exit_code(
+    name: str,
+    trailer: str,
+    code: int,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    run_mab: RunMab,
+) -> None:
+    """`failed 256` would exit 0 (256 & 0xff), `succeeded 1` 1: the stream decides instead."""
+    path = tmp_path / "edited.rawjson"
+    data = (STREAMS / f"{name}.rawjson").read_bytes()
+    path.write_bytes(data + f"\n# mab outcome: {trailer}\n".encode())
+    assert run_mab("replay", str(path), "--no-tui", "--platform", "linux/amd64") == code
+    out, err = capfd.readouterr()
+    assert "the recording's outcome line is ignored" in out + err

@@ -59,10 +59,37 @@ def test_the_outcome_line_of_mab_s_recording_wins() -> None:
 
 @pytest.mark.parametrize(
     "line",
-    ["# mab outcome: failed", "# mab outcome: bogus 1", "# mab outcome: failed x", "# mab x"],
+    [
+        "# mab outcome: failed",
+        "# mab outcome: bogus 1",
+        "# mab outcome: failed x",
+        "# mab outcome: failed 256",
+        "# mab outcome: failed 0",
+        "# mab outcome: succeeded 1",
+        "# mab outcome: canceled 0",
+        "# mab outcome: failed ²",
+    ],
 )
 def test_a_damaged_outcome_line_is_not_trusted(line: str) -> None:
-    assert parse_outcome_trailer(line) is None
+    with pytest.raises(ValueError, match="outcome|exits with"):
+        parse_outcome_trailer(line)
+    assert parse_outcome_trailer("# mab x") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "trailer", "status", "code"),
+    [
+        ("fail", ("failed", 256), BuildStatus.FAILED, 1),
+        ("single", ("succeeded", 1), BuildStatus.SUCCEEDED, 0),
+    ],
+)
+def test_a_contradicting_outcome_line_gives_way_to_the_stream_with_a_warning(
+    name: str, trailer: tuple[str, int], status: BuildStatus, code: int
+) -> None:
+    model = model_of(record_header(("linux/amd64",)) + stream(name) + record_trailer(*trailer))
+    outcome = model.recorded_outcome()
+    assert (outcome.status, outcome.exit_code) == (status, code)
+    assert any("the recording's outcome line is ignored" in line for line in model.text)
 
 
 def test_failed_step_is_the_dockerfile_step_not_the_cache_import() -> None:
