@@ -71,7 +71,7 @@ def test_the_outcome_line_of_mab_s_recording_wins() -> None:
     ],
 )
 def test_a_damaged_outcome_line_is_not_trusted(line: str) -> None:
-    with pytest.raises(ValueError, match="outcome|exits with"):
+    with pytest.raises(ValueError, match=r"outcome|exits with"):
         parse_outcome_trailer(line)
     assert parse_outcome_trailer("# mab x") is None
 
