@@ -76,6 +76,22 @@ def token_params(
     return params, [s for s in dict.fromkeys([challenge.get("scope"), wanted]) if s]
 
 
+def token_request(
+    realm: str, challenge: Challenge, wanted: str | None, creds: Credentials | None
+) -> tuple[str, str, dict[str, str], bytes | None]:
+    """(method, URL, headers, body) asking the realm for a token: with an identity token the
+    refresh-token grant (a form POST), else a GET with the scopes (Basic when logged in)."""
+    params, scopes = token_params(challenge, wanted)
+    if creds is not None and creds.identity_token:
+        form = [*params, ("grant_type", "refresh_token"), ("client_id", "mab")]
+        form += [("refresh_token", creds.secret), ("scope", " ".join(scopes))]
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        return "POST", realm, headers, urllib.parse.urlencode(form).encode()
+    query = urllib.parse.urlencode([*params, *(("scope", s) for s in scopes)])
+    url = f"{realm}{'&' if '?' in realm else '?'}{query}" if query else realm
+    return "GET", url, basic_header(creds) if creds is not None else {}, None
+
+
 def unsupported_scheme(registry: str, url: str, scheme: str | None) -> RegistryError:
     shown = scheme or "no WWW-Authenticate challenge"
     return RegistryError(

@@ -5,6 +5,8 @@ distribution spec), enough for mab's cache refs, `mab doctor` and `mab verify`.
   Docker config's credentials) or `Bearer` (a token from the realm for the scope asked for).
 - Retries with backoff on 429 and 5xx (honouring `Retry-After`) and on timeouts; a refused
   connection fails at once. Redirects are followed (blob storage) up to a small limit.
+- Every operation has a deadline (`deadline`, retries, a body trickled byte by byte and every
+  page of a tag list included), and a tag list at most `MAX_PAGES` pages, none asked twice.
 - Replies are size-capped (or streamed) and validated; anything malformed becomes a
   `RegistryError` naming the registry, the URL and what to do; never a secret in a message.
 """
@@ -28,8 +30,8 @@ from mab.registry.auth import (
     parse_challenge,
     scope_text,
     token_of,
-    token_params,
     token_realm,
+    token_request,
     unsupported_scheme,
 )
 from mab.registry.dockerconfig import Credentials, credentials_for
@@ -51,10 +53,12 @@ from mab.registry.replies import (
     login_needed,
     malformed,
     manifest_of,
-    next_page,
+    next_tags_page,
     not_found,
+    read_capped,
     reason,
     rejected,
+    retry_delay,
     status_error,
     tag_page,
     too_big,
@@ -67,6 +71,8 @@ STREAM_CHUNK = 256 * 1024
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 30.0
+DEADLINE_S = 120.0  # one operation: its retries, its whole body, every page of a list
+MAX_PAGES = 100
 
 
 @dataclass
@@ -89,6 +95,7 @@ class RegistryClient:
         retries: int = 3,
         backoff: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        deadline: float = DEADLINE_S,
     ) -> None:
         self.registry = registry
         self.base = base_url(registry)
@@ -97,6 +104,8 @@ class RegistryClient:
         self._retries = retries
         self._backoff = backoff
         self._sleep = sleep
+        self._deadline = deadline
+        self._until: float | None = None  # the deadline of the operation under way
         self._auth = _AuthState()
         self._http = httpx.Client(
             transport=transport,
@@ -138,16 +147,20 @@ class RegistryClient:
         """Every tag of a repository (following `Link` pagination); [] when it has none."""
         tags: list[str] = []
         path: str | None = f"/v2/{repository}/tags/list?n=1000"
-        for _ in range(100):
-            if path is None:
-                break
-            r = self._send("GET", path, (repository, "pull"), MAX_SMALL_BYTES)
-            if r.status_code == 404:
-                return tags
-            if r.status_code != 200:
-                raise status_error(self.registry, r, f"listing the tags of {repository}")
-            tags += tag_page(self.registry, r, repository)
-            path = next_page(r.headers.get("Link"))
+        asked: set[str] = set()
+        self._until = time.monotonic() + self._deadline
+        try:
+            while path is not None:
+                asked.add(path)
+                r = self._send("GET", path, (repository, "pull"), MAX_SMALL_BYTES)
+                if r.status_code == 404:
+                    return tags
+                if r.status_code != 200:
+                    raise status_error(self.registry, r, f"listing the tags of {repository}")
+                tags += tag_page(self.registry, r, repository)
+                path = next_tags_page(self.registry, r, repository, asked, MAX_PAGES)
+        finally:
+            self._until = None
         return tags
 
     def get_manifest(self, ref: Reference) -> Manifest:
@@ -344,27 +357,37 @@ class RegistryClient:
         content: bytes | None,
     ) -> Reply:
         attempt = 0
+        until = self._until or time.monotonic() + self._deadline
         while True:
             attempt += 1
             merged = dict(headers or {})
             if auth:
                 merged.update(self._auth_header(scope))
             try:
-                reply = self._once(method, url, merged, limit, content)
+                reply = self._once(method, url, merged, limit, content, until)
             except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError) as exc:
-                if attempt > self._retries:
+                pause = self._backoff * 2 ** (attempt - 1)
+                if attempt > self._retries or time.monotonic() + pause >= until:
                     raise self._transport_error(url, exc) from None
-                self._sleep(self._backoff * 2 ** (attempt - 1))
+                self._sleep(pause)
                 continue
             except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 raise self._transport_error(url, exc) from None
-            if reply.status_code in RETRY_STATUSES and attempt <= self._retries:
-                self._sleep(self._delay(reply, attempt))
+            pause = retry_delay(reply, attempt, self._backoff, MAX_RETRY_AFTER)
+            retry = reply.status_code in RETRY_STATUSES and attempt <= self._retries
+            if retry and time.monotonic() + pause < until:
+                self._sleep(pause)
                 continue
             return reply
 
     def _once(
-        self, method: str, url: str, headers: Mapping[str, str], limit: int, content: bytes | None
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        limit: int,
+        content: bytes | None,
+        until: float,
     ) -> Reply:
         with self._http.stream(method, url, headers=headers, content=content) as response:
             ok = response.status_code < 300
@@ -372,25 +395,11 @@ class RegistryClient:
             declared = response.headers.get("Content-Length", "")
             if ok and method != "HEAD" and declared.isdigit() and int(declared) > cap:
                 raise too_big(self.registry, url, cap)
-            chunks: list[bytes] = []
-            total = 0
+            body = b""
             if method != "HEAD":
-                for chunk in response.iter_bytes():
-                    total += len(chunk)
-                    if total > cap:
-                        if ok:
-                            raise too_big(self.registry, url, cap)
-                        break
-                    chunks.append(chunk)
-            return Reply(
-                response.status_code, response.headers, b"".join(chunks), str(response.url)
-            )
-
-    def _delay(self, reply: Reply, attempt: int) -> float:
-        retry_after = reply.headers.get("Retry-After", "").strip()
-        if retry_after.isdigit():
-            return min(float(retry_after), MAX_RETRY_AFTER)
-        return float(self._backoff * 2 ** (attempt - 1))
+                late = (until, self._deadline)  # a body trickled byte by byte ends there
+                body = read_capped(self.registry, url, response.iter_bytes(), cap, ok, late)
+            return Reply(response.status_code, response.headers, body, str(response.url))
 
     def _auth_header(self, scope: tuple[str, Action] | None) -> dict[str, str]:
         if scope is not None:
@@ -421,19 +430,8 @@ class RegistryClient:
         self, challenge: Challenge, scope: tuple[str, Action] | None, creds: Credentials | None
     ) -> str:
         realm = token_realm(self.registry, challenge, creds)
-        params, scopes = token_params(challenge, scope_text(*scope) if scope else None)
-        headers: dict[str, str] = {}
-        if creds is not None and creds.identity_token:
-            form = [*params, ("grant_type", "refresh_token"), ("client_id", "mab")]
-            form += [("refresh_token", creds.secret), ("scope", " ".join(scopes))]
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            body: bytes | None = str(httpx.QueryParams(tuple(form))).encode()
-            method, url = "POST", realm
-        else:
-            if creds is not None:
-                headers.update(basic_header(creds))
-            query = httpx.QueryParams([*params, *(("scope", s) for s in scopes)])
-            method, url, body = "GET", str(httpx.URL(realm).copy_merge_params(query)), None
+        wanted = scope_text(*scope) if scope else None
+        method, url, headers, body = token_request(realm, challenge, wanted, creds)
         response = self._with_retries(method, url, None, MAX_SMALL_BYTES, headers, False, body)
         return token_of(self.registry, realm, response, creds)
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,3 +190,63 @@ def tag_page(registry: str, reply: Reply, repository: str) -> list[str]:
     ):
         raise malformed(registry, reply, f"the tag list of {repository} is not a list of strings")
     return list(page or [])
+
+
+def too_many_pages(registry: str, repository: str, pages: int) -> RegistryError:
+    return RegistryError(
+        f"{registry}: the tag list of {repository} has over {pages} pages; mab stopped there",
+        hint="remove old tags, or check that the registry's Link header advances",
+    )
+
+
+def too_slow(registry: str, url: str, seconds: float) -> RegistryError:
+    return RegistryError(
+        f"{registry}: no whole answer within {seconds:.0f}s ({strip_query(url)})",
+        hint="the registry is too slow or stalls; retry later",
+    )
+
+
+def retry_delay(reply: Reply, attempt: int, backoff: float, longest: float) -> float:
+    """How long to wait before retrying: the reply's `Retry-After` (at most `longest`), else
+    an exponential backoff."""
+    retry_after = reply.headers.get("Retry-After", "").strip()
+    if retry_after.isdigit():
+        return min(float(retry_after), longest)
+    return float(backoff * 2 ** (attempt - 1))
+
+
+def next_tags_page(
+    registry: str, reply: Reply, repository: str, asked: set[str], pages: int
+) -> str | None:
+    """The next page of a tag list (its `Link` header); a page asked before (a registry going
+    round in circles) or one past `pages` is an error."""
+    path = next_page(reply.headers.get("Link"))
+    if path is not None and path in asked:
+        raise malformed(registry, reply, "its Link header names a page again")
+    if path is not None and len(asked) >= pages:
+        raise too_many_pages(registry, repository, pages)
+    return path
+
+
+def read_capped(
+    registry: str,
+    url: str,
+    chunks: Iterable[bytes],
+    cap: int,
+    ok: bool,
+    late: tuple[float, float],
+) -> bytes:
+    """A reply's body, at most `cap` bytes (past it: an error for a success, the start of an
+    error page otherwise), read by the deadline `late` = (monotonic time, seconds given)."""
+    body: list[bytes] = []
+    total = 0
+    for chunk in chunks:
+        if time.monotonic() > late[0]:
+            raise too_slow(registry, url, late[1])
+        total += len(chunk)
+        if total > cap:
+            if ok:
+                raise too_big(registry, url, cap)
+            break
+        body.append(chunk)
+    return b"".join(body)
