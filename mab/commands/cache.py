@@ -275,25 +275,44 @@ def rm_command(refs: tuple[str, ...], yes: bool) -> int:
             "refusing to delete without confirmation: stdin is not a terminal",
             hint="pass --yes to delete " + ", ".join(str(t) for t in targets),
         )
+    digests = {}
     for target in targets:  # every ref is checked before anything is deleted
         _check_is_cache(target)
+        digests[target] = _unshared_digest(target, targets)
+    gone: set[tuple[str, str, str]] = set()  # a manifest two of the targets name goes once
     for target in targets:
-        with RegistryClient(target.registry) as client:
-            digest = target.digest or client.manifest_digest(target)
-            if digest is None:
-                raise RegistryError(
-                    f"{target} not found on {target.registry}",
-                    hint=f"`mab cache ls {target.name}` lists the cache refs",
-                )
-            others = _tags_sharing(client, target, digest)
-            also = f" (also removes the tags {', '.join(others)}, same manifest)" if others else ""
-            question = f"delete {target} ({short_digest(digest)}){also}?"
-            if not yes and not click.confirm(question, default=False):
+        digest = digests[target]
+        key = (target.registry, target.repository, digest)
+        if key not in gone:
+            if not yes and not click.confirm(f"delete {target} ({short_digest(digest)})?"):
                 click.echo(f"kept {target}", err=True)
                 continue
-            client.delete_manifest(target.repository, digest)
-            click.echo(f"deleted {target} ({digest})")
+            with RegistryClient(target.registry) as client:
+                client.delete_manifest(target.repository, digest)
+            gone.add(key)
+        click.echo(f"deleted {target} ({digest})")
     return 0
+
+
+def _unshared_digest(target: Reference, targets: list[Reference]) -> str:
+    """The digest `target` names, when no tag but those being deleted points at it too: a
+    delete by digest removes every tag of the manifest, so a shared one is refused."""
+    with RegistryClient(target.registry) as client:
+        digest = target.digest or client.manifest_digest(target)
+        if digest is None:
+            raise RegistryError(
+                f"{target} not found on {target.registry}",
+                hint=f"`mab cache ls {target.name}` lists the cache refs",
+            )
+        deleted = {t.tag for t in targets if t.name == target.name}
+        others = [t for t in _tags_sharing(client, target, digest) if t not in deleted]
+    if others:
+        raise UserError(
+            f"{target} is the same manifest ({short_digest(digest)}) as the tags "
+            f"{', '.join(others)}: deleting it would delete them too; nothing was deleted",
+            hint="name those tags too to delete them all, or point them elsewhere first",
+        )
+    return digest
 
 
 def _check_is_cache(target: Reference) -> None:
@@ -328,8 +347,9 @@ def can_ask() -> bool:
 
 
 def _tags_sharing(client: RegistryClient, target: Reference, digest: str) -> list[str]:
-    """Other cache tags pointing at the same manifest: a delete by digest removes them too."""
-    tags = [t for t in client.list_tags(target.repository) if t.startswith(CACHE_TAG_PREFIX)]
+    """Every other tag of the repository (a cache's or not) pointing at the same manifest."""
     return [
-        t for t in tags if t != target.tag and client.manifest_digest(target.with_tag(t)) == digest
+        t
+        for t in client.list_tags(target.repository)
+        if t != target.tag and client.manifest_digest(target.with_tag(t)) == digest
     ]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from mab.cli import main
@@ -509,3 +510,40 @@ def test_rm_refuses_a_ref_that_is_not_a_cache(
     with RegistryClient(REGISTRY, lookup_credentials=False) as client:
         for ref in (cache, not_cache):
             assert client.manifest_digest(parse_reference(ref)) is not None
+
+
+def tag_again(ref: str, tag: str) -> None:
+    """Point another tag at `ref`'s manifest, as `docker buildx imagetools create` would."""
+    target = parse_reference(ref)
+    base = f"http://{target.registry}/v2/{target.repository}/manifests"
+    accept = {"Accept": "application/vnd.oci.image.manifest.v1+json"}
+    got = httpx.get(f"{base}/{target.tag}", headers=accept, timeout=30)
+    got.raise_for_status()
+    put = httpx.put(
+        f"{base}/{tag}",
+        content=got.content,
+        headers={"Content-Type": got.headers["Content-Type"]},
+        timeout=30,
+    )
+    put.raise_for_status()
+
+
+@pytest.mark.engine
+def test_rm_refuses_a_manifest_another_tag_points_at(
+    pushed: Pushed, as_user: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`keepme` names the same manifest as the cache ref: a delete by digest would delete it
+    too, so nothing is deleted and the error names it; naming both deletes both."""
+    as_user.setenv("DOCKER_CONFIG", str(pushed.anonymous))
+    image = pushed.fresh("linux/amd64")
+    ref = f"{image}:buildcache-linux-amd64"
+    tag_again(ref, "keepme")
+    code, out, err = run_mab(["cache", "rm", "--yes", ref], capsys)
+    assert code == EXIT_USAGE, err
+    assert "as the tags keepme: deleting it would delete them too; nothing was deleted" in err
+    assert out == "" and "Traceback" not in err
+    with RegistryClient(REGISTRY, lookup_credentials=False) as client:
+        for name in (ref, f"{image}:keepme"):
+            assert client.manifest_digest(parse_reference(name)) is not None
+    code, out, err = run_mab(["cache", "rm", "--yes", ref, f"{image}:keepme"], capsys)
+    assert (code, err) == (0, "")
