@@ -42,6 +42,7 @@ class ParsedName:
 
 _NAME = re.compile(r"\[([^\]]*)\]\s?(.*)", re.DOTALL)
 _INDEX = re.compile(r"(\d+)/(\d+)")
+_PLATFORM = re.compile(r"([a-z0-9]+)/[a-z0-9_]+(?:/[a-z0-9.]+)?(?:->[a-z0-9_./]+)?")
 _OSES = frozenset(
     [
         "linux",
@@ -100,7 +101,10 @@ def _kind_of(text: str) -> Kind:
 
 
 def parse_name(name: str) -> ParsedName:
-    """Classify a vertex by its name; `[linux/arm64 deps 2/4] RUN x` is a Dockerfile step."""
+    """Classify a vertex by its name; `[linux/arm64 deps 2/4] RUN x` is a Dockerfile step.
+    The prefix is read strictly: a platform is `os/arch[/variant]` of a known OS, a step's
+    position `i/n` with 0 < i <= n; anything else in the brackets is a name (a stage, a bake
+    target), never taken for a platform."""
     m = _NAME.match(name)
     if m is None:
         return ParsedName(_kind_of(name))
@@ -110,9 +114,10 @@ def parse_name(name: str) -> ParsedName:
     special = ""
     for token in m.group(1).split():
         numbers = _INDEX.fullmatch(token)
-        if numbers:
+        platform_token = _PLATFORM.fullmatch(token)
+        if numbers and 0 < int(numbers.group(1)) <= int(numbers.group(2)):
             index, total = int(numbers.group(1)), int(numbers.group(2))
-        elif "/" in token:
+        elif platform_token and platform_token.group(1) in _OSES and not platform:
             platform = target_platform(token)
         elif token in ("internal", "auth"):
             special = token

@@ -56,6 +56,12 @@ NAMES = [
     ("exporting to image", Kind.IMAGE_EXPORT, "", "", 0),
     ("pushing localhost:5000/app:1 with docker", Kind.PUSH, "", "", 0),
     ("something else", Kind.OTHER, "", "", 0),
+    # The prefix is read strictly: no platform, no position that is not one.
+    ("[linux/amd64 -1/-5] RUN x", Kind.OTHER, "linux/amd64", "", 0),
+    ("[-1/-5] RUN x", Kind.OTHER, "", "", 0),
+    ("[linux/amd64 5/2] RUN x", Kind.OTHER, "linux/amd64", "", 0),
+    ("[evil/x 1/2] RUN x", Kind.STEP, "", "evil/x", 1),
+    ("[linux/amd64 linux/arm64 1/2] RUN x", Kind.STEP, "linux/amd64", "linux/arm64", 1),
 ]
 
 
