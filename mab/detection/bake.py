@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from mab.detection.compose import BuildSpec, is_remote_context, scalar
+from mab.detection.compose import BuildSpec, is_remote_context, scalar, shown_context
 
 BAKE_FILES = (
     "docker-bake.hcl",
@@ -187,7 +187,8 @@ def _spec(
         return None, [*problems, "skipped: `dockerfile-inline` has no Dockerfile to analyse"]
     context = text("context", ".") or "."
     if is_remote_context(context):
-        return None, [*problems, f"skipped: context {context} is not a local directory"]
+        shown = shown_context(context)
+        return None, [*problems, f"skipped: context {shown} is not a local directory"]
     raw_args = values.get("args")
     args = raw_args if isinstance(raw_args, dict) else {}
     platforms = values.get("platforms")

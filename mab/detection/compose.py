@@ -76,6 +76,16 @@ def scalar(value: object) -> str:
     return str(value)
 
 
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s]*@")
+_QUERY = re.compile(r"\?[^#\s]*")
+
+
+def shown_context(context: str) -> str:
+    """A remote context as it may be shown: credentials (`user:token@`) and the query
+    (`?access_token=`) left out."""
+    return _QUERY.sub("?***", _USERINFO.sub(r"\1***@", context)) if "://" in context else context
+
+
 def is_remote_context(context: str) -> bool:
     """A context that is a URL or a git/other-target reference rather than a directory."""
     return "://" in context or context.startswith(("git@", "target:", "docker-image:"))
@@ -233,7 +243,7 @@ def _service_spec(
             f"skipped: {exc.message} (define it in the .env file beside the compose file)"
         ]
     if is_remote_context(context):
-        return None, [f"skipped: context {context} is not a local directory"]
+        return None, [f"skipped: context {shown_context(context)} is not a local directory"]
     args, problems = _args(build.get("args"), env)
     platforms = build.get("platforms")
     spec = BuildSpec(

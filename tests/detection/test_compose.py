@@ -103,6 +103,26 @@ def test_inline_dockerfiles_and_remote_contexts_are_skipped_with_a_warning() -> 
     ]
 
 
+def test_credentials_in_a_remote_context_are_never_shown() -> None:
+    _, warnings = specs(
+        """
+        services:
+          a:
+            build: https://x-token:ghp_SECRET1@github.com/acme/tool.git#main
+          b:
+            build:
+              context: https://gitlab.example/acme/tool.git?private_token=SECRET2
+        """
+    )
+    assert warnings == [
+        "compose.yaml: service a: skipped: context https://***@github.com/acme/tool.git#main "
+        "is not a local directory",
+        "compose.yaml: service b: skipped: context https://gitlab.example/acme/tool.git?*** "
+        "is not a local directory",
+    ]
+    assert "SECRET" not in " ".join(warnings)
+
+
 @pytest.mark.parametrize(
     ("text", "warning"),
     [
