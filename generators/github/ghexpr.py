@@ -35,6 +35,24 @@ def wrap(expr: str) -> str:
     return f"${{{{ {expr} }}}}"
 
 
+_OPEN = "${{"
+_GLOB_SPECIAL = re.compile(r"([+!])")  # in a branch name: git refuses * ? [ \\ and spaces
+
+
+def text_value(text: str) -> str:
+    """A value from the repository (a folder, a branch, a build arg) for a field GitHub
+    evaluates: every `${{` in it is written as an expression that yields `${{`, so nothing in
+    it is ever evaluated."""
+    return text.replace(_OPEN, "${{ '${{' }}") if _OPEN in text else text
+
+
+def branch_filter(branch: str) -> str:
+    """A branch name as an `on.push.branches` pattern: the glob's `+` and `!` escaped, and
+    `$` as `?` (the one character the filter syntax cannot escape), so the filter holds no
+    `${{`; it may match a branch that differs there, never miss this one."""
+    return _GLOB_SPECIAL.sub(r"\\\1", branch).replace("$", "?")
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 

@@ -17,6 +17,7 @@ from typing import Any
 from mab.config.settings import GITHUB_DEFAULT_RUNNER, Settings, platform_slug
 from mab.detection.project import Image
 from mab.generators.depcache import DepCache, dep_caches, split_build_outputs
+from mab.generators.github.ghexpr import text_value
 
 # Where a dependency cache lives on the runner: `~/.mab-cache/{deps,builds}/...`. The matrix
 # cannot name that folder, so cache maps hold this placeholder, which the `mab-deps` step
@@ -65,15 +66,15 @@ def image_entry(t: Target, *, caches: bool = True) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "name": safe_name(t.name),
         "ref": t.ref,
-        "context": image.context,
-        "file": image.dockerfile,
+        "context": text_value(image.context),
+        "file": text_value(image.dockerfile),
     }
     if image.target:
-        entry["target"] = image.target
+        entry["target"] = text_value(image.target)
     if image.args:
-        entry["build-args"] = "\n".join(f"{k}={v}" for k, v in image.args)
+        entry["build-args"] = text_value("\n".join(f"{k}={v}" for k, v in image.args))
     if image.pre_build:
-        entry["pre-build"] = image.pre_build
+        entry["pre-build"] = text_value(image.pre_build)
     downloads = [c for c in t.caches if caches and not c.per_run]
     built = [c for c in t.caches if caches and c.per_run]
     if downloads:

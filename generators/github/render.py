@@ -146,16 +146,17 @@ def workflow(
         jobs = {"build": _native_build_job(targets, settings)}
     if settings.strategy != "qemu":
         jobs["merge"] = merge_job(targets, settings)
+    branch = ghexpr.branch_filter(settings.default_branch)
     return commented_map(
         {
             "name": "Container images",
             "on": {
-                "push": {"branches": [settings.default_branch], "tags": list(project.release_tags)},
-                "pull_request": {"branches": [settings.default_branch]},
+                "push": {"branches": [branch], "tags": list(project.release_tags)},
+                "pull_request": {"branches": [branch]},
                 "workflow_dispatch": None,
             },
             "permissions": {},
-            "env": {ghexpr.DEFAULT_BRANCH_ENV: settings.default_branch},
+            "env": {ghexpr.DEFAULT_BRANCH_ENV: ghexpr.text_value(settings.default_branch)},
             "concurrency": {
                 "group": CONCURRENCY_GROUP,
                 "cancel-in-progress": "${{ github.event_name == 'pull_request' }}",

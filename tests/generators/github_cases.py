@@ -79,6 +79,25 @@ EMULATED = Project(
     remote=Remote("github.com", "Acme/Tool", "github"),
 )
 
+# Names from a hostile repository: a folder, a build arg and a branch holding `${{ ... }}` (and
+# a quote and a glob character in the branch): written so that GitHub evaluates none of them.
+HOSTILE_FOLDER = "app${{ secrets.DEPLOY_KEY }}"
+HOSTILE_BRANCH = "feat${{github.token}}'x+1"
+HOSTILE = Project(
+    images=(
+        Image(
+            name="app",
+            context=HOSTILE_FOLDER,
+            dockerfile=f"{HOSTILE_FOLDER}/Dockerfile",
+            args=(("NOTE", "${{ secrets.DEPLOY_KEY }}"),),
+            info=DockerfileInfo(
+                path=f"{HOSTILE_FOLDER}/Dockerfile", stages=(Stage(0, "alpine:3.20", 1),)
+            ),
+        ),
+    ),
+    remote=Remote("github.com", "acme/app", "github"),
+)
+
 CASES: tuple[Case, ...] = (
     *(Case(name, name, _settings()) for name in FIXTURE_REPOS),
     *(
@@ -89,6 +108,7 @@ CASES: tuple[Case, ...] = (
     ),
     Case("monorepo-qemu-registry", "monorepo", _settings("qemu")),
     Case("node-unpinned", "node", _settings(pin=False)),
+    Case("hostile-names", None, _settings(default_branch=HOSTILE_BRANCH), HOSTILE),
     Case(
         "emulated-dockerhub",
         None,

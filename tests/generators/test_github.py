@@ -246,3 +246,14 @@ def test_when_escapes_braces_and_quotes() -> None:
 
 def test_settings_helper_covers_defaults() -> None:
     assert _settings() == Settings()
+
+
+def test_no_expression_from_the_repository_is_evaluated(tmp_path: Path) -> None:
+    """A folder, a build arg and the default branch holding `${{ ... }}`: each `${{` is
+    written as `${{ '${{' }}` where GitHub evaluates, and the branch filter holds none."""
+    (case,) = [c for c in CASES if c.name == "hostile-names"]
+    text = render(case, tmp_path)
+    expressions = re.findall(r"\$\{\{(.*?)\}\}", text)
+    assert expressions and all("secrets.DEPLOY_KEY" not in e for e in expressions)
+    assert all("github.token" not in e for e in expressions)
+    assert "${{ '${{' }} secrets.DEPLOY_KEY }}" in text
