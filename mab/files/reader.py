@@ -164,7 +164,9 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     value = node.value
     if not isinstance(value, list):  # a scalar
         return []
-    return [part for pair in value for part in pair] if node.id == "mapping" else list(value)
+    if value and isinstance(value[0], tuple):  # a mapping: (key, value) pairs
+        return [part for pair in value for part in pair]
+    return list(value)
 
 
 def _count(node: yaml.Node) -> int:
