@@ -20,7 +20,7 @@ import click
 
 from mab import __version__
 from mab.errors import EXIT_ENVIRONMENT, EXIT_INTERRUPTED, EXIT_USAGE, MabError, WriteError
-from mab.progress.ansi import guarded_output
+from mab.terminal import guarded_output
 
 # name: (module:attribute of the click command, the line `mab --help` shows for it)
 COMMANDS: dict[str, tuple[str, str]] = {
