@@ -122,7 +122,7 @@ class PlainPrinter:
             if view.state is StepState.ERROR and not self.logs:
                 detail = model.step(key)
                 for text in detail.log.text[-FAILED_LOG_LINES:] if detail else ():
-                    self._line(f"  | {text}")
+                    self._line(f"  | {clean(text)}")  # plain: no colour either
             wrote = True
         if wrote:
             self._flush()
