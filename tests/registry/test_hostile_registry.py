@@ -128,3 +128,33 @@ def test_an_endless_tag_list_ends_at_the_page_limit(hostile: Callable[..., Hosti
     ):
         client.list_tags("app")
     assert len(server.requests) == 100
+
+
+def hostile_tags(h: BaseHTTPRequestHandler) -> None:
+    if "/tags/list" in h.path:
+        tags = ["buildcache-linux-amd64\x1b]52;c;eA==\x07", "buildcache-\x1b[2J\x9b2J\ud800"]
+        body = json.dumps({"name": "app", "tags": tags}).encode()
+        h.send_response(200)
+    else:
+        body = json.dumps({"errors": [{"code": "x", "message": "\x1b]0;title\x07no"}]}).encode()
+        h.send_response(404)
+    h.send_header("Content-Type", "application/json")
+    h.send_header("Content-Length", str(len(body)))
+    h.end_headers()
+    h.wfile.write(body)
+
+
+def test_tags_from_a_registry_reach_no_terminal_with_a_control_sequence(
+    hostile: Callable[..., Hostile], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mab.cli import main
+
+    server = hostile(hostile_tags)
+    image = f"127.0.0.1:{server.server_address[1]}/app"
+    for argv in (["cache", "ls", image], ["cache", "inspect", f"{image}:buildcache-linux-amd64"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        out, err = capsys.readouterr()
+        assert "Traceback" not in err
+        for text in (out, err):
+            assert not any(c in text for c in "\x1b\x07\x9b\ud800"), ascii(text)
