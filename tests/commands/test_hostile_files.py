@@ -77,3 +77,20 @@ def test_lint_refuses_a_hostile_config(
     code, _, err = mab("lint", str(repo / "Dockerfile"))
     assert code == EXIT_USAGE
     assert ".mab.yml: " in err
+
+
+def test_init_ci_runs_no_command_named_by_the_remote_url(repo: Path, mab: Mab) -> None:
+    """The pre-commit hook's case: a repository whose only branch is a feature branch (so the
+    remote is asked for its HEAD) and whose remote URL is an option that runs a command."""
+    import subprocess
+
+    marker = repo.parent / "ran"
+    for argv in (
+        ["init", "-q", "-b", "feature"],
+        ["-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "--allow-empty", "-m", "x"],
+        ["config", "remote.origin.url", f"--upload-pack=touch {marker};"],
+    ):
+        subprocess.run(["git", *argv], cwd=repo, check=True, capture_output=True)
+    code, _, err = mab("init-ci", "--dry-run", str(repo))
+    assert not marker.exists()
+    assert "Traceback" not in err and code in (0, 2)
