@@ -14,7 +14,6 @@ import functools
 import os
 import posixpath
 import re
-import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -39,6 +38,7 @@ from mab.detection.select import (
     text_problem,
     windows_base,
 )
+from mab.files.reader import UnreadableFileError, UnsafeFileError, read_bytes, read_text
 
 SKIP_DIRS = frozenset(
     {".git", "node_modules", "vendor", "third_party", ".venv", "venv", "__pycache__"}
@@ -121,8 +121,8 @@ def detect(root: Path, requests: tuple[ImageRequest, ...] = ()) -> Project:
 
 def _text(root: Path, rel: str) -> str | None:
     try:
-        return (root / rel).read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        return read_text(root / rel, where=rel, strict=False)
+    except (OSError, UnreadableFileError):
         return None
 
 
@@ -169,17 +169,20 @@ class _Dockerfiles:
     def _read(self, rel: str) -> DockerfileInfo | None:
         path = self.root / rel
         try:
-            if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or a device would block
-                self.warnings.append(f"{rel}: not a regular file; not built")
-                return None
-            with path.open("rb") as file:
-                raw = file.read(DOCKERFILE_MAX_BYTES + 1)
+            raw = read_bytes(path, limit=DOCKERFILE_MAX_BYTES, where=rel)
         except OSError as exc:
             self.warnings.append(f"{rel}: cannot read ({exc.strerror}); not built")
             return None
+        except UnreadableFileError as exc:
+            self.warnings.append(f"{rel}: cannot read ({exc.reason}); not built")
+            return None
+        except UnsafeFileError as exc:
+            if exc.oversize:
+                self.warnings.append(f"{rel}: not a Dockerfile, {exc.reason}; not built")
+            else:
+                self.warnings.append(f"{rel}: not a regular file; not built")
+            return None
         problem = text_problem(raw)
-        if len(raw) > DOCKERFILE_MAX_BYTES:
-            problem = f"it is over {DOCKERFILE_MAX_BYTES // 1024 // 1024} MiB"
         if problem is None:
             info = parse_dockerfile(raw.decode("utf-8"), rel)
             if info.stages:
@@ -303,10 +306,14 @@ def _walk(root: Path) -> _Found:
 
 def _note_script(into: dict[str, str], entry: os.DirEntry[str], child: str) -> None:
     try:
-        if entry.stat().st_size <= _SCRIPT_MAX_BYTES:
-            into[child] = Path(entry.path).read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        into[child] = read_text(
+            Path(entry.path), limit=_SCRIPT_MAX_BYTES, where=child, strict=False
+        )
+    except (OSError, UnreadableFileError):
         pass  # a script mab cannot read names nothing mab could use
+    except UnsafeFileError as exc:
+        if not exc.oversize:  # a long script is skipped; a FIFO or a device is refused
+            raise
 
 
 def _skip_dir(entry: os.DirEntry[str]) -> bool:
@@ -338,10 +345,11 @@ def _note_file(found: _Found, rules: list[IgnoreFile], name: str, child: str) ->
 
 def _rules_from(path: Path, base: str, found: _Found) -> IgnoreFile | None:
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = read_text(path, strict=False)
     except (FileNotFoundError, NotADirectoryError):
         return None
-    except OSError as exc:
-        found.warnings.append(f"{path}: cannot read ({exc.strerror}); its patterns are ignored")
+    except (OSError, UnreadableFileError) as exc:
+        reason = exc.reason if isinstance(exc, UnreadableFileError) else exc.strerror
+        found.warnings.append(f"{path}: cannot read ({reason}); its patterns are ignored")
         return None
     return IgnoreFile.parse(text, base)

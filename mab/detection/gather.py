@@ -29,6 +29,7 @@ from mab.detection.scripts import script_builds
 from mab.detection.select import MANAGED_MARKER, missing_copies, not_shipped_dir
 from mab.detection.workflows import github_builds, gitlab_builds, local_calls
 from mab.errors import UserError
+from mab.files.reader import UnreadableFileError, UnsafeFileError, YamlBudgetError, read_text
 from mab.files.yamlio import read_data
 
 
@@ -100,8 +101,8 @@ def gather(root: Path, sources: Sources) -> Gathered:
 def _fits(root: Path, build: Build) -> bool | None:
     """None: no such Dockerfile; else whether its COPY/ADD sources resolve from the context."""
     try:
-        text = (root / build.dockerfile).read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        text = read_text(root / build.dockerfile, where=build.dockerfile, strict=False)
+    except (OSError, UnreadableFileError, UnsafeFileError):  # the Dockerfile's own reader says
         return None
     sources = parse_dockerfile(text, build.dockerfile).local_copies
     return not missing_copies(sources, build.context, lambda p: (root / p).exists())
@@ -119,11 +120,12 @@ def _shipped(path: str, out: Gathered) -> bool:
 
 def _read(root: Path, rel: str, out: Gathered) -> str | None:
     try:
-        return (root / rel).read_text(encoding="utf-8", errors="replace")
+        return read_text(root / rel, where=rel, strict=False)
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
-    except OSError as exc:
-        out.warnings.append(f"{rel}: cannot read ({exc.strerror}); ignored")
+    except (OSError, UnreadableFileError) as exc:
+        reason = exc.reason if isinstance(exc, UnreadableFileError) else exc.strerror
+        out.warnings.append(f"{rel}: cannot read ({reason}); ignored")
         return None
 
 
@@ -227,6 +229,8 @@ def _compose(root: Path, paths: list[str], out: Gathered) -> list[Build]:
         for path in compose_set.files:
             try:
                 data = merge_compose(data, read_data(root / path, path))
+            except (UnsafeFileError, YamlBudgetError):
+                raise  # a FIFO, a device, gigabytes, an alias bomb: refused, never skipped
             except UserError as exc:
                 out.warnings.append(f"{exc.message} (compose file ignored)")
         env_text = _read(root, posixpath.join(compose_set.directory, ".env"), out)
