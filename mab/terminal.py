@@ -20,11 +20,20 @@ from __future__ import annotations
 import io
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-__all__ = ["GuardedStream", "clean", "guarded_output", "has_controls", "safe", "scrub", "write_own"]
+__all__ = [
+    "GuardedStream",
+    "clean",
+    "guarded_output",
+    "has_controls",
+    "lines",
+    "safe",
+    "scrub",
+    "write_own",
+]
 
 # One control at a time: CSI (ESC [ params final), OSC (ESC ] ... BEL or ST, or to the end),
 # DCS/SOS/PM/APC strings (ESC P/X/^/_ ... ST), other escapes (ESC, intermediates, final),
@@ -96,6 +105,11 @@ def scrub(text: str) -> str:
 
 def _keep_tab(match: re.Match[str]) -> str:
     return "\t" if match.group() == "\t" else ""
+
+
+def lines(texts: Iterable[str]) -> tuple[str, ...]:
+    """Outside lines of text, each `scrub`bed and without carriage returns."""
+    return tuple(scrub(text).replace("\r", "") for text in texts)
 
 
 def safe(text: str) -> str:

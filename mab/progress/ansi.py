@@ -9,9 +9,19 @@ from mab.terminal import (
     clean,
     guarded_output,
     has_controls,
+    lines,
     safe,
     scrub,
     write_own,
 )
 
-__all__ = ["GuardedStream", "clean", "guarded_output", "has_controls", "safe", "scrub", "write_own"]
+__all__ = [
+    "GuardedStream",
+    "clean",
+    "guarded_output",
+    "has_controls",
+    "lines",
+    "safe",
+    "scrub",
+    "write_own",
+]

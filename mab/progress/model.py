@@ -12,7 +12,7 @@ from collections import OrderedDict, deque
 from collections.abc import Iterable, Sequence
 
 from mab.config.types import KNOWN_PLATFORMS
-from mab.progress.ansi import clean, safe, scrub
+from mab.progress.ansi import clean, lines, safe
 from mab.progress.cacheexport import ExportTracker
 from mab.progress.decoder import Event, SolveStatus, TextLine, Vertex, VertexLog, VertexStatus
 from mab.progress.events import seconds
@@ -20,7 +20,7 @@ from mab.progress.graph import Node, StepGroup, rank_stages
 from mab.progress.logs import LOG_BUDGET, LOG_BYTES, LOG_LINES, LogTail, StepLog
 from mab.progress.names import Kind, ParsedName, parse_name, target_platform
 from mab.progress.outcome import Outcome, failed_step, recorded_outcome
-from mab.progress.recording import PLATFORMS_HEADER, parse_outcome_trailer, record_header
+from mab.progress.recording import PLATFORMS_HEADER, read_trailer, record_header
 from mab.progress.steps import (
     BuildStatus,
     Progress,
@@ -118,10 +118,7 @@ class BuildModel:
         if event.logs:
             self._logs(event.logs)
         if event.warnings:
-            self.warnings.extend(
-                (w.vertex, safe(w.text()), tuple(scrub(x).replace("\r", "") for x in w.lines()))
-                for w in event.warnings
-            )
+            self.warnings += [(w.vertex, safe(w.text()), lines(w.lines())) for w in event.warnings]
         self.version += 1
 
     def apply_all(self, events: Iterable[Event]) -> None:
@@ -152,13 +149,9 @@ class BuildModel:
                 exports.status(s)
             if s.id not in node.progress and len(node.progress) >= MAX_PROGRESS:
                 continue
+            title = safe(s.name or s.id)
             node.progress[s.id] = Progress(
-                s.id,
-                safe(s.name or s.id),
-                s.current,
-                s.total,
-                seconds(s.started),
-                seconds(s.completed),
+                s.id, title, s.current, s.total, seconds(s.started), seconds(s.completed)
             )
             self._touch(node)
 
@@ -202,11 +195,7 @@ class BuildModel:
                 names = text[len(PLATFORMS_HEADER) :].split(",")
                 self._request(tuple(n.strip() for n in names if n.strip()))
                 return
-            try:
-                trailer = parse_outcome_trailer(text)
-            except ValueError as exc:  # shown, and the outcome is read from the stream
-                text = f"mab: warning: the recording's outcome line is ignored: {exc}"
-                trailer = None
+            trailer, text = read_trailer(text)  # a damaged one: a warning line instead
             if trailer is not None:
                 self.trailer = trailer
                 return
@@ -268,7 +257,7 @@ class BuildModel:
                 runs.append([started, completed])
         node.completed = completed
         node.cached = node.cached or v.cached
-        node.error = scrub(v.error) if v.error else v.error
+        node.error = "\n".join(lines(v.error.splitlines())) if v.error else v.error
         group = v.progress_group.id if v.progress_group else ""
         if node.step is None or (group and group != node.group):
             node.group = group

@@ -27,6 +27,7 @@ __all__ = [
     "PLATFORMS_HEADER",
     "Recording",
     "parse_outcome_trailer",
+    "read_trailer",
     "record_header",
     "record_trailer",
 ]
@@ -64,6 +65,15 @@ def parse_outcome_trailer(text: str) -> tuple[str, int] | None:
         want = str(expected.start) if len(expected) == 1 else f"{expected.start}-{expected[-1]}"
         raise ValueError(f"{text!r}: a {status} build exits with {want}, not {code}")
     return status, code
+
+
+def read_trailer(text: str) -> tuple[tuple[str, int] | None, str]:
+    """(the trailer or None, the line): a trailer `parse_outcome_trailer` refuses becomes a
+    warning line, and the outcome is then read from the stream."""
+    try:
+        return parse_outcome_trailer(text), text
+    except ValueError as exc:
+        return None, f"mab: warning: the recording's outcome line is ignored: {exc}"
 
 
 class Recording:
