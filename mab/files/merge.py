@@ -22,6 +22,7 @@ import copy
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import CommentMark
 from ruamel.yaml.tokens import CommentToken
 
 OWNED_PREFIX = "mab-"
@@ -34,6 +35,7 @@ OWNED_JOB_KEYS = frozenset(
         # GitLab
         "stage", "image", "variables", "script", "before_script", "after_script", "rules",
         "parallel", "tags", "artifacts", "cache", "dependencies", "retry", "interruptible",
+        "id_tokens",
     }
 )  # fmt: skip
 # Top-level keys whose mapping values are merged key by key rather than replaced.
@@ -132,6 +134,54 @@ def _insert_after(
     mapping.insert(position, key, value)
     if isinstance(source, CommentedMap) and key in source.ca.items:
         mapping.ca.items[key] = source.ca.items[key]
+    if after in mapping:
+        move_trailing(mapping[after], value)
+
+
+def _last_slot(node: Any) -> tuple[Any, Any] | None:
+    """(container, key) of the entry printed last in `node`: where ruamel.yaml keeps the
+    comment lines that follow `node` (they belong to whatever comes next)."""
+    found = None
+    while isinstance(node, CommentedMap | CommentedSeq) and len(node):
+        key = list(node)[-1] if isinstance(node, CommentedMap) else len(node) - 1
+        found, node = (node, key), node[key]
+    return found
+
+
+def move_trailing(before: Any, inserted: Any) -> None:
+    """`inserted` now follows `before`: the full-line comments after `before`, which were
+    about what came next, move to after `inserted` (an end-of-line comment stays)."""
+    src, dst = _last_slot(before), _last_slot(inserted)
+    if src is None or dst is None:
+        return
+    container, key = src
+    index = 2 if isinstance(container, CommentedMap) else 0
+    token = (container.ca.items.get(key) or [None] * 4)[index]
+    if not isinstance(token, CommentToken):
+        return
+    lc = container.lc.key(key) if isinstance(container, CommentedMap) else container.lc.item(key)
+    line = getattr(token.start_mark, "line", None)
+    # a comment made here, not read, has no line: an end-of-line one starts with its `#`
+    same_line = token.value.startswith("#") if line is None else lc is not None and line == lc[0]
+    eol, _, rest = token.value.partition("\n") if same_line else ("", "", token.value)
+    if not rest.strip():
+        return
+    if eol:
+        token.value = eol + "\n"
+    else:
+        container.ca.items[key][index] = None
+    indent = " " * (0 if same_line else getattr(token.start_mark, "column", 0))
+    lines = [line if line[:1] in (" ", "") else indent + line for line in rest.split("\n")]
+    rest = "\n".join(lines).strip("\n") + "\n"
+    target, target_key = dst
+    block = str(target[target_key]).endswith("\n")  # a `|` block ends its own last line
+    target_index = 2 if isinstance(target, CommentedMap) else 0
+    slot = target.ca.items.setdefault(target_key, [None] * 4)
+    current = slot[target_index]
+    if isinstance(current, CommentToken):
+        current.value = current.value.rstrip("\n") + "\n" + rest
+    else:
+        slot[target_index] = CommentToken(rest if block else "\n" + rest, CommentMark(0))
 
 
 def merge_steps(old: list[Any], new: list[Any]) -> CommentedSeq:
@@ -151,6 +201,11 @@ def merge_steps(old: list[Any], new: list[Any]) -> CommentedSeq:
         sid = step.get("id") if isinstance(step, dict) else None
         out.append(replace_value(old_by_id[sid], step) if sid in old_by_id else step)
         out.extend(anchored.get(sid, []))
+    kept, carrying = {id(s) for s in old}, False
+    for before, after in zip(list(out), list(out)[1:], strict=False):
+        carrying = (id(before) in kept or carrying) and id(after) not in kept
+        if carrying:  # new steps after a kept one: what followed it now follows them
+            move_trailing(before, after)
     return out
 
 

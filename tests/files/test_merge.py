@@ -5,7 +5,7 @@ from __future__ import annotations
 from textwrap import dedent
 
 from mab.files.merge import merge_jobs, merge_mapping, merge_workflow
-from mab.files.yamlio import dump_roundtrip, load_roundtrip
+from mab.files.yamlio import dump_roundtrip, load_roundtrip, to_commented
 
 
 def merged(old: str, new: str) -> str:
@@ -182,3 +182,36 @@ def test_settings_merge_keeps_user_keys_and_comments() -> None:
     text = dump_roundtrip(merge_mapping(old, new))
     assert text.splitlines()[0].split("#")[0].rstrip() == "platforms: [linux/amd64, linux/arm64]"
     assert text.splitlines()[0].endswith("# just one")
+
+
+def test_a_comment_about_the_next_job_follows_the_steps_and_jobs_inserted_before_it() -> None:
+    """ruamel.yaml keeps a comment above a key as the trailing comment of the node before it:
+    new steps and jobs inserted after that node must not take it from the key it is about."""
+    old = load_roundtrip(
+        dedent(
+            """\
+            jobs:
+              merge:
+                steps:
+                  - id: mab-a
+                    run: echo a  # why a
+              # Tell the team.
+              notify:
+                needs: merge
+            """
+        ),
+        "test",
+    )
+    new = to_commented(  # as the generators make them
+        {
+            "merge": {
+                "steps": [{"id": "mab-a", "run": "echo a"}, {"id": "mab-b", "run": "echo b"}]
+            },
+            "sign": {"steps": [{"id": "mab-sign", "run": "echo s"}]},
+        }
+    )
+    merge_jobs(old["jobs"], new)
+    text = dump_roundtrip(old)
+    assert "run: echo a  # why a\n" in text
+    end = "      - id: mab-sign\n        run: echo s\n  # Tell the team.\n  notify:\n"
+    assert text.endswith(end + "    needs: merge\n")
