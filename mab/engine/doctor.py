@@ -216,6 +216,28 @@ def check_cache_export(facts: Facts) -> CheckResult:
     )
 
 
+def check_attestations(facts: Facts) -> CheckResult:
+    """Can the builder carry provenance and SBOM attestations (`--attest`, which mab's
+    pipelines use and `mab verify` checks)? The docker driver needs the containerd image
+    store for them: buildx refuses `--attest` on the classic store."""
+    pre = facts.preflight
+    if pre.builder is None:
+        return CheckResult("attestations", "skip", "not checked: no usable builder")
+    if pre.builder.driver == "docker" and not pre.containerd_store:
+        return CheckResult(
+            "attestations",
+            "warn",
+            "the docker driver with the classic image store cannot carry attestations: "
+            "a build with --attest (provenance, SBOM) fails, and its images carry none",
+            "enable the containerd image store (features.containerd-snapshotter in "
+            "daemon.json), or use a docker-container builder",
+        )
+    where = "the containerd image store" if pre.builder.driver == "docker" else "its own store"
+    return CheckResult(
+        "attestations", "ok", f"driver {pre.builder.driver} keeps provenance and SBOM ({where})"
+    )
+
+
 def _platform_line(platform: str, builder: BuilderInfo, facts: Facts) -> tuple[str, bool, str]:
     """(how it runs, ok, why-not) for one requested platform."""
     arch = _arch(platform)
@@ -344,11 +366,13 @@ def evaluate(facts: Facts) -> Report:
     ]
     engine_up = all(c.ok and c.status != "skip" for c in checks)
     if engine_up:
-        checks += [check_driver(facts), check_cache_export(facts), check_emulators(facts)]
+        checks += [check_driver(facts), check_cache_export(facts), check_attestations(facts)]
+        checks.append(check_emulators(facts))
     else:
         reason = "not checked: " + next(c.name for c in checks if not c.ok or c.status == "skip")
         reason += " not ready"
-        checks += [CheckResult(n, "skip", reason) for n in ("driver", "cache-export", "platforms")]
+        names = ("driver", "cache-export", "attestations", "platforms")
+        checks += [CheckResult(n, "skip", reason) for n in names]
     if facts.registry is not None:
         checks += _registry_checks(facts.registry)
     else:

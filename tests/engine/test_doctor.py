@@ -58,8 +58,8 @@ def test_healthy_engine_passes_every_check() -> None:
     report = evaluate(HEALTHY)
     assert report.ok and report.exit_code == 0
     assert [c.name for c in report.checks] == [
-        "docker", "buildx", "daemon", "builder", "driver", "cache-export", "platforms",
-        "registry", "registry-push", "cache-format", "disk",
+        "docker", "buildx", "daemon", "builder", "driver", "cache-export", "attestations",
+        "platforms", "registry", "registry-push", "cache-format", "disk",
     ]  # fmt: skip
     checks = by_name(HEALTHY)
     assert checks["platforms"].summary == (
@@ -277,3 +277,18 @@ def test_cache_export_one_platform_on_a_container_builder_has_no_caveat() -> Non
         preflight=replace(HEALTHY.preflight, builder=replace(BUILDER, driver="docker-container")),
     )
     assert by_name(container)["cache-export"].status == "ok"
+
+
+def test_attestations_need_the_containerd_store_on_the_docker_driver() -> None:
+    """`--attest` (mab's pipelines, what `mab verify` checks) fails on the classic store."""
+    assert by_name(HEALTHY)["attestations"].status == "ok"
+    assert "containerd image store" in by_name(HEALTHY)["attestations"].summary
+    classic = replace(HEALTHY, preflight=replace(HEALTHY.preflight, containerd_store=False))
+    check = by_name(classic)["attestations"]
+    assert check.status == "warn" and "cannot carry attestations" in check.summary
+    assert check.fix is not None and "containerd-snapshotter" in check.fix
+    container = replace(
+        HEALTHY,
+        preflight=replace(HEALTHY.preflight, builder=replace(BUILDER, driver="docker-container")),
+    )
+    assert by_name(container)["attestations"].summary.endswith("(its own store)")
