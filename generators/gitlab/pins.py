@@ -16,3 +16,5 @@ BUILDKIT_IMAGE = "moby/buildkit:buildx-stable-1"
 BINFMT_IMAGE = "tonistiigi/binfmt:qemu-v10.2.3"
 # The tiny image that copies cache-mount contents in and out of BuildKit.
 BUSYBOX_IMAGE = "busybox:1.37"
+# `mab verify` after the merge: pip installs mab into this image's Python.
+PYTHON_IMAGE = "python:3.13-slim"

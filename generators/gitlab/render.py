@@ -66,6 +66,7 @@ from mab.errors import UserError
 from mab.files.yamlio import to_commented
 from mab.generators.gitlab import choices as gitlab_choices
 from mab.generators.gitlab import deps as gitlab_deps
+from mab.generators.gitlab import release as gitlab_release
 from mab.generators.gitlab.component import component_inputs
 from mab.generators.gitlab.jobs import ImageJobValues, Profile, Runner, build_job, merge_job
 from mab.generators.gitlab.jobs import runner_template as _runner_template
@@ -160,7 +161,9 @@ def pipeline(project: Project, settings: Settings) -> CommentedMap:
         pip_spec=mab_pip_spec() if runner == "mab" else "",
         buildx=settings.gitlab.buildx,
     )
-    doc: CommentedMap = to_commented({TEMPLATE: _runner_template(profile)})
+    template = _runner_template(profile)
+    gitlab_release.template_variables(template, settings)
+    doc: CommentedMap = to_commented({TEMPLATE: template})
     doc.yaml_set_comment_before_after_key(
         TEMPLATE, before="Runner profile, rules and shell functions shared by mab's jobs."
     )
@@ -168,7 +171,14 @@ def pipeline(project: Project, settings: Settings) -> CommentedMap:
         build_name, merge_name = f"mab-build-{v.name}", f"mab-merge-{v.name}"
         build: CommentedMap = to_commented(build_job(TEMPLATE, v, entries, d, runner))
         doc[build_name] = build
-        doc[merge_name] = to_commented(merge_job(TEMPLATE, v, build_name, entries[0].tag))
+        merge = merge_job(TEMPLATE, v, build_name, entries[0].tag)
+        gitlab_release.published_artifacts(merge, v)
+        doc[merge_name] = to_commented(merge)
+        release = gitlab_release.release_jobs(
+            TEMPLATE, v, merge_name, runner, logins, settings, mab_pip_spec()
+        )
+        for name, job in release.items():
+            doc[name] = to_commented(job)
         not_carried = "".join(f"\n{note}" for note in d.not_carried)
         doc.yaml_set_comment_before_after_key(
             build_name,

@@ -18,6 +18,7 @@ by pasting text into code.
 - `mab-pick.sh` (component only): which platforms this matrix job builds.
 - `mab-cache.sh`: carry `RUN --mount=type=cache` directories between GitLab's cache and BuildKit.
 - `mab-ci.sh` (the `mab` profile): install mab and build with `mab build --ci`.
+- `mab-release.sh` (the sign and verify jobs): cosign and `mab verify` on the published digest.
 """
 
 from __future__ import annotations
@@ -30,7 +31,14 @@ from mab.config.types import GitlabRunner
 
 BUILDER = "mab-builder"
 CI_LOGIN = ("$CI_REGISTRY", "$CI_REGISTRY_USER", "$CI_REGISTRY_PASSWORD")
-RESOURCES = ("mab-build.sh", "mab-shell-runner.sh", "mab-pick.sh", "mab-cache.sh", "mab-ci.sh")
+RESOURCES = (
+    "mab-build.sh",
+    "mab-shell-runner.sh",
+    "mab-pick.sh",
+    "mab-cache.sh",
+    "mab-ci.sh",
+    "mab-release.sh",
+)
 SHELL_CLEANUP = 'rm -rf "${TMPDIR:-/tmp}/mab-docker-$CI_JOB_ID"'
 MAB_CLEANUP = 'rm -rf "${TMPDIR:-/tmp}/mab-venv-$CI_JOB_ID"'
 

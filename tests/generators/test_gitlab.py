@@ -195,7 +195,10 @@ def test_login_reads_the_password_from_stdin_and_echoes_no_secret(tmp_path: Path
         '--password-stdin "$CI_REGISTRY"'
     ]
     text = dump_roundtrip(gitlab.pipeline(fixture("monorepo", tmp_path / "m"), Settings()))
-    assert text.count("$CI_REGISTRY_PASSWORD") == 1
+    used = [line.strip() for line in text.splitlines() if "$CI_REGISTRY_PASSWORD" in line]
+    # the build jobs' login, and each sign and verify job's, every one through stdin
+    assert used[0] == "- " + logins[0]
+    assert all(u.startswith('- echo "$CI_REGISTRY_PASSWORD" | ') for u in used), used
 
 
 def test_other_registries_log_in_with_mab_variables(tmp_path: Path) -> None:

@@ -128,6 +128,12 @@ mab_cache_ref() { # PLATFORM: the registry ref of its layer cache
   echo "$MAB_CACHE_REPO:buildcache-$(echo "$1" | tr / -)"
 }
 
+mab_attest_flags() { # provenance (mode=max in a public project), an SBOM unless MAB_SBOM=false
+  if [ "${CI_PROJECT_VISIBILITY:-}" = "public" ]; then mode=max; else mode=min; fi
+  echo "--attest type=provenance,mode=$mode"
+  if [ "${MAB_SBOM:-true}" != "false" ]; then echo "--attest type=sbom"; fi
+}
+
 mab_build() { # [buildx args]: build $MAB_PLATFORMS, push it, keep the digest
   mab_prepare
   set -- --file "$MAB_DOCKERFILE" "$@"
@@ -142,7 +148,8 @@ mab_build() { # [buildx args]: build $MAB_PLATFORMS, push it, keep the digest
   elif [ "$MAB_CACHE_EXPORT" = "true" ]; then
     export_each="$platforms"
   fi
-  docker buildx build --platform "$MAB_PLATFORMS" "$@" --output "$output" \
+  # shellcheck disable=SC2046 # the attestation flags hold no spaces: split on purpose
+  docker buildx build --platform "$MAB_PLATFORMS" "$@" $(mab_attest_flags) --output "$output" \
     --metadata-file "$metadata" "$MAB_CONTEXT"
   mab_keep_digest
   for platform in $export_each; do # built already: these only export each platform's cache
@@ -182,4 +189,7 @@ mab_merge() { # tag the platform images pushed by digest as one multi-platform i
   for file in "$MAB_DIR"/digests/*; do set -- "$@" "$MAB_IMAGE@$(cat "$file")"; done
   docker buildx imagetools create "$@"
   docker buildx imagetools inspect "$MAB_IMAGE:$CI_COMMIT_REF_SLUG"
+  # for the sign and verify jobs: the digest of the index just made is the sha256 of its bytes
+  digest=$(docker buildx imagetools inspect --raw "$MAB_IMAGE:sha-$CI_COMMIT_SHORT_SHA" | sha256sum)
+  echo "sha256:${digest%% *}" >"$MAB_DIR/published"
 }

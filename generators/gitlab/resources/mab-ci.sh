@@ -22,6 +22,8 @@ mab_install() { # mab ($MAB_PIP_SPEC) in a virtual environment outside the proje
 mab_ci_build() { # [buildx args]: `mab build --ci` of $MAB_PLATFORMS, pushed; keep the digest
   mab_prepare
   set -- "$@" --output "$output" --metadata-file "$metadata"
+  # shellcheck disable=SC2046 # the attestation flags hold no spaces: split on purpose
+  set -- "$@" $(mab_attest_flags)
   for arg in $MAB_BUILD_ARGS; do set -- "$@" --build-arg "$arg"; done
   set -- "$MAB_CONTEXT" -- "$@"
   if [ -n "$MAB_TARGET" ]; then set -- --target "$MAB_TARGET" "$@"; fi
