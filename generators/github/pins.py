@@ -32,6 +32,12 @@ _TABLE = (
     Pin("docker/login-action", "v4.1.0", "4907a6ddec9925e35a0a9e82d7399ccc52663121"),
     Pin("docker/metadata-action", "v6.2.0", "dc802804100637a589fabce1cb79ff13a1411302"),
     Pin("docker/build-push-action", "v7.3.0", "53b7df96c91f9c12dcc8a07bcb9ccacbed38856a"),
+    Pin("sigstore/cosign-installer", "v4.1.2", "6f9f17788090df1f26f669e9d70d6ae9567deba6"),
+    Pin(
+        "actions/attest-build-provenance",
+        "v4.1.0",
+        "a2bbfa25375fe432b6a289bc6b6cd05ecd0c4c32",
+    ),
     Pin(
         "reproducible-containers/buildkit-cache-dance",
         "v3.2.0",

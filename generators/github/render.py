@@ -93,6 +93,7 @@ from .depsteps import dep_cache_steps
 from .jobparts import build_job, permissions, registries
 from .layercache import layer_cache
 from .matrix import Target, entry_keys, merge_entry
+from .release import attest_inputs, keep_digest, release_jobs
 from .steps import action_step, commented_map, pre_build, run_step
 
 CONCURRENCY_GROUP = "${{ github.workflow }}-${{ github.event.pull_request.number || github.ref }}"
@@ -146,6 +147,9 @@ def workflow(
         jobs = {"build": _native_build_job(targets, settings)}
     if settings.strategy != "qemu":
         jobs["merge"] = merge_job(targets, settings)
+    jobs.update(
+        release_jobs(targets, settings, "build" if settings.strategy == "qemu" else "merge")
+    )
     branch = ghexpr.branch_filter(settings.default_branch)
     return commented_map(
         {
@@ -194,6 +198,7 @@ def _native_build_job(targets: list[Target], settings: Settings) -> CommentedMap
     build_with["outputs"] = image_output(settings, IMAGE_REF, PLATFORM_SLUG)
     build_with["cache-from"] = "\n".join(cache.cache_from)
     build_with["cache-to"] = ghexpr.when(ghexpr.CACHE_WRITE, cache.cache_to[0][1])
+    build_with.update(attest_inputs(settings))
     steps.append(
         build_push("mab-build", "Build and push by digest", settings, build_with, cache.env)
     )
@@ -231,6 +236,7 @@ def merge_job(targets: list[Target], settings: Settings) -> CommentedMap:
             _INSPECT_SCRIPT,
             env={"MAB_IMAGE": IMAGE_REF, "MAB_VERSION": "${{ steps.mab-meta.outputs.version }}"},
         ),
+        *keep_digest(settings, from_build=False),
     ]
     return commented_map(
         {
@@ -269,9 +275,11 @@ def _qemu_job(targets: list[Target], settings: Settings) -> CommentedMap:
     build_with["tags"] = "${{ steps.mab-meta.outputs.tags }}"
     build_with["labels"] = "${{ steps.mab-meta.outputs.labels }}"
     build_with["cache-from"] = "\n".join(cache.cache_from)
+    build_with.update(attest_inputs(settings))
     steps.append(
         build_push("mab-build", "Build and push all platforms", settings, build_with, cache.env)
     )
+    steps += keep_digest(settings, from_build=True)
     for platform, cache_to in cache.cache_to:
         export_with = image_inputs(keys, platform)
         export_with["outputs"] = "type=cacheonly"

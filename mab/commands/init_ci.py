@@ -282,6 +282,10 @@ def _one_writer_at_a_time(command: Callable[..., int]) -> Callable[..., int]:
 @click.option("--workflow", help="GitHub workflow file name, without .yml (default: mab).")
 @click.option("--default-branch", help="Branch whose builds write caches (default: detected).")
 @click.option("--pin/--no-pin", default=None, help="Pin actions by commit SHA (default: pin).")
+@click.option(
+    "--sign/--no-sign", default=None, help="Sign published images with cosign (default: sign)."
+)
+@click.option("--sbom/--no-sbom", default=None, help="Attach SBOM attestations (default: attach).")
 @click.option("--runner", "runners", multiple=True, help="PLATFORM=LABEL GitHub runner.")
 @click.option(
     "--gitlab-runner",
@@ -319,6 +323,8 @@ def init_ci_command(
     workflow: str | None,
     default_branch: str | None,
     pin: bool | None,
+    sign: bool | None,
+    sbom: bool | None,
     runners: tuple[str, ...],
     gitlab_runner: GitlabRunner | None,
     gitlab_tags: tuple[str, ...],
@@ -367,6 +373,8 @@ def init_ci_command(
             "github.workflow": workflow,
             "default_branch": default_branch,
             "pin": pin,
+            "sign": sign,
+            "sbom": sbom,
             "github.runners": _runner_labels(runners, "--runner"),
             "gitlab.runner": gitlab_runner,
             "gitlab.tags": _runner_labels(gitlab_tags, "--gitlab-tag"),

@@ -243,6 +243,10 @@ class Settings(Section, frozen=True):
     ] = None
     default_branch: Annotated[str, _doc("the branch whose builds write caches")] = "main"
     pin: Annotated[bool, _doc("pin actions by commit SHA")] = True
+    sign: Annotated[
+        bool, _doc("sign each published image keylessly with cosign (the pipelines' sign job)")
+    ] = True
+    sbom: Annotated[bool, _doc("attach an SBOM attestation to every platform's image")] = True
     github: GithubSettings = field(default_factory=GithubSettings)
     gitlab: GitlabSettings = field(default_factory=GitlabSettings)
     s3: S3Cache | None = None

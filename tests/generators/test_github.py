@@ -61,7 +61,7 @@ def test_yaml_11_and_12_parsers_read_the_same(case: Case, tmp_path: Path) -> Non
 def test_every_step_is_marked_and_unique(case: Case, tmp_path: Path) -> None:
     doc = load(render(case, tmp_path))
     for job_id, job in doc["jobs"].items():
-        assert re.fullmatch(r"(build|merge)(-[a-z0-9_-]+)?", job_id)
+        assert re.fullmatch(r"(build|merge|sign|verify)(-[a-z0-9_-]+)?", job_id)
         ids = [s["id"] for s in job["steps"]]
         assert all(i.startswith("mab-") for i in ids), ids
         assert len(ids) == len(set(ids)), ids
@@ -82,10 +82,19 @@ def test_least_privilege(case: Case, tmp_path: Path) -> None:
     for _, step in steps_of(doc):
         if step["uses"].startswith("actions/checkout@") if "uses" in step else False:
             assert step["with"]["persist-credentials"] is False
-    for job in doc["jobs"].values():
-        assert set(job["permissions"]) <= {"contents", "packages"}
-        assert job["permissions"]["contents"] == "read"
+    for job_id, job in doc["jobs"].items():
+        perms = job["permissions"]
         assert "timeout-minutes" in job
+        if job_id == "sign":  # the only job with an OIDC token: keyless signing
+            assert set(perms) <= {"id-token", "attestations", "packages"}
+            assert perms["id-token"] == "write" and perms["attestations"] == "write"
+            continue
+        assert "id-token" not in perms
+        if job_id == "verify":  # reads the published image, nothing else
+            assert perms in ({}, {"packages": "read"})
+            continue
+        assert set(perms) <= {"contents", "packages"}
+        assert perms["contents"] == "read"
 
 
 def _only_when(condition: str, required: str) -> bool:
@@ -169,7 +178,7 @@ def test_s3_cache_keeps_to_its_prefix_and_takes_secrets_from_env(tmp_path: Path)
 def test_qemu_exports_one_cache_per_platform(tmp_path: Path) -> None:
     case = next(c for c in CASES if c.name == "go-qemu-gha")
     doc = load(render(case, tmp_path))
-    assert list(doc["jobs"]) == ["build"]
+    assert list(doc["jobs"]) == ["build", "sign", "verify"]
     steps = {s["id"]: s for s in doc["jobs"]["build"]["steps"]}
     assert steps["mab-build"]["with"]["platforms"] == "linux/amd64,linux/arm64"
     assert "cache-to" not in steps["mab-build"]["with"]
