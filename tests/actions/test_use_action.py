@@ -93,7 +93,7 @@ def test_the_html_report_is_uploaded_even_after_a_failed_build(case: Case, tmp_p
 
 def test_native_jobs_keep_the_digest_and_merge(tmp_path: Path) -> None:
     doc = yaml.safe_load(render(_BY_NAME["node"], tmp_path))
-    assert set(doc["jobs"]) == {"build", "merge"}
+    assert set(doc["jobs"]) == {"build", "merge", "sign", "verify"}
     ids = [s["id"] for s in doc["jobs"]["build"]["steps"]]
     assert ids == [
         "mab-checkout",
