@@ -122,7 +122,10 @@ def make_project(root: Path, names: tuple[str, ...], utility: str) -> dict[str, 
             f"  - {{name: {name}, image: 127.0.0.1:5001/{repos[name]}, "
             f"dockerfile: {name}/Dockerfile, context: {name}}}"
         )
+    # No SBOM: BuildKit's scanner image is on Docker Hub, out of reach here. No signing: it
+    # needs GitHub's OIDC issuer (tests/generators/test_github_release.py checks those jobs).
     (root / ".mab.yml").write_text(
+        "sign: false\nsbom: false\n"
         "github:\n  buildx:\n    driver: docker\n"
         f"    utility-image: {utility}\n"
         "images:\n" + "\n".join(entries) + "\n"
@@ -150,6 +153,9 @@ def one_job_at_a_time(workflow: Path) -> None:
     else of the generated workflow changes."""
     doc = load_roundtrip(workflow.read_text(), str(workflow))
     doc["jobs"]["build"]["strategy"]["max-parallel"] = 1
+    # The verify job pip-installs this mab's release from PyPI; `mab verify` itself runs
+    # against the engine's images in tests/registry/test_verify_engine.py.
+    del doc["jobs"]["verify"]
     workflow.write_text(dump_roundtrip(doc))
 
 
