@@ -99,7 +99,7 @@ def cli() -> None:
 def machine_error(exc: OSError) -> WriteError:
     """An OSError no command turned into a MabError: what failed, on which file, and what to do.
     stdout is silenced, so the rest of a document that could not be written is dropped too."""
-    from mab.commands.running import silence_stdout
+    from mab.run.stdio import silence_stdout
 
     silence_stdout()
     reason = exc.strerror or str(exc)

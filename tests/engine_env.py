@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import shutil
 import subprocess
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -148,3 +149,18 @@ def own_project(folder: Path, last_run: str) -> Path:
     )
     (folder / "app.txt").write_text("hello\n")
     return folder
+
+
+def buildx_running(mark: str) -> bool:
+    """Is a `docker buildx build` whose command line holds `mark` still running?"""
+    done = subprocess.run(["pgrep", "-f", f"buildx build.*{mark}"], capture_output=True)
+    return done.returncode == 0
+
+
+def wait_for_buildx(proc: subprocess.Popen[str], mark: str, timeout: float = 120) -> None:
+    """Until mab (`proc`) has started the build marked `mark`; fails if mab ended first."""
+    deadline = time.monotonic() + timeout
+    while not buildx_running(mark):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the build never started"
+        time.sleep(0.2)

@@ -1,10 +1,12 @@
 """The `mab build` / `mab replay` app: one column of steps per platform, the build-wide work,
 the selected step's details, and a summary at the end.
 
-A worker runs the source and feeds its bytes into the run's decoder and model; a timer at
-`REDRAW_HZ` redraws from the model when its `version` moved (or a timer on screen ticks), so
-the redraw rate does not follow the event rate. `animate=False` freezes spinners and redraws
-only on change, for deterministic snapshots.
+Each run is a `mab.run` session the source starts; a worker runs it with the app as its
+display (`mab.tui.display`): `ModelChanged` messages move the reactive `model_version`, and
+`RunFinished` brings the run's whole `BuildResult` (the same one plain, JSON and `--ci` show).
+A timer at `REDRAW_HZ` redraws from the model when `model_version` moved (or a timer on screen
+ticks), so the redraw rate does not follow the event rate. `animate=False` freezes spinners
+and redraws only on change, for deterministic snapshots.
 """
 
 from __future__ import annotations
@@ -20,20 +22,21 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.notifications import SeverityLevel
+from textual.reactive import var
 from textual.widgets import Footer
 
-from mab.errors import EXIT_INTERRUPTED, MabError
-from mab.history.session import annotate
+from mab.errors import EXIT_INTERRUPTED
 from mab.progress.model import BuildModel, BuildStatus, StepDetail, StepState, StepView
 from mab.progress.summary import Summary
+from mab.tui.display import TuiDisplay
 from mab.tui.export import export_summary
 from mab.tui.farewell import run_farewell
-from mab.tui.messages import RunFinished
+from mab.tui.messages import ModelChanged, RunFinished, RunNotice
 from mab.tui.render import ENDED
 from mab.tui.run_state import RunState
 from mab.tui.screens import ConfirmScreen, HelpScreen, LogScreen
-from mab.tui.screens.history import HistoryScreen, finish_run, why_line
-from mab.tui.source import BuildSource, RunOutcome
+from mab.tui.screens.history import HistoryScreen
+from mab.tui.source import BuildSource
 from mab.tui.stats import (
     RunRecord,
     aligned,
@@ -65,6 +68,7 @@ class MabApp(App[int]):
     CSS_PATH = Path(__file__).parent / "app.tcss"
     TITLE = "mab"
     ENABLE_COMMAND_PALETTE = False  # every action has its key; the footer keeps its room
+    model_version: var[int] = var(-1)  # the shown run's model, as its last ModelChanged said
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "rerun", "Rerun"),
         Binding("R", "rerun_no_cache", "No cache", key_display="R"),
@@ -100,6 +104,7 @@ class MabApp(App[int]):
         self._next_draw = 0.0
         self._drawn_at = (0.0, 0.0)  # (perf_counter, the run's feed seconds) at the last draw
         self.redraws = 0
+        self.run_display = TuiDisplay(self, 0)  # the running session's; replaced by each run
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -163,11 +168,12 @@ class MabApp(App[int]):
         return self.state is not None and self.state.running
 
     def start_run(self, *, no_cache: bool = False) -> RunState:
-        if self.state is not None and self.state.outcome is not None:
+        if self.state is not None and self.state.result is not None:
             self.previous = self.records[-1] if self.records else None
         number = self.state.number + 1 if self.state else 1
-        run = self.source.start(no_cache=no_cache)
-        state = self.state = RunState(number, run, self.source.platforms, no_cache=no_cache)
+        session = self.source.start(no_cache=no_cache)
+        state = self.state = RunState(number, session, no_cache=no_cache)
+        self.run_display = TuiDisplay(self, number)
         self.query_one(PlatformColumns).reset()
         self.query_one(PlatformColumns).display = True
         self.query_one(ProblemPanel).display = False
@@ -182,32 +188,36 @@ class MabApp(App[int]):
 
     @work(exclusive=True, group="build")
     async def _run(self, state: RunState) -> None:
-        try:
-            outcome = await state.run.run(state.feed)
-        except MabError as exc:
-            outcome = RunOutcome(exc.exit_code, error=exc.render())
-        self.post_message(RunFinished(state.number, outcome))
+        result = await state.session.run(self.run_display)
+        self.post_message(RunFinished(state.number, result))
+
+    def on_model_changed(self, message: ModelChanged) -> None:
+        state = self.state
+        if state is None or state.number != message.number:
+            return
+        self.run_display.taken()
+        self.model_version = state.model.version
+
+    def on_run_notice(self, message: RunNotice) -> None:
+        if self.state is not None and self.state.number == message.number:
+            self.notify(message.text, title="history")
 
     def on_run_finished(self, message: RunFinished) -> None:
         state = self.state
         if state is None or state.number != message.number:
             return
-        code = state.close(message.outcome)
+        result = message.result
+        code = state.close(result)
         self.refresh_bindings()
         model = state.model
-        whys, notices = finish_run(state.run, model)
-        self.query_one(StepDetails).why_of = lambda view: why_line(whys, view)
-        for notice in notices:
-            self.notify(notice, title="history")
-        first, last = model.span()
-        duration = last - first if first is not None and last is not None else 0.0
+        self.query_one(StepDetails).whys = result.whys
+        summary = result.summary
         record = RunRecord(
-            state.number, state.no_cache, str(model.status), duration, platform_stats(model)
+            state.number, state.no_cache, summary.status, summary.duration_s, platform_stats(model)
         )
         self.records.append(record)
         if self.previous is not None:
             self.notify(compare_runs(self.previous, record), title=f"run {record.number}")
-        summary = annotate(Summary.from_model(model), whys)
         self.query_one(SummaryPanel).show(summary, record.platforms)
         self.query_one(BuildWide).display = False
         self.query_one(SummaryPanel).display = True
@@ -215,14 +225,14 @@ class MabApp(App[int]):
         if failed is not None:
             self.select_step(failed)
         self.redraw(force=True)
-        if not model.steps() and (message.outcome.error or model.status is BuildStatus.FAILED):
+        if not model.steps() and (result.error or model.status is BuildStatus.FAILED):
             # nothing ran (a Dockerfile that does not parse, no docker): say so where the
             # steps would be, and keep it there
-            self.query_one(ProblemPanel).show(build_problem(model.text, message.outcome.error))
+            self.query_one(ProblemPanel).show(build_problem(model.text, result.error))
             self.query_one(ProblemPanel).display = True
             self.query_one(PlatformColumns).display = False
-        elif message.outcome.error:
-            self.notify(message.outcome.error, title="build did not run", severity="error")
+        elif result.error:
+            self.notify(result.error, title="build did not run", severity="error")
         elif model.status is BuildStatus.FAILED and failed is None:
             said = next((line for line in model.error_text if line.startswith("ERROR")), "")
             self.notify(said or f"the build failed (exit code {code})", severity="error")
@@ -264,9 +274,9 @@ class MabApp(App[int]):
         if state is None:
             return
         model = state.model
-        if not force and model.version == self._drawn:
+        if not force and self.model_version == self._drawn:
             return
-        self._drawn = model.version
+        self._drawn = self.model_version
         self.redraws += 1
         now = state.now()
         frame = (self.frame if self.animated else 0) if state.running else ENDED
@@ -404,15 +414,18 @@ class MabApp(App[int]):
         if state is None:
             self.notify("nothing to export yet", severity="warning")
             return
+        summary = state.result.summary if state.result else Summary.from_model(state.model)
         try:
-            paths = export_summary(Summary.from_model(state.model), self.export_dir)
+            paths = export_summary(summary, self.export_dir)
         except OSError as exc:
             self.notify(f"export failed: {exc}", severity="error")
             return
         self.notify("wrote " + " and ".join(str(p) for p in paths), title="summary exported")
 
     def action_history(self) -> None:
-        self.push_screen(HistoryScreen(getattr(self.source, "image", None)))
+        options = self.source.options
+        path = options.history.path if options.history is not None else None
+        self.push_screen(HistoryScreen(options.image, path))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

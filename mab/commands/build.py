@@ -1,21 +1,22 @@
 """`mab build`: run `docker buildx build --progress=rawjson` and show every platform's steps.
 
-- In a terminal: the TUI (`mab.tui.run_build_app(request, record=path)`, imported lazily; plain
+- In a terminal: the TUI (`mab.tui.run_build_app(options)`, imported lazily; plain
   lines when it is not installed).
 - In a pipe or with `--no-tui`: one plain line per step change, then a summary table, on stdout.
 - `--json`: progress lines on stderr, one JSON document (`Summary.to_json()`) on stdout.
 
 Before anything runs, `mab.engine.docker.preflight` checks the engine (exit 3 with the fix named).
-Ctrl+C cancels the build cleanly (a second one insists) and mab exits 130; otherwise mab exits
-with buildx's exit code. `--record FILE` keeps the raw stream for `mab replay`.
+The run is `mab.run.session.BuildSession`'s, the same for every display: Ctrl+C cancels the
+build cleanly (a second one insists) and mab exits 130; a closed terminal (SIGHUP), SIGTERM or
+SIGPIPE cancel it too (128+N); otherwise mab exits with buildx's exit code. `--record FILE`
+keeps the raw stream for `mab replay`.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -23,35 +24,22 @@ from mab.commands.running import (
     check_context,
     ci_image,
     find_root,
+    history_options,
     interactive,
     load_settings,
     output_mode,
-    reads_stdin,
-    run_cancellable,
-    silence_stdout,
-    start_history,
     tui_entry,
 )
 from mab.config.settings import parse_platforms
 from mab.config.types import CI_CACHES
-from mab.engine.buildcmd import (
-    BuildRequest,
-    buildx_argv,
-    parse_build_arg,
-    shown_argv,
-    with_defaults,
-)
+from mab.engine.buildcmd import BuildRequest, parse_build_arg, with_defaults
 from mab.engine.checks import Preflight
-from mab.engine.docker import BuildRunner, StdoutMode, preflight
-from mab.errors import EXIT_INTERRUPTED
+from mab.engine.docker import preflight
+from mab.history.capture import image_key
 from mab.metrics.outputs import MetricsOutputs
-from mab.progress.cacheverify import verified
-from mab.progress.outcome import live_outcome
-from mab.progress.recording import Recording
-from mab.progress.session import SessionMode, StreamSession
-
-if TYPE_CHECKING:
-    from mab.history.session import BuildHistory
+from mab.run.display import LinesDisplay
+from mab.run.options import RunOptions
+from mab.run.session import run_live
 
 CI_OPTIONS = ("cache_backend", "cache_prefix", "cache_read_only")
 
@@ -62,48 +50,6 @@ def default_platform(req: BuildRequest, checked: Preflight) -> str | None:
     if req.platforms or builder is None or not builder.platforms:
         return None
     return builder.platforms[0]
-
-
-def run_build_plain(
-    req: BuildRequest,
-    mode: SessionMode,
-    record: str | None,
-    platform: str | None = None,
-    history: BuildHistory | None = None,
-) -> int:
-    argv = buildx_argv(req)
-    click.echo("mab: " + shown_argv(argv), err=True)
-    session = StreamSession(req.platforms, mode, default_platform=platform)
-    session.model.cache_to = req.cache_exports
-    stdout: StdoutMode = "stderr" if mode == "json" else "inherit"
-    with Recording.open(record, req.platforms) as recording:
-        runner = BuildRunner(
-            argv, session.feed, recording.file, stdout=stdout, stdin=reads_stdin(req)
-        )
-        try:
-            result = asyncio.run(run_cancellable(runner))
-            recording.close(live_outcome(result.exit_code, result.canceled))
-            summary = verified(
-                session.finish(result.exit_code, result.canceled, result.duration), session.model
-            )
-            session.summary = summary
-            if history is not None:
-                history.finish(session.model, result.duration)
-                session.summary = history.annotate(summary)
-                history.publish(session.model, req.cache_exports)
-            session.report()
-            for export in session.summary.cache_exports:
-                if export.problem:
-                    click.echo(f"mab: warning: {export.message()}", err=True)
-        except BrokenPipeError:
-            silence_stdout()
-            click.echo("mab: stdout was closed, so the build was canceled", err=True)
-            return EXIT_INTERRUPTED
-    if result.record_error:
-        click.echo(f"mab: warning: {record}: recording stopped: {result.record_error}", err=True)
-    if result.canceled:
-        click.echo("mab: build canceled", err=True)
-    return result.mab_exit_code
 
 
 # --------------------------------------------------------------------------- the command
@@ -192,18 +138,20 @@ def build_command(ctx: click.Context, /, **opts: Any) -> int:
     image = ci_image(root, req, settings)
     req = with_defaults(req, settings, image=image)
     checked = preflight(req.platforms, req.multi_platform, list(req.cache_exports), req.builder)
-    platform = default_platform(req, checked)
     mode = output_mode(opts["as_json"], opts["no_tui"])
+    options = RunOptions(
+        request=req,
+        live=True,
+        record=Path(opts["record"]) if opts["record"] else None,
+        history=history_options(image, checked, opts["history"]),
+        metrics=metrics,
+        default_platform=default_platform(req, checked),
+        publish_record=True,
+        buildx_stdout="stderr" if mode == "json" else "inherit",
+        image=image or image_key(req),
+    )
     entry = tui_entry() if mode == "tui" and interactive() else None
     if entry is not None:
-
-        def history_of(run: BuildRequest, notice: Callable[[str], None]) -> BuildHistory:
-            return start_history(run, image, checked, opts["history"], notice, metrics)
-
-        from mab.history.capture import image_key
-
-        shown = image or image_key(req)
-        return entry.run_build_app(req, record=opts["record"], history=history_of, image=shown)
-    history = start_history(req, image, checked, opts["history"], metrics=metrics)
-    as_json = mode == "json"
-    return run_build_plain(req, "json" if as_json else "plain", opts["record"], platform, history)
+        return entry.run_build_app(replace(options, buildx_stdout="capture"))
+    display = LinesDisplay("json" if mode == "json" else "plain")
+    return run_live(options, display).exit_code

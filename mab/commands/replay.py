@@ -18,7 +18,7 @@ from typing import BinaryIO, Literal
 
 import click
 
-from mab.commands.running import interactive, output_mode, silence_stdout, tui_entry
+from mab.commands.running import interactive, output_mode, tui_entry
 from mab.config.settings import parse_platforms
 from mab.errors import EXIT_INTERRUPTED, UserError
 from mab.progress.replay import (
@@ -31,6 +31,7 @@ from mab.progress.replay import (
     utf8_chunks,
 )
 from mab.progress.session import StreamSession
+from mab.run.stdio import silence_stdout
 
 _MACHINES = {"x86_64": "linux/amd64", "amd64": "linux/amd64", "aarch64": "linux/arm64"}
 

@@ -1,31 +1,23 @@
-"""What `mab build`, `mab build --ci` and `mab replay` share: where the project is, how output
-is shown (the TUI, reached through its typed entry point, or plain lines) and running buildx
-so that Ctrl+C cancels it cleanly."""
+"""What `mab build`, `mab build --ci` and `mab replay` share: where the project is, which image
+CI caches a build under, and how output is shown (the TUI, reached through its typed entry
+point, or plain lines). The run itself is `mab.run`'s."""
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-import os
-import signal
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-import click
-
 from mab.config.types import CONFIG_FILE
 from mab.errors import UserError
-from mab.progress.entry import TuiEntry
 
 if TYPE_CHECKING:  # imported where a build runs: `mab replay` needs none of them
     from mab.config.settings import Settings
     from mab.engine.buildcmd import BuildRequest
     from mab.engine.checks import Preflight
-    from mab.engine.docker import BuildResult, BuildRunner
-    from mab.history.session import BuildHistory
-    from mab.metrics.outputs import MetricsOutputs
+    from mab.run.entry import TuiEntry
+    from mab.run.options import HistoryOptions
 
 OutputMode = Literal["tui", "plain", "json"]
 _REMOTE_CONTEXT = ("http://", "https://", "git@", "git://", "ssh://", "docker-image://")
@@ -40,6 +32,8 @@ def output_mode(as_json: bool, no_tui: bool) -> OutputMode:
 def tui_entry() -> TuiEntry | None:
     """`mab.tui.ENTRY`, imported only now (the core never imports the TUI at import time);
     None when the TUI or textual is not installed, and mab falls back to plain lines."""
+    from mab.run.entry import TuiEntry
+
     try:
         module = importlib.import_module("mab.tui")
     except ImportError:
@@ -51,13 +45,6 @@ def tui_entry() -> TuiEntry | None:
 def interactive() -> bool:
     """A terminal on both ends: only then may a full-screen UI take over."""
     return sys.stdin.isatty() and sys.stdout.isatty()
-
-
-def silence_stdout() -> None:
-    """Whoever read stdout went away (`mab build | head`): drop further output quietly."""
-    with contextlib.suppress(OSError, ValueError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
 
 
 def find_root(start: Path) -> Path:
@@ -127,56 +114,16 @@ def check_context(req: BuildRequest) -> None:
         )
 
 
-def reads_stdin(req: BuildRequest) -> bool:
-    """`docker buildx build -` (or `-f -`) reads the context or Dockerfile from stdin."""
-    return req.context == "-" or req.file == "-"
-
-
-async def run_cancellable(runner: BuildRunner) -> BuildResult:
-    """Run the build; SIGINT/SIGTERM to mab cancel it (buildx runs in its own session, so the
-    terminal's Ctrl+C reaches only mab; a second Ctrl+C insists)."""
-    import asyncio
-
-    loop = asyncio.get_running_loop()
-    installed = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
-            loop.add_signal_handler(sig, runner.cancel)
-            installed.append(sig)
-    try:
-        return await runner.run()
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
-
-
-def start_history(
-    req: BuildRequest,
-    image: str | None,
-    checked: Preflight | None,
-    history: str | None,
-    notice: Callable[[str], None] | None = None,
-    metrics: MetricsOutputs | None = None,
-) -> BuildHistory:
-    """The build's history session (`mab.history.session`); notices go to stderr unless
-    `notice` takes them (the TUI shows them). With `metrics`, the finished build's metrics
-    are written and pushed (`mab.metrics.outputs`)."""
-    from mab.history.capture import image_key
-    from mab.history.session import BuildHistory
-    from mab.metrics.outputs import hook as metrics_hook
+def history_options(
+    image: str | None, checked: Preflight | None, path: str | None
+) -> HistoryOptions:
+    """Where the build is recorded (`--history PATH`, else `$MAB_HISTORY`, else the default)."""
+    from mab.run.options import HistoryOptions
 
     info = checked.builder if checked is not None else None
-    tell = notice or (lambda text: click.echo(f"mab: {text}", err=True))
-    session = BuildHistory.start(
-        req,
-        image,
+    return HistoryOptions(
+        path=path,
+        image=image,
         builder=info.name if info else "",
         driver=info.driver if info else "",
-        history=history,
-        notice=tell,
     )
-    if metrics is not None and metrics.wanted:
-        session.after_finish = metrics_hook(
-            metrics, image or image_key(req), session.annotate, tell
-        )
-    return session

@@ -53,24 +53,20 @@ class MetricsOutputs:
                 warn(f"metrics: pushing to {where} failed: {failed}")
 
 
-def hook(
+def emit_build(
     outputs: MetricsOutputs,
     image: str | None,
-    whys: Callable[[Summary], Summary],
+    summary: Summary,
+    model: BuildModel,
     warn: Callable[[str], None],
-) -> Callable[[BuildModel], None]:
-    """What a finished build calls (`BuildHistory.after_finish`): its metrics out. `whys`
-    adds the history's causes to the summary, so misses are counted by cause."""
-
-    def emit(model: BuildModel) -> None:
-        summary = whys(Summary.from_model(model))
-        platforms = [p.platform for p in summary.platforms]
-        facts = BuildFacts(
-            image=image,
-            finished_at=time.time(),
-            cache_import_failures=import_failures(imports_of(model), platforms),
-            misses_by_cause=misses_by_cause(summary),
-        )
-        outputs.emit(summary, facts, warn)
-
-    return emit
+) -> None:
+    """A finished build's metrics out; `summary` carries the history's causes, so misses are
+    counted by cause."""
+    platforms = [p.platform for p in summary.platforms]
+    facts = BuildFacts(
+        image=image,
+        finished_at=time.time(),
+        cache_import_failures=import_failures(imports_of(model), platforms),
+        misses_by_cause=misses_by_cause(summary),
+    )
+    outputs.emit(summary, facts, warn)

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from mab.errors import EXIT_ENVIRONMENT, EXIT_INTERRUPTED, EXIT_USAGE
+from mab.run.options import RunOptions
+from tests import engine_env
 from tests.progress.progress_streams import multi_platform_stream
 
 RunMab = Callable[..., int]  # the `run_mab` fixture of tests/conftest.py
@@ -208,7 +210,7 @@ def test_closed_stdout_cancels_quietly(fake: Fake) -> None:
     assert proc.stdout is not None
     proc.stdout.close()  # `mab build | head -0`
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == EXIT_INTERRUPTED
+    assert proc.returncode == 128 + signal.SIGPIPE  # the build canceled, then mab ends
     assert "stdout was closed, so the build was canceled" in err
     assert "Traceback" not in err
 
@@ -298,9 +300,8 @@ def test_tui_hook_gets_the_request(
     seen = []
 
     class App:
-        def run_build_app(self, request: object, record: str | None = None, **kw: object) -> int:
-            seen.append((request, record))
-            assert callable(kw["history"])  # each run starts its build history
+        def run_build_app(self, options: RunOptions) -> int:
+            seen.append(options)
             return 7
 
         def run_replay_app(self, request: object) -> int:
@@ -309,9 +310,10 @@ def test_tui_hook_gets_the_request(
     monkeypatch.setattr(build, "interactive", lambda: True)
     monkeypatch.setattr(build, "tui_entry", App)
     assert run_mab("build", "--platform", "linux/arm64", "--record", "r.json") == 7
-    request, record = seen[0]
-    assert request.platforms == ("linux/arm64",)  # type: ignore[attr-defined]
-    assert record == "r.json"
+    options = seen[0]
+    assert options.request.platforms == ("linux/arm64",)
+    assert options.record == Path("r.json")
+    assert options.history is not None  # each run records its build history
     assert not fake.argv_file.exists()  # the app runs the build, not the command
 
 
@@ -394,11 +396,7 @@ def test_real_build_cancelled_with_sigint(real_project: Path) -> None:
         "build", "--no-tui", "--json", "--platform", "linux/amd64,linux/arm64",
         "--build-arg", f"MARK={mark}", ".", cwd=real_project,
     )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while not _buildx_running(mark):
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the build never started"
-        time.sleep(0.2)
+    engine_env.wait_for_buildx(proc, mark)
     time.sleep(3)  # let the RUN steps start
     started = time.monotonic()
     proc.send_signal(signal.SIGINT)
@@ -409,12 +407,7 @@ def test_real_build_cancelled_with_sigint(real_project: Path) -> None:
     assert "mab: build canceled" in err
     assert "Traceback" not in err
     time.sleep(0.5)
-    assert not _buildx_running(mark), "a docker buildx build process was left behind"
-
-
-def _buildx_running(mark: str) -> bool:
-    done = subprocess.run(["pgrep", "-f", f"buildx build.*{mark}"], capture_output=True)
-    return done.returncode == 0
+    assert not engine_env.buildx_running(mark), "a docker buildx build process was left behind"
 
 
 def test_fake_docker_script_is_posix_sh() -> None:

@@ -149,7 +149,7 @@ def test_tui_hook_gets_a_replay_request(
     seen: list[ReplayRequest] = []
 
     class App:
-        def run_build_app(self, request: object, record: str | None = None) -> int:
+        def run_build_app(self, options: object) -> int:
             raise AssertionError("a replay runs no build")
 
         def run_replay_app(self, request: ReplayRequest) -> int:

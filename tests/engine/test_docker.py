@@ -16,8 +16,8 @@ import pytest
 
 from mab.engine.docker import (
     BuilderInfo,
-    BuildResult,
     BuildRunner,
+    ProcessResult,
     preflight,
     run_build,
     run_checks,
@@ -294,7 +294,7 @@ def _pids(seen: bytearray) -> list[int]:
     return [int(w[1]) for w in lines if len(w) == 2 and w[0] in ("parent", "child")]
 
 
-async def _start_stub(runner: BuildRunner, seen: bytearray) -> asyncio.Task[BuildResult]:
+async def _start_stub(runner: BuildRunner, seen: bytearray) -> asyncio.Task[ProcessResult]:
     """Start the runner and wait until both stand-in processes have said their pids."""
     task = asyncio.create_task(runner.run())
     deadline = time.monotonic() + 10

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from mab.commands.build_ci import ci_request, report
+from mab.commands.build_ci import ci_request
 from mab.engine.buildcmd import BuildRequest
 from mab.errors import UserError
 from mab.progress import ci
+from mab.run.ci import report
 from tests.actions.cases import cache_heavy, failure, success
 from tests.actions.harness import read_file_commands
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from mab.tui.source import ChunkSink, RunOutcome
+from mab.engine.buildcmd import BuildRequest
+from mab.run.options import RunOptions
+from mab.run.session import BuildSession
+from mab.tui.source import ChunkSink, FeedEnd
 from mab.tui.source.replayer import split_objects
 
 STREAMS = Path(__file__).resolve().parent.parent / "fixtures" / "streams"
@@ -28,7 +31,7 @@ class FakeRun:
         self.release = asyncio.Event()
         self._stop = asyncio.Event()
 
-    async def run(self, on_chunk: ChunkSink) -> RunOutcome:
+    async def run(self, on_chunk: ChunkSink) -> FeedEnd:
         for index, piece in enumerate(self.pieces):
             if index == self.pause_at:
                 self.paused = True
@@ -39,11 +42,11 @@ class FakeRun:
                 go.cancel()
                 self.paused = False
             if self.canceled:
-                return RunOutcome(130, canceled=True)
+                return FeedEnd(130, canceled=True)
             on_chunk(piece)
             self.fed += 1
             await asyncio.sleep(self.delay)
-        return RunOutcome(self.exit_code)
+        return FeedEnd(self.exit_code)
 
     def cancel(self) -> None:
         self.canceled = True
@@ -86,18 +89,18 @@ class FakeSource:
         return "fake builder"
 
     @property
-    def platforms(self) -> tuple[str, ...]:
-        return self._platforms
+    def options(self) -> RunOptions:
+        return RunOptions(request=BuildRequest(platforms=self._platforms))
 
     @property
     def supports_no_cache(self) -> bool:
         return True
 
-    def start(self, *, no_cache: bool = False) -> FakeRun:
+    def start(self, *, no_cache: bool = False) -> BuildSession:
         data = self.recordings[len(self.runs)] if len(self.runs) < len(self.recordings) else None
         run = FakeRun(
             data or self.data, delay=self.delay, pause_at=self.pause_at, exit_code=self.exit_code
         )
         self.starts.append(no_cache)
         self.runs.append(run)
-        return run
+        return BuildSession(self.options, run)

@@ -13,6 +13,7 @@ import pytest
 
 from mab.engine.buildcmd import BuildRequest
 from mab.progress.model import BuildModel, BuildStatus, StepState, StepView
+from mab.run.options import RunOptions
 from mab.tui.app import MabApp
 from mab.tui.source import LiveSource
 from tests import engine_env as engine_check
@@ -55,7 +56,9 @@ async def test_rerun_shows_the_dependency_steps_cached_on_every_platform(
     project = copy_project(tmp_path / "project", uuid.uuid4().hex)  # cold: a new lockfile
     tag = f"{engine_check.REGISTRY}/test/tui-e2e-{uuid.uuid4().hex[:12]}:latest"
     request = BuildRequest(context=str(project), platforms=engine_platforms, tags=(tag,), push=True)
-    app = MabApp(LiveSource(request), animate=False, export_dir=tmp_path)
+    app = MabApp(
+        LiveSource(RunOptions(request=request, live=True)), animate=False, export_dir=tmp_path
+    )
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for_run(app, 1)
         first = app.state

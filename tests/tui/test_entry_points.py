@@ -10,6 +10,7 @@ import pytest
 import mab.tui
 from mab.engine.buildcmd import BuildRequest
 from mab.progress.replay import ReplayRequest
+from mab.run.options import RunOptions
 from mab.tui.app import MabApp
 from mab.tui.source import LiveSource, ReplaySource
 from tests.tui.fakes import stream
@@ -37,7 +38,9 @@ def test_run_replay_app_replays_the_request_at_its_speed(started: list[MabApp]) 
 
 def test_run_build_app_runs_the_request_live(started: list[MabApp], tmp_path: Path) -> None:
     request = BuildRequest(context=str(tmp_path), platforms=("linux/amd64", "linux/arm64"))
-    mab.tui.run_build_app(request, record=str(tmp_path / "rec.rawjson"))
+    options = RunOptions(request=request, live=True, record=tmp_path / "rec.rawjson")
+    mab.tui.run_build_app(options)
     source = started[0].source
     assert isinstance(source, LiveSource)
-    assert source.request == request and source.record == tmp_path / "rec.rawjson"
+    assert source.options.request == request and source.options.record == tmp_path / "rec.rawjson"
+    assert source.options.buildx_stdout == "capture"  # never onto the terminal the app draws

@@ -12,11 +12,12 @@ from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets._toast import ToastRack
 
+from mab.errors import EnvironmentNotReady
 from mab.progress.decoder import StreamDecoder
 from mab.progress.model import BuildModel, StepState, StepView
 from mab.tui.app import MabApp
 from mab.tui.screens import ConfirmScreen, HelpScreen
-from mab.tui.source import ReplaySource, RunOutcome
+from mab.tui.source import FeedEnd, ReplaySource
 from mab.tui.stats import column_platforms, slowdowns
 from mab.tui.widgets import (
     BuildHeader,
@@ -239,22 +240,22 @@ async def test_a_build_that_could_not_start_says_why_where_the_steps_would_be() 
     source = FakeSource(b"")
     app = MabApp(source, animate=False)
 
-    async def no_docker(on_chunk: Any) -> RunOutcome:
-        return RunOutcome(3, error="docker was not found on PATH: install Docker")
+    async def no_docker(on_chunk: Any) -> FeedEnd:
+        raise EnvironmentNotReady("docker was not found on PATH: install Docker")
 
     original = source.start
 
     def start(*, no_cache: bool = False) -> Any:
-        run = original(no_cache=no_cache)
-        run.run = no_docker  # type: ignore[method-assign]
-        return run
+        session = original(no_cache=no_cache)
+        session.feed.run = no_docker  # type: ignore[method-assign]
+        return session
 
     source.start = start  # type: ignore[method-assign]
     async with app.run_test(size=SIZE) as pilot:
         await wait_finished(pilot, app)
         panel = app.query_one(ProblemPanel)
         assert panel.display and panel.problem is not None
-        assert panel.problem.message == "docker was not found on PATH: install Docker"
+        assert panel.problem.message == "mab: error: docker was not found on PATH: install Docker"
         assert "failed before any step" in str(panel.render())
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,10 @@ import pytest
 from mab.history.record import BuildRecord, StepRecord
 from mab.history.store import HistoryStore
 from mab.history.why import Why
-from mab.progress.model import BuildModel, StepState
+from mab.progress.model import StepState
+from mab.run.display import Display
+from mab.run.result import BuildResult
+from mab.run.session import BuildSession
 from mab.tui.app import MabApp
 from mab.tui.screens.history import HistoryScreen, sparkline, trends
 from mab.tui.widgets import StepDetails
@@ -42,14 +46,16 @@ def test_trends_go_oldest_first_per_platform(tmp_path: Path) -> None:
     assert "hit ratio  ▁▅█  100%" in text  # 0%, 50%, 100% of the four steps
 
 
-class _Session:
-    """Stands in for the run's `BuildHistory`: the details pane only reads its causes."""
+WHYS = {"linux/arm64": {"src#1": Why("sources_changed", "src/main.sh changed")}}
 
-    def __init__(self) -> None:
-        self.whys = {"linux/arm64": {"src#1": Why("sources_changed", "src/main.sh changed")}}
 
-    def finish(self, model: BuildModel, duration: float | None) -> None:
-        pass
+class _ExplainedSession(BuildSession):
+    """A run whose result carries a cause for one miss, as the history would have given it
+    (the details pane only reads the result's causes; the history is tested on its own)."""
+
+    async def run(self, display: Display) -> BuildResult:
+        result = await super().run(display)
+        return replace(result, whys=WHYS)
 
 
 async def test_a_missed_step_shows_why_and_h_opens_the_trends(
@@ -59,15 +65,13 @@ async def test_a_missed_step_shows_why_and_h_opens_the_trends(
     with HistoryStore.open(tmp_path / "h.db") as store:
         store.add(record("u1", 1.0, 2))
     source = FakeSource(stream("cold-multi"))
-    source.image = "app"  # type: ignore[attr-defined]
     start = source.start
 
-    def with_history(**options: Any) -> Any:
-        run = start(**options)
-        run.history = _Session()
-        return run
+    def explained(**options: Any) -> BuildSession:
+        session = start(**options)
+        return _ExplainedSession(session.options, session.feed)
 
-    source.start = with_history  # type: ignore[method-assign]
+    source.start = explained  # type: ignore[method-assign]
     app = MabApp(source, animate=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_finished(pilot, app)

@@ -5,16 +5,21 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mab.engine.buildcmd import BuildRequest
 from mab.progress.decoder import StreamDecoder
 from mab.progress.model import BuildModel, Progress, StepState
+from mab.run.display import QuietDisplay
+from mab.run.feed import ChunkSink, FeedEnd, LiveFeed
+from mab.run.options import RunOptions
+from mab.run.session import BuildSession
 from mab.tui.render import badge, delta_text, gauge, seconds, size, step_row
 from mab.tui.run_state import RunState
 from mab.tui.source import LiveSource, ReplaySource
-from mab.tui.source.replayer import split_objects
+from mab.tui.source.replayer import ReplayRun, split_objects
 from mab.tui.stats import ALL, Delta, column_platforms, platform_stats, steps_for
 from tests.tui.fakes import STREAMS, stream
 
@@ -29,13 +34,19 @@ def model_of(name: str) -> BuildModel:
 
 async def replay(source: ReplaySource) -> tuple[RunState, list[bytes]]:
     chunks: list[bytes] = []
-    state = RunState(1, source.start(), ())
+    state = RunState(1, source.start())
+    feed = state.session.feed
+    run = feed.run
 
-    def sink(chunk: bytes) -> None:
-        chunks.append(chunk)
-        state.feed(chunk)
+    async def keep(sink: ChunkSink) -> FeedEnd:
+        def both(chunk: bytes) -> None:
+            chunks.append(chunk)
+            sink(chunk)
 
-    state.close(await state.run.run(sink))
+        return await run(both)
+
+    feed.run = keep  # type: ignore[method-assign]
+    state.close(await state.session.run(QuietDisplay()))
     return state, chunks
 
 
@@ -59,7 +70,7 @@ async def test_replay_delivers_every_byte_and_ends_like_the_recording(speed: flo
 
 async def test_replay_at_a_speed_keeps_a_clock_in_stream_time() -> None:
     source = ReplaySource("warm-multi.rawjson", stream("warm-multi"), 1000.0)
-    run = source.start()
+    run = source.start().feed
     seen: list[float | None] = []
     await run.run(lambda _chunk: seen.append(run.now()))
     first, last = model_of("warm-multi").span()
@@ -69,7 +80,8 @@ async def test_replay_at_a_speed_keeps_a_clock_in_stream_time() -> None:
 
 async def test_replay_holds_at_a_fixed_point_until_cancelled() -> None:
     source = ReplaySource("cold-multi.rawjson", stream("cold-multi"), 0, hold_at=10)
-    run = source.start()
+    run = source.start().feed
+    assert isinstance(run, ReplayRun)
     pieces: list[bytes] = []
     task = asyncio.ensure_future(run.run(pieces.append))
     for _ in range(1000):
@@ -90,29 +102,38 @@ def test_replay_source_from_path_and_labels() -> None:
     assert ReplaySource.from_path(STREAMS / "single.rawjson", 0).title == "replay of single.rawjson"
 
 
+def _live(request: BuildRequest, **options: Any) -> LiveSource:
+    return LiveSource(RunOptions(request=request, **options))
+
+
+def _argv(session: BuildSession) -> list[str]:
+    assert isinstance(session.feed, LiveFeed)
+    return session.feed.argv
+
+
 def test_live_source_builds_the_request_and_adds_no_cache_on_demand(tmp_path: Path) -> None:
     request = BuildRequest(context="ctx", platforms=("linux/amd64",), tags=("reg/app:1",))
-    source = LiveSource(request, record=tmp_path / "rec.rawjson")
+    source = _live(request, record=tmp_path / "rec.rawjson")
     assert source.title == "reg/app:1"
-    assert source.platforms == ("linux/amd64",)
-    plain, bare = source.start(), source.start(no_cache=True)
-    assert "--progress=rawjson" in plain.argv and "--no-cache" not in plain.argv
-    assert "--no-cache" in bare.argv
-    assert plain.argv[-1] == "ctx"
+    assert source.options.platforms == ("linux/amd64",)
+    plain, bare = _argv(source.start()), _argv(source.start(no_cache=True))
+    assert "--progress=rawjson" in plain and "--no-cache" not in plain
+    assert "--no-cache" in bare
+    assert plain[-1] == "ctx"
 
 
 async def test_live_run_that_cannot_start_docker_reports_without_raising(tmp_path: Path) -> None:
-    source = LiveSource(BuildRequest(context=str(tmp_path)), docker="/nonexistent/docker")
-    outcome = await source.start().run(lambda _c: None)
-    assert outcome.exit_code == 3
-    assert "not found" in outcome.error and "Traceback" not in outcome.error
+    source = _live(BuildRequest(context=str(tmp_path)), docker="/nonexistent/docker")
+    result = await source.start().run(QuietDisplay())
+    assert result.exit_code == 3
+    assert "not found" in result.error and "Traceback" not in result.error
 
 
 async def test_live_run_with_an_unwritable_recording_says_where(tmp_path: Path) -> None:
     record = tmp_path / "missing" / "rec.rawjson"
-    source = LiveSource(BuildRequest(context=str(tmp_path)), record=record)
-    outcome = await source.start().run(lambda _c: None)
-    assert outcome.exit_code == 2 and str(record) in outcome.error
+    source = _live(BuildRequest(context=str(tmp_path)), record=record)
+    result = await source.start().run(QuietDisplay())
+    assert result.exit_code == 2 and str(record) in result.error
 
 
 def test_platform_stats_per_column() -> None:
@@ -170,9 +191,9 @@ async def test_live_recordings_are_framed_like_mab_build_record(tmp_path: Path) 
     docker.chmod(0o755)
     record = tmp_path / "rec.rawjson"
     request = BuildRequest(context=str(tmp_path), platforms=("linux/arm64",))
-    source = LiveSource(request, record=record, docker=str(docker))
-    outcome = await source.start().run(lambda _c: None)
-    assert outcome.exit_code == 1
+    source = _live(request, record=record, docker=str(docker))
+    result = await source.start().run(QuietDisplay())
+    assert result.exit_code == 1
     data = record.read_bytes()
     assert data.startswith(b"# mab platforms: linux/arm64\n")
     assert data.endswith(b"\n# mab outcome: failed 1\n")

@@ -1,15 +1,14 @@
-"""Build history in the TUI: the trends screen (`h`) and the hooks that record each live run.
+"""Build history in the TUI: the trends screen (`h`).
 
 `HistoryScreen` shows, per platform, sparklines of the cache hit ratio and of the duration
-over the last builds of this image (oldest left), with the latest figures beside them.
-`finish_run(run, model)` stores a finished live run's record and returns the causes of its
-misses; `why_line(whys, view)` is the line the details pane shows for a missed step.
+over the last builds of this image (oldest left), with the latest figures beside them, read
+from the database the build records into (`--history PATH`, else the default). Recording a run
+is the run's own (`mab.run.session`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -18,8 +17,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from mab.history.store import BuildRow, HistoryStore, default_path
-from mab.history.why import Why
-from mab.progress.model import BuildModel, StepView
 
 BARS = "▁▂▃▄▅▆▇█"
 TREND_BUILDS = 30
@@ -92,22 +89,3 @@ class HistoryScreen(ModalScreen[None]):
             return Text(f"Cannot read the build history: {exc}", style="red")
         title = Text(f"Build history: {self.image or 'all images'}\n", style="bold")
         return title + trends(rows)
-
-
-def finish_run(run: Any, model: BuildModel) -> tuple[dict[str, dict[str, Why]], list[str]]:
-    """Store a finished live run (when it has a history session): its misses' causes and the
-    notices to show."""
-    session = getattr(run, "history", None)
-    if session is None:
-        return {}, []
-    session.finish(model, None)
-    return session.whys, list(getattr(run, "notices", []))
-
-
-def why_line(whys: Mapping[str, Mapping[str, Why]], view: StepView) -> str | None:
-    """`why: sources changed: src/app.py changed` for a step that missed, else None."""
-    for platform in view.platforms:
-        found = whys.get(platform, {}).get(f"{view.stage}#{view.index}")
-        if found is not None:
-            return f"why: {found.text}"
-    return None

@@ -18,7 +18,9 @@ from pathlib import Path
 from mab.errors import EXIT_INTERRUPTED
 from mab.progress.decoder import StreamDecoder
 from mab.progress.replay import ReplayClock, event_time
-from mab.tui.source.base import ChunkSink, RunOutcome
+from mab.run.feed import ChunkSink, FeedEnd
+from mab.run.options import RunOptions
+from mab.run.session import BuildSession
 
 CHUNK = 64 * 1024
 _OBJECT_START = re.compile(rb"(?m)^\{")
@@ -57,7 +59,7 @@ class ReplayRun:
         t = stream_t + (time.monotonic() - fed_at) * self.speed
         return min(t, self._next) if self._next is not None else t
 
-    async def run(self, on_chunk: ChunkSink) -> RunOutcome:
+    async def run(self, on_chunk: ChunkSink) -> FeedEnd:
         if self.speed <= 0 and self.hold_at is None:
             await self._fast(on_chunk)
         else:
@@ -67,8 +69,8 @@ class ReplayRun:
             await self._canceled.wait()
             self.holding = False
         if self._canceled.is_set():
-            return RunOutcome(EXIT_INTERRUPTED, canceled=True)
-        return RunOutcome(None)  # the outcome is the recording's: `recorded_outcome()`
+            return FeedEnd(EXIT_INTERRUPTED, canceled=True)
+        return FeedEnd(None)  # the outcome is the recording's: `recorded_outcome()`
 
     async def _fast(self, on_chunk: ChunkSink) -> None:
         data = memoryview(self.data)
@@ -139,12 +141,13 @@ class ReplaySource:
         return ""  # a recording names no builder
 
     @property
-    def platforms(self) -> tuple[str, ...]:
-        return ()
+    def options(self) -> RunOptions:
+        return RunOptions(default_platform=self.default_platform)
 
     @property
     def supports_no_cache(self) -> bool:
         return False
 
-    def start(self, *, no_cache: bool = False) -> ReplayRun:
-        return ReplayRun(self.data, self.speed, self.hold_at, self.default_platform)
+    def start(self, *, no_cache: bool = False) -> BuildSession:
+        run = ReplayRun(self.data, self.speed, self.hold_at, self.default_platform)
+        return BuildSession(self.options, run)

@@ -9,11 +9,13 @@ is left, newest line last; `l` opens the whole log.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Mapping
 
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widget import Widget
 
+from mab.history.why import Why
 from mab.progress.model import StepDetail, StepState, StepView
 from mab.tui.render import RED, STATE_STYLE, failure, log_line, one_line, running_for, seconds, size
 
@@ -32,7 +34,10 @@ ERROR_LINES = 2  # at most, for an error without an exit code; the rest is for t
 
 
 class StepDetails(Widget):
-    """Shows one `StepDetail`; set it with `show`, redrawn only when it changed."""
+    """Shows one `StepDetail`; set it with `show`, redrawn only when it changed. `whys`: the
+    finished run's causes of its misses (platform -> `stage#index` -> `Why`)."""
+
+    whys: reactive[Mapping[str, Mapping[str, Why]]] = reactive(dict)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -40,8 +45,6 @@ class StepDetails(Widget):
         self.detail: StepDetail | None = None
         self._now: float | None = None
         self.empty = PICK
-        # Why a missed step missed (`mab.tui.screens.history.why_line`), set by the app.
-        self.why_of: Callable[[StepView], str | None] | None = None
 
     def show(self, detail: StepDetail | None, now: float | None, *, empty: str = PICK) -> None:
         """`empty`: what to say when no step is shown."""
@@ -95,7 +98,7 @@ class StepDetails(Widget):
             who = "shared by " if len(step.platforms) > 1 else ""
             state.append(f"  {who}{', '.join(step.platforms)}", style="italic")
         head.append(state)
-        why = self.why_of(step) if self.why_of is not None else None
+        why = why_line(self.whys, step)
         if why:
             head.append(Text(why, style="magenta", no_wrap=True, overflow="ellipsis"))
         for p in step.progress[:MAX_PROGRESS_LINES]:
@@ -107,6 +110,15 @@ class StepDetails(Widget):
         if step.error and step.state is not StepState.ERROR:
             head.append(Text(f"error: {one_line(step.error)}", style=f"bold {RED}"))
         return head
+
+
+def why_line(whys: Mapping[str, Mapping[str, Why]], view: StepView) -> str | None:
+    """`why: sources changed: src/app.py changed` for a step that missed, else None."""
+    for platform in view.platforms:
+        found = whys.get(platform, {}).get(f"{view.stage}#{view.index}")
+        if found is not None:
+            return f"why: {found.text}"
+    return None
 
 
 def log_row(stream: int, text: str) -> Text:

@@ -22,7 +22,7 @@ from mab.engine.checks import (
     uses_containerd_store,
 )
 from mab.engine.docker.facts import DaemonFacts, daemon_facts, preflight, run_checks
-from mab.engine.docker.runner import CHUNK_SIZE, BuildResult, BuildRunner, StdoutMode, run_build
+from mab.engine.docker.runner import CHUNK_SIZE, BuildRunner, ProcessResult, StdoutMode, run_build
 
 __all__ = [
     "CHUNK_SIZE",
@@ -31,13 +31,13 @@ __all__ = [
     "INSTALL_BUILDX",
     "INSTALL_DOCKER",
     "MIN_BUILDX",
-    "BuildResult",
     "BuildRunner",
     "BuilderInfo",
     "CheckResult",
     "CheckStatus",
     "DaemonFacts",
     "Preflight",
+    "ProcessResult",
     "StdoutMode",
     "check_image_store",
     "check_platforms",

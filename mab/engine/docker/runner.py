@@ -29,7 +29,7 @@ StdoutMode = Literal["inherit", "capture", "stderr"]
 
 
 @dataclass(frozen=True)
-class BuildResult:
+class ProcessResult:
     exit_code: int  # buildx's exit code (128+N when a signal N ended it)
     canceled: bool
     duration: float  # seconds
@@ -186,14 +186,14 @@ class BuildRunner:
                 self._record, self._record_error = None, str(exc) or type(exc).__name__
         self._on_chunk(chunk)
 
-    async def run(self) -> BuildResult:
+    async def run(self) -> ProcessResult:
         if self._started:
             raise RuntimeError("a BuildRunner runs once")
         self._started = True
         started = time.monotonic()
         self._loop = asyncio.get_running_loop()
         if self._cancel_requested:
-            return BuildResult(130, True, 0.0)
+            return ProcessResult(130, True, 0.0)
         proc = self._proc = await self._start()
         if self._cancel_requested:  # cancel() arrived while starting
             self._escalate()
@@ -214,7 +214,7 @@ class BuildRunner:
             if self._record is not None:
                 with contextlib.suppress(ValueError, OSError):
                     self._record.flush()
-        return BuildResult(
+        return ProcessResult(
             exit_code=code if code >= 0 else 128 - code,
             canceled=self._cancel_requested,
             duration=time.monotonic() - started,
@@ -248,6 +248,6 @@ async def run_build(
     argv: list[str],
     on_chunk: Callable[[bytes], None],
     record: BinaryIO | None = None,
-) -> BuildResult:
+) -> ProcessResult:
     """Run a build to its end (stdout passed through); see `BuildRunner` to cancel it."""
     return await BuildRunner(argv, on_chunk, record).run()
