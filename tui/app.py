@@ -11,7 +11,9 @@ and redraws only on change, for deterministic snapshots.
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -208,6 +210,13 @@ class MabApp(App[int]):
             return
         result = message.result
         code = state.close(result)
+        if result.ended_by == signal.SIGHUP:
+            # The terminal is gone, the build canceled and recorded: nothing is left to draw
+            # on, and restoring a terminal that is gone can block for ever.
+            os._exit(code)
+        if result.ended_by is not None and result.ended_by != signal.SIGINT:
+            self.exit(code)  # mab was told to end: the build is over
+            return
         self.refresh_bindings()
         model = state.model
         self.query_one(StepDetails).whys = result.whys
