@@ -31,7 +31,7 @@ from mab.errors import EXIT_INTERRUPTED
 from mab.progress.model import BuildModel, BuildStatus, StepDetail, StepState, StepView
 from mab.progress.summary import Summary
 from mab.tui.display import TuiDisplay
-from mab.tui.export import export_summary
+from mab.tui.export import default_export_dir, export_summary
 from mab.tui.farewell import run_farewell
 from mab.tui.messages import ModelChanged, RunFinished, RunNotice
 from mab.tui.render import ENDED
@@ -79,7 +79,7 @@ class MabApp(App[int]):
         Binding("p", "cycle_platforms", "Platforms"),
         Binding("l", "logs", "Log"),
         Binding("e", "export", "Export"),
-        Binding("h", "history", "History", show=False),
+        Binding("h", "history", "History"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
     ]
@@ -95,7 +95,7 @@ class MabApp(App[int]):
         super().__init__()
         self.source = source
         self.animated = animate
-        self.export_dir = export_dir or Path.cwd()
+        self.export_dir = export_dir or default_export_dir()
         self.autostart = autostart
         self.state: RunState | None = None
         self.records: list[RunRecord] = []
@@ -425,7 +425,7 @@ class MabApp(App[int]):
             return
         summary = state.result.summary if state.result else Summary.from_model(state.model)
         try:
-            paths = export_summary(summary, self.export_dir)
+            paths = export_summary(summary, self.export_dir, self.source.title, state.number)
         except OSError as exc:
             self.notify(f"export failed: {exc}", severity="error")
             return

@@ -32,6 +32,7 @@ from mab.commands.running import (
 )
 from mab.config.settings import parse_platforms
 from mab.config.types import CI_CACHES
+from mab.detection.gitrepo import checked_out_branch, has_changes
 from mab.engine.buildcmd import BuildRequest, parse_build_arg, with_defaults
 from mab.engine.checks import Preflight
 from mab.engine.docker import preflight
@@ -39,6 +40,7 @@ from mab.history.capture import image_key
 from mab.metrics.outputs import MetricsOutputs
 from mab.run.display import LinesDisplay
 from mab.run.options import RunOptions
+from mab.run.plan import GitState, WritesAsked, check_writes
 from mab.run.session import run_live
 
 CI_OPTIONS = ("cache_backend", "cache_prefix", "cache_read_only")
@@ -98,7 +100,12 @@ def _request(ctx: click.Context, opts: dict[str, Any]) -> BuildRequest:
 @click.option("--push", is_flag=True, help="Push the image to its registry.")
 @click.option("--load", is_flag=True, help="Load the image into the local image store.")
 @click.option("--cache-from", multiple=True, metavar="SPEC", help="Replaces the default caches.")
-@click.option("--cache-to", metavar="SPEC", help="Replaces the default cache export.")
+@click.option(
+    "--cache-to",
+    metavar="SPEC",
+    help="Write this cache (a shared registry ref only from the default branch of a clean "
+    "tree, or with --force); without it a local build writes none.",
+)
 @click.option("--no-cache", is_flag=True, help="Build every step again.")
 @click.option("--target", help="Build this stage.")
 @click.option("--build-arg", multiple=True, metavar="KEY=VALUE", help="Repeatable.")
@@ -111,6 +118,21 @@ def _request(ctx: click.Context, opts: dict[str, Any]) -> BuildRequest:
 @click.option("--cache-prefix", metavar="REF", help="With --ci: per-platform caches under REF.")
 @click.option("--cache-read-only", is_flag=True, help="With --ci: read the caches, write none.")
 @click.option("--history", metavar="PATH", help="The build history database (or $MAB_HISTORY).")
+@click.option(
+    "--push-record",
+    is_flag=True,
+    help="Push the build record beside the registry cache it writes (CI's, unless asked).",
+)
+@click.option(
+    "--force", is_flag=True, help="Write shared caches from another branch or a dirty tree."
+)
+@click.option("--quiet-logs", is_flag=True, help="Plain lines: leave out successful steps' logs.")
+@click.option(
+    "--export-dir",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the TUI's `e` writes its exports (default: mab's state folder).",
+)
 @click.option(
     "--metrics-file",
     metavar="PATH",
@@ -135,8 +157,11 @@ def build_command(ctx: click.Context, /, **opts: Any) -> int:
         return run_build_ci(req, metrics=metrics, **chosen)
     root = find_root(Path.cwd())
     settings = load_settings(root)
+    asked = WritesAsked(opts["cache_to"], opts["push_record"], opts["force"])
+    git = GitState(checked_out_branch(root), has_changes(root))
+    check_writes(asked, git, settings.default_branch)
     image = ci_image(root, req, settings)
-    req = with_defaults(req, settings, image=image)
+    req = with_defaults(req, settings, image=image, export=False)
     checked = preflight(req.platforms, req.multi_platform, list(req.cache_exports), req.builder)
     mode = output_mode(opts["as_json"], opts["no_tui"])
     options = RunOptions(
@@ -146,12 +171,13 @@ def build_command(ctx: click.Context, /, **opts: Any) -> int:
         history=history_options(image, checked, opts["history"]),
         metrics=metrics,
         default_platform=default_platform(req, checked),
-        publish_record=True,
+        publish_record=opts["push_record"],
         buildx_stdout="stderr" if mode == "json" else "inherit",
+        export_dir=opts["export_dir"],
         image=image or image_key(req),
     )
     entry = tui_entry() if mode == "tui" and interactive() else None
     if entry is not None:
         return entry.run_build_app(replace(options, buildx_stdout="capture"))
-    display = LinesDisplay("json" if mode == "json" else "plain")
+    display = LinesDisplay("json" if mode == "json" else "plain", logs=not opts["quiet_logs"])
     return run_live(options, display).exit_code

@@ -1,6 +1,7 @@
-"""The repository's git metadata: its remote and its default branch. The one module that runs
-`git` (only `git ls-remote`, to ask the remote for its HEAD); everything else is read from the
-files under `.git` so that detection works without git installed.
+"""The repository's git metadata: its remote, its default branch, the branch checked out and
+whether the tree has changes. The one module that runs `git` (`git ls-remote`, to ask the
+remote for its HEAD; `git status`, for changes); everything else is read from the files under
+`.git` so that detection works without git installed.
 
 The remote's URL comes from the repository, so it is checked before git sees it: never an
 option (`--` ends them, and a URL starting with `-` is not asked), never a `transport::`
@@ -114,6 +115,34 @@ def _symref(path: Path) -> str | None:
     except OSError:
         return None
     return text[5:].strip() if text.startswith("ref: ") else None
+
+
+def checked_out_branch(root: Path) -> str | None:
+    """The branch HEAD is on (None: detached, or no repository)."""
+    head_dir = _head_dir(root)
+    head = _symref(head_dir / "HEAD") if head_dir is not None else None
+    return head.removeprefix("refs/heads/") if head and head.startswith("refs/heads/") else None
+
+
+def has_changes(root: Path, timeout: float = 10.0) -> bool | None:
+    """Whether tracked files differ from HEAD (`git status --porcelain --untracked-files=no`);
+    None when it cannot be told (no repository, no git)."""
+    import subprocess
+
+    if _head_dir(root) is None:
+        return None
+    try:
+        done = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            timeout=timeout,
+            env=dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0"),
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return bool(done.stdout.strip()) if done.returncode == 0 else None
 
 
 def _has_ref(git: Path, ref: str) -> bool:

@@ -2,12 +2,13 @@
 
 Defaults come from `.mab.yml` (`Settings`) so a local build uses the same platforms and the
 same per-platform registry caches as CI (see `mab.registry.cacherefs`). The image the caches
-belong to
-is the one CI uses for this Dockerfile (found by the caller through project detection), else
-`image:` in `.mab.yml`, else the name of the first `-t` tag; without any, no cache defaults.
+belong to is the one CI uses for this Dockerfile (found by the caller through project
+detection), else `image:` in `.mab.yml`; without either, no cache defaults (a `-t` tag names
+no cache: mab never reads a cache nobody named).
 
-- one platform: `--cache-from` that platform's cache ref and `--cache-to` it (with
-  `ignore-error=true`, so a registry that refuses the push never fails the build);
+- one platform: `--cache-from` that platform's cache ref and, for CI (`export=True`),
+  `--cache-to` it (with `ignore-error=true`, so a registry that refuses the push never fails
+  the build); a build outside CI writes only what it is asked to (`mab.run.plan`);
 - several platforms: `--cache-from` every platform's ref, read-only. A build has only one
   `--cache-to`, and a multi-platform registry cache keeps one platform's records only
   (docker/buildx#1044), so nothing is exported unless `--cache-to` is given;
@@ -81,31 +82,28 @@ def image_from_tag(tag: str) -> str:
     return name
 
 
-def cache_image(req: BuildRequest, settings: Settings) -> str | None:
-    """Without a detected image: `image:` in `.mab.yml`, else the first `-t` tag's name."""
-    if settings.image:
-        return settings.image
-    return image_from_tag(req.tags[0]) if req.tags else None
-
-
 def with_defaults(
     req: BuildRequest,
     settings: Settings,
     branch_slug: str | None = None,
     image: str | None = None,
+    *,
+    export: bool = True,
 ) -> BuildRequest:
     """Fill what the user did not give from the repository's settings (see module doc).
-    `image` is the image CI caches this build under, when the caller could tell."""
+    `image` is the image CI caches this build under, when the caller could tell (else
+    `image:` in `.mab.yml`; a `-t` tag names no cache). `export=False`: read the caches only
+    (a build outside CI writes them only when asked; see `mab.run.plan`)."""
     platforms = req.platforms or settings.platforms
     req = replace(req, platforms=platforms)
     if req.cache_from or req.cache_to or req.no_cache or settings.cache != "registry":
         return req
-    image = image or cache_image(req, settings)
+    image = image or settings.image
     if image is None:
         return req
     specs = [registry_specs(image, p, branch_slug) for p in platforms]
     cache_from = tuple(dict.fromkeys(src for s in specs for src in s.cache_from))
-    cache_to = specs[0].cache_to if len(specs) == 1 else None
+    cache_to = specs[0].cache_to if len(specs) == 1 and export else None
     return replace(req, cache_from=cache_from, cache_to=cache_to)
 
 

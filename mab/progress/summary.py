@@ -98,6 +98,24 @@ class ErrorSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class CacheRefs:
+    """The caches a live build read and the ones it wrote (a registry cache by its ref, any
+    other by its spec), as the user, `.mab.yml` or the pipeline named them."""
+
+    read: tuple[str, ...] = ()
+    written: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"read": list(self.read), "written": list(self.written)}
+
+    def lines(self) -> list[str]:
+        return [
+            f"Caches read: {', '.join(self.read) or 'none'}",
+            f"Caches written: {', '.join(self.written) or 'none'}",
+        ]
+
+
+@dataclass(frozen=True, slots=True)
 class Summary:
     status: str  # running, succeeded, failed, canceled
     duration_s: float
@@ -107,6 +125,7 @@ class Summary:
     error: ErrorSummary | None
     platform_inferred: bool = False  # the one platform was named by mab, not by the stream
     cache_exports: tuple[CacheExport, ...] = ()  # in stream order; verified by the caller
+    caches: CacheRefs | None = None  # a live build's caches read and written (a replay: None)
 
     @classmethod
     def from_model(
@@ -152,6 +171,7 @@ class Summary:
                 p.platform: p.first_miss.to_json() if p.first_miss else None for p in self.platforms
             },
             "cache_export": _exports_json(self.cache_exports),
+            **({"caches": self.caches.to_json()} if self.caches is not None else {}),
         }
 
 
@@ -298,6 +318,8 @@ def render_table(summary: Summary) -> str:
     if summary.cache_exports:
         out.append("Cache export:")
         out += [f"  {'!' if e.problem else ' '} {e.message()}" for e in summary.cache_exports]
+    if summary.caches is not None:
+        out += summary.caches.lines()
     if summary.slowest:
         out.append("Slowest steps:")
         out += [f"  {_seconds(s.duration_s):>7}  {_where(s)}{s.label}" for s in summary.slowest]

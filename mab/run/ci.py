@@ -169,7 +169,7 @@ class CiDisplay:
     def started(self, model: BuildModel, options: RunOptions) -> None:
         self.model = model
         self.tags = options.request.tags
-        self.printer = PlainPrinter(model, sys.stdout.write, flush=sys.stdout.flush)
+        self.printer = PlainPrinter(model, sys.stdout.write, logs=True, flush=sys.stdout.flush)
         self._group.enter_context(quoted(self.env, self.title))
         out("mab: " + shown_argv(buildx_argv(options.request, options.docker)))
 

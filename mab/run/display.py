@@ -78,13 +78,14 @@ class QuietDisplay:
 
 
 class LinesDisplay:
-    """`plain`: a line per step change (and every step's log lines, as buildx's plain mode
-    prints them, unless `quiet_logs`), then the summary table, on stdout. `json`: the JSON
-    summary alone on stdout; progress on stderr when `progress`."""
+    """`plain`: a line per step change (with `logs`, every step's log lines as buildx's plain
+    mode prints them; without, a failed step's last lines), then the summary table, on stdout.
+    `json`: the JSON summary alone on stdout; progress on stderr when `progress`."""
 
-    def __init__(self, mode: LinesMode, *, progress: bool = True) -> None:
+    def __init__(self, mode: LinesMode, *, progress: bool = True, logs: bool = False) -> None:
         self.mode = mode
         self.progress = progress
+        self.logs = logs and mode == "plain"
         self.printer: PlainPrinter | None = None
 
     @property
@@ -93,7 +94,7 @@ class LinesDisplay:
 
     def started(self, model: BuildModel, options: RunOptions) -> None:
         out = self._out
-        self.printer = PlainPrinter(model, out.write, flush=out.flush)
+        self.printer = PlainPrinter(model, out.write, logs=self.logs, flush=out.flush)
         if options.live:
             say(shown_argv(buildx_argv(options.request, options.docker)))
 

@@ -32,15 +32,14 @@ def exit_code_of(outcome_code: int, *, canceled: bool, ended_by: int | None, err
 @dataclass(frozen=True)
 class BuildResult:
     """A run's whole result: the summary every display shows (its cache exports read back,
-    its misses with their causes), how it ended, and what it read, wrote and recorded."""
+    its misses with their causes, the caches it read and wrote), how it ended, and what it
+    recorded."""
 
     summary: Summary
     exit_code: int
     canceled: bool = False
     ended_by: int | None = None  # the signal that ended mab during the run
     error: str = ""  # why the build never ran (rendered, for stderr), else ""
-    cache_reads: tuple[str, ...] = ()
-    cache_writes: tuple[str, ...] = ()
     whys: Mapping[str, Mapping[str, Why]] = field(default_factory=dict)
     history_id: int | None = None  # the row written in the history database
     notices: tuple[str, ...] = ()  # what the history, metrics and record steps had to say

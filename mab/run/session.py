@@ -30,6 +30,7 @@ from typing import Any
 
 from mab.engine.buildcmd import buildx_argv
 from mab.errors import EXIT_INTERRUPTED, MabError
+from mab.history.remote import registry_refs
 from mab.history.session import BuildHistory
 from mab.metrics.outputs import emit_build
 from mab.progress.cacheverify import verified
@@ -37,7 +38,7 @@ from mab.progress.decoder import StreamDecoder
 from mab.progress.model import BuildModel, BuildStatus
 from mab.progress.outcome import Outcome
 from mab.progress.recording import Recording
-from mab.progress.summary import Summary
+from mab.progress.summary import CacheRefs, Summary
 from mab.run.display import Display
 from mab.run.feed import Feed, FeedEnd, LiveFeed
 from mab.run.options import RunOptions
@@ -228,6 +229,8 @@ class BuildSession:
     def _finish(self, end: FeedEnd, history: BuildHistory | None) -> BuildResult:
         options, model = self.options, self.model
         summary = Summary.from_model(model, duration_s=end.duration)
+        if options.live:
+            summary = replace(summary, caches=cache_refs(options))
         if options.live:  # 2. what the exports wrote, read back
             summary = verified(summary, model)
         if history is not None:  # 3. why, and the history row
@@ -251,8 +254,6 @@ class BuildSession:
             exit_code=code,
             canceled=canceled or self.ended_by is not None,
             ended_by=self.ended_by,
-            cache_reads=options.cache_reads,
-            cache_writes=options.cache_writes,
             whys=history.whys if history is not None else {},
             history_id=history.build_id if history is not None else None,
             notices=tuple(self._notices),
@@ -268,9 +269,20 @@ class BuildSession:
                 exc.exit_code, canceled=False, ended_by=None, error=exc.exit_code
             ),
             error=exc.render(),
-            cache_reads=self.options.cache_reads,
             notices=tuple(self._notices),
         )
+
+
+def cache_refs(options: RunOptions) -> CacheRefs:
+    """The caches read and written, a registry cache by its ref, any other by its spec."""
+
+    def shown(spec: str) -> str:
+        refs = registry_refs((spec,))
+        return refs[0] if refs else spec
+
+    return CacheRefs(
+        tuple(shown(s) for s in options.cache_reads), tuple(shown(s) for s in options.cache_writes)
+    )
 
 
 def live_session(options: RunOptions) -> BuildSession:

@@ -144,20 +144,37 @@ def test_config_gives_platforms_and_per_platform_caches(fake: Fake, run_mab: Run
     assert "--cache-to" not in argv  # several platforms: read-only unless --cache-to
 
 
-def test_single_platform_exports_its_cache(fake: Fake, run_mab: RunMab) -> None:
+def test_a_tag_alone_reads_and_writes_no_cache(fake: Fake, run_mab: RunMab) -> None:
+    """`-t` names the image, not a cache: nothing is read that nobody named, nothing written."""
     assert run_mab("build", "--platform", "linux/arm64", "-t", "localhost:5000/app:dev") == 0
-    argv = fake.argv
-    assert argv[argv.index("--cache-from") + 1] == (
-        "type=registry,ref=localhost:5000/app:buildcache-linux-arm64"
-    )
-    assert argv[argv.index("--cache-to") + 1].startswith(
-        "type=registry,ref=localhost:5000/app:buildcache-linux-arm64,mode=max"
-    )
+    assert "--cache-from" not in fake.argv and "--cache-to" not in fake.argv
+
+
+def test_a_cache_written_when_asked_from_the_default_branch(
+    fake: Fake, run_mab: RunMab, capfd: pytest.CaptureFixture[str]
+) -> None:
+    (fake.project / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    spec = "type=registry,ref=localhost:5000/app:mine,mode=max"
+    assert run_mab("build", "--no-tui", "--platform", "linux/arm64", "--cache-to", spec) == 0
+    assert fake.argv[fake.argv.index("--cache-to") + 1] == spec
+    assert "Caches written: localhost:5000/app:mine" in capfd.readouterr().out
+
+
+def test_a_shared_cache_write_from_a_feature_branch_needs_force(
+    fake: Fake, run_mab: RunMab, capfd: pytest.CaptureFixture[str]
+) -> None:
+    (fake.project / ".git" / "HEAD").write_text("ref: refs/heads/feature-x\n")
+    spec = "type=registry,ref=localhost:5000/app:mine,mode=max"
+    assert run_mab("build", "--no-tui", "--cache-to", spec) == EXIT_USAGE
+    assert "this is branch feature-x, not main" in capfd.readouterr().err
+    assert not fake.argv_file.exists()  # nothing ran
+    assert run_mab("build", "--no-tui", "--cache-to", spec, "--force") == 0
 
 
 def test_caches_of_the_image_ci_builds(fake: Fake, run_mab: RunMab) -> None:
     """No `.mab.yml`, no tag: the image CI would push (from the git remote and the detected
-    Dockerfile) names the per-platform caches, as in the generated workflow."""
+    Dockerfile) names the per-platform caches, as in the generated workflow; a local build
+    reads them."""
     (fake.project / ".git" / "config").write_text(
         '[remote "origin"]\n\turl = https://github.com/Acme/Shop.git\n'
     )
@@ -169,7 +186,7 @@ def test_caches_of_the_image_ci_builds(fake: Fake, run_mab: RunMab) -> None:
     assert argv[argv.index("--cache-from") + 1] == (
         "type=registry,ref=ghcr.io/acme/shop/web:buildcache-linux-amd64"
     )
-    assert "ref=ghcr.io/acme/shop/web:buildcache-linux-amd64," in argv[argv.index("--cache-to") + 1]
+    assert "--cache-to" not in argv  # read, not written: CI's default branch writes it
 
 
 def test_record_keeps_the_raw_stream(fake: Fake, tmp_path: Path, run_mab: RunMab) -> None:

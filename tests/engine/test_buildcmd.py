@@ -9,7 +9,6 @@ from mab.config.settings import Settings
 from mab.engine.buildcmd import (
     BuildRequest,
     buildx_argv,
-    cache_image,
     image_from_tag,
     parse_build_arg,
     shown_argv,
@@ -94,11 +93,21 @@ def test_image_from_tag(tag: str, image: str) -> None:
     assert image_from_tag(tag) == image
 
 
-def test_cache_image_prefers_the_config() -> None:
-    req = BuildRequest(tags=("localhost:5000/app:1",))
-    assert cache_image(req, Settings()) == "localhost:5000/app"
-    assert cache_image(req, Settings(image="ghcr.io/o/app")) == "ghcr.io/o/app"
-    assert cache_image(BuildRequest(), Settings()) is None
+def test_a_tag_names_no_cache_the_config_does() -> None:
+    """mab reads no cache nobody named: `-t` alone adds no --cache-from (a first build would
+    show 'importing cache manifest' failures for refs that never existed)."""
+    tagged = BuildRequest(platforms=("linux/amd64",), tags=("localhost:5000/app:1",))
+    assert (with_defaults(tagged, Settings()).cache_from, tagged.cache_to) == ((), None)
+    named = with_defaults(tagged, Settings(image="ghcr.io/o/app"))
+    assert named.cache_from == ("type=registry,ref=ghcr.io/o/app:buildcache-linux-amd64",)
+
+
+def test_a_build_outside_ci_reads_the_default_caches_and_writes_none() -> None:
+    req = with_defaults(
+        BuildRequest(platforms=("linux/arm64",)), Settings(image="r/app"), export=False
+    )
+    assert req.cache_from == ("type=registry,ref=r/app:buildcache-linux-arm64",)
+    assert req.cache_to is None
 
 
 def test_single_platform_reads_and_writes_its_own_cache() -> None:

@@ -241,15 +241,34 @@ async def test_e_exports_the_summary_as_json_and_markdown(tmp_path: Path) -> Non
         await pilot.press("e")
         await pilot.pause()
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["mab-summary-2.json", "mab-summary-2.md", "mab-summary.json", "mab-summary.md"]
-    summary = json.loads((tmp_path / "mab-summary.json").read_text())
+    stem = "mab-summary-localhost-5000-ref-app-dev-run1"  # what was built, which run
+    assert names == [f"{stem}-2.json", f"{stem}-2.md", f"{stem}.json", f"{stem}.md"]
+    summary = json.loads((tmp_path / f"{stem}.json").read_text())
     assert summary["status"] == "succeeded"
     assert set(summary["platforms"]) == {"linux/amd64", "linux/arm64"}
-    assert "| Platform |" in (tmp_path / "mab-summary.md").read_text()
+    assert "| Platform |" in (tmp_path / f"{stem}.md").read_text()
+
+
+async def test_e_exports_outside_the_build_context_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --export-dir, exports go to mab's state folder, never into the current one
+    (usually the build context: the next build's `COPY . .` would miss)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    app = MabApp(FakeSource(stream("warm-multi")), animate=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_finished(pilot, app)
+        await pilot.press("e")
+        await pilot.pause()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state"]
+    exported = sorted((tmp_path / "state" / "mab" / "exports").iterdir())
+    assert [p.suffix for p in exported] == [".json", ".md"]
 
 
 async def test_e_into_an_unwritable_place_says_so_without_a_traceback(tmp_path: Path) -> None:
-    app = app_for(FakeSource(stream("warm-multi")), tmp_path / "missing")
+    (tmp_path / "a-file").write_text("")
+    app = app_for(FakeSource(stream("warm-multi")), tmp_path / "a-file" / "exports")
     async with app.run_test(size=SIZE) as pilot:
         await wait_finished(pilot, app)
         await pilot.press("e")

@@ -15,6 +15,8 @@ HELP = """\
   r        rerun, same arguments   R       rerun without cache (asks first)
   c        cancel the build        ctrl+c  cancel; a second one quits
   p        one platform, or all    e       export summary: JSON, Markdown
+  h        build history: this image's trends, from the database the build
+           records into (--history PATH, else the default)
   l        full log: / search, n N next/previous, a whole build, ← → step
   ↑ ↓ tab  choose a step, or click q       quit (asks while a build runs)
 
