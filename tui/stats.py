@@ -50,25 +50,39 @@ def aligned(steps: Sequence[StepView], platforms: Sequence[str]) -> list[list[St
     return [[row.get(p) for row in rows.values()] for p in platforms]
 
 
-def slowdowns(steps: Sequence[StepView], platforms: Sequence[str]) -> dict[str, float]:
-    """Each platform's time over the fastest one's, on the steps every platform ran to the
-    end (a step canceled, cached or still running on one of them is left out); no entry
-    when no such step took any time."""
+def slowdowns(
+    steps: Sequence[StepView], platforms: Sequence[str], now: float | None = None
+) -> dict[str, float]:
+    """Each platform's time over the fastest one's, from what is known so far: on the steps
+    every platform ran or runs (a step cached, canceled or not started on one of them is left
+    out), a step still running counting at least the time it has run (`now`); no entry when
+    no such step took any time."""
     if len(platforms) < 2:
         return {}
     spent = dict.fromkeys(platforms, 0.0)
     for row in zip(*aligned(steps, platforms), strict=True):
-        if any(v is None or v.state is not StepState.DONE for v in row):
+        taken = [_taken(v, now) for v in row]
+        if any(t is None for t in taken):
             continue
         if len({v.key for v in row if v is not None}) < len(row):
             continue  # shared: one run for all, nothing to compare
-        for p, v in zip(platforms, row, strict=True):
-            if v is not None:
-                spent[p] += v.duration_s or 0.0
+        for p, t in zip(platforms, taken, strict=True):
+            spent[p] += t or 0.0
     fastest = min(spent.values())
     if fastest < MIN_COMPARED_S:
         return {}
     return {p: t / fastest for p, t in spent.items()}
+
+
+def _taken(view: StepView | None, now: float | None) -> float | None:
+    """The time a step took (DONE), or has taken so far (RUNNING, at `now`); None otherwise."""
+    if view is None:
+        return None
+    if view.state is StepState.DONE:
+        return view.duration_s or 0.0
+    if view.state is StepState.RUNNING and now is not None and view.started is not None:
+        return max(0.0, now - view.started)
+    return None
 
 
 MIN_COMPARED_S = 1.0  # under a second of work, a ratio is noise

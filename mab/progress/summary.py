@@ -312,7 +312,7 @@ def render_table(summary: Summary) -> str:
         width = max(len(p.platform) for p in misses)
         for p in misses:
             if (m := p.first_miss) is not None:
-                why = _why(m, p.platform)
+                why = why_text(m, p.platform)
                 out.append(f"  {p.platform.ljust(width)}  {m.label}")
                 out += [f"  {''.ljust(width)}    why: {why}"] if why else []
     if summary.cache_exports:
@@ -330,7 +330,8 @@ def render_table(summary: Summary) -> str:
     return "\n".join(out) + "\n"
 
 
-def _why(step: StepSummary, platform: str) -> str:
+def why_text(step: StepSummary, platform: str) -> str:
+    """`sources changed: src/app.py changed` for a missed step on `platform`, else ""."""
     found = (step.why or {}).get(platform)
     if not found:
         return ""
@@ -386,7 +387,7 @@ def render_markdown(summary: Summary) -> str:
             if step is not None:
                 where = f"{step.stage} {step.index}/{step.total}".strip()
                 instruction = _code(_first_line(step.instruction))
-                why = _why(step, p.platform)
+                why = why_text(step, p.platform)
                 why = f" — why: {_cell(why)}" if why else ""
                 out.append(
                     f"- {_code(p.platform)}: {_cell(where)} {instruction} ({step.state}){why}"

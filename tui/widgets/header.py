@@ -88,7 +88,7 @@ def header_info(
     against a run half done)."""
     model = state.model
     stats = platform_stats(model)
-    slower = slowdowns(model.steps(), [p.platform for p in stats])
+    slower = slowdowns(model.steps(), [p.platform for p in stats], now if state.running else None)
     before = previous if not state.running else None
     lines = tuple(
         PlatformLine(
@@ -105,6 +105,8 @@ def header_info(
     first, last = model.span()
     end = now if state.running else last
     total = max(0.0, end - first) if first is not None and end is not None else 0.0
+    if state.result is not None:  # over: the run's own duration, as every display says it
+        total = state.result.summary.duration_s
     status = str(model.status)
     if state.running and state.cancel_requested:
         status = "canceling"

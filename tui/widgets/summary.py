@@ -1,12 +1,14 @@
-"""The end-of-build summary: per platform steps, cached, executed, hit ratio and time; the
-slowest steps; the first step per platform that missed the cache."""
+"""The end-of-build summary, from the run's result: per platform steps, cached, executed, hit
+ratio and time; the slowest steps; the first step per platform that missed the cache and why;
+every cache export that failed or came out wrong; the caches read and written. Long lines
+wrap: nothing is cut."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.widgets import Static
 
-from mab.progress.summary import Summary
+from mab.progress.summary import Summary, why_text
 from mab.tui.render import EXIT_CODE, RED, one_line, seconds
 from mab.tui.stats import ALL, PlatformStats, platform_name
 
@@ -54,6 +56,16 @@ def render_summary(summary: Summary, fallback: tuple[PlatformStats, ...] = ()) -
         out.append("first cache miss\n", style="dim")
         for platform, miss in misses:
             out.append(f"{platform}: {miss.label} ({miss.state})\n")
+            why = why_text(miss, platform)
+            if why:
+                out.append(f"  why: {why}\n", style="magenta")
+    problems = [e for e in summary.cache_exports if e.problem]
+    if problems:
+        out.append("cache export\n", style="dim")
+        for export in problems:
+            out.append(f"! {export.message()}\n", style=f"bold {RED}")
+    if summary.caches is not None:
+        out.append("\n".join(summary.caches.lines()).lower() + "\n", style="dim")
     out.rstrip()
     return out
 
