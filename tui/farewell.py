@@ -26,6 +26,7 @@ from mab.progress.summary import Summary, why_text
 from mab.tui.render import failure, seconds
 from mab.tui.run_state import RunState
 from mab.tui.stats import PlatformStats, platform_name, platform_stats, slowdowns
+from mab.tui.widgets.header import EMULATED
 from mab.tui.widgets.problem import build_problem
 
 LOG_LINES = 10
@@ -43,7 +44,11 @@ def wrap(line: str, width: int) -> list[str]:
 
 
 def _platform_rows(
-    summary: Summary, stats: tuple[PlatformStats, ...], now: float | None, model: BuildModel
+    summary: Summary,
+    stats: tuple[PlatformStats, ...],
+    now: float | None,
+    model: BuildModel,
+    emulated: tuple[str, ...],
 ) -> list[str]:
     """From the summary once the run is over (stats only for a run quit while it went on, or
     a build that named no platform)."""
@@ -63,9 +68,9 @@ def _platform_rows(
     for name, ratio, cached, steps, took in rows:
         hit = "  -" if ratio is None else f"{ratio * 100:3.0f}%"
         row = f"  {name:<{width}}  hit {hit}  cached {cached}/{steps}  {seconds(took):>6}"
-        if slower.get(name, 1.0) >= 1.05:
-            row += f"  {slower[name]:.1f}x slower"
-        out.append(row)
+        notes = [f"{slower[name]:.1f}x slower"] if slower.get(name, 1.0) >= 1.05 else []
+        notes += [EMULATED] if name in emulated else []
+        out.append(f"{row}  {', '.join(notes)}" if notes else row)
     return out
 
 
@@ -77,6 +82,7 @@ def farewell_text(
     summary: Summary | None = None,
     stats: tuple[PlatformStats, ...] | None = None,
     now: float | None = None,
+    emulated: tuple[str, ...] = (),
 ) -> str:
     """`summary`: the finished run's (its result's); without it, the model's own. `stats` and
     `now`: a build quit while it ran, counted up to that moment (its model is finished as
@@ -85,7 +91,7 @@ def farewell_text(
     first = model.span()[0]
     took = now - first if now is not None and first is not None else summary.duration_s
     lines = [f"mab: {title} {summary.status.upper()} in {seconds(took)}"]
-    lines += _platform_rows(summary, stats or platform_stats(model), now, model)
+    lines += _platform_rows(summary, stats or platform_stats(model), now, model, emulated)
     lines += [f"! {e.message()}" for e in summary.cache_exports if e.problem]
     for p in summary.platforms:
         if p.first_miss is not None:
@@ -115,10 +121,10 @@ def _failure(model: BuildModel, summary: Summary) -> list[str]:
 
 def run_farewell(state: RunState, title: str, width: int) -> str:
     """A run's farewell; one quit while it ran is counted up to now, then canceled."""
-    model = state.model
+    model, emulated = state.model, state.session.options.emulated
     if not state.running:
         summary = state.result.summary if state.result is not None else None
-        return farewell_text(model, title, width, summary=summary)
+        return farewell_text(model, title, width, summary=summary, emulated=emulated)
     now, stats = state.now(), platform_stats(model)
     model.finish(EXIT_INTERRUPTED, canceled=True)
-    return farewell_text(model, title, width, stats=stats, now=now)
+    return farewell_text(model, title, width, stats=stats, now=now, emulated=emulated)

@@ -36,6 +36,7 @@ from mab.detection.gitrepo import checked_out_branch, has_changes
 from mab.engine.buildcmd import BuildRequest, parse_build_arg, with_defaults
 from mab.engine.checks import Preflight
 from mab.engine.docker import preflight
+from mab.engine.doctor import emulated_platforms
 from mab.history.capture import image_key
 from mab.metrics.outputs import MetricsOutputs
 from mab.run.display import LinesDisplay
@@ -164,6 +165,7 @@ def build_command(ctx: click.Context, /, **opts: Any) -> int:
     req = with_defaults(req, settings, image=image, export=False)
     checked = preflight(req.platforms, req.multi_platform, list(req.cache_exports), req.builder)
     mode = output_mode(opts["as_json"], opts["no_tui"])
+    builder = checked.builder if isinstance(checked, Preflight) else None
     options = RunOptions(
         request=req,
         live=True,
@@ -174,6 +176,7 @@ def build_command(ctx: click.Context, /, **opts: Any) -> int:
         publish_record=opts["push_record"],
         buildx_stdout="stderr" if mode == "json" else "inherit",
         export_dir=opts["export_dir"],
+        emulated=emulated_platforms(req.platforms, builder.platforms if builder else ()),
         image=image or image_key(req),
     )
     entry = tui_entry() if mode == "tui" and interactive() else None

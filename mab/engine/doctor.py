@@ -147,6 +147,16 @@ def _arch(platform: str) -> str:
     return parts[1] if len(parts) > 1 else platform
 
 
+def emulated_platforms(requested: Sequence[str], builder: Sequence[str]) -> tuple[str, ...]:
+    """The requested platforms the builder runs through an emulator: those whose architecture
+    is not its first (native) platform's, nor one that machine also runs natively."""
+    if not builder:
+        return ()
+    native = _arch(builder[0])
+    natives = (native, *ALSO_NATIVE.get(native, ()))
+    return tuple(p for p in requested if _arch(p) not in natives)
+
+
 def native_arches(daemon_arch: str | None) -> tuple[str, ...]:
     arch = MACHINE_ARCH.get((daemon_arch or "").lower())
     return (arch, *ALSO_NATIVE.get(arch, ())) if arch else ()

@@ -44,6 +44,7 @@ class RunOptions:
     buildx_stdout: StdoutMode = "inherit"  # where buildx's own stdout goes
     export_dir: Path | None = None  # where the TUI's `e` writes (None: mab's state folder)
     image: str | None = None  # the image this build is (for the TUI's title and history)
+    emulated: tuple[str, ...] = ()  # platforms the builder runs through QEMU, not natively
     nodes: tuple[str, ...] = ()  # builder nodes the run spreads over (empty: one buildx)
     docker: str = "docker"
 

@@ -3,14 +3,17 @@ to a fixed point, with spinners frozen and the clock taken from the stream itsel
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 
+from mab.run.options import RunOptions
 from mab.tui.app import MabApp
 from mab.tui.source import ReplaySource
 from mab.tui.source.replayer import ReplayRun
+from mab.tui.widgets import BuildHeader
 from tests.tui.fakes import STREAMS, FakeSource, stream
 from tests.tui.helpers import wait_until
 
@@ -132,3 +135,35 @@ def test_log_view_with_colours_at_80x24(snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(replay_app("ansi", None), run_before=open_log, terminal_size=(80, 24))
+
+
+class EmulatedReplay(ReplaySource):
+    """A replay whose options say the builder emulates arm64 (as `mab build` finds it)."""
+
+    @property
+    def options(self) -> RunOptions:
+        return replace(super().options, emulated=("linux/arm64",))
+
+
+def test_an_emulated_platform_still_running_is_labelled_and_behind_at_80x24(
+    snap_compare: Any,
+) -> None:
+    """amd64 is done, arm64 still in its emulated install (11.7s so far; amd64 took 11.1s):
+    the running step counts the time it has taken, so arm64 is the slower one (it was amd64,
+    "1.1x slower", when running steps were left out), and arm64 is labelled emulated."""
+
+    async def check(pilot: Pilot[int]) -> None:
+        await settle(pilot)
+        app = pilot.app
+        assert isinstance(app, MabApp)
+        header = app.query_one(BuildHeader).info
+        assert header is not None
+        arm = next(p for p in header.platforms if p.name == "linux/arm64")
+        amd = next(p for p in header.platforms if p.name == "linux/amd64")
+        assert arm.emulated and not amd.emulated
+        assert arm.slowdown is not None and amd.slowdown is not None
+        assert arm.slowdown > amd.slowdown == 1.0
+
+    source = EmulatedReplay.from_path(STREAMS / "cold-multi.rawjson", 0, hold_at=95)
+    app = MabApp(source, animate=False)
+    assert snap_compare(app, run_before=check, terminal_size=(80, 24))

@@ -18,6 +18,7 @@ from mab.tui.stats import (
     slowdowns,
 )
 
+EMULATED = "emulated (QEMU)"
 STATE_STYLE = {
     "running": "bold yellow",
     "canceling": "bold magenta",
@@ -36,6 +37,7 @@ class PlatformLine:
     elapsed: float
     slowdown: float | None  # time over the fastest platform's, on the steps both finished
     change: Delta | None  # against the previous run of the session, once this one ended
+    emulated: bool = False  # the builder runs this platform through QEMU
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,8 @@ def _platform(line: PlatformLine, name_width: int) -> Text:
     row.append(f"  {seconds(line.elapsed):>6}")
     if line.slowdown is not None and line.slowdown >= 1.05:
         row.append(f" {line.slowdown:.1f}x slower", style="yellow")
+    if line.emulated:
+        row.append(f"{',' if line.slowdown and line.slowdown >= 1.05 else ''} {EMULATED}", "dim")
     row.append_text(delta_text(line.change))
     row.no_wrap = True
     row.overflow = "ellipsis"
@@ -99,6 +103,7 @@ def header_info(
             round(p.elapsed(now), 1),
             slower.get(p.platform),
             delta(p, before.platform(p.platform) if before else None, now),
+            p.platform in state.session.options.emulated,
         )
         for p in stats
     )
