@@ -1,4 +1,4 @@
-"""What every `mab build` does with its history (TUI, plain, JSON and `--ci` alike):
+"""What every build run does with its history (`mab.run.session` calls it, whatever displays it):
 
 1. `BuildHistory.start(req, image, builder, driver)` before buildx runs: hashes the COPY/ADD
    sources, and fetches the build record beside each registry cache the build imports;
@@ -44,8 +44,6 @@ class BuildHistory:
     record: BuildRecord | None = None
     whys: dict[str, dict[str, Why]] = field(default_factory=dict)
     build_id: int | None = None
-    # Called with the finished model once the build is recorded (e.g. to write its metrics).
-    after_finish: Callable[[BuildModel], None] | None = None
 
     @classmethod
     def start(
@@ -92,11 +90,7 @@ class BuildHistory:
                     self.fetched.setdefault(p, got.record)
 
     def finish(self, model: BuildModel, duration_s: float | None) -> BuildRecord | None:
-        try:
-            return self._record(model, duration_s)
-        finally:
-            if self.after_finish is not None:
-                self.after_finish(model)
+        return self._record(model, duration_s)
 
     def _record(self, model: BuildModel, duration_s: float | None) -> BuildRecord | None:
         if self.inputs is None:

@@ -69,6 +69,7 @@ class FakeSource:
         platforms: tuple[str, ...] = (),
         recordings: list[bytes] | None = None,
         title: str = "localhost:5000/ref/app:dev",
+        options: RunOptions | None = None,
     ) -> None:
         self.data = data
         self._title = title
@@ -76,6 +77,7 @@ class FakeSource:
         self.pause_at = pause_at
         self.exit_code = exit_code
         self._platforms = platforms
+        self._options = options
         self.recordings = recordings or []
         self.starts: list[bool] = []
         self.runs: list[FakeRun] = []
@@ -90,6 +92,8 @@ class FakeSource:
 
     @property
     def options(self) -> RunOptions:
+        if self._options is not None:
+            return self._options
         return RunOptions(request=BuildRequest(platforms=self._platforms))
 
     @property

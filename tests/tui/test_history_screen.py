@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Static
 
 from mab.history.record import BuildRecord, StepRecord
 from mab.history.store import HistoryStore
 from mab.history.why import Why
 from mab.progress.model import StepState
 from mab.run.display import Display
+from mab.run.options import HistoryOptions, RunOptions
 from mab.run.result import BuildResult
 from mab.run.session import BuildSession
 from mab.tui.app import MabApp
@@ -91,3 +93,21 @@ async def test_a_missed_step_shows_why_and_h_opens_the_trends(
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HistoryScreen)
+
+
+async def test_h_reads_the_history_the_build_records_into(tmp_path: Path) -> None:
+    """`mab build --history PATH`: the `h` screen reads PATH, not the default database."""
+    chosen = tmp_path / "chosen.db"
+    with HistoryStore.open(chosen) as store:
+        for n, cached in enumerate((0, 4)):
+            store.add(record(f"u{n}", float(n), cached))
+    options = RunOptions(history=HistoryOptions(path=str(chosen), image="app"), image="app")
+    app = MabApp(FakeSource(stream("warm-multi"), options=options), animate=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_finished(pilot, app)
+        await pilot.press("h")
+        await pilot.pause()
+        assert isinstance(app.screen, HistoryScreen)
+        shown = str(app.screen.query_one("#history", Static).render())
+    assert "Build history: app" in shown
+    assert "hit ratio  ▁█  100%" in shown  # the two builds of PATH, oldest first

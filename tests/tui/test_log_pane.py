@@ -57,5 +57,22 @@ async def test_search_scrolls_to_the_first_row_of_a_wrapped_match_and_resize_kee
         assert any(r.startswith("line 20") for r in rows(pane))
         await pilot.resize_terminal(40, 5)
         await pilot.pause()
-        assert pane.virtual_size.width == 40
+        assert pane.virtual_size.width == pane.scrollable_content_region.width  # beside the bar
         assert any(r.startswith("line 20") for r in rows(pane))
+
+
+async def test_a_wrapped_line_keeps_every_character_beside_the_scrollbar() -> None:
+    """At 80 columns with a scrollbar, a line of 80 characters wraps before the scrollbar's
+    column: its 80th character is on the next row, not under the bar."""
+    line = "a" * 79 + "Z"
+    app = PaneApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(LogPane)
+        pane.set_lines([Text(f"line {n}") for n in range(60)] + [Text(line)])
+        await pilot.pause()
+        await pilot.pause()
+        visible = pane.scrollable_content_region.width
+        assert visible < 80  # the scrollbar takes its column
+        shown = [r.rstrip() for r in rows(pane)]
+        assert all(len(r) <= visible for r in shown)
+        assert shown[-2:] == [line[:visible], line[visible:]]

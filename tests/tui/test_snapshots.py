@@ -4,18 +4,21 @@ to a fixed point, with spinners frozen and the clock taken from the stream itsel
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 
-from mab.run.options import RunOptions
+from mab.history.store import HistoryStore
+from mab.run.options import HistoryOptions, RunOptions
 from mab.tui.app import MabApp
 from mab.tui.source import ReplaySource
 from mab.tui.source.replayer import ReplayRun
 from mab.tui.widgets import BuildHeader
 from tests.tui.fakes import STREAMS, FakeSource, stream
 from tests.tui.helpers import wait_until
+from tests.tui.test_history_screen import record
 
 # name: (recording, objects to replay before holding; None: to the end)
 CASES = {
@@ -26,6 +29,7 @@ CASES = {
     "single-platform": ("single", None),
     "cross-compile": ("cross", None),  # a step keeps its row in both columns
     "parse-error": ("parse-error", None),  # file, line and message where the steps would be
+    "export-refused": ("export-refused", None),  # the 401 in the summary, not a silent success
 }
 SIZES = [(80, 24), (160, 48)]
 
@@ -167,3 +171,20 @@ def test_an_emulated_platform_still_running_is_labelled_and_behind_at_80x24(
     source = EmulatedReplay.from_path(STREAMS / "cold-multi.rawjson", 0, hold_at=95)
     app = MabApp(source, animate=False)
     assert snap_compare(app, run_before=check, terminal_size=(80, 24))
+
+
+def test_h_with_a_history_path_at_80x24(snap_compare: Any, tmp_path: Path) -> None:
+    """`--history PATH`: `h` shows PATH's builds of this image."""
+    chosen = tmp_path / "chosen.db"
+    with HistoryStore.open(chosen) as store:
+        for n, cached in enumerate((0, 2, 4)):
+            store.add(record(f"u{n}", float(n), cached))
+    options = RunOptions(history=HistoryOptions(path=str(chosen), image="app"), image="app")
+
+    async def open_history(pilot: Pilot[int]) -> None:
+        await settle(pilot)
+        await pilot.press("h")
+        await pilot.pause()
+
+    app = MabApp(FakeSource(stream("warm-multi"), options=options), animate=False)
+    assert snap_compare(app, run_before=open_history, terminal_size=(80, 24))

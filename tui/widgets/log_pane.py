@@ -35,7 +35,8 @@ class LogPane(ScrollView, can_focus=True):
         self.current: int | None = None  # the match the view is on
         self._rows: list[tuple[int, Text]] = []  # (line index, the part of it on that row)
         self._first_row: list[int] = []  # per line, its first row
-        self._laid_out_at = 0  # the width the rows were cut for
+        self._laid_out_at = 0  # the pane's width when the rows were cut
+        self._text_width = 0  # the width they were cut to (less a scrollbar's column)
 
     @property
     def at_end(self) -> bool:
@@ -51,14 +52,25 @@ class LogPane(ScrollView, can_focus=True):
             self.call_after_refresh(self.scroll_end, animate=False)
 
     def _layout(self) -> None:
-        width = max(1, self.size.width)
+        """Rows cut to the width the text has: the pane's, less the scrollbar's column when
+        the rows are more than the pane shows (no character goes under the bar)."""
+        full = max(1, self.size.width)
+        rows, first = self._cut_all(full)
+        width = full
+        if len(rows) > self.size.height:
+            width = max(1, full - self.styles.scrollbar_size_vertical)
+            rows, first = self._cut_all(width)
+        self._rows, self._first_row, self._laid_out_at = rows, first, full
+        self._text_width = width
+        self.virtual_size = Size(width, len(rows))
+
+    def _cut_all(self, width: int) -> tuple[list[tuple[int, Text]], list[int]]:
         rows: list[tuple[int, Text]] = []
         first: list[int] = []
         for index, line in enumerate(self.lines):
             first.append(len(rows))
             rows.extend((index, part) for part in _cut(line, width))
-        self._rows, self._first_row, self._laid_out_at = rows, first, width
-        self.virtual_size = Size(width, len(rows))
+        return rows, first
 
     def _line_at_top(self) -> int:
         top = self.scroll_offset.y
@@ -116,7 +128,8 @@ class LogPane(ScrollView, can_focus=True):
                 text.stylize(self.get_component_rich_style("log-pane--current"))
         segments = list(text.render(self.app.console))
         segments = list(Segment.apply_style(segments, self.rich_style))
-        return Strip(segments).crop(0, width).extend_cell_length(width, self.rich_style)
+        strip = Strip(segments).crop(0, self._text_width or width)
+        return strip.extend_cell_length(width, self.rich_style)
 
     def on_resize(self) -> None:
         if self.size.width != self._laid_out_at:

@@ -80,6 +80,19 @@ def error_line(message: str, step: str | None) -> str:
 
 
 class SummaryPanel(Static):
+    """The run's result; long lines (an export's error, a cause) wrap, and the panel scrolls."""
+
+    DEFAULT_CSS = """
+    SummaryPanel {
+        height: 1fr;
+        border: round $panel-lighten-2;
+        border-title-align: left;
+        padding: 0 1;
+        text-wrap: wrap;
+        overflow-y: auto;
+    }
+    """
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id)
         self.border_title = "summary"
