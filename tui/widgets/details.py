@@ -27,10 +27,10 @@ CACHE_NOTE = {
     StepState.ERROR: "failed",
     StepState.CANCELED: "canceled before it finished",
 }
+ERROR_LINES = 2  # at most, for an error without an exit code; the rest is for the log
 PICK = "Select a step (↑/↓, tab, or click) to see its log; l: the full log."
 NO_STEP = "No step ran. l: the build's whole log."
 MAX_PROGRESS_LINES = 4
-ERROR_LINES = 2  # at most, for an error without an exit code; the rest is for the log
 
 
 class StepDetails(Widget):
@@ -100,7 +100,8 @@ class StepDetails(Widget):
         head.append(state)
         why = why_line(self.whys, step)
         if why:
-            head.append(Text(why, style="magenta", no_wrap=True, overflow="ellipsis"))
+            width = max(20, self.content_size.width)
+            head += [Text(line, style="magenta") for line in _wrap(why, width)]
         for p in step.progress[:MAX_PROGRESS_LINES]:
             amount = f"{size(p.current)}/{size(p.total)}" if p.total else size(p.current)
             done = " done" if p.completed is not None else ""
@@ -110,6 +111,11 @@ class StepDetails(Widget):
         if step.error and step.state is not StepState.ERROR:
             head.append(Text(f"error: {one_line(step.error)}", style=f"bold {RED}"))
         return head
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """`text` folded to `width`, a long word broken rather than cut."""
+    return textwrap.wrap(text, width, subsequent_indent="  ", break_on_hyphens=False) or [text]
 
 
 def why_line(whys: Mapping[str, Mapping[str, Why]], view: StepView) -> str | None:
