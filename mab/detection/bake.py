@@ -73,8 +73,9 @@ def bake_specs(
     """The images a bake file builds (JSON when `where` ends in `.json`, else HCL), and warnings
     (each starting with `where`). As `docker buildx bake [TARGET...]` does: the `wanted` targets
     or groups, else the `default` group (or target); without one, every target that no other
-    inherits from. Targets that write files (`output` of type local, tar or cacheonly) are no
-    images."""
+    inherits from. Targets that write files (`output` of type local, tar or cacheonly, or a
+    path) are no images; when the default writes files only, the targets whose `output` says
+    they are images are."""
     warnings: list[str] = []
     try:
         if where.endswith(".json"):
@@ -92,6 +93,9 @@ def bake_specs(
         chosen = _expand(asked, targets, groups, set())
     else:
         chosen = [name for name in targets if name not in parents]
+    if not wanted and all(_writes_files(_resolve(n, targets, set()).get("output")) for n in chosen):
+        # the default writes files only: the images are the targets that say they are images
+        chosen = [n for n in targets if _is_image(_resolve(n, targets, set()).get("output"))]
     specs: list[BuildSpec] = []
     for name in chosen:
         attrs = _resolve(name, targets, set())
@@ -125,6 +129,13 @@ def _expand(
         elif name in targets and name not in out:
             out.append(name)
     return out
+
+
+def _is_image(output: Any) -> bool:
+    values = output if isinstance(output, list) else [output]
+    return any(
+        isinstance(v, str) and re.search(r"type=(image|registry|docker)\b", v) for v in values
+    )
 
 
 def _writes_files(output: Any) -> bool:

@@ -112,7 +112,9 @@ def _command(words: list[str], line: int, workdir: str) -> BuildCommand | None:
     tool = posixpath.basename(words[0])
     rest: list[str] | None = None
     bake = False
-    if tool in ("docker", "podman"):
+    if tool in ("docker", "podman") or (
+        tool.startswith("$") and words[1:2] in (["build"], ["buildx"])
+    ):
         head = [w for w in words[1:3]]
         if head[:1] == ["build"]:
             rest = words[2:]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mab.detection.interpolate import Unresolved, interpolate
@@ -67,6 +67,7 @@ class BuildSpec:
     target: str | None = None
     args: tuple[tuple[str, str], ...] = ()
     platforms: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()  # compose: built only with `--profile` one of these
 
 
 def scalar(value: object) -> str:
@@ -218,6 +219,9 @@ def compose_specs(
         spec, problems = _service_spec(str(name), service["build"], env or {})
         warnings.extend(f"{where}: service {name}: {p}" for p in problems)
         if spec is not None:
+            profiles = service.get("profiles")
+            if isinstance(profiles, list) and profiles:
+                spec = replace(spec, profiles=tuple(map(str, profiles)))
             specs.append(spec)
     return specs, warnings
 

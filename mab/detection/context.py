@@ -82,12 +82,17 @@ def dockerignore_for(dockerfile: str, context: str, tree: Tree) -> DockerIgnore 
 
 
 def judged(sources: tuple[str, ...]) -> list[str]:
-    """The sources that say where the context is: plain paths, not the whole tree."""
+    """The sources that say where the context is: plain paths (for `dir/*.conf`, `dir`), not
+    the whole tree."""
     out = []
     for source in sources:
         clean = posixpath.normpath(source.lstrip("/")) if source.strip("/") else "."
+        if _WILD.search(source) and "$" not in source:  # `dir/*.conf` says `dir` is there
+            head = clean.split("/")
+            clean = "/".join(head[: next(i for i, p in enumerate(head) if _WILD.search(p))])
+            clean = clean or "."
         if (
-            _WILD.search(source)
+            _WILD.search(clean)
             or source.startswith("<<")
             or clean in (".", "..")
             or (clean.startswith("../"))

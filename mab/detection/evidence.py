@@ -58,6 +58,7 @@ class Build:
     push: bool = False
     registries: tuple[str, ...] = ()  # registries the job logs in to
     artifacts: bool = False  # writes files (`--output type=local`), no image
+    profiles: tuple[str, ...] = ()  # compose: only `--profile` one of these builds it
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -214,6 +214,7 @@ def _spec_build(
     return Build(
         kind=kind, where=where, dockerfile=dockerfile, context=context, target=spec.target,
         name=spec.name, args=spec.args, platforms=spec.platforms, push=push,
+        profiles=spec.profiles,
     )  # fmt: skip
 
 

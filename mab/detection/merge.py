@@ -110,6 +110,8 @@ def _not_an_image(build: Build, dev_reason: Callable[[str], str | None]) -> str 
         return dev
     if build.artifacts:
         return "it writes files (--output), not an image: a package or artifact builder"
+    if build.profiles:
+        return f"only in profile(s) {', '.join(build.profiles)}: an optional extra"
     why = runs_tests(build.name or "", build.dockerfile)
     if why is not None:
         return f"a test runner ({why})"

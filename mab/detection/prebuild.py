@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import tomllib
 
 from mab.detection.context import Tree
 from mab.detection.goreleaser import FILES as GORELEASER_FILES
@@ -33,6 +34,7 @@ def maker(missing: list[str], context: str, tree: Tree) -> tuple[str, str | None
     paths = [posixpath.normpath(posixpath.join(context, m.lstrip("/"))) for m in missing]
     for path in paths:
         made = _node(path, tree) or _java(path, tree) or _goreleaser(path, tree)
+        made = made or _cargo(path, tree)
         if made is not None:
             return made
     if any(tree.exists(g) for g in GORELEASER_FILES):
@@ -114,3 +116,23 @@ def _java(path: str, tree: Tree) -> tuple[str, str] | None:
             command = ("./gradlew" if wrapper else "gradle") + " build -x test"
             return "Gradle", _in(folder, command)
     return None
+
+
+def _cargo(path: str, tree: Tree) -> tuple[str, str] | None:
+    """A binary of the root Cargo package (`[package] name`, `[[bin]] name`), built in release
+    mode for the runner's platform and copied where the Dockerfile takes it from."""
+    text = tree.read("Cargo.toml")
+    if text is None:
+        return None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return None
+    package = data.get("package")
+    names = [package.get("name")] if isinstance(package, dict) else []
+    names += [b.get("name") for b in data.get("bin") or [] if isinstance(b, dict)]
+    binary = posixpath.basename(path)
+    if binary not in names:
+        return None
+    command = f"cargo build --release --locked --bin {binary} && cp target/release/{binary} {path}"
+    return f"cargo's build of {binary} (Cargo.toml)", command

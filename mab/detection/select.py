@@ -64,7 +64,7 @@ BUILD_SCRIPT_SUFFIXES = (".sh", ".mk", ".bash")
 # Words that name a test runner in a compose service or a Dockerfile (`sut` is the service
 # Docker Hub's automated tests run).
 TEST_RUNNER_WORDS = frozenset(
-    ["test", "tests", "testing", "e2e", "playwright", "cypress", "selenium", "sut"]
+    ["test", "tests", "testing", "e2e", "playwright", "cypress", "selenium", "sut", "tilt"]
 )
 MANAGED_MARKER = "Managed by `mab init-ci`"
 # Base images of Windows containers: Microsoft's Windows images, and Server Core / Nano Server
@@ -132,6 +132,55 @@ def missing_copies(
     return missing
 
 
+# Variant names that are flavours of a shipped image (another base OS, a slimmer build), not
+# dev or test set-ups: `Dockerfile.alpine`, `Dockerfile-distroless`, `debian.Dockerfile`.
+FLAVOURS = frozenset(
+    [
+        "alpine",
+        "debian",
+        "ubuntu",
+        "distroless",
+        "slim",
+        "scratch",
+        "bookworm",
+        "bullseye",
+        "trixie",
+        "ubi",
+        "rhel",
+        "fedora",
+        "centos",
+        "rocky",
+        "alma",
+        "base",
+        "full",
+        "minimal",
+        "static",
+        "musl",
+        "gpu",
+        "cuda",
+        "rootless",
+        "release",
+        "prod",
+        "production",
+    ]
+)
+
+
+_DEV_WORDS = frozenset(["dev", "devel", "development", "debug", "local", "ci", "tilt"])
+
+
+def flavour(path: str) -> str | None:
+    """The flavour a `Dockerfile.<flavour>` variant names, if it is one."""
+    base = posixpath.basename(path).lower()
+    for prefix in ("dockerfile.", "containerfile.", "dockerfile-", "containerfile-"):
+        if base.startswith(prefix):
+            words = re.split(r"[^a-z0-9]+", base[len(prefix) :])
+            if any(w in _DEV_WORDS or w in TEST_RUNNER_WORDS for w in words):
+                return None
+            return next((w for w in words if w in FLAVOURS), None)
+    return None
+
+
 def is_variant(path: str) -> bool:
     """`Dockerfile.dev`, `Dockerfile-dev`, `Containerfile.test`: a variant of a main one."""
     return (
@@ -185,7 +234,7 @@ def choose(
     for path in kept:
         if path in mains:
             continue
-        if named_in(path, scripts) is not None:
+        if named_in(path, scripts) is not None or flavour(path) is not None:
             images.append(path)
         else:
             reason = "a Dockerfile variant that no build script, Makefile or CI file names"

@@ -588,3 +588,85 @@ class TestFromChains:
         )
         after = {i.name: i.after for i in detect(root).images}
         assert after == {"app": ("base",), "base": ()}
+
+
+class TestCorpusShapes:
+    def test_flavour_variants_ship_and_dev_variants_do_not(self, tmp_path: Path) -> None:
+        root = write(
+            tmp_path,
+            {
+                "Dockerfile": "FROM debian\n",
+                "Dockerfile.alpine": "FROM alpine\n",
+                "Dockerfile-distroless": "FROM gcr.io/distroless/static\n",
+                "Dockerfile.dev-alpine": "FROM alpine\n",
+                "Dockerfile-tilt": "FROM alpine\n",
+            },
+        )
+        assert [d for d, _, _ in builds(detect(root))] == [
+            "Dockerfile",
+            "Dockerfile-distroless",
+            "Dockerfile.alpine",
+        ]
+
+    def test_a_wildcard_source_says_its_folder_is_in_the_context(self, tmp_path: Path) -> None:
+        root = write(
+            tmp_path,
+            {"Docker/Dockerfile": "FROM php\nCOPY ./Docker/*.conf /etc/\n", "Docker/a.conf": ""},
+        )
+        assert builds(detect(root)) == [("Docker/Dockerfile", ".", None)]
+
+    def test_when_bakes_default_writes_files_its_image_targets_are_the_images(
+        self, tmp_path: Path
+    ) -> None:
+        root = write(
+            tmp_path,
+            {
+                "docker-bake.hcl": """
+                    group "default" { targets = ["binaries"] }
+                    target "binaries" {
+                      target = "binaries"
+                      output = ["./bin"]
+                    }
+                    target "image" {
+                      inherits = ["binaries"]
+                      output = ["type=image"]
+                    }
+                    target "lint" {
+                      dockerfile = "hack/lint.Dockerfile"
+                      output = ["type=cacheonly"]
+                    }
+                """,
+                "Dockerfile": "FROM alpine AS binaries\n",
+                "hack/lint.Dockerfile": "FROM golangci/golangci-lint\n",
+            },
+        )
+        assert builds(detect(root)) == [("Dockerfile", ".", "binaries")]
+
+    def test_a_cargo_binary_is_built_first_and_windows_images_are_left_out(
+        self, tmp_path: Path
+    ) -> None:
+        root = write(
+            tmp_path,
+            {
+                "Cargo.toml": '[package]\nname = "serve"\nversion = "0.1.0"\n',
+                "Containerfile": "FROM scratch\nCOPY serve /serve\n",
+                "windows/Dockerfile": "FROM mcr.microsoft.com/windows/servercore:ltsc2022\n",
+            },
+        )
+        project = detect(root)
+        assert builds(project) == [("Containerfile", ".", None)]
+        assert project.images[0].pre_build == (
+            "cargo build --release --locked --bin serve && cp target/release/serve serve"
+        )
+        assert "a Windows image" in left_out(project)["windows/Dockerfile"]
+
+    def test_a_container_engine_in_a_variable_builds_too(self, tmp_path: Path) -> None:
+        root = write(
+            tmp_path,
+            {
+                "utils/build.sh": '"$ENGINE" build --file=./container/dist.dockerfile .\n',
+                "container/dist.dockerfile": "FROM alpine\nCOPY utils /u\n",
+                "container/builder.dockerfile": "FROM alpine\n",
+            },
+        )
+        assert ("container/dist.dockerfile", ".", None) in builds(detect(root))
