@@ -223,7 +223,20 @@ def compose_specs(
             if isinstance(profiles, list) and profiles:
                 spec = replace(spec, profiles=tuple(map(str, profiles)))
             specs.append(spec)
+    if specs and all(s.profiles for s in specs):  # profiles are how it deploys: all ship
+        specs = [s if _extra(s.profiles) else replace(s, profiles=()) for s in specs]
     return specs, warnings
+
+
+# Profile names of optional extras (when every service has a profile, the others ship).
+_EXTRA_PROFILES = frozenset(
+    ["dev", "debug", "test", "tests", "e2e", "ci", "local", "deprecated", "legacy", "old",
+     "seed", "tools", "tooling", "mock", "mocks", "demo"]
+)  # fmt: skip
+
+
+def _extra(profiles: tuple[str, ...]) -> bool:
+    return any(w in _EXTRA_PROFILES for p in profiles for w in re.split(r"[^a-z0-9]+", p.lower()))
 
 
 def _service_spec(

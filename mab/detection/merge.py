@@ -15,8 +15,10 @@ image (`--output type=local`, package builders). Each one left out is said with 
 
 from __future__ import annotations
 
+import posixpath
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mab.detection.context import Tree, infer_context
 from mab.detection.evidence import LABELS, PUBLISHERS, RANK, Build, image_name, slug
@@ -43,7 +45,14 @@ def merge(
     out = Merged()
     groups: dict[tuple[str, str, str], list[Build]] = {}
     said: set[str] = set()
-    for build in builds:
+    for build in [b for b in builds if not _probe(b)]:  # what tests build says nothing
+        if (
+            build.context != "."
+            and not tree.exists(build.context)
+            and tree.exists(build.dockerfile)
+        ):
+            context, _ = infer_context(build.dockerfile, local_copies(build.dockerfile), tree)
+            build = replace(build, context=context)  # the job makes that folder: build from ours
         why = _not_an_image(build, dev_reason)
         if why is None and not tree.exists(build.dockerfile):
             why = f"{build.dockerfile} is not in the repository (made by the build?)"
@@ -91,6 +100,20 @@ def merge(
     return out
 
 
+_PROBE_WORDS = frozenset(
+    ["test", "tests", "e2e", "integration", "lint", "check", "checks", "validate", "scan",
+     "trivy", "codeql", "pr", "preview"]
+)  # fmt: skip
+
+
+def _probe(build: Build) -> bool:
+    """A build in a workflow that tests (its file's name says so), not one that ships."""
+    if build.kind != "workflow":
+        return False
+    name = posixpath.basename(build.where.split(":", 1)[0]).rsplit(".", 1)[0].lower()
+    return any(w in _PROBE_WORDS for w in re.split(r"[^a-z0-9]+", name))
+
+
 def _plain_args(build: Build) -> tuple[tuple[str, str], ...]:
     """Build args with literal values: one a CI expression or shell variable fills in
     (`${{ github.ref_name }}`, `$VERSION`) has no value mab could write. (Compose and bake
@@ -114,7 +137,7 @@ def _not_an_image(build: Build, dev_reason: Callable[[str], str | None]) -> str 
         return f"only in profile(s) {', '.join(build.profiles)}: an optional extra"
     why = runs_tests(build.name or "", build.dockerfile)
     if why is not None:
-        return f"a test runner ({why})"
+        return f"not an image that ships ({why})" if "sits in" in why else f"a test runner ({why})"
     return None
 
 

@@ -189,8 +189,8 @@ class TestTheRepositorysCi:
             {
                 ".github/workflows/release.yml": WORKFLOW,
                 "build/server/Dockerfile": "FROM alpine AS release\n",
-                "tools/Dockerfile": "FROM alpine\n",
-                "compose.yaml": "services:\n  tools:\n    build: tools\n",
+                "admin/Dockerfile": "FROM alpine\n",
+                "compose.yaml": "services:\n  admin:\n    build: admin\n",
             },
         )
         project = detect(root)
@@ -202,7 +202,7 @@ class TestTheRepositorysCi:
         assert image.registries == ("ghcr.io",)
         assert image.publisher == ".github/workflows/release.yml:17"
         assert ("target", "release", ".github/workflows/release.yml:17") in image.evidence
-        assert "not the repository's CI" in left_out(project)["tools/Dockerfile"]
+        assert "not the repository's CI" in left_out(project)["admin/Dockerfile"]
 
     def test_docker_build_in_run_and_a_matrix(self, tmp_path: Path) -> None:
         root = write(
@@ -459,7 +459,7 @@ class TestMoreCiShapes:
         project = detect(root)
         assert builds(project) == [("docker/Dockerfile", ".", None)]
         assert project.images[0].references == ("acme/app",)
-        assert "a test runner" in left_out(project)["docker/test/Dockerfile"]
+        assert "(its Dockerfile sits in test/)" in left_out(project)["docker/test/Dockerfile"]
 
     def test_a_script_is_run_from_where_its_dockerfile_finds_its_sources(
         self, tmp_path: Path
@@ -670,3 +670,47 @@ class TestCorpusShapes:
             },
         )
         assert ("container/dist.dockerfile", ".", None) in builds(detect(root))
+
+
+class TestWorkflowsThatTest:
+    def test_a_test_workflows_builds_are_no_evidence(self, tmp_path: Path) -> None:
+        job = "on: push\njobs:\n  b:\n    runs-on: x\n    steps:\n      - run: docker build {}\n"
+        root = write(
+            tmp_path,
+            {
+                ".github/workflows/integration-tests.yml": job.format("-f tools/x/Dockerfile ."),
+                ".github/workflows/release.yml": job.format("-t acme/app --push release"),
+                "release/Dockerfile": "FROM alpine\n",
+                "tools/x/Dockerfile": "FROM alpine\n",
+                "Dockerfile": "FROM alpine\n",
+            },
+        )
+        assert builds(detect(root)) == [("release/Dockerfile", "release", None)]
+
+    def test_a_context_the_job_makes_is_replaced_by_the_dockerfiles_own(
+        self, tmp_path: Path
+    ) -> None:
+        root = write(
+            tmp_path,
+            {
+                ".github/workflows/release.yml": "on: push\njobs:\n  b:\n    runs-on: x\n"
+                "    steps:\n      - run: docker build -f Containerfile --push artifacts\n",
+                "Containerfile": "FROM alpine\nCOPY README.md /\n",
+                "README.md": "",
+            },
+        )
+        assert builds(detect(root)) == [("Containerfile", ".", None)]
+
+    def test_when_every_service_has_a_profile_only_the_extras_are_left_out(
+        self, tmp_path: Path
+    ) -> None:
+        root = write(
+            tmp_path,
+            {
+                "compose.yaml": "services:\n"
+                "  app: {build: {context: ., target: app}, profiles: [app]}\n"
+                "  old: {build: {context: ., target: old}, profiles: [deprecated]}\n",
+                "Dockerfile": "FROM alpine AS app\nFROM alpine AS old\n",
+            },
+        )
+        assert builds(detect(root)) == [("Dockerfile", ".", "app")]
