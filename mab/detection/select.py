@@ -40,6 +40,9 @@ NOT_SHIPPED_DIRS = frozenset(
         "demos",
     ]
 )
+# Folders of a project's own tooling: their Dockerfiles are images only when something builds
+# them (a Dockerfile found there by name alone is tooling).
+TOOLING_DIRS = frozenset(["hack", "tools"])
 # Files that build images by naming a Dockerfile: build scripts, task runners, CI files.
 BUILD_SCRIPT_NAMES = frozenset(
     {
@@ -222,7 +225,9 @@ def choose(
     kept: list[str] = []
     skipped: list[tuple[str, str]] = []
     for path in rest:
-        folder = not_shipped_dir(path)
+        folder = not_shipped_dir(path) or next(
+            (p for p in posixpath.dirname(path).split("/") if p.lower() in TOOLING_DIRS), None
+        )
         if folder is not None:
             skipped.append((path, f"it sits in {folder}/ (tests, examples, fixtures do not ship)"))
         else:

@@ -116,12 +116,10 @@ class TestCorpus:
                 None,
                 ["services/worker/requirements-dev.txt", "services/worker/requirements.txt"],
             ),
+            ("migrate", "compose", "tools/migrate", "tools/migrate/Dockerfile", None, []),
             ("web", "bake", "web", "web/web.Dockerfile", None, ["web/pnpm-lock.yaml"]),
         ]
-        # a service only `--profile tools` starts is an optional extra, not an image that ships
-        assert [(s.path, s.name) for s in project.skipped] == [
-            ("tools/migrate/Dockerfile", "migrate")
-        ]
+        assert project.skipped == ()
         api, web = image(project, "api"), image(project, "web")
         assert api.args == (("NODE_ENV", "production"), ("NODE_VERSION", "22"))
         assert web.args == (("VITE_API_URL", "/api"),)
