@@ -26,7 +26,7 @@ from mab.detection.goreleaser import goreleaser_builds
 from mab.detection.interpolate import parse_env_file
 from mab.detection.project import Skipped
 from mab.detection.scripts import script_builds
-from mab.detection.select import MANAGED_MARKER, missing_copies, not_shipped_dir
+from mab.detection.select import MANAGED_MARKER, missing_copies, not_shipped_dir, tooling
 from mab.detection.workflows import github_builds, gitlab_builds, local_calls
 from mab.errors import UserError
 from mab.files.reader import UnreadableFileError, UnsafeFileError, YamlBudgetError, read_text
@@ -72,7 +72,7 @@ def gather(root: Path, sources: Sources) -> Gathered:
                     found += github_builds(scripts[called], called, inputs)
         elif posixpath.basename(path) == ".gitlab-ci.yml":
             found = list(gitlab_builds(text, path))
-        elif not_shipped_dir(path) is None and out.dev_reason(path) is None:
+        elif not_shipped_dir(path) is None and out.dev_reason(path) is None and not tooling(path):
             found = script_builds(text, path, functools.partial(_fits, root))
         else:
             continue

@@ -88,6 +88,11 @@ def windows_base(info: DockerfileInfo, target: str | None) -> str | None:
     return None
 
 
+def tooling(path: str) -> str | None:
+    """The tooling folder (`hack/`, `tools/`) `path` lies in, if any."""
+    return next((p for p in posixpath.dirname(path).split("/") if p.lower() in TOOLING_DIRS), None)
+
+
 def is_build_script(path: str) -> bool:
     name = posixpath.basename(path)
     if name in BUILD_SCRIPT_NAMES or name.endswith(BUILD_SCRIPT_SUFFIXES):
@@ -225,9 +230,7 @@ def choose(
     kept: list[str] = []
     skipped: list[tuple[str, str]] = []
     for path in rest:
-        folder = not_shipped_dir(path) or next(
-            (p for p in posixpath.dirname(path).split("/") if p.lower() in TOOLING_DIRS), None
-        )
+        folder = not_shipped_dir(path) or tooling(path)
         if folder is not None:
             skipped.append((path, f"it sits in {folder}/ (tests, examples, fixtures do not ship)"))
         else:

@@ -714,3 +714,16 @@ class TestWorkflowsThatTest:
             },
         )
         assert builds(detect(root)) == [("Dockerfile", ".", "app")]
+
+
+def test_tooling_folders_scripts_and_dockerfiles_are_not_images(tmp_path: Path) -> None:
+    root = write(
+        tmp_path,
+        {
+            "tools/gen.sh": "docker build -t gen tools/gen\n",
+            "tools/gen/Dockerfile": "FROM alpine\n",
+            "hack/lint.Dockerfile": "FROM alpine\n",
+            "Dockerfile": "FROM alpine\n",
+        },
+    )
+    assert builds(detect(root)) == [("Dockerfile", ".", None)]
