@@ -117,9 +117,19 @@ def test_a_ref_overwritten_with_another_platforms_cache_is_wrong_platform(
     refs = {p: f"{image}:buildcache-{p.replace('/', '-')}" for p in (AMD, ARM)}
     for platform, ref in refs.items():
         done = mab(
-            "build", ".", "--json", "--platform", platform, "-t", f"{image}:x",
-            "--cache-to", f"type=registry,ref={ref},{EXPORT}", cwd=project,
-        )  # fmt: skip
+            "build",
+            ".",
+            "--json",
+            "--platform",
+            platform,
+            "-t",
+            f"{image}:x",
+            "--cache-to",
+            f"type=registry,ref={ref},{EXPORT}",
+            "--push-record",
+            cwd=project,
+        )  # fmt: skip  (the record beside the cache says what it should hold; a local build
+        # pushes one only when asked)
         assert done.returncode == 0, done.stderr[-2000:]
     before = mab("cache", "inspect", refs[AMD], "--json", cwd=project)
     assert before.returncode == 0, before.stderr
