@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import subprocess
 import sys
@@ -159,6 +160,24 @@ def one_job_at_a_time(workflow: Path) -> None:
     workflow.write_text(dump_roundtrip(doc))
 
 
+def verify(image: str, tmp_path: Path) -> None:
+    """`mab verify` agrees: both platforms there, each one's binaries its own, provenance
+    bound to each (no SBOM or signature: the project turns them off)."""
+    config = tmp_path / "docker-config"
+    config.mkdir(exist_ok=True)
+    auth = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    (config / "config.json").write_text(json.dumps({"auths": {"127.0.0.1:5001": {"auth": auth}}}))
+    argv = [sys.executable, "-m", "mab", "verify", image, "--platform", "linux/amd64,linux/arm64"]
+    done = subprocess.run(
+        [*argv, "--no-sbom", "--no-sign"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DOCKER_CONFIG": str(config)},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def act_for(project: Path, tmp_path: Path) -> Act:
     return Act(
         project,
@@ -206,6 +225,8 @@ def test_two_images_push_then_a_fresh_runner_hits_both_caches_then_a_pull_reques
         assert {"buildcache-linux-amd64", "buildcache-linux-arm64"} <= tags(repo)
     for platform in ("linux/amd64", "linux/arm64"):
         assert first.lines(platform, "Cache saved with key: "), platform
+    for repo in repos.values():  # the workflow's verify job installs mab from PyPI: this one
+        verify(f"127.0.0.1:5001/{repo}:main", tmp_path)
 
     # A fresh runner: nothing in the builder (cache mounts included); a new lockfile.
     prune()
