@@ -7,7 +7,7 @@ order), then one for the build-wide vertices (cache import and export, image exp
 Thread 0 of a platform holds one slice over the platform's time as the summary counts it; each
 further thread is one lane of the timeline (`mab.progress.timeline`): the steps that ran at the
 same time. Each run of a step is a complete slice (`ph: X`, microseconds from the first start
-seen) named by its instruction, with its cache state, stage, platform and why-missed cause as
+seen, whole) named by its instruction, with its cache state, stage, platform and why-missed cause as
 arguments. A failed step ends in an instant event `failed`, a canceled build in a global one.
 """
 
@@ -31,8 +31,9 @@ _COLOURS = {
 }
 
 
-def _us(seconds: float) -> float:
-    return round(seconds * US, 3)
+def _us(seconds: float) -> int:
+    """Whole microseconds: a slice that ends where the next begins ends exactly there."""
+    return round(seconds * US)
 
 
 def _meta(pid: int, tid: int | None, name: str, value: object) -> dict[str, Any]:
@@ -60,7 +61,7 @@ def _slice(bar: Bar, pid: int) -> dict[str, Any]:
         "name": bar.label,
         "cat": str(bar.kind),
         "ts": _us(bar.start),
-        "dur": round(_us(bar.end) - _us(bar.start), 3),
+        "dur": _us(bar.end) - _us(bar.start),
         "pid": pid,
         "tid": bar.lane + 1,
         "args": args,
@@ -84,7 +85,7 @@ def _track(track: Track, pid: int) -> list[dict[str, Any]]:
                 "name": track.name,
                 "cat": "platform",
                 "ts": _us(start),
-                "dur": round(_us(end) - _us(start), 3),
+                "dur": _us(end) - _us(start),
                 "pid": pid,
                 "tid": 0,
                 "args": {"steps": len(track.steps)},

@@ -164,3 +164,18 @@ def test_merged_runs_drop_a_finished_vertexs_unended_repeat_and_keep_an_open_one
         [(a, b) for a, b in runs if b is not None]
     )
     assert merged_runs([(1.0, 2.0), (4.0, None)], finished=False) == ((1.0, 2.0), (4.0, None))
+
+
+def test_a_slice_that_ends_where_the_next_begins_ends_exactly_there() -> None:
+    """Timestamps are whole microseconds: touching runs on one lane never overlap by a rounding
+    error (7622800.825 µs + 5006.508 µs in floats did)."""
+    from mab.progress.timeline import Timeline, Track
+    from mab.progress.trace import trace_events
+
+    runs = [bar(7.622800825, 7.627807333), bar(7.627807333, 8.0)]
+    placed, count = lanes(runs)
+    timeline = Timeline(0.0, 0.0, 8.0, "succeeded", (Track("p", placed, count, (7.6, 8.0)),))
+    doc = trace_events(timeline)
+    validate(doc)
+    first, second = [e for e in doc["traceEvents"] if e["ph"] == "X" and e["tid"] == 1]
+    assert first["ts"] + first["dur"] == second["ts"]
