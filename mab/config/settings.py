@@ -171,8 +171,11 @@ class BuildxSettings(Section, frozen=True):
             raise ValueError(f"buildx: endpoint is for driver remote, not {self.driver}")
         if self.driver == "docker" and self.driver_opts:
             raise ValueError("buildx: driver docker takes no driver-opts")
-        bad = [o for o in self.driver_opts if "=" not in o or o.startswith("=") or o != o.strip()]
-        bad += [o for o in self.driver_opts if any(c.isspace() for c in o)]
+        bad = [
+            o
+            for o in self.driver_opts
+            if "=" not in o or o.startswith("=") or any(c.isspace() for c in o)
+        ]
         if bad:
             raise ValueError(f"buildx: driver-opts are KEY=VALUE, not {bad[0]!r}")
 
